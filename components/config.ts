@@ -1,0 +1,449 @@
+/**
+ * The stack configuration: one zod schema that is the single source of truth for its types,
+ * defaults, documentation (README "Config reference" is generated from it) and error messages.
+ *
+ * Every top-level key lives in the `jupyterhub:` namespace of `Pulumi.<stack>.yaml`.
+ */
+import { z } from "zod";
+import { defaultImages } from "./versions";
+
+/** Namespace of every config key (the project name in Pulumi.yaml). */
+export const configNamespace = "jupyterhub";
+
+const slug = (what: string) =>
+  z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,39}$/, `${what} must be 1-40 characters of a-z, 0-9 and "-", starting with a letter`);
+
+const absolutePath = (what: string) =>
+  z.string().regex(/^\/[^\0]*$/, `${what} must be an absolute path starting with "/"`);
+
+const imageRef = z
+  .string()
+  .regex(
+    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
+    "must be a Docker image reference such as quay.io/jupyter/minimal-notebook:2025-03-14",
+  )
+  .refine((ref) => /:[\w][\w.-]*$|@sha256:/.test(ref.split("/").pop() ?? ""), {
+    message: "must pin a tag or digest (an untagged image means :latest, which changes under you)",
+  });
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are letters, digits and _");
+const envMap = z.record(envName, z.string());
+
+const userName = z.string().min(1, "user names cannot be empty");
+const userList = z.array(userName);
+
+const httpUrl = (what: string) =>
+  z.url({ protocol: /^https?$/, error: `${what} must be an http(s) URL such as https://hub.example.org` });
+
+const mountOptions = z
+  .array(z.string().regex(/^[^,\s]+$/, "one mount option per entry, without commas or spaces"))
+  .default([])
+  .describe("Extra mount options (mount -o), one per entry, e.g. [\"vers=3.0\"]. `ro` is added for read-only mounts.");
+
+/** Where a storage mount's data comes from. */
+const storageSource = z.discriminatedUnion(
+  "type",
+  [
+    z
+      .object({ type: z.literal("volume") })
+      .describe("A named Docker volume on the hub host (per-user: one volume per user, created on first spawn)."),
+    z
+      .object({
+        type: z.literal("host"),
+        path: absolutePath("source.path").describe("Host directory. Per-user mounts must include {username}."),
+      })
+      .describe("A directory of the Docker host (bind mount)."),
+    z
+      .object({
+        type: z.literal("nfs"),
+        server: z.string().min(1, "source.server is the NFS server's host name or address"),
+        export: absolutePath("source.export").describe("Exported path. Per-user mounts must include {username}."),
+        options: mountOptions,
+      })
+      .describe("An NFS export, mounted by Docker's local volume driver."),
+    z
+      .object({
+        type: z.literal("cifs"),
+        server: z.string().min(1, "source.server is the SMB/CIFS server's host name or address"),
+        share: z
+          .string()
+          .regex(/^[^/\\][^\\]*$/, "source.share is the share name and optional path, e.g. isis/data")
+          .describe("Share name and optional sub path. Per-user mounts must include {username}."),
+        options: mountOptions,
+      })
+      .describe(
+        "A SMB/CIFS share, mounted by Docker's local volume driver. Credentials come from the secret config key shareCredentials.<mount name> unless options contain `guest`.",
+      ),
+  ],
+  { error: 'source.type must be one of "volume", "host", "nfs", "cifs"' },
+);
+
+const storageMount = z
+  .object({
+    name: slug("storage name").describe("Unique name; Docker objects are named <prefix>-<name>[-<username>]."),
+    source: storageSource,
+    mountPath: absolutePath("mountPath").describe("Where the mount appears in every notebook container."),
+    readOnly: z.boolean().default(false).describe("Mount read-only (data archives such as ISIS data)."),
+    perUser: z
+      .boolean()
+      .default(false)
+      .describe("One directory/volume per user ({username} is the escaped user name) instead of one shared by all."),
+    environment: envMap.default({}).describe("Environment variables set in notebook containers, e.g. ISISDATA: /mnt/isis/data."),
+  })
+  .strict();
+
+const nativeAuth = z
+  .object({
+    openSignup: z.boolean().default(false).describe("Let new sign-ups log in without an admin authorizing them at /hub/authorize."),
+    minimumPasswordLength: z.int().min(8, "use at least 8 characters").max(128).default(10).describe("Minimum password length."),
+    allowedFailedLogins: z.int().min(1).max(100).default(5).describe("Failed logins before the account is locked for a while."),
+    secondsBeforeNextTry: z.int().min(10).max(86400).default(600).describe("Lockout time after too many failed logins, in seconds."),
+    checkCommonPassword: z.boolean().default(true).describe("Refuse the most common passwords at sign-up."),
+    askEmail: z.boolean().default(false).describe("Ask for an e-mail address at sign-up."),
+  })
+  .strict();
+
+const oauthCommon = {
+  clientId: z.string().min(1, "clientId is the OAuth application's client id"),
+  callbackUrl: httpUrl("callbackUrl").optional().describe("OAuth callback URL; default <hub.publicUrl>/hub/oauth_callback."),
+  allowedUsers: userList.default([]).describe("Users allowed to log in (besides the group rules)."),
+  admins: userList.default([]).describe("Users of this provider who are hub admins."),
+  allowAll: z.boolean().default(false).describe("Allow every account of the provider (no allow rule needed)."),
+};
+
+const githubAuth = z
+  .object({
+    ...oauthCommon,
+    allowedOrganizations: z
+      .array(z.string().regex(/^[A-Za-z0-9-]+(:[A-Za-z0-9_.-]+)?$/, "entries are `org` or `org:team-slug`"))
+      .default([])
+      .describe("GitHub organizations (`org`) or teams (`org:team`) whose members may log in."),
+  })
+  .strict();
+
+const gitlabAuth = z
+  .object({
+    ...oauthCommon,
+    url: httpUrl("url").default("https://gitlab.com").describe("Base URL of the GitLab instance (self-hosted allowed)."),
+    allowedGroups: z.array(z.string().min(1)).default([]).describe("GitLab group paths whose members may log in."),
+    allowedProjectIds: z.array(z.int().positive()).default([]).describe("Members (developer or above) of these project ids may log in."),
+  })
+  .strict();
+
+const authProvider = z.enum(["native", "github", "gitlab"], { error: 'providers are "native", "github" or "gitlab"' });
+
+/** The schema of every `jupyterhub:` key. Secrets are separate keys, set with `pulumi config set --secret`. */
+export const configSchema = z
+  .object({
+    prefix: slug("prefix")
+      .default("jupyterhub")
+      .describe("Prefix of every Docker object's name; give each stack on a host its own."),
+    labels: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9.\-/]*$/, "label keys are lower-case, digits, ., -, /"), z.string())
+      .default({})
+      .describe("Extra labels put on every Docker object."),
+    hub: z
+      .object({
+        publicUrl: httpUrl("hub.publicUrl").optional().describe("URL users open; default http://localhost:<port>."),
+        port: z.int().min(1).max(65535).default(8000).describe("Host port the proxy publishes."),
+        bindAddress: z.union([z.ipv4(), z.ipv6()], { error: "hub.bindAddress must be an IP address" }).default("127.0.0.1").describe("Host address the proxy port binds to (0.0.0.0 for every interface)."),
+        baseImage: imageRef.default(defaultImages.hubBase).describe("Base image of the hub image (override for a mirror)."),
+        logLevel: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]).default("INFO").describe("Hub log level."),
+        dockerSocket: absolutePath("hub.dockerSocket").default("/var/run/docker.sock").describe("Docker socket the spawner uses."),
+      })
+      .strict()
+      .prefault({})
+      .describe("The hub container and its public address."),
+    proxy: z
+      .object({
+        image: imageRef.default(defaultImages.proxy).describe("configurable-http-proxy image."),
+      })
+      .strict()
+      .prefault({})
+      .describe("The proxy container, which keeps routing to user servers while the hub restarts."),
+    auth: z
+      .object({
+        providers: z.array(authProvider).min(1, "enable at least one provider").default(["native"]).describe("Login providers; several at once are offered side by side."),
+        admins: userList.default([]).describe("Hub admins. Native admins must still sign up at /hub/signup with this name."),
+        allowedUsers: userList.default([]).describe("Native accounts allowed to log in; empty: anyone who signs up and is authorized."),
+        native: nativeAuth.prefault({}).describe("NativeAuthenticator (sign-up with user name and password)."),
+        github: githubAuth.optional().describe("GitHub OAuth; client secret in secret key githubClientSecret."),
+        gitlab: gitlabAuth.optional().describe("GitLab OAuth; client secret in secret key gitlabClientSecret."),
+      })
+      .strict()
+      .prefault({})
+      .describe("Who can log in."),
+    images: z
+      .array(
+        z
+          .object({
+            name: slug("image name").describe("Short unique name, used in defaultImage."),
+            displayName: z.string().min(1).describe("What users see in the image menu."),
+            image: imageRef.describe("Image reference, pinned by tag or digest."),
+          })
+          .strict(),
+      )
+      .min(1, "configure at least one notebook image")
+      .default([{ name: "minimal", displayName: "Minimal (Python)", image: defaultImages.notebook }])
+      .describe("Notebook images users choose from (pulled ahead of time; a menu appears when there are several)."),
+    defaultImage: slug("defaultImage").optional().describe("Name of the preselected image; default the first."),
+    spawner: z
+      .object({
+        startTimeout: z.int().min(30).max(3600).default(600).describe("Seconds a server may take to start (large images take long)."),
+        httpTimeout: z.int().min(10).max(3600).default(120).describe("Seconds a started server may take to answer."),
+        defaultUrl: z.string().regex(/^\//, "spawner.defaultUrl starts with /").default("/lab").describe("Page users land on."),
+        notebookDir: absolutePath("spawner.notebookDir").default("/home/jovyan").describe("Notebook root directory in the container."),
+        memLimit: z.string().regex(/^[0-9]+[KMGT]?$/, 'spawner.memLimit looks like "4G"').optional().describe("Memory limit per server, e.g. 4G."),
+        cpuLimit: z.number().positive().max(1024).optional().describe("CPU limit per server, e.g. 2."),
+        uid: z.int().min(0).default(1000).describe("Notebook user's uid (NB_UID)."),
+        gid: z.int().min(0).default(100).describe("Notebook user's gid (NB_GID)."),
+        environment: envMap.default({}).describe("Extra environment of every notebook container."),
+        workVolume: z
+          .object({
+            enabled: z.boolean().default(true).describe("Give every user a persistent volume."),
+            mountPath: absolutePath("spawner.workVolume.mountPath").default("/home/jovyan/work").describe("Where it is mounted."),
+          })
+          .strict()
+          .prefault({})
+          .describe("The per-user persistent work volume <prefix>-user-<username>."),
+      })
+      .strict()
+      .prefault({})
+      .describe("User servers."),
+    storage: z.array(storageMount).default([]).describe("Extra mounts in every notebook container (data archives, shared folders)."),
+    hooks: z
+      .object({
+        postAuth: z.string().regex(/\.py$/, "hooks.postAuth is a .py file").optional().describe("Python file defining post_auth_hook(authenticator, handler, authentication), relative to the project."),
+        preSpawn: z.string().regex(/\.py$/, "hooks.preSpawn is a .py file").optional().describe("Python file defining pre_spawn_hook(spawner), relative to the project."),
+        start: z.string().min(1).optional().describe("Shell script run as the notebook user in the container before the server starts."),
+      })
+      .strict()
+      .prefault({})
+      .describe("Operator-supplied hooks."),
+    services: z
+      .array(
+        z
+          .object({
+            name: slug("service name").describe("Service name; its token is generated and kept in state."),
+            scopes: z.array(z.string().regex(/^[a-z:!_-]+(![a-z]+=[^\s]+)?$/, "a JupyterHub scope such as admin:users")).min(1, "give the service at least one scope"),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe("API services with generated tokens and explicit scopes (automation, monitoring)."),
+    culler: z
+      .object({
+        enabled: z.boolean().default(true).describe("Stop idle servers."),
+        timeout: z.int().min(600, "culler.timeout must exceed the 5 minute activity interval: use 600 or more").default(3600).describe("Idle seconds before a server is stopped."),
+        every: z.int().min(30).default(300).describe("Seconds between checks."),
+        maxAge: z.int().min(0).default(0).describe("Stop servers older than this many seconds (0: never)."),
+      })
+      .strict()
+      .prefault({})
+      .describe("The idle culler service."),
+    githubClientSecret: z.string().min(1).optional().describe("Secret: GitHub OAuth client secret."),
+    gitlabClientSecret: z.string().min(1).optional().describe("Secret: GitLab OAuth client secret."),
+    shareCredentials: z
+      .record(
+        z.string(),
+        z.object({ username: z.string().min(1), password: z.string().min(1), domain: z.string().optional() }).strict(),
+      )
+      .default({})
+      .describe("Secret: CIFS credentials per storage mount name."),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+
+    const imageNames = cfg.images.map((i) => i.name);
+    duplicates(imageNames).forEach((n) => issue(["images"], `image name "${n}" is used twice`));
+    duplicates(cfg.images.map((i) => i.image)).forEach((n) => issue(["images"], `image "${n}" is listed twice`));
+    if (cfg.defaultImage !== undefined && !imageNames.includes(cfg.defaultImage)) {
+      issue(["defaultImage"], `"${cfg.defaultImage}" is not one of the images (${imageNames.join(", ")})`);
+    }
+
+    const mountPaths = cfg.storage.map((m) => m.mountPath);
+    if (cfg.spawner.workVolume.enabled) mountPaths.push(cfg.spawner.workVolume.mountPath);
+    duplicates(mountPaths).forEach((p) => issue(["storage"], `mount path ${p} is used twice`));
+    duplicates(cfg.storage.map((m) => m.name)).forEach((n) => issue(["storage"], `storage name "${n}" is used twice`));
+
+    cfg.storage.forEach((m, i) => {
+      if (m.name === "user") issue(["storage", i, "name"], `"user" is reserved for the per-user work volume`);
+      const template = m.source.type === "host" ? m.source.path : m.source.type === "nfs" ? m.source.export : m.source.type === "cifs" ? m.source.share : undefined;
+      const key = m.source.type === "host" ? "path" : m.source.type === "nfs" ? "export" : "share";
+      if (template !== undefined && m.perUser && !template.includes("{username}")) {
+        issue(["storage", i, "source", key], "per-user mounts must include {username} so users get separate directories");
+      }
+      if (template !== undefined && !m.perUser && template.includes("{username}")) {
+        issue(["storage", i, "perUser"], "the source contains {username}: set perUser: true");
+      }
+      if (m.source.type === "cifs" && !m.source.options.includes("guest") && !(m.name in cfg.shareCredentials)) {
+        issue(["storage", i, "source"], `CIFS needs credentials: pulumi config set --secret --path 'shareCredentials.${m.name}.password' ... (and .username), or the option "guest"`);
+      }
+      const clash = Object.keys(m.environment).filter((k) => k in cfg.spawner.environment);
+      clash.forEach((k) => issue(["storage", i, "environment", k], `${k} is also set in spawner.environment`));
+    });
+    Object.keys(cfg.shareCredentials).forEach((name) => {
+      const mount = cfg.storage.find((m) => m.name === name);
+      if (!mount || mount.source.type !== "cifs") issue(["shareCredentials", name], `no CIFS storage mount is named "${name}"`);
+    });
+
+    const providers = cfg.auth.providers;
+    duplicates(providers).forEach((p) => issue(["auth", "providers"], `provider "${p}" is listed twice`));
+    for (const p of ["github", "gitlab"] as const) {
+      const section = cfg.auth[p];
+      const secretKey = p === "github" ? "githubClientSecret" : "gitlabClientSecret";
+      if (providers.includes(p)) {
+        if (!section) issue(["auth", p], `provider ${p} is enabled: set auth.${p}.clientId (and its allow rules)`);
+        if (!cfg[secretKey]) issue([secretKey], `provider ${p} is enabled: pulumi config set --secret ${secretKey} <client secret>`);
+        if (section) {
+          const rules =
+            section.allowAll ||
+            section.allowedUsers.length > 0 ||
+            section.admins.length > 0 ||
+            ("allowedOrganizations" in section && section.allowedOrganizations.length > 0) ||
+            ("allowedGroups" in section && (section.allowedGroups.length > 0 || section.allowedProjectIds.length > 0));
+          if (!rules) issue(["auth", p], `nobody could log in with ${p}: add allowed users/organizations/groups, or allowAll: true`);
+        }
+      } else if (section) {
+        issue(["auth", p], `auth.${p} is configured but "${p}" is not in auth.providers`);
+      }
+    }
+
+    const serviceNames = cfg.services.map((s) => s.name);
+    duplicates(serviceNames).forEach((n) => issue(["services"], `service "${n}" is declared twice`));
+    if (serviceNames.includes("idle-culler")) issue(["services"], `"idle-culler" is reserved for the idle culler`);
+  });
+
+/** A validated stack config, defaults applied. */
+export type StackConfig = z.output<typeof configSchema>;
+/** What an operator may write in the stack file. */
+export type StackConfigInput = z.input<typeof configSchema>;
+
+/** Config keys holding secrets: read with requireSecret and never copied into plain settings. */
+export const secretKeys = ["githubClientSecret", "gitlabClientSecret", "shareCredentials"] as const;
+export type SecretKey = (typeof secretKeys)[number];
+
+/** The part of the config that never holds a secret. */
+export type PublicConfig = Omit<StackConfig, SecretKey>;
+
+function duplicates<T>(xs: readonly T[]): T[] {
+  return [...new Set(xs.filter((x, i) => xs.indexOf(x) !== i))];
+}
+
+/** Thrown when the stack config is invalid; its message lists every problem by config key. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `Invalid stack config: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n` +
+        problems.map((p) => `  - ${p}`).join("\n") +
+        "\nFix them in Pulumi.<stack>.yaml (or with `pulumi config set --path <key> <value>`, secrets with --secret) and run again.",
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** The full config key of a zod issue path, e.g. jupyterhub:storage[0].mountPath. */
+export function configKey(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return `${configNamespace}:<root>`;
+  const [head, ...rest] = path;
+  return `${configNamespace}:${String(head)}` + rest.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
+}
+
+/**
+ * Validates raw config values (top-level keys without namespace, values already JSON-decoded).
+ * Unknown keys, wrong types and cross-field rules are all reported at once.
+ */
+export function parseConfig(raw: Record<string, unknown>): StackConfig {
+  const result = configSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.flatMap((i) => {
+    if (i.code === "unrecognized_keys") {
+      return i.keys.map((k) => `${configKey([...i.path, k])}: unknown key (check the spelling against the config reference)`);
+    }
+    return [`${configKey(i.path)}: ${i.message}`];
+  });
+  throw new ConfigError(problems);
+}
+
+/** Top-level keys whose values are plain strings (all other keys hold JSON/YAML structures). */
+export const stringKeys: ReadonlySet<string> = new Set(
+  Object.entries(configSchema.shape as Record<string, z.ZodType>)
+    .filter(([, s]) => innerType(s) === "string")
+    .map(([k]) => k),
+);
+
+function innerType(s: z.ZodType): string {
+  let t: z.ZodType = s;
+  while (t.def.type === "optional" || t.def.type === "default" || t.def.type === "prefault" || t.def.type === "pipe") {
+    t = ("innerType" in t.def ? t.def.innerType : (t.def as unknown as { in: z.ZodType }).in) as z.ZodType;
+  }
+  return t.def.type;
+}
+
+/** The top-level config keys the schema knows. */
+export const configKeys: readonly string[] = Object.keys(configSchema.shape);
+
+/** Contents of the operator's hook files, read from the project directory. */
+export interface HookFiles {
+  readonly postAuth?: string;
+  readonly preSpawn?: string;
+  readonly start?: string;
+}
+
+/** What the program needs from the stack config: validated values and hook file contents. */
+export interface LoadedConfig {
+  readonly config: StackConfig;
+  readonly hookFiles: HookFiles;
+}
+
+/**
+ * Reads every `jupyterhub:` key (`all` maps full keys to raw strings, as Pulumi stores them),
+ * decodes structured values, validates them and reads the hook files. Throws one ConfigError
+ * listing every problem.
+ */
+export function loadConfig(all: Readonly<Record<string, string>>, readFile: (relativePath: string) => string | undefined): LoadedConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [fullKey, value] of Object.entries(all)) {
+    if (!fullKey.startsWith(`${configNamespace}:`)) continue;
+    const key = fullKey.slice(configNamespace.length + 1);
+    raw[key] = stringKeys.has(key) ? value : decode(value);
+  }
+  const problems: string[] = [];
+  let config: StackConfig | undefined;
+  try {
+    config = parseConfig(raw);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    problems.push(...e.problems);
+  }
+  const hooks = (config?.hooks ?? (isRecord(raw.hooks) ? raw.hooks : {})) as Record<string, unknown>;
+  const hookFiles: Record<string, string> = {};
+  for (const kind of ["postAuth", "preSpawn", "start"] as const) {
+    const file = hooks[kind];
+    if (typeof file !== "string") continue;
+    if (file.startsWith("/") || file.split("/").includes("..")) {
+      problems.push(`${configKey(["hooks", kind])}: give a path inside the project directory, e.g. hooks/${kind}.py`);
+      continue;
+    }
+    const content = readFile(file);
+    if (content === undefined) problems.push(`${configKey(["hooks", kind])}: file ${file} does not exist in the project directory`);
+    else hookFiles[kind] = content;
+  }
+  if (problems.length > 0 || !config) throw new ConfigError([...new Set(problems)]);
+  return { config, hookFiles };
+}
+
+function decode(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}

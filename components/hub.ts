@@ -1,0 +1,81 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { endpoints, hubHealthcheck, hubPaths, type Label } from "./settings";
+
+/** A file written into the hub container before it starts. */
+export interface HubFile {
+  /** Absolute path in the container. */
+  readonly file: string;
+  /** Content; a Pulumi secret for secrets.json. */
+  readonly content: pulumi.Input<string>;
+  /** Octal mode, e.g. "0600". */
+  readonly permissions: string;
+}
+
+export interface HubArgs {
+  /** Tag of the locally built hub image. */
+  readonly imageName: string;
+  /** Build context of the hub image, relative to the project directory. */
+  readonly context: string;
+  /** Base image of the hub image (JupyterHub at the pinned version). */
+  readonly baseImage: string;
+  /** Container name. */
+  readonly containerName: string;
+  /** Network shared with the proxy and the user servers. */
+  readonly networkName: pulumi.Input<string>;
+  /** Volume holding the hub database. */
+  readonly dataVolume: pulumi.Input<string>;
+  /** Host path of the Docker socket the spawner uses. */
+  readonly dockerSocket: string;
+  /** Files injected into the container: settings, secrets, hooks. */
+  readonly files: readonly HubFile[];
+  /** Labels of the image and container. */
+  readonly labels: readonly Label[];
+}
+
+/**
+ * The hub: its image built locally from hub-config/ (never pushed) and its container, which
+ * follows the built image's id so a rebuild reaches it, and is replaced (delete first: it has a
+ * fixed name) whenever its settings change. Users' servers and routes survive that.
+ */
+export class Hub extends pulumi.ComponentResource {
+  /** Id of the built hub image. */
+  public readonly imageId: pulumi.Output<string>;
+  /** The hub container's name. */
+  public readonly containerName: pulumi.Output<string>;
+
+  constructor(name: string, args: HubArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jupyterhub:docker:Hub", name, {}, opts);
+    const image = new docker.Image(
+      `${name}-image`,
+      {
+        imageName: args.imageName,
+        skipPush: true,
+        build: { context: args.context, args: { BASE_IMAGE: args.baseImage } },
+      },
+      { parent: this },
+    );
+    const container = new docker.Container(
+      name,
+      {
+        name: args.containerName,
+        image: image.repoDigest,
+        restart: "unless-stopped",
+        networksAdvanced: [{ name: args.networkName, aliases: [endpoints.hubAlias] }],
+        volumes: [
+          { volumeName: args.dataVolume, containerPath: hubPaths.data },
+          { hostPath: args.dockerSocket, containerPath: hubPaths.dockerSocket },
+        ],
+        uploads: args.files.map((f) => ({ file: f.file, content: f.content, permissions: f.permissions })),
+        healthcheck: hubHealthcheck(),
+        labels: [...args.labels],
+        wait: true,
+        waitTimeout: 300,
+      },
+      { parent: this, deleteBeforeReplace: true },
+    );
+    this.imageId = image.repoDigest;
+    this.containerName = container.name;
+    this.registerOutputs({ imageId: this.imageId, containerName: this.containerName });
+  }
+}

@@ -1,0 +1,144 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { HookFiles, StackConfig } from "./config";
+import { Hub, type HubFile } from "./hub";
+import { NotebookImages } from "./images";
+import { HubNetwork } from "./network";
+import { HubProxy } from "./proxy";
+import { HubSecrets } from "./secrets";
+import {
+  hookPath,
+  hubPaths,
+  hubSecrets,
+  hubSettings,
+  isStackVolume,
+  labelsFor,
+  names,
+  publicUrl,
+  shareDriverOptions,
+  stableJson,
+} from "./settings";
+import { HubStorage } from "./storage";
+
+export interface JupyterHubArgs {
+  /** The validated stack config (secret values inside are only used through Pulumi secrets). */
+  readonly config: StackConfig;
+  /** Contents of the operator's hook files. */
+  readonly hookFiles: HookFiles;
+  /** Stack name, for labels. */
+  readonly stack: string;
+  /** Build context of the hub image, relative to the project directory. */
+  readonly hubContext: string;
+}
+
+/** A complete JupyterHub on one Docker host: network, volumes, images, secrets, proxy and hub. */
+export class JupyterHub extends pulumi.ComponentResource {
+  /** The URL users open. */
+  public readonly url: string;
+  /** Name of the Docker network. */
+  public readonly networkName: pulumi.Output<string>;
+  /** Names of the volumes the stack declares (hub data and shared storage). */
+  public readonly volumeNames: pulumi.Output<string[]>;
+  /** Notebook image references, keyed by short name. */
+  public readonly images: pulumi.Output<Record<string, string>>;
+  /** API service tokens keyed by service name (secret). */
+  public readonly serviceTokens: pulumi.Output<Record<string, string>>;
+  /** Name of the hub container. */
+  public readonly hubContainer: pulumi.Output<string>;
+
+  constructor(name: string, args: JupyterHubArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jupyterhub:index:JupyterHub", name, {}, opts);
+    const { config, stack } = args;
+    const n = names(config.prefix);
+    const labels = (component: string) => labelsFor(config, stack, component);
+
+    const network = new HubNetwork(`${name}-network`, { networkName: n.network, labels: labels("network") }, { parent: this });
+
+    const shared = Object.fromEntries(
+      config.storage.filter(isStackVolume).map((m) => {
+        const opts = shareDriverOptions(m, config.shareCredentials);
+        const secret = m.source.type === "cifs" && m.name in config.shareCredentials;
+        return [
+          m.name,
+          {
+            name: n.storageVolume(m.name),
+            labels: labels(`storage-${m.name}`),
+            ...(opts ? { driverOpts: secret ? pulumi.secret(opts) : opts } : {}),
+          },
+        ];
+      }),
+    );
+    const storage = new HubStorage(
+      `${name}-storage`,
+      { hubData: { name: n.hubDataVolume, labels: labels("hub-data") }, shared },
+      { parent: this },
+    );
+
+    const notebookImages = new NotebookImages(
+      `${name}-images`,
+      { images: Object.fromEntries(config.images.map((i) => [i.name, i.image])) },
+      { parent: this },
+    );
+
+    const secrets = new HubSecrets(`${name}-secrets`, { services: config.services.map((s) => s.name) }, { parent: this });
+
+    const proxy = new HubProxy(
+      `${name}-proxy`,
+      {
+        containerName: n.proxyContainer,
+        image: config.proxy.image,
+        networkName: network.name,
+        bindAddress: config.hub.bindAddress,
+        port: config.hub.port,
+        authToken: secrets.proxyAuthToken,
+        labels: labels("proxy"),
+      },
+      { parent: this },
+    );
+
+    const { githubClientSecret: _g, gitlabClientSecret: _l, shareCredentials: _s, ...publicConfig } = config;
+    const files: HubFile[] = [
+      { file: hubPaths.settings, content: stableJson(hubSettings(publicConfig, stack, args.hookFiles.start)), permissions: "0644" },
+      {
+        file: hubPaths.secrets,
+        content: pulumi.secret(secrets.generated.apply((g) => stableJson(hubSecrets(config, g)))),
+        permissions: "0600",
+      },
+      ...(["postAuth", "preSpawn"] as const).flatMap((kind) => {
+        const content = args.hookFiles[kind];
+        return content === undefined ? [] : [{ file: hookPath(kind), content, permissions: "0644" }];
+      }),
+    ];
+
+    const hub = new Hub(
+      `${name}-hub`,
+      {
+        imageName: n.hubImage,
+        context: args.hubContext,
+        baseImage: config.hub.baseImage,
+        containerName: n.hubContainer,
+        networkName: network.name,
+        dataVolume: storage.hubDataVolume,
+        dockerSocket: config.hub.dockerSocket,
+        files,
+        labels: labels("hub"),
+      },
+      { parent: this, dependsOn: [proxy, notebookImages, storage] },
+    );
+
+    this.url = publicUrl(config);
+    this.networkName = network.name;
+    this.volumeNames = pulumi
+      .all([storage.hubDataVolume, storage.sharedVolumes])
+      .apply(([hubData, sharedVolumes]) => [hubData, ...Object.keys(sharedVolumes).sort().map((k) => sharedVolumes[k]!)]);
+    this.images = notebookImages.references;
+    this.serviceTokens = secrets.serviceTokens;
+    this.hubContainer = hub.containerName;
+    this.registerOutputs({
+      url: this.url,
+      networkName: this.networkName,
+      volumeNames: this.volumeNames,
+      images: this.images,
+      hubContainer: this.hubContainer,
+    });
+  }
+}

@@ -1,0 +1,27 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { Label } from "./settings";
+
+export interface HubNetworkArgs {
+  /** Docker network name; hub, proxy and every user server join it. */
+  readonly networkName: string;
+  /** Labels of the network. */
+  readonly labels: readonly Label[];
+}
+
+/** The dedicated bridge network of one hub. */
+export class HubNetwork extends pulumi.ComponentResource {
+  /** The network's name, as the spawner needs it. */
+  public readonly name: pulumi.Output<string>;
+
+  constructor(name: string, args: HubNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jupyterhub:docker:Network", name, {}, opts);
+    const network = new docker.Network(
+      name,
+      { name: args.networkName, driver: "bridge", labels: [...args.labels] },
+      { parent: this },
+    );
+    this.name = network.name;
+    this.registerOutputs({ name: this.name });
+  }
+}

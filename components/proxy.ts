@@ -1,0 +1,48 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { endpoints, proxyCommand, type Label } from "./settings";
+
+export interface HubProxyArgs {
+  /** Container name. */
+  readonly containerName: string;
+  /** configurable-http-proxy image reference. */
+  readonly image: string;
+  /** Network shared with the hub and the user servers. */
+  readonly networkName: pulumi.Input<string>;
+  /** Host address and port the proxy publishes. */
+  readonly bindAddress: string;
+  readonly port: number;
+  /** Token the hub uses on the proxy's API (secret). */
+  readonly authToken: pulumi.Input<string>;
+  /** Labels of the container. */
+  readonly labels: readonly Label[];
+}
+
+/**
+ * configurable-http-proxy in its own container: it keeps every route to user servers while the
+ * hub container is replaced, so a config change does not interrupt running notebooks.
+ */
+export class HubProxy extends pulumi.ComponentResource {
+  /** The proxy container, for dependencies. */
+  public readonly container: docker.Container;
+
+  constructor(name: string, args: HubProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jupyterhub:docker:Proxy", name, {}, opts);
+    const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+    this.container = new docker.Container(
+      name,
+      {
+        name: args.containerName,
+        image: image.imageId,
+        command: proxyCommand(),
+        envs: [pulumi.secret(pulumi.interpolate`CONFIGPROXY_AUTH_TOKEN=${args.authToken}`)],
+        networksAdvanced: [{ name: args.networkName, aliases: [endpoints.proxyAlias] }],
+        ports: [{ internal: endpoints.proxyPort, external: args.port, ip: args.bindAddress, protocol: "tcp" }],
+        restart: "unless-stopped",
+        labels: [...args.labels],
+      },
+      { parent: this, deleteBeforeReplace: true },
+    );
+    this.registerOutputs({ container: this.container.name });
+  }
+}

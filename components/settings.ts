@@ -1,0 +1,281 @@
+/**
+ * Pure functions that turn a validated stack config into resource inputs and the hub's settings
+ * JSON (the contract in docs/architecture.md). No Pulumi here: everything is testable directly.
+ */
+import type { PublicConfig, StackConfig } from "./config";
+
+/** Label keys put on every Docker object of a stack. */
+export const labelKeys = {
+  prefix: "org.europlanet-gmap.jupyterhub.prefix",
+  stack: "org.europlanet-gmap.jupyterhub.stack",
+  component: "org.europlanet-gmap.jupyterhub.component",
+} as const;
+
+/** Paths inside the hub container. */
+export const hubPaths = {
+  settings: "/srv/jupyterhub/settings.json",
+  secrets: "/srv/jupyterhub/secrets.json",
+  data: "/srv/jupyterhub/data",
+  hooks: "/srv/jupyterhub/hooks",
+  dockerSocket: "/var/run/docker.sock",
+} as const;
+
+/** Network aliases and ports of the hub and proxy containers. */
+export const endpoints = {
+  hubAlias: "hub",
+  hubPort: 8081,
+  proxyAlias: "proxy",
+  proxyPort: 8000,
+  proxyApiPort: 8001,
+} as const;
+
+/** Docker object names, all derived from the prefix. */
+export function names(prefix: string) {
+  return {
+    network: prefix,
+    hubImage: `${prefix}-hub:local`,
+    hubContainer: `${prefix}-hub`,
+    proxyContainer: `${prefix}-proxy`,
+    hubDataVolume: `${prefix}-hub-data`,
+    storageVolume: (mount: string) => `${prefix}-${mount}`,
+    userContainerTemplate: `${prefix}-user-{username}`,
+    userVolumeTemplate: `${prefix}-user-{username}`,
+  };
+}
+
+export interface Label {
+  readonly label: string;
+  readonly value: string;
+}
+
+/** Labels of a Docker object, sorted by key so inputs are identical on every run. */
+export function labelsFor(config: Pick<PublicConfig, "prefix" | "labels">, stack: string, component: string): Label[] {
+  const all: Record<string, string> = {
+    ...config.labels,
+    [labelKeys.prefix]: config.prefix,
+    [labelKeys.stack]: stack,
+    [labelKeys.component]: component,
+  };
+  return Object.keys(all)
+    .sort()
+    .map((label) => ({ label, value: all[label]! }));
+}
+
+/** JSON with object keys sorted at every level: the same data always gives the same bytes. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value), null, 2) + "\n";
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(obj)
+        .sort()
+        .filter((k) => obj[k] !== undefined)
+        .map((k) => [k, sortKeys(obj[k])]),
+    );
+  }
+  return value;
+}
+
+/** The URL users open. */
+export function publicUrl(config: Pick<PublicConfig, "hub">): string {
+  return (config.hub.publicUrl ?? `http://localhost:${config.hub.port}`).replace(/\/+$/, "");
+}
+
+type StorageMount = StackConfig["storage"][number];
+
+/** A mount of the notebook containers, as the hub's spawner receives it. */
+export interface SpawnerMount {
+  readonly name: string;
+  readonly type: "volume" | "bind";
+  readonly source: string;
+  readonly target: string;
+  readonly readOnly: boolean;
+  readonly perUser: boolean;
+  /** True when Docker volume driver options (in secrets.json) create the volume on first use. */
+  readonly driverOptions: boolean;
+}
+
+/** Docker's local-driver options that mount a network share, or undefined for other sources. */
+export function shareDriverOptions(
+  mount: StorageMount,
+  credentials: StackConfig["shareCredentials"],
+): Record<string, string> | undefined {
+  const src = mount.source;
+  const options = [...src.type === "nfs" || src.type === "cifs" ? src.options : []];
+  if (mount.readOnly && !options.includes("ro")) options.push("ro");
+  switch (src.type) {
+    case "nfs":
+      return { type: "nfs", device: `:${src.export}`, o: [`addr=${src.server}`, ...options].join(",") };
+    case "cifs": {
+      const cred = credentials[mount.name];
+      const login = cred
+        ? [`username=${cred.username}`, `password=${cred.password}`, ...(cred.domain ? [`domain=${cred.domain}`] : [])]
+        : [];
+      return { type: "cifs", device: `//${src.server}/${src.share}`, o: [`addr=${src.server}`, ...login, ...options].join(",") };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** True when Pulumi declares a Docker volume for this mount (shared volumes and shared network shares). */
+export function isStackVolume(mount: StorageMount): boolean {
+  return !mount.perUser && mount.source.type !== "host";
+}
+
+/** Every mount of a notebook container: the per-user work volume and the storage mounts, sorted by target. */
+export function spawnerMounts(config: PublicConfig): SpawnerMount[] {
+  const n = names(config.prefix);
+  const mounts: SpawnerMount[] = config.storage.map((m) => {
+    const network = m.source.type === "nfs" || m.source.type === "cifs";
+    return {
+      name: m.name,
+      type: m.source.type === "host" ? "bind" : "volume",
+      source:
+        m.source.type === "host"
+          ? m.source.path
+          : m.perUser
+            ? `${n.storageVolume(m.name)}-{username}`
+            : n.storageVolume(m.name),
+      target: m.mountPath,
+      readOnly: m.readOnly,
+      perUser: m.perUser,
+      driverOptions: network && m.perUser,
+    };
+  });
+  if (config.spawner.workVolume.enabled) {
+    mounts.push({
+      name: "user",
+      type: "volume",
+      source: n.userVolumeTemplate,
+      target: config.spawner.workVolume.mountPath,
+      readOnly: false,
+      perUser: true,
+      driverOptions: false,
+    });
+  }
+  return mounts.sort((a, b) => a.target.localeCompare(b.target));
+}
+
+/** Where an operator's hook file lands in the hub container. */
+export function hookPath(kind: "postAuth" | "preSpawn"): string {
+  return `${hubPaths.hooks}/${kind === "postAuth" ? "post_auth" : "pre_spawn"}.py`;
+}
+
+/** The settings the hub reads from /srv/jupyterhub/settings.json. Never holds a secret. */
+export function hubSettings(config: PublicConfig, stack: string, startScript: string | undefined) {
+  const n = names(config.prefix);
+  const url = publicUrl(config);
+  const callbackUrl = `${url}/hub/oauth_callback`;
+  const { github, gitlab } = config.auth;
+  const environment: Record<string, string> = { ...config.spawner.environment };
+  for (const m of config.storage) Object.assign(environment, m.environment);
+  const userLabels = Object.fromEntries(labelsFor(config, stack, "user").map((l) => [l.label, l.value]));
+  return {
+    hub: {
+      publicUrl: url,
+      logLevel: config.hub.logLevel,
+      connectHost: endpoints.hubAlias,
+      proxyApiUrl: `http://${endpoints.proxyAlias}:${endpoints.proxyApiPort}`,
+      dataDir: hubPaths.data,
+    },
+    auth: {
+      providers: config.auth.providers,
+      admins: config.auth.admins,
+      allowedUsers: config.auth.allowedUsers,
+      native: config.auth.native,
+      github: github && config.auth.providers.includes("github") ? { ...github, callbackUrl: github.callbackUrl ?? callbackUrl } : undefined,
+      gitlab: gitlab && config.auth.providers.includes("gitlab") ? { ...gitlab, callbackUrl: gitlab.callbackUrl ?? callbackUrl } : undefined,
+    },
+    spawner: {
+      network: n.network,
+      containerNameTemplate: n.userContainerTemplate,
+      images: config.images,
+      defaultImage: config.defaultImage ?? config.images[0]!.name,
+      startTimeout: config.spawner.startTimeout,
+      httpTimeout: config.spawner.httpTimeout,
+      defaultUrl: config.spawner.defaultUrl,
+      notebookDir: config.spawner.notebookDir,
+      memLimit: config.spawner.memLimit ?? null,
+      cpuLimit: config.spawner.cpuLimit ?? null,
+      uid: config.spawner.uid,
+      gid: config.spawner.gid,
+      environment,
+      mounts: spawnerMounts(config),
+      labels: userLabels,
+    },
+    hooks: {
+      postAuth: config.hooks.postAuth ? hookPath("postAuth") : null,
+      preSpawn: config.hooks.preSpawn ? hookPath("preSpawn") : null,
+      startScript: startScript ?? null,
+    },
+    services: config.services,
+    culler: config.culler,
+  };
+}
+
+export type HubSettings = ReturnType<typeof hubSettings>;
+
+/** The generated secrets, once resolved. */
+export interface GeneratedSecrets {
+  readonly cookieSecret: string;
+  readonly proxyAuthToken: string;
+  readonly cullerToken: string;
+  readonly serviceTokens: Readonly<Record<string, string>>;
+}
+
+/** The content of /srv/jupyterhub/secrets.json. Only ever built inside a Pulumi secret. */
+export function hubSecrets(config: StackConfig, generated: GeneratedSecrets) {
+  const providers = config.auth.providers;
+  const mountDriverOptions = Object.fromEntries(
+    config.storage
+      .filter((m) => m.perUser)
+      .flatMap((m) => {
+        const opts = shareDriverOptions(m, config.shareCredentials);
+        return opts ? [[m.name, opts] as const] : [];
+      }),
+  );
+  return {
+    cookieSecret: generated.cookieSecret,
+    proxyAuthToken: generated.proxyAuthToken,
+    cullerToken: generated.cullerToken,
+    serviceTokens: generated.serviceTokens,
+    githubClientSecret: providers.includes("github") ? config.githubClientSecret : undefined,
+    gitlabClientSecret: providers.includes("gitlab") ? config.gitlabClientSecret : undefined,
+    mountDriverOptions,
+  };
+}
+
+/** The proxy's command line: routes everything to the hub until the hub adds user routes. */
+export function proxyCommand(): string[] {
+  const hub = `http://${endpoints.hubAlias}:${endpoints.hubPort}`;
+  return [
+    "configurable-http-proxy",
+    "--ip=0.0.0.0",
+    `--port=${endpoints.proxyPort}`,
+    "--api-ip=0.0.0.0",
+    `--api-port=${endpoints.proxyApiPort}`,
+    `--default-target=${hub}`,
+    `--error-target=${hub}/hub/error`,
+  ];
+}
+
+/** Healthcheck of the hub container: JupyterHub's own /hub/health endpoint. */
+export function hubHealthcheck() {
+  return {
+    tests: [
+      "CMD",
+      "python3",
+      "-c",
+      `import urllib.request; urllib.request.urlopen("http://127.0.0.1:${endpoints.hubPort}/hub/health", timeout=5)`,
+    ],
+    interval: "15s",
+    timeout: "10s",
+    retries: 5,
+    startPeriod: "120s",
+  };
+}

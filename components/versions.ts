@@ -1,0 +1,38 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/** Root of the Pulumi project (the folder holding Pulumi.yaml). */
+export const projectDir = path.resolve(__dirname, "..");
+
+/** The hub image's build context. */
+export const hubConfigDir = path.join(projectDir, "hub-config");
+
+/**
+ * Reads the pinned version of a Python package from hub-config/requirements.txt, the one place
+ * where every Python version of the hub is pinned.
+ */
+export function pinnedPythonVersion(pkg: string, requirements = fs.readFileSync(path.join(hubConfigDir, "requirements.txt"), "utf8")): string {
+  const line = requirements.split("\n").map((l) => l.trim()).find((l) => l.toLowerCase().startsWith(`${pkg.toLowerCase()}==`));
+  if (!line) throw new Error(`hub-config/requirements.txt does not pin ${pkg} (expected a line "${pkg}==X.Y.Z")`);
+  return line.slice(pkg.length + 2).trim();
+}
+
+/** Versions that are not Python packages, pinned in versions.json at the project root. */
+interface OtherVersions {
+  readonly configurableHttpProxy: string;
+}
+
+const otherVersions: OtherVersions = JSON.parse(fs.readFileSync(path.join(projectDir, "versions.json"), "utf8"));
+
+/** JupyterHub version of the hub image; notebook images should bundle the same major version. */
+export const jupyterhubVersion = pinnedPythonVersion("jupyterhub");
+
+/** configurable-http-proxy version of the proxy image. */
+export const configurableHttpProxyVersion = otherVersions.configurableHttpProxy;
+
+/** Upstream default images, derived from the pins above. */
+export const defaultImages = {
+  hubBase: `quay.io/jupyterhub/jupyterhub:${jupyterhubVersion}`,
+  proxy: `quay.io/jupyterhub/configurable-http-proxy:${configurableHttpProxyVersion}`,
+  notebook: `quay.io/jupyter/minimal-notebook:hub-${jupyterhubVersion}`,
+} as const;

@@ -1,0 +1,31 @@
+/**
+ * The GMAP JupyterHub stack: validates the stack config, then declares the whole deployment.
+ * `pulumi up` per stack; every setting is documented in README.md ("Config reference").
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { loadConfig } from "./components/config";
+import { JupyterHub } from "./components/jupyterhub";
+
+const { config, hookFiles } = loadConfig(pulumi.runtime.allConfig(), (file) => {
+  const full = path.join(__dirname, file);
+  return fs.existsSync(full) && fs.statSync(full).isFile() ? fs.readFileSync(full, "utf8") : undefined;
+});
+
+const hub = new JupyterHub("jupyterhub", { config, hookFiles, stack: pulumi.getStack(), hubContext: "hub-config" });
+
+/** The URL users open. */
+export const hubUrl = hub.url;
+/** The Docker network of the hub, the proxy and every user server. */
+export const networkName = hub.networkName;
+/** Volumes declared by the stack; they survive `pulumi destroy`. */
+export const volumeNames = hub.volumeNames;
+/** Notebook images users choose from, by short name. */
+export const images = hub.images;
+/** Hub admins. */
+export const adminUsers = [...new Set([...config.auth.admins, ...(config.auth.github?.admins ?? []), ...(config.auth.gitlab?.admins ?? [])])].sort();
+/** The hub container, for `docker logs`. */
+export const hubContainer = hub.hubContainer;
+/** API service tokens (secret): `pulumi stack output --show-secrets serviceTokens`. */
+export const serviceTokens = hub.serviceTokens;
