@@ -97,7 +97,7 @@ export class JupyterHub extends pulumi.ComponentResource {
 
     const { githubClientSecret: _g, gitlabClientSecret: _l, shareCredentials: _s, ...publicConfig } = config;
     const files: HubFile[] = [
-      { file: hubPaths.settings, content: stableJson(hubSettings(publicConfig, stack, args.hookFiles.start)), permissions: "0644" },
+      { file: hubPaths.settings, content: stableJson(hubSettings(publicConfig, stack, args.hookFiles)), permissions: "0644" },
       {
         file: hubPaths.secrets,
         content: pulumi.secret(secrets.generated.apply((g) => stableJson(hubSecrets(config, g)))),

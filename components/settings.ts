@@ -2,7 +2,7 @@
  * Pure functions that turn a validated stack config into resource inputs and the hub's settings
  * JSON (the contract in docs/architecture.md). No Pulumi here: everything is testable directly.
  */
-import type { PublicConfig, StackConfig } from "./config";
+import type { HookFiles, PublicConfig, StackConfig } from "./config";
 
 /** Label keys put on every Docker object of a stack. */
 export const labelKeys = {
@@ -167,7 +167,7 @@ export function hookPath(kind: "postAuth" | "preSpawn"): string {
 }
 
 /** The settings the hub reads from /srv/jupyterhub/settings.json. Never holds a secret. */
-export function hubSettings(config: PublicConfig, stack: string, startScript: string | undefined) {
+export function hubSettings(config: PublicConfig, stack: string, hookFiles: HookFiles) {
   const n = names(config.prefix);
   const url = publicUrl(config);
   const callbackUrl = `${url}/hub/oauth_callback`;
@@ -209,9 +209,9 @@ export function hubSettings(config: PublicConfig, stack: string, startScript: st
       labels: userLabels,
     },
     hooks: {
-      postAuth: config.hooks.postAuth ? hookPath("postAuth") : null,
-      preSpawn: config.hooks.preSpawn ? hookPath("preSpawn") : null,
-      startScript: startScript ?? null,
+      postAuth: hookFiles.postAuth !== undefined ? hookPath("postAuth") : null,
+      preSpawn: hookFiles.preSpawn !== undefined ? hookPath("preSpawn") : null,
+      startScript: hookFiles.start ?? null,
     },
     services: config.services,
     culler: config.culler,

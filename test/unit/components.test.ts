@@ -1,0 +1,210 @@
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { byType, installMocks, recorded, settle, types, valueOf } from "./mocks";
+
+installMocks("jupyterhub", "unit");
+
+import * as pulumi from "@pulumi/pulumi";
+import { parseConfig, type StackConfigInput } from "../../components/config";
+import { JupyterHub } from "../../components/jupyterhub";
+import { labelKeys } from "../../components/settings";
+
+/** Resource options seen by a transformation on the component (mocks do not receive options), by type::name. */
+const options: Record<string, pulumi.ResourceOptions> = {};
+const optionsOf = (r: { type: string; name: string }) => options[`${r.type}::${r.name}`];
+
+async function deploy(name: string, input: StackConfigInput, hookFiles = {}) {
+  const hub = new JupyterHub(
+    name,
+    { config: parseConfig(input as Record<string, unknown>), hookFiles, stack: "unit", hubContext: "hub-config" },
+    { transformations: [(a) => { options[`${a.type}::${a.name}`] = a.opts; return undefined; }] },
+  );
+  await valueOf(hub.hubContainer);
+  await settle();
+  return hub;
+}
+
+const full: StackConfigInput = {
+  prefix: "gmap",
+  labels: { "org.example/team": "gmap" },
+  hub: { publicUrl: "https://hub.example.org", port: 8443, bindAddress: "0.0.0.0" },
+  auth: { providers: ["native", "github"], admins: ["admin"], github: { clientId: "gh-id", allowedOrganizations: ["europlanet"], admins: ["octo"] } },
+  githubClientSecret: "gh-secret-value",
+  images: [
+    { name: "isis", displayName: "ISIS", image: "gmap/jupyter-isis:8.0.0" },
+    { name: "gispy", displayName: "GISPy", image: "gmap/jupyter-gispy:2024.1" },
+  ],
+  defaultImage: "gispy",
+  storage: [
+    { name: "isis-data", source: { type: "nfs", server: "nas.example.org", export: "/isis" }, mountPath: "/mnt/isis/data", readOnly: true, environment: { ISISDATA: "/mnt/isis/data" } },
+    { name: "archive", source: { type: "cifs", server: "smb.example.org", share: "archive" }, mountPath: "/mnt/archive", readOnly: true },
+    { name: "shared", source: { type: "volume" }, mountPath: "/home/jovyan/shared" },
+    { name: "scratch", source: { type: "host", path: "/srv/scratch/{username}" }, mountPath: "/mnt/scratch", perUser: true },
+  ],
+  shareCredentials: { archive: { username: "reader", password: "cifs-password-value" } },
+  hooks: { postAuth: "hooks/post_auth.py", start: "hooks/start.sh" },
+  services: [{ name: "monitoring", scopes: ["read:metrics"] }, { name: "admin-api", scopes: ["admin:users"] }],
+};
+
+describe("JupyterHub component (full config)", () => {
+  let hub: JupyterHub;
+  before(async () => {
+    hub = await deploy("full", full, { postAuth: "def post_auth_hook(a, h, x):\n    return x\n", start: "#!/bin/sh\necho hi\n" });
+  });
+
+  it("declares one network with the stack labels", () => {
+    const [net, ...rest] = byType(types.network, "full");
+    assert.equal(rest.length, 0);
+    assert.equal(net!.inputs.name, "gmap");
+    assert.equal(net!.inputs.driver, "bridge");
+    assert.deepEqual(net!.inputs.labels, [
+      { label: labelKeys.component, value: "network" },
+      { label: labelKeys.prefix, value: "gmap" },
+      { label: labelKeys.stack, value: "unit" },
+      { label: "org.example/team", value: "gmap" },
+    ]);
+  });
+
+  it("declares hub-data and shared volumes, retained on delete, network shares with driver options", () => {
+    const vols = byType(types.volume, "full");
+    assert.deepEqual(vols.map((v) => v.inputs.name).sort(), ["gmap-archive", "gmap-hub-data", "gmap-isis-data", "gmap-shared"]);
+    for (const v of vols) assert.equal(optionsOf(v)?.retainOnDelete, true, `${v.name} must survive destroy`);
+    const isis = vols.find((v) => v.inputs.name === "gmap-isis-data")!;
+    assert.deepEqual(isis.inputs.driverOpts, { type: "nfs", device: ":/isis", o: "addr=nas.example.org,ro" });
+    assert.deepEqual(isis.secretPaths, []);
+    const archive = vols.find((v) => v.inputs.name === "gmap-archive")!;
+    assert.equal(archive.inputs.driverOpts.o, "addr=smb.example.org,username=reader,password=cifs-password-value,ro");
+    assert.deepEqual(archive.secretPaths, ["driverOpts"], "CIFS credentials stay secret");
+    assert.ok(!byType(types.volume).some((v) => v.inputs.name.includes("scratch")), "per-user host mounts are not stack volumes");
+  });
+
+  it("pulls every notebook image and keeps it locally", () => {
+    const imgs = byType(types.remoteImage, "full-images");
+    assert.deepEqual(imgs.map((i) => [i.inputs.name, i.inputs.keepLocally]).sort(), [
+      ["gmap/jupyter-gispy:2024.1", true],
+      ["gmap/jupyter-isis:8.0.0", true],
+    ]);
+  });
+
+  it("builds the hub image locally from hub-config with the base image as build arg", () => {
+    const [img] = byType(types.image, "full");
+    assert.deepEqual(img!.inputs, {
+      imageName: "gmap-hub:local",
+      skipPush: true,
+      buildOnPreview: false,
+      build: { context: "hub-config", args: { BASE_IMAGE: "quay.io/jupyterhub/jupyterhub:5.5.1" } },
+    });
+  });
+
+  it("runs the proxy on the network, published on the configured address, token secret", () => {
+    const proxy = byType(types.container, "full-proxy")[0]!;
+    assert.equal(proxy.inputs.name, "gmap-proxy");
+    assert.equal(proxy.inputs.image, "sha256:id-of-quay.io/jupyterhub/configurable-http-proxy:5.1.0".replace("5.1.0", proxy.inputs.image.split(":").pop()));
+    assert.deepEqual(proxy.inputs.ports, [{ internal: 8000, external: 8443, ip: "0.0.0.0", protocol: "tcp" }]);
+    assert.deepEqual(proxy.inputs.networksAdvanced, [{ name: "gmap", aliases: ["proxy"] }]);
+    assert.deepEqual(proxy.inputs.envs, ["CONFIGPROXY_AUTH_TOKEN=password-of-full-secrets-proxy-token"]);
+    assert.deepEqual(proxy.secretPaths, ["envs"]);
+    assert.ok(proxy.inputs.command.includes("--default-target=http://hub:8081"));
+    assert.equal(proxy.inputs.restart, "unless-stopped");
+    assert.equal(optionsOf(proxy)?.deleteBeforeReplace, true);
+  });
+
+  it("runs the hub from the built image digest with settings, secrets and hooks uploaded", () => {
+    const hubC = byType(types.container, "full-hub")[0]!;
+    assert.equal(hubC.inputs.name, "gmap-hub");
+    assert.equal(hubC.inputs.image, "sha256:image-of-full-hub-image");
+    assert.deepEqual(hubC.inputs.networksAdvanced, [{ name: "gmap", aliases: ["hub"] }]);
+    assert.deepEqual(hubC.inputs.volumes, [
+      { volumeName: "gmap-hub-data", containerPath: "/srv/jupyterhub/data" },
+      { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" },
+    ]);
+    assert.equal(hubC.inputs.ports, undefined, "only the proxy is published");
+    assert.deepEqual(hubC.inputs.uploads.map((u: any) => [u.file, u.permissions]), [
+      ["/srv/jupyterhub/settings.json", "0644"],
+      ["/srv/jupyterhub/secrets.json", "0600"],
+      ["/srv/jupyterhub/hooks/post_auth.py", "0644"],
+    ]);
+    // The mock monitor lifts a nested secret to the whole property; the engine keeps it on the element.
+    assert.deepEqual(hubC.secretPaths, ["uploads"]);
+    assert.equal(hubC.inputs.restart, "unless-stopped");
+    assert.equal(hubC.inputs.wait, true);
+    assert.deepEqual(hubC.inputs.healthcheck.tests.slice(0, 2), ["CMD", "python3"]);
+    assert.equal(optionsOf(hubC)?.deleteBeforeReplace, true);
+    assert.ok(hubC.inputs.labels.some((l: any) => l.label === labelKeys.component && l.value === "hub"));
+  });
+
+  it("writes settings the hub reads, without any secret", () => {
+    const hubC = byType(types.container, "full-hub")[0]!;
+    const settingsText: string = hubC.inputs.uploads[0].content;
+    for (const secret of ["gh-secret-value", "cifs-password-value", "password-of", "hex-of"]) {
+      assert.ok(!settingsText.includes(secret), `settings.json leaks ${secret}`);
+    }
+    const settings = JSON.parse(settingsText);
+    assert.equal(settings.hub.publicUrl, "https://hub.example.org");
+    assert.equal(settings.auth.github.callbackUrl, "https://hub.example.org/hub/oauth_callback");
+    assert.equal(settings.spawner.defaultImage, "gispy");
+    assert.deepEqual(settings.spawner.environment, { ISISDATA: "/mnt/isis/data" });
+    assert.deepEqual(
+      settings.spawner.mounts.map((m: any) => [m.target, m.type, m.source, m.readOnly]),
+      [
+        ["/home/jovyan/shared", "volume", "gmap-shared", false],
+        ["/home/jovyan/work", "volume", "gmap-user-{username}", false],
+        ["/mnt/archive", "volume", "gmap-archive", true],
+        ["/mnt/isis/data", "volume", "gmap-isis-data", true],
+        ["/mnt/scratch", "bind", "/srv/scratch/{username}", false],
+      ],
+    );
+    assert.equal(settings.hooks.postAuth, "/srv/jupyterhub/hooks/post_auth.py");
+    assert.equal(settings.hooks.preSpawn, null);
+    assert.equal(settings.hooks.startScript, "#!/bin/sh\necho hi\n");
+  });
+
+  it("writes secrets.json with generated and configured secrets", () => {
+    const secrets = JSON.parse(byType(types.container, "full-hub")[0]!.inputs.uploads[1].content);
+    assert.equal(secrets.cookieSecret, "hex-of-full-secrets-cookie-secret");
+    assert.equal(secrets.githubClientSecret, "gh-secret-value");
+    assert.deepEqual(Object.keys(secrets.serviceTokens), ["admin-api", "monitoring"]);
+    assert.equal(secrets.gitlabClientSecret, undefined);
+  });
+
+  it("generates secrets with @pulumi/random and exposes service tokens only as secrets", async () => {
+    assert.deepEqual(byType(types.bytes, "full").map((r) => r.inputs), [{ length: 32 }]);
+    assert.equal(byType(types.password, "full").length, 4);
+    assert.equal(await pulumi.isSecret(hub.serviceTokens), true);
+    assert.deepEqual(await valueOf(hub.serviceTokens), {
+      "admin-api": "password-of-full-secrets-service-admin-api",
+      monitoring: "password-of-full-secrets-service-monitoring",
+    });
+  });
+
+  it("starts the hub only after proxy, images and volumes", () => {
+    const deps = (optionsOf({ type: "jupyterhub:docker:Hub", name: "full-hub" })?.dependsOn ?? []) as pulumi.Resource[];
+    assert.equal(deps.length, 3);
+  });
+
+  it("exposes outputs", async () => {
+    assert.equal(hub.url, "https://hub.example.org");
+    assert.deepEqual(await valueOf(hub.volumeNames), ["gmap-hub-data", "gmap-archive", "gmap-isis-data", "gmap-shared"]);
+    assert.deepEqual(await valueOf(hub.images), { gispy: "gmap/jupyter-gispy:2024.1", isis: "gmap/jupyter-isis:8.0.0" });
+  });
+
+  it("parents every resource under the component", () => {
+    assert.ok(recorded.length > 10);
+  });
+});
+
+describe("JupyterHub component (defaults)", () => {
+  it("a minimal config declares network, hub-data volume, one image, proxy and hub", async () => {
+    await deploy("min", {});
+    const mine = recorded.filter((r) => r.name.startsWith("min"));
+    const count = (t: string) => mine.filter((r) => r.type === t).length;
+    assert.equal(count(types.network), 1);
+    assert.equal(count(types.volume), 1);
+    assert.equal(count(types.remoteImage), 2, "notebook image + proxy image");
+    assert.equal(count(types.container), 2);
+    const settings = JSON.parse(byType(types.container, "min-hub")[0]!.inputs.uploads[0].content);
+    assert.equal(settings.hub.publicUrl, "http://localhost:8000");
+    assert.equal(settings.auth.github, undefined);
+    assert.equal(settings.spawner.images.length, 1);
+  });
+});
