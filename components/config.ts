@@ -58,7 +58,7 @@ const storageSource = z.discriminatedUnion(
     z
       .object({
         type: z.literal("nfs"),
-        server: z.string().min(1, "source.server is the NFS server's host name or address"),
+        server: z.string().min(1, "source.server is the NFS server's host name or address").describe("NFS server host name or address."),
         export: absolutePath("source.export").describe("Exported path. Per-user mounts must include {username}."),
         options: mountOptions,
       })
@@ -66,7 +66,7 @@ const storageSource = z.discriminatedUnion(
     z
       .object({
         type: z.literal("cifs"),
-        server: z.string().min(1, "source.server is the SMB/CIFS server's host name or address"),
+        server: z.string().min(1, "source.server is the SMB/CIFS server's host name or address").describe("SMB/CIFS server host name or address."),
         share: z
           .string()
           .regex(/^[^/\\][^\\]*$/, "source.share is the share name and optional path, e.g. isis/data")
@@ -78,7 +78,7 @@ const storageSource = z.discriminatedUnion(
       ),
   ],
   { error: 'source.type must be one of "volume", "host", "nfs", "cifs"' },
-);
+).describe("Where the data comes from: type volume, host, nfs or cifs.");
 
 const storageMount = z
   .object({
@@ -106,7 +106,7 @@ const nativeAuth = z
   .strict();
 
 const oauthCommon = {
-  clientId: z.string().min(1, "clientId is the OAuth application's client id"),
+  clientId: z.string().min(1, "clientId is the OAuth application's client id").describe("Client id of the OAuth application."),
   callbackUrl: httpUrl("callbackUrl").optional().describe("OAuth callback URL; default <hub.publicUrl>/hub/oauth_callback."),
   allowedUsers: userList.default([]).describe("Users allowed to log in (besides the group rules)."),
   admins: userList.default([]).describe("Users of this provider who are hub admins."),
@@ -227,7 +227,7 @@ export const configSchema = z
         z
           .object({
             name: slug("service name").describe("Service name; its token is generated and kept in state."),
-            scopes: z.array(z.string().regex(/^[a-z:!_-]+(![a-z]+=[^\s]+)?$/, "a JupyterHub scope such as admin:users")).min(1, "give the service at least one scope"),
+            scopes: z.array(z.string().regex(/^[a-z:!_-]+(![a-z]+=[^\s]+)?$/, "a JupyterHub scope such as admin:users")).min(1, "give the service at least one scope").describe("JupyterHub scopes of the service's role, e.g. admin:users."),
           })
           .strict(),
       )

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Makes sure a Docker engine is running on this (Debian) machine, plus the host tools the tests use.
+#
+# - installs Debian's docker.io, mmdebstrap (stand-in images) and chromium (browser tests), with one
+#   `apt-get update` + `apt-get install`, only when one of them is missing;
+# - starts dockerd in the background (log: /tmp/dockerd.log) only when `docker info` fails;
+# - waits, bounded, until `docker info` answers. An engine that already answers is left alone.
+#
+# Idempotent; works from any directory, with CI=true and without stdin. Must run as root.
+# Tunables: ENGINE_WAIT_SECONDS (default 60), DOCKERD_LOG (default /tmp/dockerd.log).
+set -euo pipefail
+
+exec </dev/null
+
+wait_seconds="${ENGINE_WAIT_SECONDS:-60}"
+dockerd_log="${DOCKERD_LOG:-/tmp/dockerd.log}"
+
+log() { echo "engine: $*" >&2; }
+die() { echo "engine: ERROR: $*" >&2; exit 1; }
+
+engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
+
+# --- 1. host packages ---------------------------------------------------------------------------
+# command -> Debian package that provides it
+declare -A providers=(
+  [dockerd]=docker.io
+  [docker]=docker.io
+  [mmdebstrap]=mmdebstrap
+  [chromium]=chromium
+)
+missing=()
+for cmd in dockerd docker mmdebstrap chromium; do
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    pkg="${providers[$cmd]}"
+    [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]})); then
+  [[ "$(id -u)" == 0 ]] || die "missing ${missing[*]} and not root: cannot apt-get install"
+  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get on this machine"
+  log "installing ${missing[*]} from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt_opts=(-o DPkg::Lock::Timeout=300 -o Dpkg::Use-Pty=0 -o APT::Color=0)
+  timeout 600 apt-get "${apt_opts[@]}" update -q ||
+    die "apt-get update failed (is the Debian mirror reachable?)"
+  timeout 1500 apt-get "${apt_opts[@]}" install -y -q --no-install-recommends "${missing[@]}" ||
+    die "apt-get install ${missing[*]} failed"
+  for cmd in dockerd docker mmdebstrap chromium; do
+    command -v "$cmd" >/dev/null 2>&1 || die "$cmd still not on PATH after installing ${missing[*]}"
+  done
+fi
+
+# --- 2. the engine ------------------------------------------------------------------------------
+if engine_answers; then
+  log "docker engine already running ($(docker version -f '{{.Server.Version}}' 2>/dev/null || echo '?'))"
+  exit 0
+fi
+
+if pgrep -x dockerd >/dev/null 2>&1; then
+  # A dockerd exists but does not answer yet (still starting): wait for it, never start a second one.
+  log "dockerd is running but not answering yet; waiting"
+else
+  [[ "$(id -u)" == 0 ]] || die "docker info fails and only root can start dockerd"
+  log "starting dockerd (log: $dockerd_log)"
+  # setsid + nohup: the daemon outlives this script and its terminal/session.
+  setsid nohup dockerd >"$dockerd_log" 2>&1 </dev/null &
+fi
+
+for ((i = 1; i <= wait_seconds; i++)); do
+  if engine_answers; then
+    log "docker engine ready after ${i}s ($(docker version -f '{{.Server.Version}}' 2>/dev/null || echo '?'))"
+    exit 0
+  fi
+  if ! pgrep -x dockerd >/dev/null 2>&1; then
+    echo "engine: ERROR: dockerd exited; last lines of $dockerd_log:" >&2
+    tail -n 40 "$dockerd_log" >&2 2>/dev/null || true
+    exit 1
+  fi
+  sleep 1
+done
+
+echo "engine: ERROR: docker info still fails after ${wait_seconds}s; last lines of $dockerd_log:" >&2
+tail -n 40 "$dockerd_log" >&2 2>/dev/null || true
+exit 1

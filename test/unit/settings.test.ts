@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { parseConfig } from "../../components/config";
+import { hubSecrets, hubSettings, labelsFor, names, shareDriverOptions, spawnerMounts, stableJson } from "../../components/settings";
+
+describe("settings", () => {
+  it("stableJson sorts keys at every level and drops undefined", () => {
+    assert.equal(stableJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: undefined } }), '{\n  "a": {\n    "d": [\n      {\n        "y": 2,\n        "z": 1\n      }\n    ]\n  },\n  "b": 1\n}\n');
+  });
+
+  it("labels are sorted and carry prefix, stack and component", () => {
+    const labels = labelsFor({ prefix: "p", labels: { zeta: "1", "a.b": "2" } }, "dev", "hub");
+    assert.deepEqual(labels.map((l) => l.label), ["a.b", "org.europlanet-gmap.jupyterhub.component", "org.europlanet-gmap.jupyterhub.prefix", "org.europlanet-gmap.jupyterhub.stack", "zeta"]);
+  });
+
+  it("derives every Docker name from the prefix", () => {
+    const n = names("gmap");
+    assert.equal(n.hubContainer, "gmap-hub");
+    assert.equal(n.storageVolume("isis"), "gmap-isis");
+    assert.equal(n.userVolumeTemplate, "gmap-user-{username}");
+  });
+
+  it("mounts network shares through the local volume driver", () => {
+    const c = parseConfig({
+      storage: [
+        { name: "isis", source: { type: "nfs", server: "10.1.2.3", export: "/isis", options: ["nfsvers=4"] }, mountPath: "/mnt/isis", readOnly: true },
+        { name: "home", source: { type: "cifs", server: "smb", share: "homes/{username}", options: ["vers=3.0"] }, mountPath: "/mnt/home", perUser: true },
+      ],
+      shareCredentials: { home: { username: "svc", password: "pw", domain: "LAB" } },
+    });
+    assert.deepEqual(shareDriverOptions(c.storage[0]!, c.shareCredentials), { type: "nfs", device: ":/isis", o: "addr=10.1.2.3,nfsvers=4,ro" });
+    assert.deepEqual(shareDriverOptions(c.storage[1]!, c.shareCredentials), {
+      type: "cifs",
+      device: "//smb/homes/{username}",
+      o: "addr=smb,username=svc,password=pw,domain=LAB,vers=3.0",
+    });
+    const mounts = spawnerMounts(c);
+    assert.deepEqual(mounts.find((m) => m.name === "home"), {
+      name: "home", type: "volume", source: "jupyterhub-home-{username}", target: "/mnt/home", readOnly: false, perUser: true, driverOptions: true,
+    });
+    const secrets = hubSecrets(c, { cookieSecret: "c", proxyAuthToken: "p", cullerToken: "k", serviceTokens: {} });
+    assert.deepEqual(Object.keys(secrets.mountDriverOptions), ["home"], "only per-user shares need options at spawn time");
+    const settings = stableJson(hubSettings(c, "dev", {}));
+    assert.ok(!settings.includes("pw"), "share passwords never reach settings.json");
+  });
+
+  it("disabling the work volume removes it from the mounts", () => {
+    const c = parseConfig({ spawner: { workVolume: { enabled: false } } });
+    assert.deepEqual(spawnerMounts(c), []);
+  });
+
+  it("merges storage environment into the spawner environment", () => {
+    const c = parseConfig({
+      spawner: { environment: { TZ: "UTC" } },
+      storage: [{ name: "isis", source: { type: "volume" }, mountPath: "/mnt/isis/data", environment: { ISISDATA: "/mnt/isis/data" } }],
+    });
+    assert.deepEqual(hubSettings(c, "dev", {}).spawner.environment, { TZ: "UTC", ISISDATA: "/mnt/isis/data" });
+  });
+});
