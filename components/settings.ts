@@ -250,11 +250,13 @@ export function hubSecrets(config: StackConfig, generated: GeneratedSecrets) {
   };
 }
 
-/** The proxy's command line: routes everything to the hub until the hub adds user routes. */
+/**
+ * Arguments of the proxy image's entrypoint (a wrapper around configurable-http-proxy): routes
+ * everything to the hub until the hub adds the user routes.
+ */
 export function proxyCommand(): string[] {
   const hub = `http://${endpoints.hubAlias}:${endpoints.hubPort}`;
   return [
-    "configurable-http-proxy",
     "--ip=0.0.0.0",
     `--port=${endpoints.proxyPort}`,
     "--api-ip=0.0.0.0",

@@ -18,7 +18,7 @@ dockerd_log="${DOCKERD_LOG:-/tmp/dockerd.log}"
 log() { echo "engine: $*" >&2; }
 die() { echo "engine: ERROR: $*" >&2; exit 1; }
 
-engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
+engine_answers() { timeout 5 docker info >/dev/null 2>&1; }
 
 # --- 1. host packages ---------------------------------------------------------------------------
 # command -> Debian package that provides it
@@ -67,9 +67,11 @@ else
   setsid nohup dockerd >"$dockerd_log" 2>&1 </dev/null &
 fi
 
-for ((i = 1; i <= wait_seconds; i++)); do
+# bounded in tries and in time (each try may itself take up to 5 s)
+deadline=$((SECONDS + wait_seconds))
+for ((i = 1; i <= wait_seconds && SECONDS < deadline; i++)); do
   if engine_answers; then
-    log "docker engine ready after ${i}s ($(docker version -f '{{.Server.Version}}' 2>/dev/null || echo '?'))"
+    log "docker engine ready after ${SECONDS}s ($(docker version -f '{{.Server.Version}}' 2>/dev/null || echo '?'))"
     exit 0
   fi
   if ! pgrep -x dockerd >/dev/null 2>&1; then

@@ -1,0 +1,372 @@
+"""Turns the hub's settings.json and secrets.json into JupyterHub configuration.
+
+:func:`apply` is the only entry point (called by ``jupyterhub_config.py``). The JSON contract is
+described in docs/architecture.md. Any missing or invalid key fails the hub start with a
+:class:`~gmap_hub.settings.SettingsError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from urllib.parse import urlparse, urlunparse
+
+from .hooks import load_hook
+from .settings import Section, SettingsError, load_json
+
+DEFAULT_SETTINGS = "/srv/jupyterhub/settings.json"
+DEFAULT_SECRETS = "/srv/jupyterhub/secrets.json"
+
+HUB_PORT = 8081
+
+#: Authenticator class per provider name of ``auth.providers``.
+AUTHENTICATORS = {
+    "native": "nativeauthenticator.NativeAuthenticator",
+    "github": "oauthenticator.github.GitHubOAuthenticator",
+    "gitlab": "oauthenticator.gitlab.GitLabOAuthenticator",
+}
+MULTI_AUTHENTICATOR = "multiauthenticator.MultiAuthenticator"
+#: With several providers (MultiAuthenticator): login service, URL prefix under /hub, user name prefix.
+LOGIN_SERVICES = {"native": "Native", "github": "GitHub", "gitlab": "GitLab"}
+URL_PREFIXES = {"native": "/native", "github": "/github", "gitlab": "/gitlab"}
+USERNAME_PREFIXES = {p: f"{s.lower()}:" for p, s in LOGIN_SERVICES.items()}
+
+SPAWNER_CLASS = "gmap_hub.spawner.GmapDockerSpawner"
+
+CULLER_SERVICE = "idle-culler"
+#: Scopes the idle culler needs to find and stop idle servers (not users: it never culls users).
+CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
+
+LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+def apply(c, settings_path: str = DEFAULT_SETTINGS, secrets_path: str = DEFAULT_SECRETS) -> None:
+    """Sets every option of the hub on the traitlets config ``c`` from the two JSON files."""
+    settings = load_json(settings_path, "settings", "GMAP_HUB_SETTINGS")
+    secrets = load_json(secrets_path, "secrets", "GMAP_HUB_SECRETS", sensitive=True)
+    hooks = settings.section("hooks")
+    configure_hub(c, settings.section("hub"), secrets)
+    configure_auth(c, settings.section("auth"), secrets)
+    configure_spawner(c, settings.section("spawner"), hooks, secrets)
+    configure_python_hooks(c, hooks)
+    configure_services(c, settings.sections("services"), settings.section("culler"), secrets)
+
+
+# -- hub and proxy ------------------------------------------------------------------------------
+def configure_hub(c, hub: Section, secrets: Section) -> None:
+    public_url = hub.string("publicUrl")
+    parsed = urlparse(public_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise hub.error("publicUrl", f"expected an http(s) URL such as https://hub.example.org, got {public_url!r}")
+    base_url = parsed.path.rstrip("/") + "/"
+    c.JupyterHub.base_url = base_url
+    # JupyterHub 5: the public URL includes base_url and ends with a slash
+    c.JupyterHub.public_url = urlunparse(parsed._replace(path=base_url, params="", query="", fragment=""))
+
+    level = hub.string("logLevel").upper()
+    if level not in LOG_LEVELS:
+        raise hub.error("logLevel", f"expected one of {', '.join(sorted(LOG_LEVELS))}, got {level!r}")
+    c.JupyterHub.log_level = level
+
+    # user servers on the Docker network reach the hub by its network alias
+    c.JupyterHub.hub_ip = "0.0.0.0"
+    c.JupyterHub.hub_port = HUB_PORT
+    c.JupyterHub.hub_connect_ip = hub.string("connectHost")
+
+    # the proxy runs in its own container: routes (and user servers) survive hub restarts
+    c.ConfigurableHTTPProxy.should_start = False
+    c.ConfigurableHTTPProxy.api_url = hub.string("proxyApiUrl")
+    c.ConfigurableHTTPProxy.auth_token = secrets.string("proxyAuthToken")
+    c.JupyterHub.cleanup_servers = False
+
+    data_dir = hub.string("dataDir")
+    if not data_dir.startswith("/"):
+        raise hub.error("dataDir", f"expected an absolute path, got {data_dir!r}")
+    c.JupyterHub.db_url = f"sqlite:///{data_dir.rstrip('/')}/jupyterhub.sqlite"
+
+    cookie_secret = secrets.string("cookieSecret")
+    if not _HEX64.match(cookie_secret):
+        raise secrets.error("cookieSecret", "expected 64 hexadecimal characters (32 bytes)")
+    c.JupyterHub.cookie_secret = bytes.fromhex(cookie_secret)
+
+
+# -- authentication -----------------------------------------------------------------------------
+def configure_auth(c, auth: Section, secrets: Section) -> None:
+    providers = auth.strings("providers")
+    if not providers:
+        raise auth.error("providers", "enable at least one provider")
+    for i, provider in enumerate(providers):
+        if provider not in AUTHENTICATORS:
+            raise auth.error(
+                "providers", f"unknown provider {provider!r} at [{i}]: use {', '.join(AUTHENTICATORS)}"
+            )
+    if len(set(providers)) != len(providers):
+        raise auth.error("providers", "a provider is listed twice")
+    multi = len(providers) > 1
+
+    def user_names(names: list[str], provider: str) -> set[str]:
+        # with several providers JupyterHub user names carry the provider's prefix
+        return {USERNAME_PREFIXES[provider] + n for n in names} if multi else set(names)
+
+    admins = set(auth.strings("admins"))
+    if "native" in providers:
+        configure_native(c, auth.section("native"), auth.strings("allowedUsers"))
+    if "github" in providers:
+        github = auth.section("github")
+        configure_github(c, github, secrets, multi)
+        admins |= user_names(github.strings("admins", []), "github")
+    if "gitlab" in providers:
+        gitlab = auth.section("gitlab")
+        configure_gitlab(c, gitlab, secrets, multi)
+        admins |= user_names(gitlab.strings("admins", []), "gitlab")
+    c.Authenticator.admin_users = admins
+
+    if multi:
+        c.JupyterHub.authenticator_class = MULTI_AUTHENTICATOR
+        c.MultiAuthenticator.authenticators = [
+            {
+                "authenticator_class": AUTHENTICATORS[p],
+                "url_prefix": URL_PREFIXES[p],
+                "config": {"login_service": LOGIN_SERVICES[p]},
+            }
+            for p in providers
+        ]
+    else:
+        c.JupyterHub.authenticator_class = AUTHENTICATORS[providers[0]]
+
+
+def configure_native(c, native: Section, allowed_users: list[str]) -> None:
+    n = c.NativeAuthenticator
+    n.enable_signup = True
+    n.open_signup = native.boolean("openSignup")
+    n.ask_email_on_signup = native.boolean("askEmail")
+    n.check_common_password = native.boolean("checkCommonPassword")
+    # NativeAuthenticator's documented defaults are metadata only (effective default 0): set all
+    n.minimum_password_length = native.integer("minimumPasswordLength", minimum=1)
+    n.allowed_failed_logins = native.integer("allowedFailedLogins", minimum=0)
+    n.seconds_before_next_try = native.integer("secondsBeforeNextTry", minimum=0)
+    if allowed_users:
+        n.allowed_users = set(allowed_users)
+        n.allow_all = False
+    else:
+        # JupyterHub 5 needs an allow rule; sign-up plus admin approval is the gate
+        n.allow_all = True
+
+
+def _callback_url(section: Section, provider: str, multi: bool) -> str:
+    url = section.string("callbackUrl")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise section.error("callbackUrl", f"expected an http(s) URL, got {url!r}")
+    if multi and parsed.path.endswith("/hub/oauth_callback"):
+        # MultiAuthenticator serves each provider's handlers under its URL prefix
+        path = parsed.path[: -len("/oauth_callback")] + URL_PREFIXES[provider] + "/oauth_callback"
+        url = urlunparse(parsed._replace(path=path))
+    return url
+
+
+def configure_github(c, github: Section, secrets: Section, multi: bool) -> None:
+    g = c.GitHubOAuthenticator
+    g.client_id = github.string("clientId")
+    g.client_secret = secrets.string("githubClientSecret")
+    g.oauth_callback_url = _callback_url(github, "github", multi)
+    orgs = github.strings("allowedOrganizations", [])
+    g.allowed_organizations = set(orgs)
+    if orgs:
+        # without read:org only public memberships are visible
+        g.scope = ["read:user", "read:org"]
+    g.allowed_users = set(github.strings("allowedUsers", []))
+    g.allow_all = github.boolean("allowAll", False)
+    if github.has("url"):
+        g.github_url = github.string("url")
+    if github.has("apiUrl"):
+        g.github_api = github.string("apiUrl")
+
+
+def configure_gitlab(c, gitlab: Section, secrets: Section, multi: bool) -> None:
+    g = c.GitLabOAuthenticator
+    g.gitlab_url = gitlab.string("url").rstrip("/")
+    g.client_id = gitlab.string("clientId")
+    g.client_secret = secrets.string("gitlabClientSecret")
+    g.oauth_callback_url = _callback_url(gitlab, "gitlab", multi)
+    groups = gitlab.strings("allowedGroups", [])
+    project_ids = gitlab.integers("allowedProjectIds", [])
+    g.allowed_gitlab_groups = set(groups)
+    g.allowed_project_ids = set(project_ids)
+    # group and project membership are read through the API
+    g.scope = ["read_user", "read_api"] if groups or project_ids else ["read_user"]
+    g.allowed_users = set(gitlab.strings("allowedUsers", []))
+    g.allow_all = gitlab.boolean("allowAll", False)
+
+
+# -- spawner ------------------------------------------------------------------------------------
+def _images(spawner: Section) -> tuple[list[dict], str]:
+    images = []
+    for entry in spawner.sections("images"):
+        images.append(
+            {
+                "name": entry.string("name"),
+                "displayName": entry.string("displayName"),
+                "image": entry.string("image"),
+            }
+        )
+    if not images:
+        raise spawner.error("images", "configure at least one image")
+    for field in ("name", "displayName", "image"):
+        values = [i[field] for i in images]
+        dup = sorted({v for v in values if values.count(v) > 1})
+        if dup:
+            raise spawner.error("images", f"{field} {dup[0]!r} is used by several images")
+    default = spawner.string("defaultImage")
+    if default not in {i["name"] for i in images}:
+        raise spawner.error(
+            "defaultImage", f"{default!r} is not the name of an image ({', '.join(i['name'] for i in images)})"
+        )
+    return images, default
+
+
+def _mounts(spawner: Section, secrets: Section) -> tuple[list[dict], dict]:
+    specs, driver_options = [], {}
+    for m in spawner.sections("mounts", []):
+        spec = {
+            "name": m.string("name"),
+            "type": m.string("type"),
+            "source": m.string("source"),
+            "target": m.string("target"),
+            "read_only": m.boolean("readOnly"),
+            "per_user": m.boolean("perUser"),
+            "driver_options": m.boolean("driverOptions"),
+        }
+        if spec["type"] not in ("volume", "bind"):
+            raise m.error("type", f"expected \"volume\" or \"bind\", got {spec['type']!r}")
+        if not spec["target"].startswith("/"):
+            raise m.error("target", f"expected an absolute path, got {spec['target']!r}")
+        if spec["type"] == "bind" and not spec["source"].startswith("/"):
+            raise m.error("source", f"a bind mount needs an absolute host path, got {spec['source']!r}")
+        if spec["driver_options"]:
+            if spec["type"] != "volume" or not spec["per_user"]:
+                raise m.error("driverOptions", "only per-user volumes are created with driver options")
+            options = secrets.section("mountDriverOptions").string_map(spec["name"])
+            if not options:
+                raise secrets.error(f"mountDriverOptions.{spec['name']}", "must not be empty")
+            driver_options[spec["name"]] = options
+        specs.append(spec)
+    names = [s["name"] for s in specs]
+    targets = [s["target"] for s in specs]
+    for what, values in (("name", names), ("target", targets)):
+        dup = sorted({v for v in values if values.count(v) > 1})
+        if dup:
+            raise spawner.error("mounts", f"{what} {dup[0]!r} is used by several mounts")
+    return specs, driver_options
+
+
+def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section) -> None:
+    images, default = _images(spawner)
+    default_image = next(i["image"] for i in images if i["name"] == default)
+    specs, driver_options = _mounts(spawner, secrets)
+    labels = spawner.string_map("labels", {})
+
+    c.JupyterHub.spawner_class = SPAWNER_CLASS
+
+    d = c.DockerSpawner
+    d.network_name = spawner.string("network")
+    d.use_internal_ip = True
+    # a fresh container from the current image at every start; data lives in the mounts
+    d.remove = True
+    d.name_template = spawner.string("containerNameTemplate")
+    d.image = default_image
+    # several images: DockerSpawner lets users choose among allowed_images (label -> image)
+    d.allowed_images = {i["displayName"]: i["image"] for i in images} if len(images) > 1 else {}
+
+    c.Spawner.start_timeout = spawner.integer("startTimeout", minimum=1)
+    c.Spawner.http_timeout = spawner.integer("httpTimeout", minimum=1)
+    c.Spawner.default_url = spawner.string("defaultUrl")
+    c.Spawner.notebook_dir = spawner.string("notebookDir")
+    if spawner.has("memLimit"):
+        d.mem_limit = spawner.string("memLimit")
+    if spawner.has("cpuLimit"):
+        d.cpu_limit = spawner.number("cpuLimit")
+
+    # docker-stacks images started as root set the notebook user's ids, fix the ownership of the
+    # home and the writable mounts, then drop to the notebook user
+    environment = {
+        "NB_UID": str(spawner.integer("uid", minimum=0)),
+        "NB_GID": str(spawner.integer("gid", minimum=0)),
+        "CHOWN_HOME": "yes",
+    }
+    writable = [s["target"] for s in specs if not s["read_only"]]
+    if writable:
+        environment["CHOWN_EXTRA"] = ",".join(writable)
+    environment.update(spawner.string_map("environment", {}))
+    d.environment = environment
+    d.extra_create_kwargs = {"user": "root", "labels": dict(labels)}
+
+    g = c.GmapDockerSpawner
+    g.images = images
+    g.default_image_name = default
+    g.mount_specs = specs
+    g.volume_labels = dict(labels)
+    g.volume_driver_options = driver_options
+    g.start_hook = hooks.optional_string("startScript")
+
+
+# -- hooks --------------------------------------------------------------------------------------
+def configure_python_hooks(c, hooks: Section) -> None:
+    post_auth = hooks.optional_string("postAuth")
+    if post_auth:
+        c.Authenticator.post_auth_hook = load_hook(post_auth, "post_auth_hook", hooks.key_path("postAuth"), hooks.file)
+    pre_spawn = hooks.optional_string("preSpawn")
+    if pre_spawn:
+        c.Spawner.pre_spawn_hook = load_hook(pre_spawn, "pre_spawn_hook", hooks.key_path("preSpawn"), hooks.file)
+
+
+# -- services -----------------------------------------------------------------------------------
+def configure_services(c, services: list[Section], culler: Section, secrets: Section) -> None:
+    declared, roles = [], []
+    tokens = secrets.section("serviceTokens") if services else None
+    for svc in services:
+        name = svc.string("name")
+        if name == CULLER_SERVICE:
+            raise svc.error("name", f"{CULLER_SERVICE!r} is reserved for the idle culler")
+        if name in {s["name"] for s in declared}:
+            raise svc.error("name", f"service {name!r} is declared twice")
+        scopes = svc.strings("scopes")
+        if not scopes:
+            raise svc.error("scopes", "give the service at least one scope")
+        declared.append({"name": name, "api_token": tokens.string(name)})
+        roles.append(
+            {"name": f"service-{name}", "description": f"Scopes of the {name} service", "scopes": scopes, "services": [name]}
+        )
+
+    if culler.boolean("enabled"):
+        timeout = culler.integer("timeout", minimum=1)
+        every = culler.integer("every", minimum=1)
+        max_age = culler.integer("maxAge", minimum=0)
+        declared.append(
+            {
+                "name": CULLER_SERVICE,
+                "command": [
+                    sys.executable,
+                    "-m",
+                    "jupyterhub_idle_culler",
+                    f"--timeout={timeout}",
+                    f"--cull-every={every}",
+                    f"--max-age={max_age}",
+                ],
+                "api_token": secrets.string("cullerToken"),
+            }
+        )
+        roles.append(
+            {
+                "name": f"service-{CULLER_SERVICE}",
+                "description": "Stops idle servers",
+                "scopes": list(CULLER_SCOPES),
+                "services": [CULLER_SERVICE],
+            }
+        )
+    c.JupyterHub.services = declared
+    c.JupyterHub.load_roles = roles
+
+
+__all__ = ["apply", "SettingsError"]

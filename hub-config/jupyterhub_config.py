@@ -1,0 +1,11 @@
+# JupyterHub configuration of the GMAP hub. Static: every value comes from the JSON files the
+# Pulumi program uploads (docs/architecture.md); the logic lives in the gmap_hub package.
+import os
+
+from gmap_hub.config import apply
+
+apply(
+    c,  # noqa: F821 (provided by JupyterHub's config loader)
+    settings_path=os.environ.get("GMAP_HUB_SETTINGS", "/srv/jupyterhub/settings.json"),
+    secrets_path=os.environ.get("GMAP_HUB_SECRETS", "/srv/jupyterhub/secrets.json"),
+)
