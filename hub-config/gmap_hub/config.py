@@ -7,6 +7,7 @@ described in docs/architecture.md. Any missing or invalid key fails the hub star
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from urllib.parse import urlparse, urlunparse
@@ -26,6 +27,8 @@ AUTHENTICATORS = {
     "gitlab": "oauthenticator.gitlab.GitLabOAuthenticator",
 }
 MULTI_AUTHENTICATOR = "multiauthenticator.MultiAuthenticator"
+#: Provider classes under MultiAuthenticator, where they differ from AUTHENTICATORS.
+MULTI_PROVIDERS = {**AUTHENTICATORS, "native": "gmap_hub.auth.MultiNativeAuthenticator"}
 #: With several providers (MultiAuthenticator): login service, URL prefix under /hub, user name prefix.
 LOGIN_SERVICES = {"native": "Native", "github": "GitHub", "gitlab": "GitLab"}
 URL_PREFIXES = {"native": "/native", "github": "/github", "gitlab": "/gitlab"}
@@ -83,6 +86,8 @@ def configure_hub(c, hub: Section, secrets: Section) -> None:
     data_dir = hub.string("dataDir")
     if not data_dir.startswith("/"):
         raise hub.error("dataDir", f"expected an absolute path, got {data_dir!r}")
+    if not os.path.isdir(data_dir):
+        raise hub.error("dataDir", f"directory {data_dir} does not exist (the hub-data volume is mounted there)")
     c.JupyterHub.db_url = f"sqlite:///{data_dir.rstrip('/')}/jupyterhub.sqlite"
 
     cookie_secret = secrets.string("cookieSecret")
@@ -126,7 +131,7 @@ def configure_auth(c, auth: Section, secrets: Section) -> None:
         c.JupyterHub.authenticator_class = MULTI_AUTHENTICATOR
         c.MultiAuthenticator.authenticators = [
             {
-                "authenticator_class": AUTHENTICATORS[p],
+                "authenticator_class": MULTI_PROVIDERS[p],
                 "url_prefix": URL_PREFIXES[p],
                 "config": {"login_service": LOGIN_SERVICES[p]},
             }

@@ -18,7 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import Docker from "dockerode";
-import { bcryptVerify } from "../harness/bcrypt";
+import bcryptjs from "bcryptjs";
 import { LABELS, removeHarnessObjects } from "../harness/docker-mocks";
 import { harnessRoot, runProgramInChild, type ProgramResult } from "../harness/program";
 
@@ -195,7 +195,7 @@ describe("docker-backed harness", { concurrency: false }, () => {
     assert.equal(r.owner, runId);
     assert.deepEqual(r.secretOutputs, ["cookieHex", "passwordHash", "passwordResult"]);
     assert.match(String(r.outputs.passwordResult), /^[A-Za-z0-9]{32}$/);
-    assert.ok(bcryptVerify(String(r.outputs.passwordResult), String(r.outputs.passwordHash)));
+    assert.ok(bcryptjs.compareSync(String(r.outputs.passwordResult), String(r.outputs.passwordHash)));
     assert.match(String(r.outputs.cookieHex), /^[0-9a-f]{64}$/);
     assert.equal(r.config["harnesstest:greeting"], "hello", "project default applies");
     assert.deepEqual(
@@ -232,7 +232,7 @@ describe("docker-backed harness", { concurrency: false }, () => {
     await assert.rejects(readFile(app.Id, "/app/local-only.txt"), ".dockerignore is honoured");
 
     const network = await docker.getNetwork(String(r.outputs.networkId)).inspect();
-    assert.equal(network.Labels[LABELS.owner], runId);
+    assert.equal(network.Labels?.[LABELS.owner], runId);
     const volume = await docker.getVolume(`${prefix}-data`).inspect();
     assert.equal((volume as { Labels?: Record<string, string> }).Labels?.[LABELS.owner], runId);
     const image = await docker.getImage(String(r.outputs.imageId)).inspect();

@@ -28,7 +28,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import Docker from "dockerode";
-import { bcrypt } from "./bcrypt";
+import bcryptjs from "bcryptjs";
 import { prepareBuildContext } from "./build-context";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -750,9 +750,24 @@ export class DockerMocks implements pulumi.runtime.Mocks {
       globalIpv6PrefixLength: n.GlobalIPv6PrefixLen,
       ipv6Gateway: n.IPv6Gateway,
     }));
+    // Ports published without `external` get one from Docker: report it, as the provider reads it back.
+    const ports = Array.isArray(ctx.raw.ports)
+      ? (ctx.raw.ports as Inputs[]).map((p) => {
+          if (p.external !== undefined || isWrappedSecret(p)) return p;
+          const bound = info.NetworkSettings.Ports?.[`${p.internal}/${p.protocol ?? "tcp"}`]?.[0]?.HostPort;
+          return bound ? { ...p, external: Number(bound) } : p;
+        })
+      : ctx.raw.ports;
     return {
       id,
-      state: { ...ctx.raw, name: ctx.raw.name ?? containerName, image: ctx.raw.image, networkDatas, hostname: ctx.raw.hostname ?? info.Config.Hostname },
+      state: {
+        ...ctx.raw,
+        name: ctx.raw.name ?? containerName,
+        image: ctx.raw.image,
+        networkDatas,
+        hostname: ctx.raw.hostname ?? info.Config.Hostname,
+        ...(ports !== undefined ? { ports } : {}),
+      },
     };
   }
 
@@ -920,7 +935,7 @@ export class DockerMocks implements pulumi.runtime.Mocks {
   private randomPassword(ctx: Ctx): pulumi.runtime.MockResourceResult {
     const { outputs, action } = this.persisted(ctx, () => {
       const result = generatePassword(ctx.inputs);
-      return { result, bcryptHash: bcrypt(result, undefined, 10) };
+      return { result, bcryptHash: bcryptjs.hashSync(result, 10) };
     });
     this.record(ctx, action);
     return {

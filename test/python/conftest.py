@@ -1,0 +1,161 @@
+"""Shared fixtures: contract-shaped settings/secrets, and the real hub-config/jupyterhub_config.py
+loaded through JupyterHub's own config loader."""
+
+import asyncio
+import copy
+import json
+import os
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HUB_CONFIG = ROOT / "hub-config"
+CONFIG_FILE = HUB_CONFIG / "jupyterhub_config.py"
+
+# the hub image puts gmap_hub on PYTHONPATH (/srv/jupyterhub); do the same here
+if str(HUB_CONFIG) not in sys.path:
+    sys.path.insert(0, str(HUB_CONFIG))
+
+COOKIE_SECRET = "0123456789abcdef" * 4
+
+# The example of docs/architecture.md, with a second image and real values.
+SETTINGS = {
+    "hub": {
+        "publicUrl": "http://localhost:8000",
+        "logLevel": "INFO",
+        "connectHost": "hub",
+        "proxyApiUrl": "http://proxy:8001",
+        "dataDir": "/srv/jupyterhub/data",  # replaced by a temporary directory
+    },
+    "auth": {
+        "providers": ["native"],
+        "admins": ["admin"],
+        "allowedUsers": [],
+        "native": {
+            "openSignup": False,
+            "minimumPasswordLength": 10,
+            "allowedFailedLogins": 3,
+            "secondsBeforeNextTry": 600,
+            "checkCommonPassword": True,
+            "askEmail": False,
+        },
+    },
+    "spawner": {
+        "network": "gmap-dev",
+        "containerNameTemplate": "gmap-dev-user-{username}",
+        "images": [
+            {"name": "minimal", "displayName": "Minimal (Python)", "image": "quay.io/jupyter/minimal-notebook:2025-03-14"},
+            {"name": "isis", "displayName": "ISIS & ASP <planetary>", "image": "gmap/jupyter-isis-asp:2025.1"},
+        ],
+        "defaultImage": "isis",
+        "startTimeout": 600,
+        "httpTimeout": 120,
+        "defaultUrl": "/lab",
+        "notebookDir": "/home/jovyan",
+        "memLimit": None,
+        "cpuLimit": None,
+        "uid": 1000,
+        "gid": 100,
+        "environment": {"ISISDATA": "/mnt/isis/data"},
+        "mounts": [
+            {"name": "user", "type": "volume", "source": "gmap-dev-user-{username}", "target": "/home/jovyan/work",
+             "readOnly": False, "perUser": True, "driverOptions": False},
+            {"name": "isis", "type": "volume", "source": "gmap-dev-isis", "target": "/mnt/isis/data",
+             "readOnly": True, "perUser": False, "driverOptions": False},
+            {"name": "home-nfs", "type": "volume", "source": "gmap-dev-home-nfs-{username}", "target": "/mnt/nfs",
+             "readOnly": False, "perUser": True, "driverOptions": True},
+            {"name": "scratch", "type": "bind", "source": "/srv/scratch/{username}", "target": "/mnt/scratch",
+             "readOnly": False, "perUser": True, "driverOptions": False},
+        ],
+        "labels": {"org.europlanet-gmap.jupyterhub.stack": "dev", "org.europlanet-gmap.jupyterhub.component": "user"},
+    },
+    "hooks": {"postAuth": None, "preSpawn": None, "startScript": None},
+    "services": [{"name": "e2e", "scopes": ["admin:users", "admin:servers", "access:servers"]}],
+    "culler": {"enabled": True, "timeout": 3600, "every": 300, "maxAge": 0},
+}
+
+SECRETS = {
+    "cookieSecret": COOKIE_SECRET,
+    "proxyAuthToken": "proxy-token-0123456789",
+    "serviceTokens": {"e2e": "e2e-token-0123456789"},
+    "cullerToken": "culler-token-0123456789",
+    "mountDriverOptions": {
+        "home-nfs": {"type": "nfs", "o": "addr=10.0.0.5,rw,nfsvers=4", "device": ":/export/{username}"},
+    },
+}
+
+GITHUB = {
+    "clientId": "gh-client-id",
+    "callbackUrl": "http://localhost:8000/hub/oauth_callback",
+    "allowedOrganizations": ["europlanet", "europlanet:gmap-team"],
+    "allowedUsers": ["octocat"],
+    "admins": ["gh-admin"],
+    "apiUrl": None,
+    "url": None,
+    "allowAll": False,
+}
+
+GITLAB = {
+    "url": "https://gitlab.example.org/",
+    "clientId": "gl-client-id",
+    "callbackUrl": "http://localhost:8000/hub/oauth_callback",
+    "allowedGroups": ["planetary/gmap"],
+    "allowedProjectIds": [42],
+    "allowedUsers": ["tanuki"],
+    "admins": ["gl-admin"],
+    "allowAll": False,
+}
+
+
+@pytest.fixture
+def settings(tmp_path):
+    s = copy.deepcopy(SETTINGS)
+    s["hub"]["dataDir"] = str(tmp_path / "data")
+    (tmp_path / "data").mkdir()
+    return s
+
+
+@pytest.fixture
+def secrets():
+    return copy.deepcopy(SECRETS)
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """hub(settings, secrets) -> a JupyterHub app with the real jupyterhub_config.py loaded."""
+    from jupyterhub.app import JupyterHub
+
+    def load(settings, secrets, *, initialize=False):
+        settings_file = tmp_path / "settings.json"
+        secrets_file = tmp_path / "secrets.json"
+        settings_file.write_text(json.dumps(settings))
+        secrets_file.write_text(json.dumps(secrets))
+        secrets_file.chmod(0o600)
+        monkeypatch.setenv("GMAP_HUB_SETTINGS", str(settings_file))
+        monkeypatch.setenv("GMAP_HUB_SECRETS", str(secrets_file))
+        monkeypatch.chdir(tmp_path)
+        app = JupyterHub(config_file=str(CONFIG_FILE))
+        if initialize:
+            # the whole start-up short of listening: database, proxy object, authenticator,
+            # roles, services and tokens are all built from the config
+            asyncio.run(app.initialize([]))
+        else:
+            app.load_config_file(str(CONFIG_FILE))
+        return app
+
+    return load
+
+
+@pytest.fixture
+def make_spawner():
+    """make_spawner(app, user_name) -> the app's spawner class, configured like the hub would."""
+    from jupyterhub.objects import Hub
+
+    def make(app, user_name="Ada.Lovelace@x"):
+        user = SimpleNamespace(name=user_name, url=f"/user/{user_name}/", id=1)
+        return app.spawner_class(config=app.config, user=user, hub=Hub())
+
+    return make

@@ -1,0 +1,164 @@
+"""Authenticator class per provider, allow rules (JupyterHub 5), lockout, admins."""
+
+import asyncio
+import copy
+import inspect
+
+import pytest
+from conftest import GITHUB, GITLAB
+
+
+def resolve(value):
+    """The value of a call that may or may not return a coroutine."""
+    return asyncio.run(value) if inspect.isawaitable(value) else value
+
+
+def native_authenticator(app):
+    # add_new_table=False: the table lives in the hub database, not needed here
+    return app.authenticator_class(add_new_table=False, config=app.config)
+
+
+def test_native_only(hub, settings, secrets):
+    app = hub(settings, secrets)
+    assert app.authenticator_class.__module__ + "." + app.authenticator_class.__name__ == (
+        "nativeauthenticator.nativeauthenticator.NativeAuthenticator"
+    )
+    auth = native_authenticator(app)
+    assert auth.allow_all is True
+    assert auth.allowed_users == set()
+    assert auth.admin_users == {"admin"}
+    assert auth.open_signup is False
+    assert auth.enable_signup is True
+    assert auth.ask_email_on_signup is False
+    assert auth.check_common_password is True
+    # set explicitly: NativeAuthenticator's effective defaults are 0
+    assert auth.minimum_password_length == 10
+    assert auth.allowed_failed_logins == 3
+    assert auth.seconds_before_next_try == 600
+    assert app.config.NativeAuthenticator.seconds_before_next_try == 600
+
+
+def test_native_lockout_and_password_rules_follow_settings(hub, settings, secrets):
+    settings["auth"]["native"].update(
+        openSignup=True, minimumPasswordLength=14, allowedFailedLogins=5, secondsBeforeNextTry=900,
+        checkCommonPassword=False, askEmail=True,
+    )
+    auth = native_authenticator(hub(settings, secrets))
+    assert (auth.open_signup, auth.minimum_password_length, auth.allowed_failed_logins) == (True, 14, 5)
+    assert (auth.seconds_before_next_try, auth.check_common_password, auth.ask_email_on_signup) == (900, False, True)
+    assert auth.is_password_strong("x" * 14) and not auth.is_password_strong("x" * 13)
+
+
+def test_native_allowed_users_replace_allow_all(hub, settings, secrets):
+    settings["auth"]["allowedUsers"] = ["ada", "carl"]
+    auth = native_authenticator(hub(settings, secrets))
+    assert auth.allow_all is False
+    assert auth.allowed_users == {"ada", "carl"}
+
+
+def test_github_only(hub, settings, secrets):
+    settings["auth"]["providers"] = ["github"]
+    settings["auth"]["github"] = copy.deepcopy(GITHUB)
+    secrets["githubClientSecret"] = "gh-secret"
+    app = hub(settings, secrets)
+    from oauthenticator.github import GitHubOAuthenticator
+
+    assert app.authenticator_class is GitHubOAuthenticator
+    auth = GitHubOAuthenticator(config=app.config)
+    assert auth.client_id == "gh-client-id"
+    assert auth.client_secret == "gh-secret"
+    assert auth.oauth_callback_url == "http://localhost:8000/hub/oauth_callback"
+    assert auth.allowed_organizations == {"europlanet", "europlanet:gmap-team"}
+    assert "read:org" in auth.scope
+    assert auth.allowed_users == {"octocat"}
+    assert auth.allow_all is False
+    assert auth.admin_users == {"admin", "gh-admin"}
+    assert auth.github_api == "https://api.github.com"
+
+
+def test_github_enterprise_urls_and_allow_all(hub, settings, secrets):
+    settings["auth"]["providers"] = ["github"]
+    settings["auth"]["github"] = dict(
+        GITHUB, allowedOrganizations=[], allowAll=True, url="https://github.example.org", apiUrl="https://github.example.org/api/v3"
+    )
+    secrets["githubClientSecret"] = "gh-secret"
+    from oauthenticator.github import GitHubOAuthenticator
+
+    auth = GitHubOAuthenticator(config=hub(settings, secrets).config)
+    assert auth.allow_all is True
+    assert auth.allowed_organizations == set()
+    assert "read:org" not in auth.scope
+    assert auth.github_url == "https://github.example.org"
+    assert auth.authorize_url == "https://github.example.org/login/oauth/authorize"
+
+
+def test_gitlab_only(hub, settings, secrets):
+    settings["auth"]["providers"] = ["gitlab"]
+    settings["auth"]["gitlab"] = copy.deepcopy(GITLAB)
+    secrets["gitlabClientSecret"] = "gl-secret"
+    app = hub(settings, secrets)
+    from oauthenticator.gitlab import GitLabOAuthenticator
+
+    assert app.authenticator_class is GitLabOAuthenticator
+    auth = GitLabOAuthenticator(config=app.config)
+    assert auth.gitlab_url == "https://gitlab.example.org"
+    assert auth.gitlab_api == "https://gitlab.example.org/api/v4"
+    assert auth.client_id == "gl-client-id"
+    assert auth.client_secret == "gl-secret"
+    assert auth.allowed_gitlab_groups == {"planetary/gmap"}
+    assert auth.allowed_project_ids == {42}
+    assert auth.allowed_users == {"tanuki"}
+    assert auth.allow_all is False
+    assert set(auth.scope) == {"read_user", "read_api"}
+    assert auth.admin_users == {"admin", "gl-admin"}
+
+
+def test_several_providers_use_multiauthenticator(hub, settings, secrets):
+    settings["auth"]["providers"] = ["native", "github", "gitlab"]
+    settings["auth"]["github"] = copy.deepcopy(GITHUB)
+    settings["auth"]["gitlab"] = copy.deepcopy(GITLAB)
+    secrets["githubClientSecret"] = "gh-secret"
+    secrets["gitlabClientSecret"] = "gl-secret"
+    app = hub(settings, secrets, initialize=True)
+
+    multi = app.authenticator
+    assert type(multi).__name__ == "MultiAuthenticator"
+    entries = app.config.MultiAuthenticator.authenticators
+    assert [e["url_prefix"] for e in entries] == ["/native", "/github", "/gitlab"]
+    subs = {a.url_scope: a for a in multi._authenticators}
+    native, github, gitlab = subs["/native"], subs["/github"], subs["/gitlab"]
+    # provider config reaches the wrapped authenticators through their class sections
+    assert native.allow_all is True and native.minimum_password_length == 10
+    assert github.client_secret == "gh-secret"
+    assert github.allowed_organizations == {"europlanet", "europlanet:gmap-team"}
+    assert gitlab.client_secret == "gl-secret" and gitlab.allowed_project_ids == {42}
+    # each provider's handlers (and so its OAuth callback) live under its prefix
+    assert github.oauth_callback_url == "http://localhost:8000/hub/github/oauth_callback"
+    assert gitlab.oauth_callback_url == "http://localhost:8000/hub/gitlab/oauth_callback"
+    paths = {path for path, _ in multi.get_handlers(app)}
+    assert {"/native/signup", "/github/oauth_callback", "/gitlab/oauth_login"} <= paths
+    # user names carry the provider prefix, so do the providers' admins
+    assert (native.username_prefix, github.username_prefix, gitlab.username_prefix) == ("native:", "github:", "gitlab:")
+    assert multi.admin_users == {"admin", "github:gh-admin", "gitlab:gl-admin"}
+    # allow rules apply to the name without prefix, and only to the provider's own users
+    assert resolve(github.check_allowed("github:octocat", {"admin": False, "auth_state": {}})) is True
+    assert resolve(github.check_allowed("gitlab:octocat", {"admin": False, "auth_state": {}})) is False
+    # native users live in the hub database, reached through the MultiAuthenticator
+    assert native.db is app.db
+
+
+def test_missing_provider_section_is_reported(hub, settings, secrets):
+    from gmap_hub.settings import SettingsError
+
+    settings["auth"]["providers"] = ["native", "github"]
+    with pytest.raises(SettingsError, match=r"settings\.json: key auth\.github: missing"):
+        hub(settings, secrets)
+
+
+def test_missing_client_secret_is_reported(hub, settings, secrets):
+    from gmap_hub.settings import SettingsError
+
+    settings["auth"]["providers"] = ["gitlab"]
+    settings["auth"]["gitlab"] = copy.deepcopy(GITLAB)
+    with pytest.raises(SettingsError, match=r"secrets\.json: key gitlabClientSecret: missing"):
+        hub(settings, secrets)

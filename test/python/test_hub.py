@@ -1,0 +1,76 @@
+"""Hub, proxy, database and cookie settings; the image's pins; a full JupyterHub initialization."""
+
+import re
+from importlib.metadata import version
+
+from conftest import COOKIE_SECRET, HUB_CONFIG
+
+
+def test_hub_listens_for_containers_and_uses_external_proxy(hub, settings, secrets):
+    app = hub(settings, secrets)
+    assert app.hub_ip == "0.0.0.0"
+    assert app.hub_port == 8081
+    assert app.hub_connect_ip == "hub"
+    assert app.cleanup_servers is False
+    proxy = app.config.ConfigurableHTTPProxy
+    assert proxy.should_start is False
+    assert proxy.api_url == "http://proxy:8001"
+    assert proxy.auth_token == "proxy-token-0123456789"
+
+
+def test_database_cookie_secret_and_urls(hub, settings, secrets):
+    app = hub(settings, secrets)
+    assert app.db_url == f"sqlite:///{settings['hub']['dataDir']}/jupyterhub.sqlite"
+    assert app.cookie_secret == bytes.fromhex(COOKIE_SECRET)
+    assert len(app.cookie_secret) == 32
+    assert app.public_url == "http://localhost:8000/"
+    assert app.base_url == "/"
+    assert app.log_level == 20  # INFO
+
+
+def test_public_url_with_a_path_sets_base_url(hub, settings, secrets):
+    settings["hub"]["publicUrl"] = "https://hub.example.org/gmap"
+    settings["hub"]["logLevel"] = "DEBUG"
+    app = hub(settings, secrets)
+    assert app.base_url == "/gmap/"
+    assert app.public_url == "https://hub.example.org/gmap/"
+    assert app.log_level == 10
+
+
+def test_full_initialization_accepts_the_configuration(hub, settings, secrets):
+    app = hub(settings, secrets, initialize=True)
+    assert type(app.authenticator).__name__ == "NativeAuthenticator"
+    assert app.proxy.should_start is False
+    assert app.proxy.auth_token == "proxy-token-0123456789"
+    assert {s for s in app._service_map} == {"e2e", "idle-culler"}
+    assert app._service_map["idle-culler"].managed
+    roles = {r["name"]: r for r in app.load_roles}
+    assert roles["service-e2e"]["services"] == ["e2e"]
+    # the admin exists in the database once the hub started
+    from jupyterhub import orm
+
+    admin = orm.User.find(app.db, "admin")
+    assert admin is not None and admin.admin
+
+
+def test_requirements_are_pinned_and_installed():
+    lines = [
+        line.strip()
+        for line in (HUB_CONFIG / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert len(lines) == 6
+    for line in lines:
+        m = re.fullmatch(r"([A-Za-z0-9_.-]+)==([0-9][0-9A-Za-z.]*)", line)
+        assert m, f"not an exact pin: {line}"
+        assert version(m.group(1)) == m.group(2), f"{m.group(1)} installed is not the pinned version"
+
+
+def test_image_runs_the_static_config_and_upgrades_the_database():
+    dockerfile = (HUB_CONFIG / "Dockerfile").read_text()
+    assert "ARG BASE_IMAGE=quay.io/jupyterhub/jupyterhub:5.5.1" in dockerfile
+    assert "-r /tmp/gmap-hub-requirements.txt" in dockerfile
+    assert 'CMD ["jupyterhub", "-f", "/srv/jupyterhub/jupyterhub_config.py", "--upgrade-db"]' in dockerfile
+    ignored = (HUB_CONFIG / ".dockerignore").read_text().splitlines()
+    assert ignored[ignored.index("*") :].count("*") == 1  # deny by default, then allow the copied files
+    assert "!gmap_hub/" in ignored and "**/__pycache__" in ignored
