@@ -13,15 +13,15 @@ if [ -n "${HUB_URL:-}" ] && [ -n "${HUB_TOKEN:-}" ]; then
   exit
 fi
 
-export E2E_STACK=e2e
+export E2E_STACK=e2e E2E_RUN_ID=e2e-ci
 mkdir -p test-artifacts
 collect() {
   for c in gmap-e2e-hub gmap-e2e-proxy; do docker logs "$c" > "test-artifacts/$c.log" 2>&1 || true; done
-  npm run -s local:down -- "$E2E_STACK" --volumes > test-artifacts/local-down.log 2>&1 || true
+  npm run -s local:down -- "$E2E_STACK" --run-id "$E2E_RUN_ID" --volumes > test-artifacts/local-down.log 2>&1 || true
 }
 trap collect EXIT
 npm run -s local:janitor
-out=$(npm run -s local:up -- "$E2E_STACK")
+out=$(npm run -s local:up -- "$E2E_STACK" --run-id "$E2E_RUN_ID")
 grep -v '^HUB_TOKEN=' <<<"$out" | tee test-artifacts/local-up.log
 HUB_URL=$(sed -n 's/^HUB_URL=//p' <<<"$out")
 HUB_TOKEN=$(sed -n 's/^HUB_TOKEN=//p' <<<"$out")

@@ -1,0 +1,64 @@
+/**
+ * Scenarios that change the deployment itself (restart or reconfigure the hub, bad config) need
+ * the local engine and the harness; they run when `npm run test:e2e` brought the e2e stack up
+ * (E2E_STACK set) and skip against a hub deployed elsewhere.
+ */
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import Docker from "dockerode";
+import YAML from "yaml";
+import { labelKeys } from "../../components/settings";
+
+export const projectDir = path.resolve(__dirname, "..", "..");
+export const stack = process.env.E2E_STACK;
+export const runId = process.env.E2E_RUN_ID ?? stack;
+/** Set when the deployment runs on the local engine through the harness. */
+export const localSkip = stack ? false : "needs the local engine (run through npm run test:e2e)";
+export const docker = new Docker();
+
+export interface Applied {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `scripts/local.ts up` for a stack (optionally with another config file); never throws. */
+export function localUp(options: { stack?: string; runId?: string; configFile?: string } = {}): Promise<Applied> {
+  const args = ["--import", "tsx", "scripts/local.ts", "up", options.stack ?? stack!, "--run-id", options.runId ?? runId!];
+  if (options.configFile) args.push("--config-file", options.configFile);
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { cwd: projectDir, timeout: 15 * 60_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Writes a copy of the e2e stack file changed by `edit` and returns its path. */
+export function editedStackFile(edit: (config: Record<string, any>) => void): string {
+  const doc = YAML.parse(fs.readFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), "utf8"));
+  edit(doc.config);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gmap-e2e-")), `Pulumi.${stack}.yaml`);
+  fs.writeFileSync(file, YAML.stringify(doc));
+  return file;
+}
+
+/** The stack's prefix, as Docker names use it. */
+export function prefix(): string {
+  const doc = YAML.parse(fs.readFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), "utf8"));
+  return doc.config["jupyterhub:prefix"];
+}
+
+export async function inspectContainer(name: string): Promise<Docker.ContainerInspectInfo> {
+  return docker.getContainer(name).inspect();
+}
+
+/** The user server container of a user, found by the stack's labels and its name. */
+export async function userContainer(escapedName: string): Promise<Docker.ContainerInspectInfo | undefined> {
+  const list = await docker.listContainers({
+    all: true,
+    filters: { label: [`${labelKeys.component}=user`, `${labelKeys.prefix}=${prefix()}`], name: [`${prefix()}-user-${escapedName}`] },
+  });
+  return list[0] ? docker.getContainer(list[0].Id).inspect() : undefined;
+}
