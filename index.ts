@@ -7,6 +7,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./components/config";
 import { JupyterHub } from "./components/jupyterhub";
+import { adminUserNames } from "./components/settings";
 
 const { config, hookFiles } = loadConfig(pulumi.runtime.allConfig(), (file) => {
   const full = path.join(__dirname, file);
@@ -23,8 +24,8 @@ export const networkName = hub.networkName;
 export const volumeNames = hub.volumeNames;
 /** Notebook images users choose from, by short name. */
 export const images = hub.images;
-/** Hub admins. */
-export const adminUsers = [...new Set([...config.auth.admins, ...(config.auth.github?.admins ?? []), ...(config.auth.gitlab?.admins ?? [])])].sort();
+/** Hub admins, as the hub names them (with several providers: native:admin, github:octocat, ...). */
+export const adminUsers = adminUserNames(config);
 /** The hub container, for `docker logs`. */
 export const hubContainer = hub.hubContainer;
 /** API service tokens (secret): `pulumi stack output --show-secrets serviceTokens`. */

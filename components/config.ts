@@ -5,6 +5,7 @@
  * Every top-level key lives in the `jupyterhub:` namespace of `Pulumi.<stack>.yaml`.
  */
 import { z } from "zod";
+import { defaultOAuthCallbackUrl } from "./settings";
 import { defaultImages } from "./versions";
 
 /** Namespace of every config key (the project name in Pulumi.yaml). */
@@ -31,11 +32,35 @@ const imageRef = z
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are letters, digits and _");
 const envMap = z.record(envName, z.string());
 
-const userName = z.string().min(1, "user names cannot be empty");
-const userList = z.array(userName);
+/**
+ * User names as the hub sees them: every authenticator lower-cases logins, so a name with capitals
+ * would never match. Names are written without the provider prefix (`github:`) of multi-provider
+ * hubs; the program adds it.
+ */
+const nativeUserName = z
+  .string()
+  .regex(/^[^\sA-Z,/:]+$/, 'native user names are lower case, without spaces, ",", "/" or ":" (the hub lower-cases every login)');
+const githubLogin = z
+  .string()
+  .regex(
+    /^[a-z0-9](?:-?[a-z0-9]){0,38}$/,
+    'GitHub logins are lower-case letters, digits and single hyphens, at most 39 characters (the hub lower-cases logins; write them without a "github:" prefix)',
+  );
+const gitlabUsername = z
+  .string()
+  .regex(
+    /^[a-z0-9_][a-z0-9_.-]{0,254}$/,
+    'GitLab usernames are lower-case letters, digits, "_", "." and "-" (the hub lower-cases logins; write them without a "gitlab:" prefix)',
+  );
 
 const httpUrl = (what: string) =>
   z.url({ protocol: /^https?$/, error: `${what} must be an http(s) URL such as https://hub.example.org` });
+
+/** A base URL (OAuth provider, API): http(s), no query or fragment; a path is allowed. */
+const baseUrl = (what: string, example: string) =>
+  z
+    .url({ protocol: /^https?$/, error: `${what} must be an http(s) URL such as ${example}` })
+    .refine((u) => !/[?#]/.test(u), { message: `${what} must not have a query (?) or fragment (#): give the base URL, such as ${example}` });
 
 const mountOptions = z
   .array(z.string().regex(/^[^,\s]+$/, "one mount option per entry, without commas or spaces"))
@@ -105,34 +130,57 @@ const nativeAuth = z
   })
   .strict();
 
-const oauthCommon = {
-  clientId: z.string().min(1, "clientId is the OAuth application's client id").describe("Client id of the OAuth application."),
-  callbackUrl: httpUrl("callbackUrl").optional().describe("OAuth callback URL; default <hub.publicUrl>/hub/oauth_callback."),
-  allowedUsers: userList.default([]).describe("Users allowed to log in (besides the group rules)."),
-  admins: userList.default([]).describe("Users of this provider who are hub admins."),
+const oauthCommon = (login: z.ZodString, what: string) => ({
+  clientId: z
+    .string()
+    .regex(/^\S+$/, "clientId is the OAuth application's client id (no spaces)")
+    .describe("Client id of the OAuth application (the client secret goes into a secret key)."),
+  callbackUrl: httpUrl("callbackUrl")
+    .optional()
+    .describe(
+      "OAuth callback URL registered with the provider; default <hub.publicUrl>/hub/oauth_callback with this provider alone, <hub.publicUrl>/hub/<provider>/oauth_callback with several providers.",
+    ),
+  allowedUsers: z.array(login).default([]).describe(`${what} allowed to log in besides the group rules (without the provider prefix).`),
+  admins: z.array(login).default([]).describe(`${what} who are hub admins (and may log in).`),
   allowAll: z.boolean().default(false).describe("Allow every account of the provider (no allow rule needed)."),
-};
+});
 
 const githubAuth = z
   .object({
-    ...oauthCommon,
+    ...oauthCommon(githubLogin, "GitHub logins"),
+    url: baseUrl("url", "https://github.example.org")
+      .optional()
+      .describe("GitHub Enterprise Server base URL; default https://github.com."),
+    apiUrl: baseUrl("apiUrl", "https://github.example.org/api/v3")
+      .optional()
+      .describe("GitHub REST API URL; default https://api.github.com for github.com, <url>/api/v3 for GitHub Enterprise Server."),
     allowedOrganizations: z
       .array(z.string().regex(/^[A-Za-z0-9-]+(:[A-Za-z0-9_.-]+)?$/, "entries are `org` or `org:team-slug`"))
       .default([])
-      .describe("GitHub organizations (`org`) or teams (`org:team`) whose members may log in."),
+      .describe("GitHub organizations (`org`) or teams (`org:team-slug`) whose members may log in (asks for the read:org scope)."),
   })
   .strict();
 
 const gitlabAuth = z
   .object({
-    ...oauthCommon,
-    url: httpUrl("url").default("https://gitlab.com").describe("Base URL of the GitLab instance (self-hosted allowed)."),
-    allowedGroups: z.array(z.string().min(1)).default([]).describe("GitLab group paths whose members may log in."),
+    ...oauthCommon(gitlabUsername, "GitLab usernames"),
+    url: baseUrl("url", "https://gitlab.example.org").default("https://gitlab.com").describe("Base URL of the GitLab instance (self-hosted allowed, also under a path)."),
+    allowedGroups: z
+      .array(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*$/, "entries are group paths such as `gmap` or `gmap/science` (no leading or trailing /)"),
+      )
+      .default([])
+      .describe("GitLab group paths (with subgroups: `group/subgroup`) whose members, direct or inherited, may log in."),
     allowedProjectIds: z.array(z.int().positive()).default([]).describe("Members (developer or above) of these project ids may log in."),
   })
   .strict();
 
 const authProvider = z.enum(["native", "github", "gitlab"], { error: 'providers are "native", "github" or "gitlab"' });
+/** The OAuth providers (the others of auth.providers: native). */
+export const oauthProviders = ["github", "gitlab"] as const;
+export type OAuthProvider = (typeof oauthProviders)[number];
 
 /** The schema of every `jupyterhub:` key. Secrets are separate keys, set with `pulumi config set --secret`. */
 export const configSchema = z
@@ -165,9 +213,15 @@ export const configSchema = z
       .describe("The proxy container, which keeps routing to user servers while the hub restarts."),
     auth: z
       .object({
-        providers: z.array(authProvider).min(1, "enable at least one provider").default(["native"]).describe("Login providers; several at once are offered side by side."),
-        admins: userList.default([]).describe("Hub admins. Native admins must still sign up at /hub/signup with this name."),
-        allowedUsers: userList.default([]).describe("Native accounts allowed to log in; empty: anyone who signs up and is authorized."),
+        providers: z.array(authProvider).min(1, "enable at least one provider").default(["native"]).describe("Login providers; several at once are offered side by side, and user names then carry the provider's prefix (`github:octocat`, see docs/oauth.md)."),
+        admins: z
+          .array(nativeUserName)
+          .default([])
+          .describe("Native accounts that are hub admins; they must still sign up with this name (admins of GitHub and GitLab: auth.github.admins, auth.gitlab.admins)."),
+        allowedUsers: z
+          .array(nativeUserName)
+          .default([])
+          .describe("Native accounts allowed to log in; empty: anyone who signs up and is authorized."),
         native: nativeAuth.prefault({}).describe("NativeAuthenticator (sign-up with user name and password)."),
         github: githubAuth.optional().describe("GitHub OAuth; client secret in secret key githubClientSecret."),
         gitlab: gitlabAuth.optional().describe("GitLab OAuth; client secret in secret key gitlabClientSecret."),
@@ -292,12 +346,21 @@ export const configSchema = z
 
     const providers = cfg.auth.providers;
     duplicates(providers).forEach((p) => issue(["auth", "providers"], `provider "${p}" is listed twice`));
-    for (const p of ["github", "gitlab"] as const) {
+    if (!providers.includes("native")) {
+      for (const key of ["admins", "allowedUsers"] as const) {
+        if (cfg.auth[key].length > 0) {
+          issue(["auth", key], `auth.${key} lists native accounts, but "native" is not in auth.providers: use auth.github.${key} or auth.gitlab.${key}`);
+        }
+      }
+    }
+    for (const p of oauthProviders) {
       const section = cfg.auth[p];
       const secretKey = p === "github" ? "githubClientSecret" : "gitlabClientSecret";
       if (providers.includes(p)) {
         if (!section) issue(["auth", p], `provider ${p} is enabled: set auth.${p}.clientId (and its allow rules)`);
-        if (!cfg[secretKey]) issue([secretKey], `provider ${p} is enabled: pulumi config set --secret ${secretKey} <client secret>`);
+        const secret = cfg[secretKey];
+        if (!secret) issue([secretKey], `provider ${p} is enabled: pulumi config set --secret ${secretKey} <client secret>`);
+        else if (secret.trim() !== secret || /\s/.test(secret)) issue([secretKey], "the client secret contains spaces or line breaks: set it again without them");
         if (section) {
           const rules =
             section.allowAll ||
@@ -306,6 +369,14 @@ export const configSchema = z
             ("allowedOrganizations" in section && section.allowedOrganizations.length > 0) ||
             ("allowedGroups" in section && (section.allowedGroups.length > 0 || section.allowedProjectIds.length > 0));
           if (!rules) issue(["auth", p], `nobody could log in with ${p}: add allowed users/organizations/groups, or allowAll: true`);
+          const got = section.callbackUrl !== undefined ? urlPath(section.callbackUrl) : undefined;
+          const expected = urlPath(defaultOAuthCallbackUrl(cfg, p));
+          if (got !== undefined && expected !== undefined) {
+            if (got !== expected) {
+              const why = providers.length > 1 ? " (with several providers each has its own prefix)" : "";
+              issue(["auth", p, "callbackUrl"], `the hub serves the ${p} callback at ${expected}${why}, not at ${got || "/"}: fix the path or leave callbackUrl unset`);
+            }
+          }
         }
       } else if (section) {
         issue(["auth", p], `auth.${p} is configured but "${p}" is not in auth.providers`);
@@ -328,6 +399,15 @@ export type SecretKey = (typeof secretKeys)[number];
 
 /** The part of the config that never holds a secret. */
 export type PublicConfig = Omit<StackConfig, SecretKey>;
+
+/** The path of a URL without trailing slashes, or undefined when it does not parse (reported elsewhere). */
+function urlPath(url: string): string | undefined {
+  try {
+    return new URL(url).pathname.replace(/\/+$/, "");
+  } catch {
+    return undefined;
+  }
+}
 
 function duplicates<T>(xs: readonly T[]): T[] {
   return [...new Set(xs.filter((x, i) => xs.indexOf(x) !== i))];

@@ -2,7 +2,7 @@
  * Pure functions that turn a validated stack config into resource inputs and the hub's settings
  * JSON (the contract in docs/architecture.md). No Pulumi here: everything is testable directly.
  */
-import type { HookFiles, PublicConfig, StackConfig } from "./config";
+import type { HookFiles, OAuthProvider, PublicConfig, StackConfig } from "./config";
 
 /** Label keys put on every Docker object of a stack. */
 export const labelKeys = {
@@ -83,6 +83,98 @@ function sortKeys(value: unknown): unknown {
 /** The URL users open. */
 export function publicUrl(config: Pick<PublicConfig, "hub">): string {
   return (config.hub.publicUrl ?? `http://localhost:${config.hub.port}`).replace(/\/+$/, "");
+}
+
+type AuthProvider = PublicConfig["auth"]["providers"][number];
+
+/**
+ * Prefix of the hub's user names of a provider: none with one provider; with several (the hub's
+ * MultiAuthenticator) `native:`, `github:` or `gitlab:`, so equal logins of different providers
+ * are different users (and get different servers and volumes).
+ */
+export function userNamePrefix(config: Pick<PublicConfig, "auth">, provider: AuthProvider): string {
+  return config.auth.providers.length > 1 ? `${provider}:` : "";
+}
+
+/** The hub's user name of a provider's login (logins are lower-cased by every authenticator). */
+export function hubUserName(config: Pick<PublicConfig, "auth">, provider: AuthProvider, login: string): string {
+  return userNamePrefix(config, provider) + login.toLowerCase();
+}
+
+/**
+ * DockerSpawner's escaping of a user name in container and volume names (`{username}`): a-z and
+ * 0-9 are kept, every other character becomes `-` and the hex code of each of its UTF-8 bytes
+ * (`:` -> `-3a`, `-` -> `-2d`, `.` -> `-2e`, `é` -> `-c3-a9`), then everything is lower-cased.
+ */
+export function escapeUserName(name: string): string {
+  let out = "";
+  for (const byte of Buffer.from(name, "utf8")) {
+    const c = String.fromCharCode(byte);
+    out += /[a-z0-9]/.test(c) ? c : `-${byte.toString(16).toUpperCase()}`;
+  }
+  return out.toLowerCase();
+}
+
+/** Hub admins as the hub names them, per provider (native admins only when native is enabled). */
+export function adminUserNames(config: Pick<PublicConfig, "auth">): string[] {
+  const { auth } = config;
+  const names = [
+    ...(auth.providers.includes("native") ? auth.admins.map((n) => hubUserName(config, "native", n)) : []),
+    ...(auth.providers.includes("github") ? (auth.github?.admins ?? []).map((n) => hubUserName(config, "github", n)) : []),
+    ...(auth.providers.includes("gitlab") ? (auth.gitlab?.admins ?? []).map((n) => hubUserName(config, "gitlab", n)) : []),
+  ];
+  return [...new Set(names)].sort();
+}
+
+/** Path of a provider's OAuth callback under the public URL (each provider has its own prefix when there are several). */
+export function oauthCallbackPath(config: Pick<PublicConfig, "auth">, provider: OAuthProvider): string {
+  return config.auth.providers.length > 1 ? `/hub/${provider}/oauth_callback` : "/hub/oauth_callback";
+}
+
+/** The OAuth callback URL the hub derives from its public URL when callbackUrl is not set. */
+export function defaultOAuthCallbackUrl(config: Pick<PublicConfig, "auth" | "hub">, provider: OAuthProvider): string {
+  return publicUrl(config) + oauthCallbackPath(config, provider);
+}
+
+/** The OAuth callback URL of a provider: the configured one, else derived from the public URL. */
+export function oauthCallbackUrl(config: Pick<PublicConfig, "auth" | "hub">, provider: OAuthProvider): string {
+  return config.auth[provider]?.callbackUrl ?? defaultOAuthCallbackUrl(config, provider);
+}
+
+const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, "");
+
+/** The auth section of the hub settings: enabled providers only, callback URLs resolved. */
+export function authSettings(config: PublicConfig) {
+  const { auth } = config;
+  const enabled = (p: OAuthProvider) => auth.providers.includes(p);
+  const github = auth.github && enabled("github") ? auth.github : undefined;
+  const gitlab = auth.gitlab && enabled("gitlab") ? auth.gitlab : undefined;
+  return {
+    providers: auth.providers,
+    admins: auth.admins,
+    allowedUsers: auth.allowedUsers,
+    native: auth.native,
+    github: github && {
+      clientId: github.clientId,
+      callbackUrl: oauthCallbackUrl(config, "github"),
+      allowedOrganizations: github.allowedOrganizations,
+      allowedUsers: github.allowedUsers,
+      admins: github.admins,
+      allowAll: github.allowAll,
+      url: github.url !== undefined ? withoutTrailingSlash(github.url) : null,
+      apiUrl: github.apiUrl !== undefined ? withoutTrailingSlash(github.apiUrl) : null,
+    },
+    gitlab: gitlab && {
+      clientId: gitlab.clientId,
+      callbackUrl: oauthCallbackUrl(config, "gitlab"),
+      url: withoutTrailingSlash(gitlab.url),
+      allowedGroups: gitlab.allowedGroups,
+      allowedProjectIds: gitlab.allowedProjectIds,
+      allowedUsers: gitlab.allowedUsers,
+      admins: gitlab.admins,
+      allowAll: gitlab.allowAll,
+    },
+  };
 }
 
 type StorageMount = StackConfig["storage"][number];
@@ -170,8 +262,6 @@ export function hookPath(kind: "postAuth" | "preSpawn"): string {
 export function hubSettings(config: PublicConfig, stack: string, hookFiles: HookFiles) {
   const n = names(config.prefix);
   const url = publicUrl(config);
-  const callbackUrl = `${url}/hub/oauth_callback`;
-  const { github, gitlab } = config.auth;
   const environment: Record<string, string> = { ...config.spawner.environment };
   for (const m of config.storage) Object.assign(environment, m.environment);
   const userLabels = Object.fromEntries(labelsFor(config, stack, "user").map((l) => [l.label, l.value]));
@@ -183,14 +273,7 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       proxyApiUrl: `http://${endpoints.proxyAlias}:${endpoints.proxyApiPort}`,
       dataDir: hubPaths.data,
     },
-    auth: {
-      providers: config.auth.providers,
-      admins: config.auth.admins,
-      allowedUsers: config.auth.allowedUsers,
-      native: config.auth.native,
-      github: github && config.auth.providers.includes("github") ? { ...github, callbackUrl: github.callbackUrl ?? callbackUrl } : undefined,
-      gitlab: gitlab && config.auth.providers.includes("gitlab") ? { ...gitlab, callbackUrl: gitlab.callbackUrl ?? callbackUrl } : undefined,
-    },
+    auth: authSettings(config),
     spawner: {
       network: n.network,
       containerNameTemplate: n.userContainerTemplate,

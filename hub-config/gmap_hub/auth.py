@@ -1,18 +1,187 @@
-"""Authenticator adjustments."""
+"""Authenticator adjustments for several sign-in providers at once (MultiAuthenticator).
+
+With one provider the hub uses NativeAuthenticator, GitHubOAuthenticator or GitLabOAuthenticator
+unchanged. With several, MultiAuthenticator 0.4 serves each provider under its own URL prefix
+(``/hub/native/``, ``/hub/github/``, ``/hub/gitlab/``) and prefixes user names with the provider
+(``native:ada``, ``github:ada``). NativeAuthenticator 1.3 does not know about either:
+
+- its pages link to, post to and redirect to ``/hub/login``, ``/hub/signup``, ``/hub/authorize``
+  and ``/hub/change-password`` (built from ``base_url``), which do not exist under a prefix;
+- it looks its accounts up by the hub user name, which now carries the prefix, and only sees the
+  prefixed names of ``admin_users``, so admins are not pre-authorized at sign-up;
+- it needs the hub's database session, which JupyterHub hands only to the MultiAuthenticator.
+
+:class:`MultiNativeAuthenticator` fixes these (its handlers render NativeAuthenticator's own
+templates with every link rewritten to the provider's prefix, see :class:`ScopedNativeTemplates`),
+and :class:`GmapMultiAuthenticator` forwards user deletion to the provider that owns the user.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+
+from jinja2 import BaseLoader, ChoiceLoader, TemplateNotFound
+from jupyterhub.utils import url_path_join
+from multiauthenticator import MultiAuthenticator
 from nativeauthenticator import NativeAuthenticator
+from nativeauthenticator import handlers as native_handlers
 from traitlets import default
+
+#: Template names under which :class:`ScopedNativeTemplates` serves NativeAuthenticator's templates.
+TEMPLATE_PREFIX = "gmap-native/"
+#: NativeAuthenticator's templates (nativeauthenticator/templates).
+NATIVE_TEMPLATES = frozenset(
+    name for name in os.listdir(native_handlers.TEMPLATE_DIR) if name.endswith(".html")
+)
+#: Pages of NativeAuthenticator that its templates link to as ``{{ base_url }}<page>``.
+NATIVE_PAGES = ("login", "signup", "authorize", "change-password", "discard", "confirm")
+
+_REWRITES = (
+    # links to the provider's own pages: /hub/<page> -> /hub/native/<page>
+    (re.compile(r"\{\{\s*base_url\s*\}\}(?=(?:%s)\b)" % "|".join(map(re.escape, NATIVE_PAGES))), "{{ native_url }}"),
+    # the login form posts to the hub's login URL: post to the provider's login handler instead
+    (re.compile(r"\{\{\s*login_url\s*\}\}"), "{{ native_login_url }}"),
+    # NativeAuthenticator's page.html adds its nav links: use the rewritten copy
+    (re.compile(r"""\{%\s*extends\s+["']page\.html["']\s*%\}"""), '{%% extends "%spage.html" %%}' % TEMPLATE_PREFIX),
+)
+
+
+def scoped_template_source(source: str) -> str:
+    """A NativeAuthenticator template with its links rewritten to the provider's URL prefix."""
+    for pattern, replacement in _REWRITES:
+        source = pattern.sub(replacement, source)
+    return source
+
+
+class ScopedNativeTemplates(BaseLoader):
+    """Jinja loader of ``gmap-native/<name>``: NativeAuthenticator's template ``<name>``, rewritten
+    by :func:`scoped_template_source` so that links use ``native_url`` (e.g. ``/hub/native/``) and
+    the login form posts to ``native_login_url``."""
+
+    def get_source(self, environment, template):
+        if not template.startswith(TEMPLATE_PREFIX):
+            raise TemplateNotFound(template)
+        name = template[len(TEMPLATE_PREFIX) :]
+        if name not in NATIVE_TEMPLATES:
+            raise TemplateNotFound(template)
+        path = os.path.join(native_handlers.TEMPLATE_DIR, name)
+        with open(path, encoding="utf-8") as f:
+            source = scoped_template_source(f.read())
+        mtime = os.path.getmtime(path)
+        return source, path, lambda: os.path.getmtime(path) == mtime
+
+
+def add_scoped_templates(env) -> None:
+    """Adds :class:`ScopedNativeTemplates` to a Jinja environment once."""
+    if getattr(env, "_gmap_native_templates", False):
+        return
+    env.loader = ChoiceLoader([env.loader, ScopedNativeTemplates()])
+    env._gmap_native_templates = True
+
+
+class _ScopedNativeHandler:
+    """Mixin of NativeAuthenticator's handlers under a MultiAuthenticator URL prefix."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key in ("jinja2_env", "jinja2_env_sync"):
+            if key in self.settings:
+                add_scoped_templates(self.settings[key])
+
+    @property
+    def native_url(self) -> str:
+        """The provider's URL prefix under the hub, e.g. ``/hub/native/``."""
+        return url_path_join(self.hub.base_url, getattr(self.authenticator, "url_scope", "")) + "/"
+
+    def render_template(self, name, *args, **ns):
+        if name in NATIVE_TEMPLATES:
+            name = TEMPLATE_PREFIX + name
+            ns.setdefault("native_url", self.native_url)
+            ns.setdefault("native_login_url", self.authenticator.login_url(self.hub.base_url))
+        return super().render_template(name, *args, **ns)
+
+    def redirect(self, url, *args, **kwargs):
+        # ToggleAuthorizationHandler and DiscardHandler go back to <base_url>authorize
+        hub_authorize = self.hub.base_url + "authorize"
+        if isinstance(url, str) and url.startswith(hub_authorize):
+            url = self.native_url + url[len(self.hub.base_url) :]
+        return super().redirect(url, *args, **kwargs)
+
+
+class ScopedLoginHandler(_ScopedNativeHandler, native_handlers.LoginHandler):
+    pass
+
+
+class ScopedSignUpHandler(_ScopedNativeHandler, native_handlers.SignUpHandler):
+    def get_result_message(self, user, assume_user_is_human, username_already_taken, confirmation_matches, user_is_admin):
+        # the handler compares the bare name with admin_users, which hold prefixed names
+        user_is_admin = user_is_admin or (user is not None and self.authenticator.is_native_admin(user.username))
+        return super().get_result_message(
+            user, assume_user_is_human, username_already_taken, confirmation_matches, user_is_admin
+        )
+
+
+class ScopedAuthorizationAreaHandler(_ScopedNativeHandler, native_handlers.AuthorizationAreaHandler):
+    pass
+
+
+class ScopedToggleAuthorizationHandler(_ScopedNativeHandler, native_handlers.ToggleAuthorizationHandler):
+    pass
+
+
+class ScopedEmailAuthorizationHandler(_ScopedNativeHandler, native_handlers.EmailAuthorizationHandler):
+    pass
+
+
+class ScopedChangePasswordHandler(_ScopedNativeHandler, native_handlers.ChangePasswordHandler):
+    pass
+
+
+class ScopedChangePasswordAdminHandler(_ScopedNativeHandler, native_handlers.ChangePasswordAdminHandler):
+    pass
+
+
+class ScopedDiscardHandler(_ScopedNativeHandler, native_handlers.DiscardHandler):
+    @native_handlers.admin_users_scope
+    async def get(self, user_name):
+        user = self.authenticator.get_user(user_name)
+        if user is not None and not user.is_authorized:
+            # the account (users_info) has the bare name, the hub user the prefixed one
+            hub_name = self.authenticator.hub_user_name(user.username)
+            self.authenticator.delete_user(type("User", (), {"name": hub_name}))
+            if self.users.get(hub_name) is not None:
+                self.users.delete(hub_name)
+        self.redirect(self.hub.base_url + "authorize")
+
+
+#: NativeAuthenticator's handler -> its replacement under a URL prefix.
+SCOPED_HANDLERS = {
+    native_handlers.LoginHandler: ScopedLoginHandler,
+    native_handlers.SignUpHandler: ScopedSignUpHandler,
+    native_handlers.AuthorizationAreaHandler: ScopedAuthorizationAreaHandler,
+    native_handlers.ToggleAuthorizationHandler: ScopedToggleAuthorizationHandler,
+    native_handlers.EmailAuthorizationHandler: ScopedEmailAuthorizationHandler,
+    native_handlers.ChangePasswordHandler: ScopedChangePasswordHandler,
+    native_handlers.ChangePasswordAdminHandler: ScopedChangePasswordAdminHandler,
+    native_handlers.DiscardHandler: ScopedDiscardHandler,
+}
 
 
 class MultiNativeAuthenticator(NativeAuthenticator):
-    """NativeAuthenticator as one provider of MultiAuthenticator.
+    """NativeAuthenticator as one provider of MultiAuthenticator. Configure it as ``NativeAuthenticator``.
 
-    JupyterHub hands its database session only to the authenticator it creates (the
-    MultiAuthenticator); MultiAuthenticator 0.4 creates its providers with ``parent=self`` and
-    nothing else, so NativeAuthenticator, which keeps its users in that database, would fail at
-    start. This class takes the session from its parent. Configure it as ``NativeAuthenticator``.
+    - Database: JupyterHub hands its database session only to the authenticator it creates (the
+      MultiAuthenticator); MultiAuthenticator 0.4 creates its providers with ``parent=self`` and
+      nothing else, so NativeAuthenticator, which keeps its accounts in that database, would fail
+      at start. This class takes the session from its parent.
+    - Names: accounts keep the bare name (``ada``, as typed at sign-up); the hub user is
+      ``<prefix>ada``. :meth:`get_user` accepts both, so "change password" (which passes the hub
+      user's name) works. Names with ``:`` cannot sign up, so the two never mix.
+    - Admins: ``admin_users`` holds hub names (``native:admin``); the bare names count as
+      authorized at sign-up, like NativeAuthenticator does for its admins.
+    - Pages: every handler is replaced by one that keeps links, forms and redirects under the
+      provider's URL prefix (:data:`SCOPED_HANDLERS`).
     """
 
     @default("db")
@@ -21,3 +190,51 @@ class MultiNativeAuthenticator(NativeAuthenticator):
         if parent is not None and getattr(parent, "db", None) is not None:
             return parent.db
         return self._deprecated_db_session
+
+    @property
+    def _own_prefix(self) -> str:
+        # MultiAuthenticator's wrapper class defines username_prefix; outside it there is none
+        return getattr(self, "username_prefix", "") or ""
+
+    def bare_name(self, name: str) -> str:
+        """The account name of a hub user name of this provider (prefix removed)."""
+        prefix = self._own_prefix
+        return name[len(prefix) :] if prefix and name.startswith(prefix) else name
+
+    def hub_user_name(self, account_name: str) -> str:
+        """The hub user name of an account."""
+        return self._own_prefix + account_name
+
+    def is_native_admin(self, account_name: str) -> bool:
+        return self.hub_user_name(self.normalize_username(account_name)) in self.admin_users
+
+    def get_user(self, username):
+        return super().get_user(self.bare_name(username))
+
+    def create_user(self, username, password, **kwargs):
+        if ":" in username:
+            # a "github:x" account would be the hub user "native:github:x": refuse the confusion
+            return None
+        return super().create_user(username, password, **kwargs)
+
+    def get_authed_users(self):
+        authed = super().get_authed_users()
+        prefix = self._own_prefix
+        if prefix:
+            authed |= {name[len(prefix) :] for name in self.admin_users if name.startswith(prefix)}
+        return authed
+
+    def get_handlers(self, app):
+        return [(path, SCOPED_HANDLERS.get(handler, handler)) for path, handler in super().get_handlers(app)]
+
+
+class GmapMultiAuthenticator(MultiAuthenticator):
+    """MultiAuthenticator that forwards user deletion to the provider owning the user, so that
+    deleting ``native:ada`` in the admin panel also removes the account ``ada`` (else ``ada``
+    could never sign up again)."""
+
+    def delete_user(self, user):
+        for authenticator in self._authenticators:
+            if user.name.startswith(authenticator.username_prefix):
+                return authenticator.delete_user(user)
+        return super().delete_user(user)

@@ -192,13 +192,19 @@ export class BrowserSession {
     throw new Error(`too many redirects from ${path}`);
   }
 
-  /** Submits the form of the page at `pagePath` (GET first, for its XSRF token) to `action`. */
-  async submit(pagePath: string, action: string, fields: Record<string, string>): Promise<{ status: number; url: string; text: string; location: string | null }> {
+  /**
+   * Submits the form of the page at `pagePath` (fetched first for its XSRF token, which JupyterHub
+   * puts in a hidden field or in the form's action URL) to `action`, by default the form's own.
+   */
+  async submit(pagePath: string, fields: Record<string, string>, action?: string): Promise<{ status: number; url: string; text: string; location: string | null }> {
     const page = await this.get(pagePath);
-    const xsrf = /name="_xsrf"\s+value="([^"]+)"/.exec(page.text)?.[1];
-    if (!xsrf) throw new Error(`no _xsrf field on ${pagePath} (HTTP ${page.status})`);
+    const formAction = /<form[^>]*\saction="([^"]*)"/.exec(page.text)?.[1]?.replace(/&amp;/g, "&");
+    const target = new URL(action ?? formAction ?? pagePath, page.url);
+    const hidden = /name="_xsrf"\s+value="([^"]+)"/.exec(page.text)?.[1];
+    const xsrf = hidden ?? target.searchParams.get("_xsrf") ?? new URL(formAction ?? "", page.url).searchParams.get("_xsrf");
+    if (!xsrf) throw new Error(`no XSRF token in the form of ${pagePath} (HTTP ${page.status})`);
     const body = new URLSearchParams({ _xsrf: xsrf, ...fields });
-    const url = action.startsWith("http") ? action : `${this.env.url}${action}`;
+    const url = target.toString();
     const res = await this.fetchWithCookies(url, {
       method: "POST",
       body,
@@ -214,16 +220,41 @@ export class BrowserSession {
   }
 
   signUp(username: string, password: string) {
-    return this.submit("/hub/signup", "/hub/signup", { username, signup_password: password, signup_password_confirmation: password });
+    return this.submit("/hub/signup", { username, signup_password: password, signup_password_confirmation: password });
   }
 
   login(username: string, password: string) {
-    return this.submit("/hub/login", "/hub/login?next=", { username, password });
+    return this.submit("/hub/login", { username, password });
+  }
+
+  /** Signs up (first time) and logs in the stack's native admin (E2E_ADMIN_USER, E2E_ADMIN_PASSWORD). */
+  static async admin(env: HubEnv = hubEnv()): Promise<BrowserSession> {
+    const session = new BrowserSession(env);
+    const name = process.env.E2E_ADMIN_USER ?? "e2e-admin";
+    const password = process.env.E2E_ADMIN_PASSWORD ?? "e2e-Admin-Passw0rd";
+    await session.signUp(name, password);
+    await session.login(name, password);
+    const who = await session.whoami();
+    if (who !== name) throw new Error(`cannot log in as the admin ${name} (set E2E_ADMIN_USER / E2E_ADMIN_PASSWORD)`);
+    return session;
+  }
+
+  /** As an admin session: authorizes a signed-up native account (NativeAuthenticator toggles it). */
+  async authorize(name: string): Promise<void> {
+    const page = await this.get(`/hub/authorize/${encodeURIComponent(name)}`);
+    if (page.status !== 200) throw new Error(`authorize ${name}: HTTP ${page.status}`);
   }
 
   /** The user the hub sees for this session's cookie, or undefined. */
   async whoami(): Promise<string | undefined> {
-    const res = await this.fetchWithCookies(`${this.env.url}/hub/api/user`, { redirect: "manual", signal: AbortSignal.timeout(30_000) });
+    // Cookie-authenticated API requests must carry the XSRF token (JupyterHub >= 4.1).
+    await this.get("/hub/home");
+    const xsrf = (await this.jar.getCookies(`${this.env.url}/hub/`)).find((c) => c.key === "_xsrf")?.value ?? "";
+    const res = await this.fetchWithCookies(`${this.env.url}/hub/api/user`, {
+      redirect: "manual",
+      headers: { "X-XSRFToken": xsrf },
+      signal: AbortSignal.timeout(30_000),
+    });
     if (res.status !== 200) return undefined;
     return (await res.json()).name;
   }

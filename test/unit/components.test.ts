@@ -141,7 +141,7 @@ describe("JupyterHub component (full config)", () => {
     }
     const settings = JSON.parse(settingsText);
     assert.equal(settings.hub.publicUrl, "https://hub.example.org");
-    assert.equal(settings.auth.github.callbackUrl, "https://hub.example.org/hub/oauth_callback");
+    assert.equal(settings.auth.github.callbackUrl, "https://hub.example.org/hub/github/oauth_callback", "several providers: each has its own callback path");
     assert.equal(settings.spawner.defaultImage, "gispy");
     assert.deepEqual(settings.spawner.environment, { ISISDATA: "/mnt/isis/data" });
     assert.deepEqual(
