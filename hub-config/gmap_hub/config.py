@@ -26,10 +26,12 @@ AUTHENTICATORS = {
     "github": "oauthenticator.github.GitHubOAuthenticator",
     "gitlab": "oauthenticator.gitlab.GitLabOAuthenticator",
 }
-MULTI_AUTHENTICATOR = "multiauthenticator.MultiAuthenticator"
+MULTI_AUTHENTICATOR = "gmap_hub.auth.GmapMultiAuthenticator"
 #: Provider classes under MultiAuthenticator, where they differ from AUTHENTICATORS.
 MULTI_PROVIDERS = {**AUTHENTICATORS, "native": "gmap_hub.auth.MultiNativeAuthenticator"}
-#: With several providers (MultiAuthenticator): login service, URL prefix under /hub, user name prefix.
+#: With several providers (MultiAuthenticator): login service (the button says "Sign in with ..."),
+#: URL prefix under /hub, and user name prefix (MultiAuthenticator derives it from the login
+#: service: lower-cased, plus ":"). docs/oauth.md and components/settings.ts document these names.
 LOGIN_SERVICES = {"native": "Native", "github": "GitHub", "gitlab": "GitLab"}
 URL_PREFIXES = {"native": "/native", "github": "/github", "gitlab": "/gitlab"}
 USERNAME_PREFIXES = {p: f"{s.lower()}:" for p, s in LOGIN_SERVICES.items()}
@@ -110,21 +112,28 @@ def configure_auth(c, auth: Section, secrets: Section) -> None:
         raise auth.error("providers", "a provider is listed twice")
     multi = len(providers) > 1
 
-    def user_names(names: list[str], provider: str) -> set[str]:
+    def hub_names(names: list[str], provider: str) -> set[str]:
         # with several providers JupyterHub user names carry the provider's prefix
         return {USERNAME_PREFIXES[provider] + n for n in names} if multi else set(names)
 
-    admins = set(auth.strings("admins"))
+    admins: set[str] = set()
+    native_admins = auth.strings("admins", [])
     if "native" in providers:
-        configure_native(c, auth.section("native"), auth.strings("allowedUsers"))
+        configure_native(c, auth.section("native"), auth.strings("allowedUsers", []))
+        admins |= hub_names(native_admins, "native")
+    else:
+        for key in ("admins", "allowedUsers"):
+            if auth.strings(key, []):
+                raise auth.error(key, 'lists native accounts, but "native" is not in providers')
     if "github" in providers:
         github = auth.section("github")
         configure_github(c, github, secrets, multi)
-        admins |= user_names(github.strings("admins", []), "github")
+        admins |= hub_names(github.strings("admins", []), "github")
     if "gitlab" in providers:
         gitlab = auth.section("gitlab")
         configure_gitlab(c, gitlab, secrets, multi)
-        admins |= user_names(gitlab.strings("admins", []), "gitlab")
+        admins |= hub_names(gitlab.strings("admins", []), "gitlab")
+    # the MultiAuthenticator and every provider see the same set of hub names
     c.Authenticator.admin_users = admins
 
     if multi:
@@ -152,6 +161,7 @@ def configure_native(c, native: Section, allowed_users: list[str]) -> None:
     n.allowed_failed_logins = native.integer("allowedFailedLogins", minimum=0)
     n.seconds_before_next_try = native.integer("secondsBeforeNextTry", minimum=0)
     if allowed_users:
+        # account names; with several providers MultiAuthenticator compares them without prefix
         n.allowed_users = set(allowed_users)
         n.allow_all = False
     else:
@@ -160,15 +170,34 @@ def configure_native(c, native: Section, allowed_users: list[str]) -> None:
 
 
 def _callback_url(section: Section, provider: str, multi: bool) -> str:
+    """The callback URL as given (components/settings.ts derives it from the public URL); checked
+    against the path the provider's callback handler is served at."""
     url = section.string("callbackUrl")
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise section.error("callbackUrl", f"expected an http(s) URL, got {url!r}")
-    if multi and parsed.path.endswith("/hub/oauth_callback"):
-        # MultiAuthenticator serves each provider's handlers under its URL prefix
-        path = parsed.path[: -len("/oauth_callback")] + URL_PREFIXES[provider] + "/oauth_callback"
-        url = urlunparse(parsed._replace(path=path))
+    handler = "/hub" + (URL_PREFIXES[provider] if multi else "") + "/oauth_callback"
+    if not parsed.path.rstrip("/").endswith(handler):
+        why = " (several providers: each has its own prefix)" if multi else ""
+        raise section.error("callbackUrl", f"the {provider} callback handler is served at <public URL>{handler}{why}, got {url!r}")
     return url
+
+
+def _oauth_users(section: Section) -> set[str]:
+    """Explicitly allowed users of a provider: allowedUsers and the provider's admins.
+
+    OAuthenticator lets its admins in by itself only when their bare login is in admin_users;
+    with several providers admin_users holds prefixed names, so admins are allowed explicitly.
+    """
+    return set(section.strings("allowedUsers", [])) | set(section.strings("admins", []))
+
+
+def _base_url(section: Section, key: str) -> str:
+    url = section.string(key)
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+        raise section.error(key, f"expected an http(s) base URL without query or fragment, got {url!r}")
+    return url.rstrip("/")
 
 
 def configure_github(c, github: Section, secrets: Section, multi: bool) -> None:
@@ -178,20 +207,19 @@ def configure_github(c, github: Section, secrets: Section, multi: bool) -> None:
     g.oauth_callback_url = _callback_url(github, "github", multi)
     orgs = github.strings("allowedOrganizations", [])
     g.allowed_organizations = set(orgs)
-    if orgs:
-        # without read:org only public memberships are visible
-        g.scope = ["read:user", "read:org"]
-    g.allowed_users = set(github.strings("allowedUsers", []))
+    # read:user is enough to log in; without read:org only public memberships are visible
+    g.scope = ["read:user", "read:org"] if orgs else ["read:user"]
+    g.allowed_users = _oauth_users(github)
     g.allow_all = github.boolean("allowAll", False)
     if github.has("url"):
-        g.github_url = github.string("url")
+        g.github_url = _base_url(github, "url")
     if github.has("apiUrl"):
-        g.github_api = github.string("apiUrl")
+        g.github_api = _base_url(github, "apiUrl")
 
 
 def configure_gitlab(c, gitlab: Section, secrets: Section, multi: bool) -> None:
     g = c.GitLabOAuthenticator
-    g.gitlab_url = gitlab.string("url").rstrip("/")
+    g.gitlab_url = _base_url(gitlab, "url")
     g.client_id = gitlab.string("clientId")
     g.client_secret = secrets.string("gitlabClientSecret")
     g.oauth_callback_url = _callback_url(gitlab, "gitlab", multi)
@@ -201,7 +229,7 @@ def configure_gitlab(c, gitlab: Section, secrets: Section, multi: bool) -> None:
     g.allowed_project_ids = set(project_ids)
     # group and project membership are read through the API
     g.scope = ["read_user", "read_api"] if groups or project_ids else ["read_user"]
-    g.allowed_users = set(gitlab.strings("allowedUsers", []))
+    g.allowed_users = _oauth_users(gitlab)
     g.allow_all = gitlab.boolean("allowAll", False)
 
 

@@ -184,7 +184,10 @@ export class BrowserSession {
       const res = await this.fetchWithCookies(url, { redirect: "manual", signal: AbortSignal.timeout(60_000) });
       const location = res.headers.get("location");
       if (res.status >= 300 && res.status < 400 && location) {
-        url = new URL(location, url).toString();
+        const next = new URL(location, url);
+        // Follow the hub's own pages; a user server's login dance is a browser's business.
+        if (!next.pathname.startsWith("/hub/")) return { status: res.status, url, text: await res.text(), location };
+        url = next.toString();
         continue;
       }
       return { status: res.status, url, text: await res.text(), location };

@@ -57,7 +57,7 @@ def test_native_allowed_users_replace_allow_all(hub, settings, secrets):
 
 
 def test_github_only(hub, settings, secrets):
-    settings["auth"]["providers"] = ["github"]
+    settings["auth"].update(providers=["github"], admins=[])
     settings["auth"]["github"] = copy.deepcopy(GITHUB)
     secrets["githubClientSecret"] = "gh-secret"
     app = hub(settings, secrets)
@@ -70,14 +70,16 @@ def test_github_only(hub, settings, secrets):
     assert auth.oauth_callback_url == "http://localhost:8000/hub/oauth_callback"
     assert auth.allowed_organizations == {"europlanet", "europlanet:gmap-team"}
     assert "read:org" in auth.scope
-    assert auth.allowed_users == {"octocat"}
+    # the provider's admins are allowed explicitly (see test_multi_auth for why)
+    assert auth.allowed_users == {"octocat", "gh-admin"}
     assert auth.allow_all is False
-    assert auth.admin_users == {"admin", "gh-admin"}
+    # one provider: hub names are the bare logins
+    assert auth.admin_users == {"gh-admin"}
     assert auth.github_api == "https://api.github.com"
 
 
 def test_github_enterprise_urls_and_allow_all(hub, settings, secrets):
-    settings["auth"]["providers"] = ["github"]
+    settings["auth"].update(providers=["github"], admins=[])
     settings["auth"]["github"] = dict(
         GITHUB, allowedOrganizations=[], allowAll=True, url="https://github.example.org", apiUrl="https://github.example.org/api/v3"
     )
@@ -93,7 +95,7 @@ def test_github_enterprise_urls_and_allow_all(hub, settings, secrets):
 
 
 def test_gitlab_only(hub, settings, secrets):
-    settings["auth"]["providers"] = ["gitlab"]
+    settings["auth"].update(providers=["gitlab"], admins=[])
     settings["auth"]["gitlab"] = copy.deepcopy(GITLAB)
     secrets["gitlabClientSecret"] = "gl-secret"
     app = hub(settings, secrets)
@@ -107,22 +109,23 @@ def test_gitlab_only(hub, settings, secrets):
     assert auth.client_secret == "gl-secret"
     assert auth.allowed_gitlab_groups == {"planetary/gmap"}
     assert auth.allowed_project_ids == {42}
-    assert auth.allowed_users == {"tanuki"}
+    assert auth.allowed_users == {"tanuki", "gl-admin"}
     assert auth.allow_all is False
     assert set(auth.scope) == {"read_user", "read_api"}
-    assert auth.admin_users == {"admin", "gl-admin"}
+    assert auth.admin_users == {"gl-admin"}
 
 
 def test_several_providers_use_multiauthenticator(hub, settings, secrets):
     settings["auth"]["providers"] = ["native", "github", "gitlab"]
-    settings["auth"]["github"] = copy.deepcopy(GITHUB)
-    settings["auth"]["gitlab"] = copy.deepcopy(GITLAB)
+    # components/settings.ts derives a callback URL per provider (each under its own prefix)
+    settings["auth"]["github"] = dict(GITHUB, callbackUrl="http://localhost:8000/hub/github/oauth_callback")
+    settings["auth"]["gitlab"] = dict(GITLAB, callbackUrl="http://localhost:8000/hub/gitlab/oauth_callback")
     secrets["githubClientSecret"] = "gh-secret"
     secrets["gitlabClientSecret"] = "gl-secret"
     app = hub(settings, secrets, initialize=True)
 
     multi = app.authenticator
-    assert type(multi).__name__ == "MultiAuthenticator"
+    assert type(multi).__name__ == "GmapMultiAuthenticator"
     entries = app.config.MultiAuthenticator.authenticators
     assert [e["url_prefix"] for e in entries] == ["/native", "/github", "/gitlab"]
     subs = {a.url_scope: a for a in multi._authenticators}
@@ -137,9 +140,10 @@ def test_several_providers_use_multiauthenticator(hub, settings, secrets):
     assert gitlab.oauth_callback_url == "http://localhost:8000/hub/gitlab/oauth_callback"
     paths = {path for path, _ in multi.get_handlers(app)}
     assert {"/native/signup", "/github/oauth_callback", "/gitlab/oauth_login"} <= paths
-    # user names carry the provider prefix, so do the providers' admins
+    # user names carry the provider prefix, so do the admins of every provider
     assert (native.username_prefix, github.username_prefix, gitlab.username_prefix) == ("native:", "github:", "gitlab:")
-    assert multi.admin_users == {"admin", "github:gh-admin", "gitlab:gl-admin"}
+    assert multi.admin_users == {"native:admin", "github:gh-admin", "gitlab:gl-admin"}
+    assert github.admin_users == multi.admin_users
     # allow rules apply to the name without prefix, and only to the provider's own users
     assert resolve(github.check_allowed("github:octocat", {"admin": False, "auth_state": {}})) is True
     assert resolve(github.check_allowed("gitlab:octocat", {"admin": False, "auth_state": {}})) is False
@@ -158,7 +162,7 @@ def test_missing_provider_section_is_reported(hub, settings, secrets):
 def test_missing_client_secret_is_reported(hub, settings, secrets):
     from gmap_hub.settings import SettingsError
 
-    settings["auth"]["providers"] = ["gitlab"]
+    settings["auth"].update(providers=["gitlab"], admins=[])
     settings["auth"]["gitlab"] = copy.deepcopy(GITLAB)
     with pytest.raises(SettingsError, match=r"secrets\.json: key gitlabClientSecret: missing"):
         hub(settings, secrets)
