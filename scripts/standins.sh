@@ -6,6 +6,7 @@
 #   localhost/configurable-http-proxy:<CHP>     ~ quay.io/jupyterhub/configurable-http-proxy:<CHP>
 #   localhost/notebook-minimal:<JH>             ~ quay.io/jupyter/minimal-notebook (docker-stacks)
 #   localhost/notebook-gispy:<JH>               ~ a GIS notebook image (minimal + shapely)
+#   localhost/fake-oauth:1                      a fake GitHub/GitLab OAuth provider (e2e tests)
 #
 # <JH> is the jupyterhub pin of hub-config/requirements.txt, <CHP> the configurableHttpProxy entry
 # of versions.json. Recipes live in test/standins/<name>/.
@@ -16,7 +17,7 @@
 #
 # Usage: scripts/standins.sh            build what is missing or stale
 #        scripts/standins.sh --print    print KEY=image lines (HUB_BASE, PROXY, NOTEBOOK_MINIMAL,
-#                                       NOTEBOOK_GISPY) without building anything
+#                                       NOTEBOOK_GISPY, FAKE_OAUTH) without building anything
 # Env:   STANDINS_VERBOSE=1 streams build output (default: to log files, shown on failure)
 #        STANDINS_BUILD_TIMEOUT seconds per image (default 1800)
 set -euo pipefail
@@ -45,12 +46,14 @@ IMG_HUB="localhost/jupyterhub:$JH"
 IMG_PROXY="localhost/configurable-http-proxy:$CHP"
 IMG_NB_MINIMAL="localhost/notebook-minimal:$JH"
 IMG_NB_GISPY="localhost/notebook-gispy:$JH"
+IMG_FAKE_OAUTH="localhost/fake-oauth:1"
 
 if [[ "${1:-}" == "--print" ]]; then
   echo "HUB_BASE=$IMG_HUB"
   echo "PROXY=$IMG_PROXY"
   echo "NOTEBOOK_MINIMAL=$IMG_NB_MINIMAL"
   echo "NOTEBOOK_GISPY=$IMG_NB_GISPY"
+  echo "FAKE_OAUTH=$IMG_FAKE_OAUTH"
   exit 0
 elif [[ $# -gt 0 ]]; then
   die "unknown argument '$1' (usage: $0 [--print])"
@@ -165,7 +168,7 @@ build_debian() {
   echo "standins: built $image in $((SECONDS - start))s"
 }
 
-# --- 2..5. docker build images ------------------------------------------------------------------
+# --- 2..6. docker build images ------------------------------------------------------------------
 # build_image <image> <recipe dir> <parent image> [KEY=VALUE build args...]
 build_image() {
   local image="$1" name="$2" dir="$recipes/$2" parent="$3"
@@ -202,3 +205,4 @@ build_image "$IMG_HUB" jupyterhub "$IMG_DEBIAN" "JUPYTERHUB_VERSION=$JH"
 build_image "$IMG_PROXY" configurable-http-proxy "$IMG_DEBIAN" "CHP_VERSION=$CHP"
 build_image "$IMG_NB_MINIMAL" notebook "$IMG_DEBIAN" "JUPYTERHUB_VERSION=$JH"
 build_image "$IMG_NB_GISPY" notebook-gispy "$IMG_NB_MINIMAL"
+build_image "$IMG_FAKE_OAUTH" fake-oauth "$IMG_DEBIAN"

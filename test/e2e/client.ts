@@ -3,7 +3,7 @@
  * admin-scoped service token (HUB_URL, HUB_TOKEN): the REST API, a notebook server's API, kernels,
  * and browser-like form sessions with cookies and XSRF.
  */
-import makeFetchCookie from "fetch-cookie";
+import got from "got";
 import { CookieJar } from "tough-cookie";
 import WebSocket from "ws";
 
@@ -171,26 +171,50 @@ export class HubApi {
   }
 }
 
-/** A browser-like session: cookies, redirects followed by hand, XSRF tokens from the forms. */
+/** A page as a browser session sees it. */
+export interface Page {
+  readonly status: number;
+  readonly url: string;
+  readonly text: string;
+  readonly location: string | null;
+}
+
+/**
+ * A browser-like session: a cookie jar, redirects within the hub followed, XSRF tokens taken from
+ * the forms. It uses node's http client (through got) rather than fetch, because fetch always
+ * sends `Sec-Fetch-Mode: cors`, which JupyterHub treats as a script request, not a navigation.
+ */
 export class BrowserSession {
   readonly jar = new CookieJar();
-  private readonly fetchWithCookies = makeFetchCookie(fetch, this.jar);
+  private readonly http = got.extend({
+    cookieJar: this.jar,
+    followRedirect: false,
+    throwHttpErrors: false,
+    retry: { limit: 0 },
+    timeout: { request: 60_000 },
+  });
 
   constructor(readonly env: HubEnv = hubEnv()) {}
 
-  async get(path: string): Promise<{ status: number; url: string; text: string; location: string | null }> {
+  private async request(url: string, options: { method?: "GET" | "POST"; form?: Record<string, string>; headers?: Record<string, string> } = {}) {
+    const res = await this.http(url, { method: options.method ?? "GET", ...(options.form ? { form: options.form } : {}), headers: options.headers ?? {} });
+    const location = typeof res.headers.location === "string" ? res.headers.location : null;
+    return { status: res.statusCode, url, text: res.body, location };
+  }
+
+  /**
+   * GETs a page, following redirects as long as they stay on the hub's own pages, or every
+   * redirect (a user server's login through the hub included) with `everywhere`.
+   */
+  async get(path: string, everywhere = false): Promise<Page> {
     let url = path.startsWith("http") ? path : `${this.env.url}${path}`;
     for (let hop = 0; hop < 10; hop++) {
-      const res = await this.fetchWithCookies(url, { redirect: "manual", signal: AbortSignal.timeout(60_000) });
-      const location = res.headers.get("location");
-      if (res.status >= 300 && res.status < 400 && location) {
-        const next = new URL(location, url);
-        // Follow the hub's own pages; a user server's login dance is a browser's business.
-        if (!next.pathname.startsWith("/hub/")) return { status: res.status, url, text: await res.text(), location };
-        url = next.toString();
-        continue;
-      }
-      return { status: res.status, url, text: await res.text(), location };
+      const page = await this.request(url);
+      if (page.status < 300 || page.status >= 400 || !page.location) return page;
+      const next = new URL(page.location, url);
+      // A user server's own login dance is not followed: callers get the redirect.
+      if (!everywhere && !next.pathname.startsWith("/hub/")) return page;
+      url = next.toString();
     }
     throw new Error(`too many redirects from ${path}`);
   }
@@ -199,27 +223,18 @@ export class BrowserSession {
    * Submits the form of the page at `pagePath` (fetched first for its XSRF token, which JupyterHub
    * puts in a hidden field or in the form's action URL) to `action`, by default the form's own.
    */
-  async submit(pagePath: string, fields: Record<string, string>, action?: string): Promise<{ status: number; url: string; text: string; location: string | null }> {
+  async submit(pagePath: string, fields: Record<string, string>, action?: string): Promise<Page> {
     const page = await this.get(pagePath);
     const formAction = /<form[^>]*\saction="([^"]*)"/.exec(page.text)?.[1]?.replace(/&amp;/g, "&");
     const target = new URL(action ?? formAction ?? pagePath, page.url);
     const hidden = /name="_xsrf"\s+value="([^"]+)"/.exec(page.text)?.[1];
-    const xsrf = hidden ?? target.searchParams.get("_xsrf") ?? new URL(formAction ?? "", page.url).searchParams.get("_xsrf");
+    const xsrf = hidden ?? target.searchParams.get("_xsrf");
     if (!xsrf) throw new Error(`no XSRF token in the form of ${pagePath} (HTTP ${page.status})`);
-    const body = new URLSearchParams({ _xsrf: xsrf, ...fields });
-    const url = target.toString();
-    const res = await this.fetchWithCookies(url, {
-      method: "POST",
-      body,
-      redirect: "manual",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      signal: AbortSignal.timeout(60_000),
-    });
-    const location = res.headers.get("location");
-    if (res.status >= 300 && res.status < 400 && location) {
-      return { ...(await this.get(new URL(location, url).toString())), location };
+    const res = await this.request(target.toString(), { method: "POST", form: { _xsrf: xsrf, ...fields } });
+    if (res.status >= 300 && res.status < 400 && res.location) {
+      return { ...(await this.get(new URL(res.location, target).toString())), location: res.location };
     }
-    return { status: res.status, url, text: await res.text(), location };
+    return res;
   }
 
   signUp(username: string, password: string) {
@@ -253,12 +268,7 @@ export class BrowserSession {
     // Cookie-authenticated API requests must carry the XSRF token (JupyterHub >= 4.1).
     await this.get("/hub/home");
     const xsrf = (await this.jar.getCookies(`${this.env.url}/hub/`)).find((c) => c.key === "_xsrf")?.value ?? "";
-    const res = await this.fetchWithCookies(`${this.env.url}/hub/api/user`, {
-      redirect: "manual",
-      headers: { "X-XSRFToken": xsrf },
-      signal: AbortSignal.timeout(30_000),
-    });
-    if (res.status !== 200) return undefined;
-    return (await res.json()).name;
+    const res = await this.request(`${this.env.url}/hub/api/user`, { headers: { "X-XSRFToken": xsrf } });
+    return res.status === 200 ? JSON.parse(res.text).name : undefined;
   }
 }

@@ -1,0 +1,200 @@
+"""The fake OAuth provider of the end-to-end tests (test/standins/fake-oauth/fake_oauth.py) against
+the real GitHubOAuthenticator and GitLabOAuthenticator: what they call is what it implements."""
+
+import asyncio
+import base64
+import hashlib
+import http.client
+import importlib.util
+import json
+import secrets
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from conftest import ROOT
+
+SERVER_FILE = ROOT / "test" / "standins" / "fake-oauth" / "fake_oauth.py"
+CALLBACK = "http://localhost:18001/hub/oauth_callback"
+
+CONFIG = {
+    "github": {
+        "clientId": "gh-id",
+        "clientSecret": "gh-secret",
+        "redirectUris": [CALLBACK],
+        "users": [
+            {"login": "orgie", "id": 1, "email": None, "orgs": ["europlanet-gmap"]},
+            {"login": "teamie", "id": 2, "email": "t@example.org", "orgs": ["planetary-lab"], "teams": ["planetary-lab:imaging"]},
+            {"login": "public-orgie", "id": 3, "email": None, "orgs": ["europlanet-gmap"], "publicOrgs": ["europlanet-gmap"]},
+            {"login": "Outsider", "id": 4, "email": None, "orgs": ["other"], "teams": ["planetary-lab:radar"]},
+        ],
+    },
+    "gitlab": {
+        "clientId": "gl-id",
+        "clientSecret": "gl-secret",
+        "redirectUris": [],
+        "users": [
+            {"username": "grouper", "id": 101, "groups": {"gmap/science": 30}},
+            {"username": "parent", "id": 102, "groups": ["gmap"]},
+            {"username": "dev", "id": 103, "projects": {"4242": 30}},
+            {"username": "reporter", "id": 104, "projects": {"4242": 20}},
+            {"username": "stranger", "id": 105, "groups": ["gmap-other"]},
+        ],
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def fake():
+    spec = importlib.util.spec_from_file_location("fake_oauth", SERVER_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    server = module.make_server(json.loads(json.dumps(CONFIG)), host="127.0.0.1", port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def request(url, method="GET", body=None, headers=None):
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, dict(resp.getheaders()), resp.read().decode("utf-8")
+    finally:
+        conn.close()
+
+
+def pkce():
+    verifier = secrets.token_urlsafe(32)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    return verifier, challenge
+
+
+def sign_in(auth, login, *, scope=None):
+    """Authorize as `login` at the fake provider, then let the authenticator finish: returns the
+    auth model of get_authenticated_user (None when refused)."""
+    from oauthenticator.oauth2 import _serialize_state
+
+    verifier, challenge = pkce()
+    params = {
+        "client_id": auth.client_id,
+        "redirect_uri": auth.oauth_callback_url,
+        "scope": " ".join(scope if scope is not None else auth.scope),
+        "state": "s1",
+        "response_type": "code",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "login": login,
+    }
+    status, headers, body = request(auth.authorize_url + "?" + urlencode(params))
+    assert status == 302, body
+    query = parse_qs(urlsplit(headers["Location"]).query)
+    assert query["state"] == ["s1"]
+    handler = SimpleNamespace(
+        get_argument=lambda name, default=None: query[name][0] if name in query else default,
+        get_state_cookie=lambda: _serialize_state({"state_id": "x", "code_verifier": verifier}),
+    )
+    return asyncio.run(auth.get_authenticated_user(handler, None))
+
+
+def github(fake, **config):
+    from oauthenticator.github import GitHubOAuthenticator
+
+    return GitHubOAuthenticator(
+        github_url=f"{fake}/github", client_id="gh-id", client_secret="gh-secret", oauth_callback_url=CALLBACK, **config
+    )
+
+
+def gitlab(fake, **config):
+    from oauthenticator.gitlab import GitLabOAuthenticator
+
+    return GitLabOAuthenticator(
+        gitlab_url=f"{fake}/gitlab", client_id="gl-id", client_secret="gl-secret", oauth_callback_url=CALLBACK,
+        scope=["read_user", "read_api"], **config,
+    )
+
+
+def test_github_urls_follow_the_enterprise_layout(fake):
+    auth = github(fake)
+    assert auth.authorize_url == f"{fake}/github/login/oauth/authorize"
+    assert auth.token_url == f"{fake}/github/login/oauth/access_token"
+    assert auth.github_api == f"{fake}/github/api/v3"
+
+
+def test_github_organization_and_team_rules(fake):
+    auth = github(fake, allowed_organizations={"europlanet-gmap", "planetary-lab:imaging"}, scope=["read:user", "read:org"])
+    assert sign_in(auth, "orgie")["name"] == "orgie"
+    assert sign_in(auth, "teamie")["name"] == "teamie"
+    assert sign_in(auth, "outsider") is None, "another org, another team of the same org"
+
+
+def test_github_private_membership_needs_read_org(fake):
+    auth = github(fake, allowed_organizations={"europlanet-gmap"}, scope=["read:user"])
+    assert sign_in(auth, "orgie") is None
+    assert sign_in(auth, "public-orgie")["name"] == "public-orgie"
+
+
+def test_github_logins_are_lower_cased_and_admins_allowed(fake):
+    auth = github(fake, admin_users={"outsider"})
+    model = sign_in(auth, "Outsider")
+    assert (model["name"], model["admin"]) == ("outsider", True)
+    assert model["auth_state"]["github_user"]["id"] == 4
+
+
+def test_gitlab_group_project_rules(fake):
+    auth = gitlab(fake, allowed_gitlab_groups={"gmap/science"}, allowed_project_ids={4242})
+    assert auth.gitlab_api == f"{fake}/gitlab/api/v4"
+    assert sign_in(auth, "grouper")["name"] == "grouper"
+    assert sign_in(auth, "parent")["name"] == "parent", "members of a parent group are inherited members"
+    assert sign_in(auth, "dev")["name"] == "dev"
+    assert sign_in(auth, "reporter") is None, "below developer access"
+    assert sign_in(auth, "stranger") is None
+
+
+def test_gitlab_membership_needs_read_api(fake):
+    auth = gitlab(fake, allowed_gitlab_groups={"gmap/science"})
+    assert sign_in(auth, "grouper", scope=["read_user"]) is None
+
+
+def test_wrong_client_secret_and_reused_code_are_refused(fake):
+    from tornado.web import HTTPError
+
+    auth = github(fake, allow_all=True)
+    auth.client_secret = "wrong"
+    with pytest.raises(HTTPError) as e:
+        sign_in(auth, "orgie")
+    assert e.value.status_code == 403
+
+    status, headers, _ = request(
+        f"{fake}/gitlab/oauth/authorize?" + urlencode({"client_id": "gl-id", "redirect_uri": CALLBACK, "response_type": "code", "login": "dev"})
+    )
+    code = parse_qs(urlsplit(headers["Location"]).query)["code"][0]
+    form = urlencode({"client_id": "gl-id", "client_secret": "gl-secret", "code": code, "grant_type": "authorization_code", "redirect_uri": CALLBACK})
+    hdrs = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert request(f"{fake}/gitlab/oauth/token", "POST", form, hdrs)[0] == 200
+    assert request(f"{fake}/gitlab/oauth/token", "POST", form, hdrs)[0] == 400
+
+
+def test_authorize_checks_client_and_redirect_uri_and_asks_for_a_login(fake):
+    base = f"{fake}/github/login/oauth/authorize?"
+    assert request(base + urlencode({"client_id": "nope", "redirect_uri": CALLBACK}))[0] == 400
+    status, _, body = request(base + urlencode({"client_id": "gh-id", "redirect_uri": "http://evil.example.org/cb"}))
+    assert status == 400 and "not registered" in body
+    status, _, body = request(base + urlencode({"client_id": "gh-id", "redirect_uri": CALLBACK, "state": "s"}))
+    assert status == 200 and "name='login'" in body and 'name="state" value="s"' in body
+    log = json.loads(request(f"{fake}/_fake/requests")[2])
+    assert log[-1]["redirect_uri"] == CALLBACK and log[-1]["provider"] == "github"
+
+
+def test_config_errors_are_reported(tmp_path: Path):
+    spec = importlib.util.spec_from_file_location("fake_oauth_cfg", SERVER_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(ValueError, match=r"github\.users\[0\] needs a string 'login'"):
+        module.State({"github": {"clientId": "a", "clientSecret": "b", "users": [{"id": 1}]}})
