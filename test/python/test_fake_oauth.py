@@ -187,7 +187,7 @@ def test_authorize_checks_client_and_redirect_uri_and_asks_for_a_login(fake):
     status, _, body = request(base + urlencode({"client_id": "gh-id", "redirect_uri": "http://evil.example.org/cb"}))
     assert status == 400 and "not registered" in body
     status, _, body = request(base + urlencode({"client_id": "gh-id", "redirect_uri": CALLBACK, "state": "s"}))
-    assert status == 200 and "name='login'" in body and 'name="state" value="s"' in body
+    assert status == 200 and 'name="login"' in body and 'name="state" value="s"' in body
     log = json.loads(request(f"{fake}/_fake/requests")[2])
     assert log[-1]["redirect_uri"] == CALLBACK and log[-1]["provider"] == "github"
 

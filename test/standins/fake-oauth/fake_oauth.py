@@ -219,7 +219,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._html(
                 400,
                 "Redirect URI mismatch",
-                f"<p id='error'>The redirect_uri {html.escape(redirect_uri)} is not registered for this application.</p>",
+                f'<p id="error">The redirect_uri {html.escape(redirect_uri)} is not registered for this application.</p>',
             )
         if provider.name == "gitlab" and params.get("response_type") != "code":
             return self._html(400, "Unsupported response type", "<p>response_type must be code</p>")
@@ -232,11 +232,12 @@ class Handler(BaseHTTPRequestHandler):
                 for k, v in params.items()
                 if k not in ("login", "deny")
             )
-            error = f"<p id='error'>No user {html.escape(login)}.</p>" if login else ""
+            error = f'<p id="error">No user {html.escape(login)}.</p>' if login else ""
+            action = provider.base + ("/login/oauth/authorize" if provider.name == "github" else "/oauth/authorize")
             form = (
-                f"{error}<form method='post' action='{html.escape(provider.base)}{'/login/oauth/authorize' if provider.name == 'github' else '/oauth/authorize'}'>"
-                f"{hidden}<label for='login'>Login</label> <input id='login' name='login' autofocus>"
-                " <button type='submit' id='authorize'>Authorize</button></form>"
+                f'{error}<form method="post" action="{html.escape(action)}">'
+                f'{hidden}<label for="login">Login</label> <input id="login" name="login" autofocus>'
+                ' <button type="submit" id="authorize">Authorize</button></form>'
             )
             return self._html(401 if login else 200, f"Sign in to fake {provider.name}", form)
         code = secrets.token_urlsafe(24)
