@@ -47,6 +47,16 @@ function outputsFor(type: string, name: string, inputs: Record<string, any>): Re
   }
 }
 
+/** Inputs as received with every secret value replaced by "[secret]". */
+export function redacted(value: any): any {
+  if (Array.isArray(value)) return value.map(redacted);
+  if (value && typeof value === "object") {
+    if (value[secretSig] !== undefined) return "[secret]";
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redacted(v)]));
+  }
+  return value;
+}
+
 /** Installs the mocks; call before constructing resources or importing the program. */
 export function installMocks(project = "jupyterhub", stack = "unit"): void {
   pulumi.runtime.setMocks(

@@ -1,0 +1,92 @@
+/** The whole program (index.ts) with each stack file of the repository, under plain mocks. */
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import YAML from "yaml";
+import { configKeys, configSchema } from "../../components/config";
+import { withConfigReference } from "../../scripts/config-reference";
+
+const root = path.resolve(__dirname, "..", "..");
+
+interface Run {
+  resources: { type: string; name: string; inputs: unknown; secretPaths: string[] }[];
+  outputs: Record<string, { secret: boolean; value: any }>;
+}
+
+function run(stack: string, extra: Record<string, string> = {}): Run {
+  const out = execFileSync(process.execPath, ["--import", "tsx", "test/unit/run-program.ts", stack, JSON.stringify(extra)], { cwd: root, encoding: "utf8" });
+  return JSON.parse(out);
+}
+
+/** Placeholder secrets for stacks whose secrets live encrypted outside the repository. */
+const productionSecrets = {
+  "jupyterhub:githubClientSecret": "gh-placeholder-secret",
+  "jupyterhub:gitlabClientSecret": "gl-placeholder-secret",
+  "jupyterhub:shareCredentials": JSON.stringify({ "shared-smb": { username: "gmap", password: "smb-placeholder-secret" } }),
+};
+
+describe("the program", () => {
+  it("is deterministic: two runs with the same config declare identical inputs", () => {
+    const one = run("dev");
+    const two = run("dev");
+    assert.ok(one.resources.length >= 10);
+    assert.deepEqual(two.resources, one.resources);
+  });
+
+  it("exports the documented outputs, service tokens only as a secret", () => {
+    const { outputs } = run("dev");
+    assert.equal(outputs.hubUrl!.value, "http://localhost:8000");
+    assert.equal(outputs.networkName!.value, "gmap-dev");
+    assert.deepEqual(outputs.volumeNames!.value, ["gmap-dev-hub-data", "gmap-dev-shared"]);
+    assert.deepEqual(outputs.images!.value, { minimal: "quay.io/jupyter/minimal-notebook:hub-5.5.1" });
+    assert.deepEqual(outputs.adminUsers!.value, ["admin"]);
+    assert.equal(outputs.hubContainer!.value, "gmap-dev-hub");
+    assert.equal(outputs.serviceTokens!.secret, true);
+    for (const [key, o] of Object.entries(outputs)) if (key !== "serviceTokens") assert.equal(o.secret, false, key);
+  });
+
+  it("the production example validates (with its secrets set) and keeps every secret secret", () => {
+    const { resources, outputs } = run("production", productionSecrets);
+    const text = JSON.stringify(resources);
+    for (const secret of ["gh-placeholder-secret", "gl-placeholder-secret", "smb-placeholder-secret"]) {
+      assert.ok(!text.includes(secret), `${secret} appears in plain inputs`);
+    }
+    assert.ok(text.includes("[secret]"), "secrets reach the resources as secrets");
+    assert.ok(text.includes("gmap/jupyter-isis:8.0.3"));
+    assert.deepEqual(outputs.adminUsers!.value, ["github:gmap-maintainer", "native:gmap-admin"], "with several providers, names carry the provider");
+  });
+
+  it("the e2e stack validates", () => {
+    const { resources } = run("e2e");
+    assert.ok(resources.some((r) => r.type === "docker:index/remoteImage:RemoteImage" && JSON.stringify(r.inputs).includes("localhost/notebook-gispy")));
+  });
+
+  it("refuses a bad config before declaring any resource, with keyed errors", () => {
+    const res = spawnSync(process.execPath, ["--import", "tsx", "test/unit/run-program.ts", "dev", JSON.stringify({ "jupyterhub:hub": '{"port": -1}', "jupyterhub:imgaes": "[]" })], { cwd: root, encoding: "utf8" });
+    assert.notEqual(res.status, 0);
+    assert.match(res.stderr, /jupyterhub:hub\.port/);
+    assert.match(res.stderr, /jupyterhub:imgaes: unknown key/);
+    assert.equal(res.stdout, "");
+  });
+});
+
+describe("documentation stays in sync with the schema", () => {
+  it("README.md's config reference is the generated one (npm run docs:config)", () => {
+    const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+    assert.equal(readme, withConfigReference(readme));
+  });
+
+  it("Pulumi.yaml declares every top-level key with the schema's description", () => {
+    const text = fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8");
+    const project = YAML.parse(text);
+    const shape = configSchema.shape as Record<string, { description?: string }>;
+    for (const key of configKeys) {
+      const declared = project.config?.[`jupyterhub:${key}`];
+      const description = shape[key]!.description!;
+      if (declared) assert.equal(declared.description, description, key);
+      else assert.ok(text.includes(`jupyterhub:${key}`) && text.includes(description), `Pulumi.yaml does not list jupyterhub:${key} with "${description}"`);
+    }
+  });
+});

@@ -1,0 +1,35 @@
+/**
+ * Runs index.ts once under plain mocks with a stack file's config and prints what it declared:
+ * every resource's inputs (secret values shown as "[secret]") and the stack outputs. Used by
+ * program.test.ts, one process per run (the program declares its resources at import time).
+ *
+ *   node --import tsx test/unit/run-program.ts <stack> [extra config JSON]
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { loadStackConfig } from "../harness/program";
+import { installMocks, recorded, redacted, settle } from "./mocks";
+
+async function main(): Promise<void> {
+  const [stack, extra] = process.argv.slice(2);
+  const { config } = loadStackConfig(process.cwd(), stack!);
+  installMocks("jupyterhub", stack);
+  pulumi.runtime.setAllConfig({ ...config, ...(extra ? JSON.parse(extra) : {}) });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const program = require("../../index") as Record<string, unknown>;
+  const outputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(program)) {
+    if (pulumi.Output.isInstance(value)) {
+      outputs[key] = { secret: await pulumi.isSecret(value), value: await new Promise((r) => value.apply(r)) };
+    } else {
+      outputs[key] = { secret: false, value };
+    }
+  }
+  await settle();
+  const resources = recorded.map((r) => ({ type: r.type, name: r.name, inputs: redacted(r.raw), secretPaths: r.secretPaths }));
+  process.stdout.write(JSON.stringify({ resources, outputs }));
+}
+
+main().catch((e) => {
+  process.stderr.write(String(e instanceof Error ? e.message : e));
+  process.exit(1);
+});
