@@ -71,6 +71,8 @@ export class Hub extends pulumi.ComponentResource {
         labels: [...args.labels],
         wait: true,
         waitTimeout: 300,
+        // Let JupyterHub shut down cleanly (SQLite) when the container is replaced.
+        destroyGraceSeconds: 20,
       },
       { parent: this, deleteBeforeReplace: true },
     );

@@ -128,6 +128,7 @@ describe("JupyterHub component (full config)", () => {
     assert.deepEqual(hubC.secretPaths, ["uploads"]);
     assert.equal(hubC.inputs.restart, "unless-stopped");
     assert.equal(hubC.inputs.wait, true);
+    assert.equal(hubC.inputs.destroyGraceSeconds, 20);
     assert.deepEqual(hubC.inputs.healthcheck.tests.slice(0, 2), ["CMD", "python3"]);
     assert.equal(optionsOf(hubC)?.deleteBeforeReplace, true);
     assert.ok(hubC.inputs.labels.some((l: any) => l.label === labelKeys.component && l.value === "hub"));
