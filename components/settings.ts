@@ -66,7 +66,8 @@ export function stableJson(value: unknown): string {
   return JSON.stringify(sortKeys(value), null, 2) + "\n";
 }
 
-function sortKeys(value: unknown): unknown {
+/** A copy of a JSON value with object keys sorted at every level and undefined properties dropped. */
+export function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === "object") {
     const obj = value as Record<string, unknown>;

@@ -23,6 +23,7 @@
  * Unsupported resource types, inputs and invokes fail loudly; a failure rejects `failed`, which
  * callers race against (a failed resource leaves its dependents unresolved).
  */
+import { labelKeys, sortKeys } from "../../components/settings";
 import { createHash, randomBytes, randomInt } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -45,12 +46,8 @@ export const LABELS = {
   stack: "org.europlanet-gmap.harness.stack",
 } as const;
 
-/** Labels the program puts on its objects (components/settings.ts `labelKeys`). */
-export const PROGRAM_LABELS = {
-  prefix: "org.europlanet-gmap.jupyterhub.prefix",
-  stack: "org.europlanet-gmap.jupyterhub.stack",
-  component: "org.europlanet-gmap.jupyterhub.component",
-} as const;
+/** Labels the program puts on its objects. */
+export const PROGRAM_LABELS = labelKeys;
 
 export const TYPES = {
   network: "docker:index/network:Network",
@@ -88,22 +85,9 @@ export function unwrapSecrets(value: unknown, secrets: string[] = [], at = ""): 
   return value;
 }
 
-/** JSON with object keys sorted at every level and undefined dropped. */
+/** JSON with object keys sorted at every level and undefined dropped, on one line. */
 export function canonicalJson(value: unknown): string {
-  const norm = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(norm);
-    if (v !== null && typeof v === "object") {
-      const o = v as Record<string, unknown>;
-      return Object.fromEntries(
-        Object.keys(o)
-          .sort()
-          .filter((k) => o[k] !== undefined)
-          .map((k) => [k, norm(o[k])]),
-      );
-    }
-    return v;
-  };
-  return JSON.stringify(norm(value));
+  return JSON.stringify(sortKeys(value));
 }
 
 export const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-const secretSig = "4dabf18193072939515e22adb298388d";
+import { SECRET_SIG as secretSig } from "../harness/docker-mocks";
 
 /** A recorded resource registration. */
 export interface Recorded {
@@ -96,12 +96,4 @@ export function byType(type: string, namePrefix = ""): Recorded[] {
   return recorded.filter((r) => r.type === type && r.name.startsWith(namePrefix));
 }
 
-export const types = {
-  network: "docker:index/network:Network",
-  volume: "docker:index/volume:Volume",
-  image: "docker:index/image:Image",
-  remoteImage: "docker:index/remoteImage:RemoteImage",
-  container: "docker:index/container:Container",
-  password: "random:index/randomPassword:RandomPassword",
-  bytes: "random:index/randomBytes:RandomBytes",
-} as const;
+export { TYPES as types } from "../harness/docker-mocks";
