@@ -29,6 +29,8 @@ export interface HubArgs {
   readonly dockerSocket: string;
   /** Files injected into the container: settings, secrets, hooks. */
   readonly files: readonly HubFile[];
+  /** URL users open (its path is the hub's base URL). */
+  readonly publicUrl: string;
   /** Labels of the image and container. */
   readonly labels: readonly Label[];
 }
@@ -67,7 +69,7 @@ export class Hub extends pulumi.ComponentResource {
           { hostPath: args.dockerSocket, containerPath: hubPaths.dockerSocket },
         ],
         uploads: args.files.map((f) => ({ file: f.file, content: f.content, permissions: f.permissions })),
-        healthcheck: hubHealthcheck(),
+        healthcheck: hubHealthcheck(args.publicUrl),
         labels: [...args.labels],
         wait: true,
         waitTimeout: 300,

@@ -120,6 +120,7 @@ export class JupyterHub extends pulumi.ComponentResource {
         dataVolume: storage.hubDataVolume,
         dockerSocket: config.hub.dockerSocket,
         files,
+        publicUrl: publicUrl(config),
         labels: labels("hub"),
       },
       { parent: this, dependsOn: [proxy, notebookImages, storage] },

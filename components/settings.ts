@@ -350,14 +350,15 @@ export function proxyCommand(): string[] {
   ];
 }
 
-/** Healthcheck of the hub container: JupyterHub's own /hub/health endpoint. */
-export function hubHealthcheck() {
+/** Healthcheck of the hub container: JupyterHub's own health endpoint under the public URL's path. */
+export function hubHealthcheck(url: string) {
+  const basePath = new URL(url).pathname.replace(/\/+$/, "");
   return {
     tests: [
       "CMD",
       "python3",
       "-c",
-      `import urllib.request; urllib.request.urlopen("http://127.0.0.1:${endpoints.hubPort}/hub/health", timeout=5)`,
+      `import urllib.request; urllib.request.urlopen("http://127.0.0.1:${endpoints.hubPort}${basePath}/hub/health", timeout=5)`,
     ],
     interval: "15s",
     timeout: "10s",

@@ -14,6 +14,10 @@ unchanged. With several, MultiAuthenticator 0.4 serves each provider under its o
 :class:`MultiNativeAuthenticator` fixes these (its handlers render NativeAuthenticator's own
 templates with every link rewritten to the provider's prefix, see :class:`ScopedNativeTemplates`),
 and :class:`GmapMultiAuthenticator` forwards user deletion to the provider that owns the user.
+
+:class:`GmapGitLabOAuthenticator` fixes OAuthenticator 17's check of GitLab subgroup membership
+(jupyterhub/oauthenticator#423: the group path is URL-encoded twice, so ``group/subgroup`` is
+never found); it is used with one provider and with several.
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ import re
 
 from jinja2 import BaseLoader, ChoiceLoader, TemplateNotFound
 from jupyterhub.utils import url_path_join
+from urllib.parse import quote
+
 from multiauthenticator import MultiAuthenticator
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator import handlers as native_handlers
+from oauthenticator.gitlab import GitLabOAuthenticator, _api_headers
 from traitlets import default
 
 #: Template names under which :class:`ScopedNativeTemplates` serves NativeAuthenticator's templates.
@@ -238,3 +245,34 @@ class GmapMultiAuthenticator(MultiAuthenticator):
             if user.name.startswith(authenticator.username_prefix):
                 return authenticator.delete_user(user)
         return super().delete_user(user)
+
+
+class GmapGitLabOAuthenticator(GitLabOAuthenticator):
+    """GitLabOAuthenticator whose group rule works for subgroups. Configure it as ``GitLabOAuthenticator``.
+
+    GitLab's API takes a group as its id or its full path URL-encoded once (``gmap%2Fscience``);
+    OAuthenticator 17.4 encodes the path twice (``gmap%252Fscience``), which only works for
+    top-level groups (jupyterhub/oauthenticator#423). This encodes once; the rest is unchanged.
+    """
+
+    async def _check_membership_allowed_groups(self, user_id, access_token):
+        headers = _api_headers(access_token)
+        await self._set_gitlab_version(access_token)
+        for group in sorted(self.allowed_gitlab_groups):
+            url = "%s/groups/%s/members/%s%d" % (
+                self.gitlab_api,
+                quote(str(group), safe=""),
+                self.member_api_variant,
+                user_id,
+            )
+            resp = await self.httpfetch(
+                url,
+                parse_json=False,
+                raise_error=False,
+                method="GET",
+                headers=headers,
+                validate_cert=self.validate_server_cert,
+            )
+            if resp.code == 200:
+                return True
+        return False

@@ -24,7 +24,8 @@ HUB_PORT = 8081
 AUTHENTICATORS = {
     "native": "nativeauthenticator.NativeAuthenticator",
     "github": "oauthenticator.github.GitHubOAuthenticator",
-    "gitlab": "oauthenticator.gitlab.GitLabOAuthenticator",
+    # OAuthenticator's, with its subgroup membership check fixed (jupyterhub/oauthenticator#423)
+    "gitlab": "gmap_hub.auth.GmapGitLabOAuthenticator",
 }
 MULTI_AUTHENTICATOR = "gmap_hub.auth.GmapMultiAuthenticator"
 #: Provider classes under MultiAuthenticator, where they differ from AUTHENTICATORS.

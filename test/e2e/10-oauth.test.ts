@@ -109,7 +109,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
   let hubUrl = "";
   let api: HubApi;
   let fake: FakeOAuth;
-  const session = () => new Session(hubUrl, (u) => fake.resolve(u));
+  const session = () => new Session(hubUrl, fake);
   const userUrl = (name: string, rest: string) => `/user/${encodeURIComponent(name)}${rest}`;
 
   async function userModel(name: string): Promise<any | undefined> {
@@ -128,10 +128,13 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
   async function spawn(s: Session, name: string): Promise<void> {
     await s.get("/hub/spawn");
     await api.waitReady(name, 180_000);
-    const status = await waitFor(`${name}'s server through the proxy`, async () => {
-      const page = await s.get(userUrl(name, "/api/status"));
+    // a page first: the server's own OAuth login with the hub gives the session its cookie
+    await waitFor(`${name}'s JupyterLab through the proxy`, async () => {
+      const page = await s.get(userUrl(name, "/lab"));
       return page.status === 200 ? page : undefined;
     }, 60_000, 1000);
+    const status = await s.get(userUrl(name, "/api/status"));
+    assert.equal(status.status, 200);
     assert.ok(JSON.parse(status.text).started, "the single-user server reports its status to its own user");
   }
 
@@ -316,10 +319,19 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
 
     it("a browser signs in with GitHub and with a native account", { skip: chromiumPath() ? false : "Chromium is not installed" }, async () => {
       const { chromium } = await import("playwright-core");
+      // a page navigation needs no XSRF token (a fetch from the page would)
+      const userOf = async (p: import("playwright-core").Page) => {
+        await p.goto(`${hubUrl}/hub/api/user`);
+        return JSON.parse((await p.textContent("body")) ?? "{}").name as string | undefined;
+      };
       // every host name but fake-oauth and the loopback hub is unresolvable: nothing else is reached
       const browser = await chromium.launch({
         executablePath: chromiumPath(),
-        args: [`--host-resolver-rules=MAP fake-oauth ${fake.ip}, MAP localhost 127.0.0.1, MAP * ~NOTFOUND`],
+        headless: true,
+        args: [
+          `--host-resolver-rules=MAP fake-oauth ${fake.ip}, MAP localhost 127.0.0.1, MAP * ~NOTFOUND`,
+          "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        ],
       });
       try {
         const gh = await (await browser.newContext()).newPage();
@@ -329,7 +341,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
         await gh.fill("#login", "imager");
         await gh.click("#authorize");
         await gh.waitForURL((u) => u.toString().startsWith(`${hubUrl}/`) && !u.pathname.includes("oauth"));
-        assert.equal(await gh.evaluate(async () => (await (await fetch("/hub/api/user")).json()).name), "github:imager");
+        assert.equal(await userOf(gh), "github:imager");
 
         const page = await (await browser.newContext()).newPage();
         await page.goto(`${hubUrl}/hub/login`);
@@ -348,7 +360,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
         await page.fill("#password_input", PASSWORD);
         await page.click("#login_submit");
         await page.waitForURL((u) => !u.pathname.endsWith("/login"));
-        assert.equal(await page.evaluate(async () => (await (await fetch("/hub/api/user")).json()).name), "native:lab-user");
+        assert.equal(await userOf(page), "native:lab-user");
       } finally {
         await browser.close();
       }

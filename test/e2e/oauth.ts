@@ -4,20 +4,33 @@
  * browser-like sessions that follow links, forms and redirects across the hub and the provider.
  *
  * The hub reaches the provider as http://fake-oauth:8080 on the stack's network. The tests use the
- * very same URLs: the session's fetch sends requests for the alias to the container's address on
- * the bridge (a container the test started), and Chromium gets the same mapping through
- * --host-resolver-rules.
+ * very same URLs: the sessions resolve the alias to the container's address on the bridge (a
+ * container the test started), and Chromium gets the same mapping through --host-resolver-rules.
+ * Sessions use node's http client (got), like client.ts: it sends no Sec-Fetch-* headers, so the
+ * hub treats requests as page navigations (fetch would send Sec-Fetch-Mode: cors).
  */
+import * as dns from "node:dns";
 import * as fs from "node:fs";
 import Docker from "dockerode";
-import makeFetchCookie from "fetch-cookie";
+import got from "got";
 import { CookieJar } from "tough-cookie";
+import { LABELS } from "../harness/docker-mocks";
 
 export const FAKE_OAUTH_IMAGE = "localhost/fake-oauth:1";
 export const FAKE_OAUTH_ALIAS = "fake-oauth";
 export const FAKE_OAUTH_PORT = 8080;
 /** Label of every Docker object these tests create themselves (value: the run id). */
 export const FIXTURE_LABEL = "org.europlanet-gmap.e2e-fixture";
+
+/**
+ * Labels of a test fixture container: ours, plus the harness's owner label with the owner
+ * `<run id>-fixtures`. That owner starts with "e2e-", so `local:janitor` removes a fixture left
+ * behind by an interrupted run (before the stack's network, which it would otherwise block), while
+ * the harness never prunes it when the stack is re-applied (another owner than the run's).
+ */
+export function fixtureLabels(runId: string): Record<string, string> {
+  return { [FIXTURE_LABEL]: runId, [LABELS.owner]: `${runId}-fixtures` };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -59,7 +72,7 @@ export class FakeOAuth {
       name,
       Image: FAKE_OAUTH_IMAGE,
       Env: [`FAKE_OAUTH_CONFIG=${JSON.stringify(config)}`, `FAKE_OAUTH_PORT=${FAKE_OAUTH_PORT}`],
-      Labels: { [FIXTURE_LABEL]: runId },
+      Labels: fixtureLabels(runId),
       HostConfig: { NetworkMode: network },
       NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [FAKE_OAUTH_ALIAS] } } },
     });
@@ -115,11 +128,22 @@ export class FakeOAuth {
   }
 }
 
-/** A fetch that sends requests for the alias fake-oauth to the container's address. */
-export function aliasFetch(resolve: (url: string) => string): typeof fetch {
-  return (input, init) => {
-    const url = typeof input === "string" ? input : input instanceof URL ? input.toString() : input.url;
-    return fetch(resolve(url), init);
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
+
+/** A DNS lookup (node http's `lookup`) that resolves the alias fake-oauth to the container's address. */
+export function aliasLookup(alias: string, address: string) {
+  return (hostname: string, options: dns.LookupOptions | LookupCallback, callback?: LookupCallback): void => {
+    const opts = typeof options === "function" ? {} : options;
+    const cb = (typeof options === "function" ? options : callback)!;
+    if (hostname !== alias) {
+      dns.lookup(hostname, { ...opts, all: true }, (err, addresses) => {
+        if (err || opts.all) cb(err, addresses);
+        else cb(null, addresses[0]?.address ?? "", addresses[0]?.family);
+      });
+      return;
+    }
+    if (opts.all) cb(null, [{ address, family: 4 }]);
+    else cb(null, address, 4);
   };
 }
 
@@ -167,52 +191,52 @@ export function linksOf(page: Page): string[] {
 /** A browser-like session of one person: cookies, links, forms and redirects, across the hub and the fake provider. */
 export class Session {
   readonly jar = new CookieJar();
-  private readonly fetch: typeof fetch;
+  private readonly http;
   /** Every URL visited, redirects included. */
   readonly visited: string[] = [];
 
   constructor(
     readonly hubUrl: string,
-    resolve: (url: string) => string,
+    fake: Pick<FakeOAuth, "ip">,
   ) {
-    this.fetch = makeFetchCookie(aliasFetch(resolve), this.jar) as unknown as typeof fetch;
+    this.http = got.extend({
+      cookieJar: this.jar,
+      followRedirect: false,
+      throwHttpErrors: false,
+      retry: { limit: 0 },
+      timeout: { request: 60_000 },
+      dnsLookup: aliasLookup(FAKE_OAUTH_ALIAS, fake.ip) as never,
+    });
   }
 
   private abs(url: string): string {
     return url.startsWith("http") ? url : `${this.hubUrl}${url}`;
   }
 
-  private async follow(res: Response, url: string): Promise<Page> {
+  private async request(url: string, method: "GET" | "POST" = "GET", form?: Record<string, string>, headers: Record<string, string> = {}) {
+    this.visited.push(url);
+    const res = await this.http(url, { method, ...(form ? { form } : {}), headers });
+    const location = typeof res.headers.location === "string" ? res.headers.location : undefined;
+    return { status: res.statusCode, url, text: res.body, location };
+  }
+
+  private async follow(first: { status: number; url: string; text: string; location?: string }): Promise<Page> {
+    let res = first;
     for (let hop = 0; hop < 20; hop++) {
-      const location = res.headers.get("location");
-      if (!(res.status >= 300 && res.status < 400 && location)) {
-        return { status: res.status, url, text: await res.text() };
-      }
-      await res.body?.cancel();
-      url = new URL(location, url).toString();
-      this.visited.push(url);
-      res = await this.fetch(url, { redirect: "manual", signal: AbortSignal.timeout(60_000) });
+      if (!(res.status >= 300 && res.status < 400 && res.location)) return { status: res.status, url: res.url, text: res.text };
+      res = await this.request(new URL(res.location, res.url).toString());
     }
-    throw new Error(`too many redirects, last ${url}`);
+    throw new Error(`too many redirects, last ${res.url}`);
   }
 
+  /** GETs a page, following every redirect (across the hub, user servers and the fake provider). */
   async get(url: string): Promise<Page> {
-    const full = this.abs(url);
-    this.visited.push(full);
-    return this.follow(await this.fetch(full, { redirect: "manual", signal: AbortSignal.timeout(60_000) }), full);
+    return this.follow(await this.request(this.abs(url)));
   }
 
+  /** POSTs a form, following the redirects of the answer. */
   async post(url: string, fields: Record<string, string>): Promise<Page> {
-    const full = this.abs(url);
-    this.visited.push(full);
-    const res = await this.fetch(full, {
-      method: "POST",
-      body: new URLSearchParams(fields),
-      redirect: "manual",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      signal: AbortSignal.timeout(60_000),
-    });
-    return this.follow(res, full);
+    return this.follow(await this.request(this.abs(url), "POST", fields));
   }
 
   /** Fills the page's (only or `index`th) POST form with `fields` and submits it to its action. */
@@ -255,12 +279,14 @@ export class Session {
 
   /** The hub's model of this session's user, or undefined when not logged in. */
   async whoami(): Promise<{ name: string; admin?: boolean } | undefined> {
-    const res = await this.fetch(`${this.hubUrl}/hub/api/user`, { redirect: "manual", signal: AbortSignal.timeout(30_000) });
-    if (res.status !== 200) {
-      await res.body?.cancel();
-      return undefined;
+    // cookie-authenticated API requests carry the XSRF token (JupyterHub >= 4.1)
+    let xsrf = (await this.jar.getCookies(`${this.hubUrl}/hub/`)).find((c) => c.key === "_xsrf")?.value;
+    if (!xsrf) {
+      await this.get("/hub/home");
+      xsrf = (await this.jar.getCookies(`${this.hubUrl}/hub/`)).find((c) => c.key === "_xsrf")?.value;
     }
-    return (await res.json()) as { name: string; admin?: boolean };
+    const res = await this.request(`${this.hubUrl}/hub/api/user`, "GET", undefined, xsrf ? { "X-XSRFToken": xsrf } : {});
+    return res.status === 200 ? (JSON.parse(res.text) as { name: string; admin?: boolean }) : undefined;
   }
 }
 

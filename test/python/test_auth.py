@@ -101,8 +101,10 @@ def test_gitlab_only(hub, settings, secrets):
     app = hub(settings, secrets)
     from oauthenticator.gitlab import GitLabOAuthenticator
 
-    assert app.authenticator_class is GitLabOAuthenticator
-    auth = GitLabOAuthenticator(config=app.config)
+    # OAuthenticator's class with its subgroup check fixed (test_fake_oauth shows the difference)
+    assert app.authenticator_class.__name__ == "GmapGitLabOAuthenticator"
+    assert issubclass(app.authenticator_class, GitLabOAuthenticator)
+    auth = app.authenticator_class(config=app.config)
     assert auth.gitlab_url == "https://gitlab.example.org"
     assert auth.gitlab_api == "https://gitlab.example.org/api/v4"
     assert auth.client_id == "gl-client-id"

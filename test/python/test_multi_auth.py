@@ -13,6 +13,8 @@ from http.cookies import SimpleCookie
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
+import copy
+
 import pytest
 from conftest import GITHUB, GITLAB
 
@@ -237,5 +239,83 @@ def test_native_account_lookup_accepts_hub_and_bare_names(multi_hub):
             assert native.hub_user_name("carl") == "native:carl"
             assert native.is_native_admin("Admin") and not native.is_native_admin("carl")
             assert "admin" in native.get_authed_users()
+
+    run(scenario())
+
+
+# -- configuration ------------------------------------------------------------------------------
+async def maybe_await(value):
+    import inspect
+
+    return await value if inspect.isawaitable(value) else value
+
+
+def test_callback_urls_are_used_as_given(multi_hub):
+    from oauthenticator.github import GitHubOAuthenticator
+    from oauthenticator.gitlab import GitLabOAuthenticator
+
+    # components/settings.ts derives them; the hub never rewrites them
+    assert GitHubOAuthenticator(config=multi_hub.config).oauth_callback_url == "http://localhost:8000/hub/github/oauth_callback"
+    assert GitLabOAuthenticator(config=multi_hub.config).oauth_callback_url == "http://localhost:8000/hub/gitlab/oauth_callback"
+
+
+@pytest.mark.parametrize(
+    "providers,url,ok",
+    [
+        (["native", "github"], "https://hub.example.org/hub/github/oauth_callback", True),
+        (["native", "github"], "https://hub.example.org/jupyter/hub/github/oauth_callback", True),
+        (["native", "github"], "https://hub.example.org/hub/oauth_callback", False),
+        (["github"], "https://hub.example.org/hub/oauth_callback", True),
+        (["github"], "https://hub.example.org/hub/github/oauth_callback", False),
+    ],
+)
+def test_callback_url_must_reach_the_provider_handler(hub, settings, secrets, providers, url, ok):
+    from gmap_hub.settings import SettingsError
+
+    settings["auth"].update(providers=providers, admins=["admin"] if "native" in providers else [])
+    settings["auth"]["github"] = dict(GITHUB, callbackUrl=url)
+    secrets["githubClientSecret"] = "gh-secret"
+    if ok:
+        hub(settings, secrets)
+    else:
+        with pytest.raises(SettingsError, match=r"key auth\.github\.callbackUrl: the github callback handler is served at"):
+            hub(settings, secrets)
+
+
+def test_native_accounts_without_native_are_refused(hub, settings, secrets):
+    from gmap_hub.settings import SettingsError
+
+    settings["auth"].update(providers=["github"], admins=["admin"])
+    settings["auth"]["github"] = copy.deepcopy(GITHUB)
+    secrets["githubClientSecret"] = "gh-secret"
+    with pytest.raises(SettingsError, match=r"key auth\.admins: lists native accounts"):
+        hub(settings, secrets)
+
+
+def test_base_urls_are_checked(hub, settings, secrets):
+    from gmap_hub.settings import SettingsError
+
+    settings["auth"].update(providers=["gitlab"], admins=[])
+    settings["auth"]["gitlab"] = dict(GITLAB, url="https://git.example.org/?x=1")
+    secrets["gitlabClientSecret"] = "gl-secret"
+    with pytest.raises(SettingsError, match=r"key auth\.gitlab\.url: expected an http\(s\) base URL"):
+        hub(settings, secrets)
+
+
+def test_a_providers_admins_may_log_in_without_other_rules(multi_hub):
+    """OAuthenticator lets admins in only when their bare login is in admin_users, which holds the
+    prefixed names with several providers: the admins are allowed explicitly instead."""
+
+    async def scenario():
+        async with live_hub(multi_hub):
+            github = next(a for a in multi_hub.authenticator._authenticators if a.url_scope == "/github")
+            gitlab = next(a for a in multi_hub.authenticator._authenticators if a.url_scope == "/gitlab")
+            model = {"name": "github:gh-admin", "admin": None, "auth_state": {}}
+            assert await maybe_await(github.check_allowed("github:gh-admin", model)) is True
+            assert "gl-admin" in gitlab.allowed_users
+            assert github.is_admin(None, {"name": "github:gh-admin"}) is True
+            assert github.is_admin(None, {"name": "github:octocat"}) is None
+            # the wrapper never lets another provider's user in
+            assert await maybe_await(github.check_allowed("gitlab:gh-admin", model)) is False
 
     run(scenario())

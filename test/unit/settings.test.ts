@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseConfig } from "../../components/config";
-import { hubSecrets, hubSettings, labelsFor, names, shareDriverOptions, spawnerMounts, stableJson } from "../../components/settings";
+import { hubHealthcheck, hubSecrets, hubSettings, labelsFor, names, shareDriverOptions, spawnerMounts, stableJson } from "../../components/settings";
 
 describe("settings", () => {
   it("stableJson sorts keys at every level and drops undefined", () => {
@@ -42,6 +42,11 @@ describe("settings", () => {
     assert.deepEqual(Object.keys(secrets.mountDriverOptions), ["home"], "only per-user shares need options at spawn time");
     const settings = stableJson(hubSettings(c, "dev", {}));
     assert.ok(!settings.includes("pw"), "share passwords never reach settings.json");
+  });
+
+  it("checks the hub's health under the public URL's path", () => {
+    assert.match(hubHealthcheck("https://hub.example.org").tests[3]!, /"http:\/\/127\.0\.0\.1:8081\/hub\/health"/);
+    assert.match(hubHealthcheck("https://example.org/jupyter/").tests[3]!, /"http:\/\/127\.0\.0\.1:8081\/jupyter\/hub\/health"/);
   });
 
   it("disabling the work volume removes it from the mounts", () => {

@@ -22,7 +22,9 @@ GitLab, under ``gitlab.basePath`` (default ``/gitlab``, so ``gitlab_url`` is
     GET      <base>/api/v4/user, <base>/api/v4/version
     GET      <base>/api/v4/groups/<path or id>/members[/all]/<user id>   200 member (``all``:
                                                  also inherited from parent groups), 404 not;
-                                                 scope read_api
+                                                 scope read_api. Like GitLab, the path is one
+                                                 URL-encoded segment (``gmap%2Fscience``) decoded
+                                                 once: ``gmap%252Fscience`` is no group.
     GET      <base>/api/v4/projects/<id>/members[/all]/<user id>          200 with access_level
 
 Test helpers: ``GET /health``; ``GET /_fake/requests`` lists the authorize and token requests
@@ -117,14 +119,6 @@ def _pkce_ok(challenge: str | None, method: str | None, verifier: str | None) ->
     return verifier == challenge
 
 
-def _unquote_all(text: str) -> str:
-    # OAuthenticator 17 escapes GitLab group paths twice (url_escape, then quote): undo all
-    for _ in range(5):
-        decoded = unquote(text)
-        if decoded == text:
-            break
-        text = decoded
-    return text
 
 
 def _gitlab_levels(value) -> dict[str, int]:
@@ -389,11 +383,12 @@ class Handler(BaseHTTPRequestHandler):
             )
         if path == "/version":
             return self._json(200, {"version": provider.version, "revision": "fake"})
-        m = re.fullmatch(r"/(groups|projects)/(.+)/members(/all)?/(\d+)", path)
+        # like GitLab: a group path is one URL-encoded segment (gmap%2Fscience), decoded once
+        m = re.fullmatch(r"/(groups|projects)/([^/]+)/members(/all)?/(\d+)", path)
         if m:
             if not scopes & {"read_api", "api"}:
                 return self._json(403, {"error": "insufficient_scope", "error_description": "read_api scope needed"})
-            kind, target, inherited, uid = m.group(1), _unquote_all(m.group(2)), bool(m.group(3)), int(m.group(4))
+            kind, target, inherited, uid = m.group(1), unquote(m.group(2)), bool(m.group(3)), int(m.group(4))
             member = provider.find_id(uid)
             level = 0
             if member and kind == "groups":
