@@ -44,7 +44,7 @@ if ((${#missing[@]})); then
   apt_opts=(-o DPkg::Lock::Timeout=300 -o Dpkg::Use-Pty=0 -o APT::Color=0)
   timeout 600 apt-get "${apt_opts[@]}" update -q ||
     die "apt-get update failed (is the Debian mirror reachable?)"
-  timeout 1500 apt-get "${apt_opts[@]}" install -y -q --no-install-recommends "${missing[@]}" ||
+  timeout 1500 apt-get "${apt_opts[@]}" install -y -q "${missing[@]}" ||
     die "apt-get install ${missing[*]} failed"
   for cmd in dockerd docker mmdebstrap chromium; do
     command -v "$cmd" >/dev/null 2>&1 || die "$cmd still not on PATH after installing ${missing[*]}"
