@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { BrowserSession, HubApi, uniqueName, waitFor } from "./client";
+import { BrowserSession, HubApi, uniqueName } from "./client";
 
 const api = new HubApi();
 const password = "Sup3r-Secret-Pass";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigError, parseConfig } from "../../components/config";
+import { parseConfig } from "../../components/config";
 import {
   adminUserNames,
   authSettings,
@@ -17,16 +17,8 @@ import {
   stableJson,
   userNamePrefix,
 } from "../../components/settings";
+import { problemsOf } from "./config-problems";
 
-function problemsOf(raw: Record<string, unknown>): string[] {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return [...e.problems];
-  }
-  assert.fail(`config was accepted: ${JSON.stringify(raw)}`);
-}
 
 const github = { clientId: "gh-id", allowedOrganizations: ["europlanet-gmap", "planetary-lab:imaging"], admins: ["gh-boss"] };
 const gitlab = { clientId: "gl-id", url: "https://git.example.org/", allowedGroups: ["gmap/science"], allowedProjectIds: [42], admins: ["gl-boss"] };

@@ -1,17 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigError, configKey, loadConfig, parseConfig } from "../../components/config";
+import { configKey, loadConfig, parseConfig } from "../../components/config";
 import { defaultImages } from "../../components/versions";
+import { problemsOf } from "./config-problems";
 
-function problemsOf(raw: Record<string, unknown>): string[] {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return [...e.problems];
-  }
-  assert.fail(`config was accepted: ${JSON.stringify(raw)}`);
-}
 
 const github = { clientId: "id", allowedOrganizations: ["europlanet"] };
 const gitlab = { clientId: "id", url: "https://git.example.org", allowedGroups: ["gmap"] };
