@@ -2,6 +2,7 @@
  * Plain Pulumi mocks for unit tests: records every resource's inputs (secrets kept recognisable)
  * and answers with outputs shaped like the providers' ones.
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 
 import { SECRET_SIG as secretSig } from "../harness/docker-mocks";
@@ -47,11 +48,11 @@ function outputsFor(type: string, name: string, inputs: Record<string, any>): Re
   }
 }
 
-/** Inputs as received with every secret value replaced by "[secret]". */
+/** Inputs as received with every secret value replaced by "[secret <hash of the value>]". */
 export function redacted(value: any): any {
   if (Array.isArray(value)) return value.map(redacted);
   if (value && typeof value === "object") {
-    if (value[secretSig] !== undefined) return "[secret]";
+    if (value[secretSig] !== undefined) return `[secret ${createHash("sha256").update(JSON.stringify(value.value)).digest("hex").slice(0, 12)}]`;
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redacted(v)]));
   }
   return value;

@@ -35,6 +35,21 @@ describe("the program", () => {
     assert.deepEqual(two.resources, one.resources);
   });
 
+  it("switching the notebook image changes only that image's pull and the hub container (a quiet preview)", () => {
+    const before = run("dev");
+    const after = run("dev", {
+      "jupyterhub:images": JSON.stringify([{ name: "minimal", displayName: "Minimal (Python)", image: "quay.io/jupyter/minimal-notebook:2025-10-20" }]),
+    });
+    const key = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
+    const old = new Map(before.resources.map((r) => [key(r), JSON.stringify(r)]));
+    const changed = after.resources.filter((r) => old.get(key(r)) !== JSON.stringify(r)).map(key).sort();
+    assert.deepEqual(changed, [
+      "docker:index/container:Container::jupyterhub-hub",
+      "docker:index/remoteImage:RemoteImage::jupyterhub-images-minimal",
+    ]);
+    assert.equal(after.resources.length, before.resources.length);
+  });
+
   it("exports the documented outputs, service tokens only as a secret", () => {
     const { outputs } = run("dev");
     assert.equal(outputs.hubUrl!.value, "http://localhost:8000");
@@ -53,7 +68,7 @@ describe("the program", () => {
     for (const secret of ["gh-placeholder-secret", "gl-placeholder-secret", "smb-placeholder-secret"]) {
       assert.ok(!text.includes(secret), `${secret} appears in plain inputs`);
     }
-    assert.ok(text.includes("[secret]"), "secrets reach the resources as secrets");
+    assert.ok(text.includes("[secret "), "secrets reach the resources as secrets");
     assert.ok(text.includes("gmap/jupyter-isis:8.0.3"));
     assert.deepEqual(outputs.adminUsers!.value, ["github:gmap-maintainer", "native:gmap-admin"], "with several providers, names carry the provider");
   });

@@ -1,6 +1,6 @@
 /**
  * Runs index.ts once under plain mocks with a stack file's config and prints what it declared:
- * every resource's inputs (secret values shown as "[secret]") and the stack outputs. Used by
+ * every resource's inputs (secret values shown as "[secret <hash>]") and the stack outputs. Used by
  * program.test.ts, one process per run (the program declares its resources at import time).
  *
  *   node --import tsx test/unit/run-program.ts <stack> [extra config JSON]
