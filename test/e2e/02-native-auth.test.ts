@@ -72,7 +72,7 @@ describe("native accounts", () => {
     await api.waitReady(name);
     const out = await api.runPython(name, "import os, shapely; print(os.environ['GMAP_IMAGE'], open('/opt/gmap-image').read().strip(), shapely.__version__)");
     assert.match(out, /^gispy gispy \d+\.\d+/);
-    const lab = await browser.get(`/user/${encodeURIComponent(name)}/lab`, true);
+    const lab = await browser.get(`/user/${encodeURIComponent(name)}/lab`);
     assert.equal(lab.status, 200, "the user's own login reaches JupyterLab");
     assert.match(lab.text, /JupyterLab/);
     await api.stopServer(name);

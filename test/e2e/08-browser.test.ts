@@ -7,14 +7,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser } from "playwright-core";
-import { BrowserSession, HubApi, uniqueName } from "./client";
+import { BrowserSession, chromiumArgs, chromiumPath, HubApi, uniqueName } from "./client";
 import { projectDir } from "./local";
 
 const api = new HubApi();
-const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const executablePath = chromiumPath();
 const artifacts = path.join(projectDir, "test-artifacts");
 
-describe("in a real browser", { skip: fs.existsSync(executablePath) ? false : `no browser at ${executablePath}` }, () => {
+describe("in a real browser", { skip: executablePath ? false : "Chromium is not installed (scripts/engine.sh installs it)" }, () => {
   let browser: Browser;
   const name = uniqueName("lab");
   const password = "Browser-Passw0rd-1";
@@ -26,7 +26,7 @@ describe("in a real browser", { skip: fs.existsSync(executablePath) ? false : `n
     browser = await chromium.launch({
       executablePath,
       headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: chromiumArgs,
     });
   });
   after(async () => {

@@ -9,23 +9,18 @@
  * engine: skipped when E2E_STACK is unset (a hub deployed elsewhere).
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import Docker from "dockerode";
-import YAML from "yaml";
 import { escapeUserName } from "../../components/settings";
-import { HubApi, waitFor } from "./client";
-import { chromiumPath, FakeOAuth, type FakeOAuthConfig, linksOf, formsOf, Session } from "./oauth";
+import { type BrowserSession, chromiumArgs, chromiumPath, formsOf, HubApi, type HubEnv, linksOf, waitFor } from "./client";
+import { appliedHub, docker, editedStackFile, localDown, localUp, projectDir } from "./local";
+import { FakeOAuth, type FakeOAuthConfig, fakeSession, nativeLogin, nativeSignUp, oauthLogin } from "./oauth";
 
 const STACK = "e2e-oauth";
 const RUN_ID = "e2e-oauth";
 const PREFIX = "gmap-e2e-oauth";
-const projectDir = path.resolve(__dirname, "..", "..");
 const skip = process.env.E2E_STACK ? false : "needs the local Docker engine and the harness (set E2E_STACK, as npm run test:e2e does)";
-const docker = new Docker();
 const PASSWORD = "Gmap-e2e-Passw0rd";
 
 /** Users and memberships of the fake GitHub and GitLab. */
@@ -62,38 +57,9 @@ function fakeConfig(hubUrl: string): FakeOAuthConfig {
   };
 }
 
-interface Applied {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function local(args: string[]): Promise<Applied> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "scripts/local.ts", ...args],
-      { cwd: projectDir, timeout: 15 * 60_000, maxBuffer: 64 << 20 },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-/** `local.ts up` of this stack, optionally with an edited copy of its stack file; returns HUB_URL and HUB_TOKEN. */
-async function up(edit?: (config: Record<string, any>) => void): Promise<{ url: string; token: string }> {
-  const args = ["up", STACK, "--run-id", RUN_ID];
-  if (edit) {
-    const doc = YAML.parse(fs.readFileSync(path.join(projectDir, `Pulumi.${STACK}.yaml`), "utf8"));
-    edit(doc.config);
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gmap-e2e-oauth-")), `Pulumi.${STACK}.yaml`);
-    fs.writeFileSync(file, YAML.stringify(doc));
-    args.push("--config-file", file);
-  }
-  const result = await local(args);
-  const url = /^HUB_URL=(.+)$/m.exec(result.stdout)?.[1];
-  const token = /^HUB_TOKEN=(.+)$/m.exec(result.stdout)?.[1];
-  if (result.code !== 0 || !url || !token) throw new Error(`local.ts ${args.join(" ")} failed (${result.code}):\n${result.stderr.slice(-4000)}`);
-  return { url: url.replace(/\/+$/, ""), token };
+/** `local.ts up` of this stack, optionally with an edited copy of its stack file. */
+async function up(edit?: (config: Record<string, any>) => void): Promise<HubEnv> {
+  return appliedHub(await localUp({ stack: STACK, runId: RUN_ID, ...(edit ? { configFile: editedStackFile(edit, STACK) } : {}) }));
 }
 
 async function containerLogs(name: string): Promise<string> {
@@ -109,7 +75,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
   let hubUrl = "";
   let api: HubApi;
   let fake: FakeOAuth;
-  const session = () => new Session(hubUrl, fake);
+  const session = () => fakeSession(api.env, fake);
   const userUrl = (name: string, rest: string) => `/user/${encodeURIComponent(name)}${rest}`;
 
   async function userModel(name: string): Promise<any | undefined> {
@@ -125,7 +91,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
   }
 
   /** Spawns the session's server through the hub's spawn page and waits until it answers the user's own cookie. */
-  async function spawn(s: Session, name: string): Promise<void> {
+  async function spawn(s: BrowserSession, name: string): Promise<void> {
     await s.get("/hub/spawn");
     await api.waitReady(name, 180_000);
     // a page first: the server's own OAuth login with the hub gives the session its cookie
@@ -151,7 +117,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
     }
     // leftovers of an interrupted run of this file (only objects labelled with this run id)
     await FakeOAuth.removeAll(docker, RUN_ID);
-    await local(["down", STACK, "--run-id", RUN_ID, "--volumes"]);
+    await localDown({ stack: STACK, runId: RUN_ID });
     const env = await up();
     hubUrl = env.url;
     api = new HubApi(env);
@@ -164,20 +130,20 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       fs.writeFileSync(path.join(projectDir, "test-artifacts", `${name}.log`), await containerLogs(name));
     }
     await FakeOAuth.removeAll(docker, RUN_ID);
-    const down = await local(["down", STACK, "--run-id", RUN_ID, "--volumes"]);
+    const down = await localDown({ stack: STACK, runId: RUN_ID });
     assert.equal(down.code, 0, `local.ts down failed:\n${down.stderr}`);
   }, { timeout: 10 * 60_000 });
 
   describe("native, GitHub and GitLab side by side", () => {
-    let admin: Session | undefined;
+    let admin: BrowserSession | undefined;
     /** The native admin hub-admin (auth.admins), signed up and logged in through the native pages. */
-    async function adminSession(): Promise<Session> {
+    async function adminSession(): Promise<BrowserSession> {
       if (admin) return admin;
       const s = session();
-      const signup = await s.nativeSignUp("hub-admin", PASSWORD, true);
+      const signup = await nativeSignUp(s, "hub-admin", PASSWORD, true);
       assert.match(signup.text, /The signup was successful/, "the native admin is authorized at sign-up");
-      await s.nativeLogin("hub-admin", PASSWORD, true);
-      assert.equal((await s.whoami())?.name, "native:hub-admin");
+      await nativeLogin(s, "hub-admin", PASSWORD, true);
+      assert.equal((await s.whoami()), "native:hub-admin");
       admin = s;
       return s;
     }
@@ -200,9 +166,9 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
 
     it("GitHub: a member of an allowed organization logs in and spawns", async () => {
       const s = session();
-      const page = await s.oauthLogin("github", "octo-cat", true);
+      const page = await oauthLogin(s, "github", "octo-cat", true);
       assert.equal(page.status, 200, page.text.slice(0, 500));
-      assert.equal((await s.whoami())?.name, "github:octo-cat");
+      assert.equal((await s.whoami()), "github:octo-cat");
       const authorize = await lastAuthorize("github");
       assert.equal(authorize?.redirect_uri, `${hubUrl}/hub/github/oauth_callback`, "callback derived from the public URL, under the provider's prefix");
       assert.deepEqual(authorize?.scope.split(" ").sort(), ["read:org", "read:user"]);
@@ -215,10 +181,10 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
 
     it("GitHub: the team rule lets a team member in, not other members of that organization", async () => {
       const member = session();
-      assert.equal((await member.oauthLogin("github", "imager", true)).status, 200);
-      assert.equal((await member.whoami())?.name, "github:imager");
+      assert.equal((await oauthLogin(member, "github", "imager", true)).status, 200);
+      assert.equal((await member.whoami()), "github:imager");
       const other = session();
-      const refused = await other.oauthLogin("github", "radar", true);
+      const refused = await oauthLogin(other, "github", "radar", true);
       assert.equal(refused.status, 403);
       assert.equal(await other.whoami(), undefined);
       assert.equal(await userModel("github:radar"), undefined);
@@ -226,7 +192,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
 
     it("GitHub: someone outside the allowed organizations is refused", async () => {
       const s = session();
-      const page = await s.oauthLogin("github", "outsider", true);
+      const page = await oauthLogin(s, "github", "outsider", true);
       assert.equal(page.status, 403);
       assert.equal(await s.whoami(), undefined);
       assert.equal(await userModel("github:outsider"), undefined);
@@ -235,9 +201,9 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
     it("GitLab under a custom base URL: members of an allowed group (direct or inherited) log in", async () => {
       for (const login of ["geologist", "elder"]) {
         const s = session();
-        const page = await s.oauthLogin("gitlab", login, true);
+        const page = await oauthLogin(s, "gitlab", login, true);
         assert.equal(page.status, 200, `${login}: ${page.text.slice(0, 300)}`);
-        assert.equal((await s.whoami())?.name, `gitlab:${login}`);
+        assert.equal((await s.whoami()), `gitlab:${login}`);
       }
       const authorize = await lastAuthorize("gitlab");
       assert.ok(authorize?.redirect_uri === `${hubUrl}/hub/gitlab/oauth_callback`);
@@ -246,11 +212,11 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
 
     it("GitLab: the project rule lets developers in; reporters and non-members are refused", async () => {
       const dev = session();
-      assert.equal((await dev.oauthLogin("gitlab", "dev", true)).status, 200);
-      assert.equal((await dev.whoami())?.name, "gitlab:dev");
+      assert.equal((await oauthLogin(dev, "gitlab", "dev", true)).status, 200);
+      assert.equal((await dev.whoami()), "gitlab:dev");
       for (const login of ["reporter", "stranger"]) {
         const s = session();
-        assert.equal((await s.oauthLogin("gitlab", login, true)).status, 403, `${login} is refused`);
+        assert.equal((await oauthLogin(s, "gitlab", login, true)).status, 403, `${login} is refused`);
         assert.equal(await userModel(`gitlab:${login}`), undefined);
       }
     });
@@ -258,18 +224,18 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
     it("native, GitHub and GitLab users with the same login get their own server, volume and files", async () => {
       const admin = await adminSession();
       const native = session();
-      const signup = await native.nativeSignUp("sam", PASSWORD, true);
+      const signup = await nativeSignUp(native, "sam", PASSWORD, true);
       assert.match(signup.text, /sent to the admin/);
       const authorize = await admin.get("/hub/native/authorize/sam");
       assert.equal(authorize.status, 200);
       assert.equal(authorize.url, `${hubUrl}/hub/native/authorize#sam`, "back to the native authorization area");
-      await native.nativeLogin("sam", PASSWORD, true);
+      await nativeLogin(native, "sam", PASSWORD, true);
       const github = session();
-      await github.oauthLogin("github", "sam", true);
+      await oauthLogin(github, "github", "sam", true);
       const gitlab = session();
-      await gitlab.oauthLogin("gitlab", "sam", true);
-      const sessions: Array<[string, Session]> = [["native:sam", native], ["github:sam", github], ["gitlab:sam", gitlab]];
-      for (const [name, s] of sessions) assert.equal((await s.whoami())?.name, name);
+      await oauthLogin(gitlab, "gitlab", "sam", true);
+      const sessions: Array<[string, BrowserSession]> = [["native:sam", native], ["github:sam", github], ["gitlab:sam", gitlab]];
+      for (const [name, s] of sessions) assert.equal((await s.whoami()), name);
 
       for (const [name, s] of sessions) await spawn(s, name);
       const containers = await Promise.all(sessions.map(([name]) => container(name)));
@@ -299,9 +265,9 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
     it("admin rules per provider give admin rights; everyone else is not admin", async () => {
       const admin = await adminSession();
       const boss = session();
-      assert.equal((await boss.oauthLogin("github", "gh-boss", true)).status, 200, "a GitHub admin outside the allowed organizations may log in");
+      assert.equal((await oauthLogin(boss, "github", "gh-boss", true)).status, 200, "a GitHub admin outside the allowed organizations may log in");
       const glBoss = session();
-      assert.equal((await glBoss.oauthLogin("gitlab", "gl-boss", true)).status, 200);
+      assert.equal((await oauthLogin(glBoss, "gitlab", "gl-boss", true)).status, 200);
       for (const name of ["native:hub-admin", "github:gh-boss", "gitlab:gl-boss"]) {
         assert.equal((await userModel(name))?.admin, true, `${name} is admin`);
       }
@@ -311,7 +277,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       assert.equal((await boss.get("/hub/admin")).status, 200);
       assert.equal((await admin.get("/hub/admin")).status, 200);
       const plain = session();
-      await plain.oauthLogin("github", "imager", true);
+      await oauthLogin(plain, "github", "imager", true);
       assert.equal((await plain.get("/hub/admin")).status, 403);
       assert.equal((await plain.get("/hub/native/authorize")).status, 403);
       assert.equal((await admin.get("/hub/native/authorize")).status, 200);
@@ -330,7 +296,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
         headless: true,
         args: [
           `--host-resolver-rules=MAP fake-oauth ${fake.ip}, MAP localhost 127.0.0.1, MAP * ~NOTFOUND`,
-          "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+          ...chromiumArgs,
         ],
       });
       try {
@@ -378,9 +344,9 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
 
     it("user names are the bare logins and the callback is <publicUrl>/hub/oauth_callback", async () => {
       const s = session();
-      const page = await s.oauthLogin("github", "octo-cat", false);
+      const page = await oauthLogin(s, "github", "octo-cat", false);
       assert.equal(page.status, 200, page.text.slice(0, 500));
-      assert.equal((await s.whoami())?.name, "octo-cat");
+      assert.equal((await s.whoami()), "octo-cat");
       assert.equal((await lastAuthorize("github"))?.redirect_uri, `${hubUrl}/hub/oauth_callback`);
       await spawn(s, "octo-cat");
       const c = await container("octo-cat");
@@ -391,7 +357,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
 
     it("non-members are refused and there are no native pages", async () => {
       const s = session();
-      assert.equal((await s.oauthLogin("github", "outsider", false)).status, 403);
+      assert.equal((await oauthLogin(s, "github", "outsider", false)).status, 403);
       assert.equal((await s.get("/hub/signup")).status, 404);
       assert.equal((await s.get("/hub/native/login")).status, 404);
     });
@@ -408,10 +374,10 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
 
     it("a project developer logs in with the bare login; a non-member is refused", async () => {
       const s = session();
-      assert.equal((await s.oauthLogin("gitlab", "dev", false)).status, 200);
-      assert.equal((await s.whoami())?.name, "dev");
+      assert.equal((await oauthLogin(s, "gitlab", "dev", false)).status, 200);
+      assert.equal((await s.whoami()), "dev");
       assert.equal((await lastAuthorize("gitlab"))?.redirect_uri, `${hubUrl}/hub/oauth_callback`);
-      assert.equal((await session().oauthLogin("gitlab", "stranger", false)).status, 403);
+      assert.equal((await oauthLogin(session(), "gitlab", "stranger", false)).status, 403);
     });
   });
 });

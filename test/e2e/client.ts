@@ -3,6 +3,7 @@
  * admin-scoped service token (HUB_URL, HUB_TOKEN): the REST API, a notebook server's API, kernels,
  * and browser-like form sessions with cookies and XSRF.
  */
+import * as fs from "node:fs";
 import got from "got";
 import { CookieJar } from "tough-cookie";
 import WebSocket from "ws";
@@ -171,70 +172,111 @@ export class HubApi {
   }
 }
 
-/** A page as a browser session sees it. */
+/** A page as a browser session sees it (after redirects). */
 export interface Page {
   readonly status: number;
   readonly url: string;
   readonly text: string;
-  readonly location: string | null;
+}
+
+/** A POST form of a page: its absolute action and the fields that carry a value (hidden inputs, _xsrf). */
+export interface Form {
+  readonly action: string;
+  readonly fields: Record<string, string>;
+}
+
+const decodeEntities = (s: string) =>
+  s.replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#0?39;|&#x27;/g, "'");
+
+const attr = (tag: string, name: string) => {
+  const m = new RegExp(`\\s${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)')`, "i").exec(tag);
+  return m ? decodeEntities(m[1] ?? m[2] ?? "") : undefined;
+};
+
+/** The POST forms of a page. JupyterHub puts the XSRF token in a hidden field or in the action URL. */
+export function formsOf(page: Page): Form[] {
+  const forms: Form[] = [];
+  for (const m of page.text.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
+    const tag = m[1]!;
+    if ((attr(tag, "method") ?? "get").toLowerCase() !== "post") continue;
+    const fields: Record<string, string> = {};
+    for (const input of m[2]!.matchAll(/<input\b[^>]*>/gi)) {
+      const name = attr(input[0], "name");
+      const value = attr(input[0], "value");
+      if (name && value !== undefined) fields[name] = value;
+    }
+    forms.push({ action: new URL(attr(tag, "action") || page.url, page.url).toString(), fields });
+  }
+  return forms;
+}
+
+/** Absolute URLs of the links (href) of a page. */
+export function linksOf(page: Page): string[] {
+  return [...page.text.matchAll(/\shref\s*=\s*(?:"([^"]*)"|'([^']*)')/gi)].map((m) => new URL(decodeEntities(m[1] ?? m[2] ?? ""), page.url).toString());
 }
 
 /**
- * A browser-like session: a cookie jar, redirects within the hub followed, XSRF tokens taken from
- * the forms. It uses node's http client (through got) rather than fetch, because fetch always
- * sends `Sec-Fetch-Mode: cors`, which JupyterHub treats as a script request, not a navigation.
+ * A browser-like session of one person: a cookie jar, every redirect followed (the hub, a user
+ * server's login through the hub, an OAuth provider), forms submitted with their XSRF token. It
+ * uses node's http client (through got) rather than fetch, because fetch always sends
+ * `Sec-Fetch-Mode: cors`, which JupyterHub treats as a script request, not a navigation.
  */
 export class BrowserSession {
   readonly jar = new CookieJar();
-  private readonly http = got.extend({
-    cookieJar: this.jar,
-    followRedirect: false,
-    throwHttpErrors: false,
-    retry: { limit: 0 },
-    timeout: { request: 60_000 },
-  });
+  private readonly http;
 
-  constructor(readonly env: HubEnv = hubEnv()) {}
-
-  private async request(url: string, options: { method?: "GET" | "POST"; form?: Record<string, string>; headers?: Record<string, string> } = {}) {
-    const res = await this.http(url, { method: options.method ?? "GET", ...(options.form ? { form: options.form } : {}), headers: options.headers ?? {} });
-    const location = typeof res.headers.location === "string" ? res.headers.location : null;
-    return { status: res.statusCode, url, text: res.body, location };
+  /** `lookup` resolves host names (e.g. a test container's network alias), as node's dns.lookup. */
+  constructor(readonly env: HubEnv = hubEnv(), options: { lookup?: unknown } = {}) {
+    this.http = got.extend({
+      cookieJar: this.jar,
+      followRedirect: false,
+      throwHttpErrors: false,
+      retry: { limit: 0 },
+      timeout: { request: 60_000 },
+      ...(options.lookup ? { dnsLookup: options.lookup as never } : {}),
+    });
   }
 
-  /**
-   * GETs a page, following redirects as long as they stay on the hub's own pages, or every
-   * redirect (a user server's login through the hub included) with `everywhere`.
-   */
-  async get(path: string, everywhere = false): Promise<Page> {
-    let url = path.startsWith("http") ? path : `${this.env.url}${path}`;
-    for (let hop = 0; hop < 10; hop++) {
-      const page = await this.request(url);
-      if (page.status < 300 || page.status >= 400 || !page.location) return page;
-      const next = new URL(page.location, url);
-      // A user server's own login dance is not followed: callers get the redirect.
-      if (!everywhere && !next.pathname.startsWith("/hub/")) return page;
-      url = next.toString();
-    }
-    throw new Error(`too many redirects from ${path}`);
+  private abs(url: string): string {
+    return url.startsWith("http") ? url : `${this.env.url}${url}`;
   }
 
-  /**
-   * Submits the form of the page at `pagePath` (fetched first for its XSRF token, which JupyterHub
-   * puts in a hidden field or in the form's action URL) to `action`, by default the form's own.
-   */
-  async submit(pagePath: string, fields: Record<string, string>, action?: string): Promise<Page> {
-    const page = await this.get(pagePath);
-    const formAction = /<form[^>]*\saction="([^"]*)"/.exec(page.text)?.[1]?.replace(/&amp;/g, "&");
-    const target = new URL(action ?? formAction ?? pagePath, page.url);
-    const hidden = /name="_xsrf"\s+value="([^"]+)"/.exec(page.text)?.[1];
-    const xsrf = hidden ?? target.searchParams.get("_xsrf");
-    if (!xsrf) throw new Error(`no XSRF token in the form of ${pagePath} (HTTP ${page.status})`);
-    const res = await this.request(target.toString(), { method: "POST", form: { _xsrf: xsrf, ...fields } });
-    if (res.status >= 300 && res.status < 400 && res.location) {
-      return { ...(await this.get(new URL(res.location, target).toString())), location: res.location };
+  private async request(url: string, method: "GET" | "POST" = "GET", form?: Record<string, string>, headers: Record<string, string> = {}) {
+    for (let hop = 0; hop < 20; hop++) {
+      const res = await this.http(url, { method, ...(form ? { form } : {}), headers });
+      const location = typeof res.headers.location === "string" ? res.headers.location : undefined;
+      if (!(res.statusCode >= 300 && res.statusCode < 400 && location)) return { status: res.statusCode, url, text: res.body };
+      url = new URL(location, url).toString();
+      method = "GET";
+      form = undefined;
     }
-    return res;
+    throw new Error(`too many redirects, last ${url}`);
+  }
+
+  /** GETs a page (a hub path or an absolute URL). */
+  get(url: string): Promise<Page> {
+    return this.request(this.abs(url));
+  }
+
+  /** POSTs form fields. */
+  post(url: string, fields: Record<string, string>): Promise<Page> {
+    return this.request(this.abs(url), "POST", fields);
+  }
+
+  /** Fills the (`index`th) POST form of a page, or of the page at a path, with `fields` and submits it. */
+  async submit(page: Page | string, fields: Record<string, string>, index = 0): Promise<Page> {
+    const source = typeof page === "string" ? await this.get(page) : page;
+    const form = formsOf(source)[index];
+    if (!form) throw new Error(`no POST form on ${source.url} (HTTP ${source.status}): ${source.text.slice(0, 300)}`);
+    return this.post(form.action, { ...form.fields, ...fields });
+  }
+
+  /** Follows the link of `page` whose URL starts with `prefix` (an absolute URL or a hub path). */
+  async click(page: Page, prefix: string): Promise<Page> {
+    const want = this.abs(prefix);
+    const link = linksOf(page).find((l) => l.startsWith(want));
+    if (!link) throw new Error(`no link to ${want} on ${page.url}; links: ${linksOf(page).join(" ")}`);
+    return this.get(link);
   }
 
   signUp(username: string, password: string) {
@@ -263,12 +305,22 @@ export class BrowserSession {
     if (page.status !== 200) throw new Error(`authorize ${name}: HTTP ${page.status}`);
   }
 
-  /** The user the hub sees for this session's cookie, or undefined. */
+  /** The name of the user the hub sees for this session's cookie, or undefined. */
   async whoami(): Promise<string | undefined> {
     // Cookie-authenticated API requests must carry the XSRF token (JupyterHub >= 4.1).
-    await this.get("/hub/home");
-    const xsrf = (await this.jar.getCookies(`${this.env.url}/hub/`)).find((c) => c.key === "_xsrf")?.value ?? "";
-    const res = await this.request(`${this.env.url}/hub/api/user`, { headers: { "X-XSRFToken": xsrf } });
+    const xsrf = async () => (await this.jar.getCookies(`${this.env.url}/hub/`)).find((c) => c.key === "_xsrf")?.value;
+    if (!(await xsrf())) await this.get("/hub/home");
+    const token = await xsrf();
+    const res = await this.request(`${this.env.url}/hub/api/user`, "GET", undefined, token ? { "X-XSRFToken": token } : {});
     return res.status === 200 ? JSON.parse(res.text).name : undefined;
   }
 }
+
+/** Debian's Chromium (scripts/engine.sh installs it), or CHROMIUM_PATH; undefined when missing. */
+export function chromiumPath(): string | undefined {
+  const candidates = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"];
+  return candidates.find((p): p is string => !!p && fs.existsSync(p));
+}
+
+/** Headless Chromium flags for this closed network (no background connections, no sandbox as root). */
+export const chromiumArgs = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];

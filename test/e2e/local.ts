@@ -10,6 +10,7 @@ import * as path from "node:path";
 import Docker from "dockerode";
 import YAML from "yaml";
 import { labelKeys } from "../../components/settings";
+import type { HubEnv } from "./client";
 
 export const projectDir = path.resolve(__dirname, "..", "..");
 export const stack = process.env.E2E_STACK;
@@ -24,22 +25,39 @@ export interface Applied {
   readonly stderr: string;
 }
 
-/** Runs `scripts/local.ts up` for a stack (optionally with another config file); never throws. */
-export function localUp(options: { stack?: string; runId?: string; configFile?: string } = {}): Promise<Applied> {
-  const args = ["--import", "tsx", "scripts/local.ts", "up", options.stack ?? stack!, "--run-id", options.runId ?? runId!];
-  if (options.configFile) args.push("--config-file", options.configFile);
+function local(args: string[]): Promise<Applied> {
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd: projectDir, timeout: 15 * 60_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ["--import", "tsx", "scripts/local.ts", ...args], { cwd: projectDir, timeout: 15 * 60_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
     });
   });
 }
 
-/** Writes a copy of the e2e stack file changed by `edit` and returns its path. */
-export function editedStackFile(edit: (config: Record<string, any>) => void): string {
-  const doc = YAML.parse(fs.readFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), "utf8"));
+/** Runs `scripts/local.ts up` for a stack (optionally with another config file); never throws. */
+export function localUp(options: { stack?: string; runId?: string; configFile?: string } = {}): Promise<Applied> {
+  const args = ["up", options.stack ?? stack!, "--run-id", options.runId ?? runId!];
+  if (options.configFile) args.push("--config-file", options.configFile);
+  return local(args);
+}
+
+/** Runs `scripts/local.ts down --volumes` for a stack; never throws. */
+export function localDown(options: { stack?: string; runId?: string } = {}): Promise<Applied> {
+  return local(["down", options.stack ?? stack!, "--run-id", options.runId ?? runId!, "--volumes"]);
+}
+
+/** The hub a successful `local.ts up` printed; throws with its log otherwise. */
+export function appliedHub(applied: Applied): HubEnv {
+  const url = /^HUB_URL=(.+)$/m.exec(applied.stdout)?.[1];
+  const token = /^HUB_TOKEN=(.+)$/m.exec(applied.stdout)?.[1];
+  if (applied.code !== 0 || !url || !token) throw new Error(`local.ts up failed (${applied.code}):\n${applied.stderr.slice(-4000)}`);
+  return { url: url.replace(/\/+$/, ""), token };
+}
+
+/** Writes a copy of a stack file (default: the e2e stack's) changed by `edit` and returns its path. */
+export function editedStackFile(edit: (config: Record<string, any>) => void, stackName = stack!): string {
+  const doc = YAML.parse(fs.readFileSync(path.join(projectDir, `Pulumi.${stackName}.yaml`), "utf8"));
   edit(doc.config);
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gmap-e2e-")), `Pulumi.${stack}.yaml`);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gmap-e2e-")), `Pulumi.${stackName}.yaml`);
   fs.writeFileSync(file, YAML.stringify(doc));
   return file;
 }

@@ -1,20 +1,16 @@
 /**
  * Helpers of the GitHub/GitLab sign-in scenarios (10-oauth.test.ts): the fake OAuth provider
- * container (test/standins/fake-oauth), a fetch that reaches it by its network alias, and
- * browser-like sessions that follow links, forms and redirects across the hub and the provider.
+ * container (test/standins/fake-oauth), browser sessions that reach it by its network alias, and
+ * the sign-in flows through the hub's pages.
  *
  * The hub reaches the provider as http://fake-oauth:8080 on the stack's network. The tests use the
  * very same URLs: the sessions resolve the alias to the container's address on the bridge (a
  * container the test started), and Chromium gets the same mapping through --host-resolver-rules.
- * Sessions use node's http client (got), like client.ts: it sends no Sec-Fetch-* headers, so the
- * hub treats requests as page navigations (fetch would send Sec-Fetch-Mode: cors).
  */
 import * as dns from "node:dns";
-import * as fs from "node:fs";
 import Docker from "dockerode";
-import got from "got";
-import { CookieJar } from "tough-cookie";
 import { LABELS } from "../harness/docker-mocks";
+import { BrowserSession, formsOf, type HubEnv, type Page } from "./client";
 
 export const FAKE_OAUTH_IMAGE = "localhost/fake-oauth:1";
 export const FAKE_OAUTH_ALIAS = "fake-oauth";
@@ -147,151 +143,33 @@ export function aliasLookup(alias: string, address: string) {
   };
 }
 
-export interface Page {
-  readonly status: number;
-  readonly url: string;
-  readonly text: string;
+/** A browser-like session that reaches the fake provider by its alias, like the hub does. */
+export function fakeSession(env: HubEnv, fake: Pick<FakeOAuth, "ip">): BrowserSession {
+  return new BrowserSession(env, { lookup: aliasLookup(FAKE_OAUTH_ALIAS, fake.ip) });
 }
 
-interface Form {
-  readonly action: string;
-  readonly fields: Record<string, string>;
+/**
+ * Signs in with GitHub or GitLab: the hub's login link (with several providers from the login
+ * page's button), the provider's authorize form filled with `login`, back through the callback.
+ */
+export async function oauthLogin(s: BrowserSession, provider: "github" | "gitlab", login: string, multi: boolean): Promise<Page> {
+  const start = multi ? await s.click(await s.get("/hub/login"), `/hub/${provider}/oauth_login`) : await s.get("/hub/oauth_login");
+  if (!formsOf(start).length) throw new Error(`expected the provider's authorize form, got HTTP ${start.status} at ${start.url}: ${start.text.slice(0, 300)}`);
+  return s.submit(start, { login });
 }
 
-const decodeEntities = (s: string) =>
-  s.replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#0?39;|&#x27;/g, "'");
-
-const attr = (tag: string, name: string) => {
-  const m = new RegExp(`\\s${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)')`, "i").exec(tag);
-  return m ? decodeEntities(m[1] ?? m[2] ?? "") : undefined;
-};
-
-/** The POST forms of a page: action (absolute) and the fields with a value (hidden inputs, _xsrf). */
-export function formsOf(page: Page): Form[] {
-  const forms: Form[] = [];
-  for (const m of page.text.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
-    const tag = m[1]!;
-    if ((attr(tag, "method") ?? "get").toLowerCase() !== "post") continue;
-    const fields: Record<string, string> = {};
-    for (const input of m[2]!.matchAll(/<input\b[^>]*>/gi)) {
-      const name = attr(input[0], "name");
-      const value = attr(input[0], "value");
-      if (name && value !== undefined) fields[name] = value;
-    }
-    forms.push({ action: new URL(attr(tag, "action") || page.url, page.url).toString(), fields });
-  }
-  return forms;
+/** The native login page, through the login page's link when there are several providers. */
+async function nativeLoginPage(s: BrowserSession, multi: boolean): Promise<Page> {
+  return multi ? s.click(await s.get("/hub/login"), "/hub/native/login") : s.get("/hub/login");
 }
 
-/** Absolute URLs of the links (href) of a page. */
-export function linksOf(page: Page): string[] {
-  return [...page.text.matchAll(/\shref\s*=\s*(?:"([^"]*)"|'([^']*)')/gi)].map((m) => new URL(decodeEntities(m[1] ?? m[2] ?? ""), page.url).toString());
+/** Native sign-up through the login page's links (several providers: under /hub/native/). */
+export async function nativeSignUp(s: BrowserSession, name: string, password: string, multi: boolean): Promise<Page> {
+  const signup = await s.click(await nativeLoginPage(s, multi), multi ? "/hub/native/signup" : "/hub/signup");
+  return s.submit(signup, { username: name, signup_password: password, signup_password_confirmation: password });
 }
 
-/** A browser-like session of one person: cookies, links, forms and redirects, across the hub and the fake provider. */
-export class Session {
-  readonly jar = new CookieJar();
-  private readonly http;
-  /** Every URL visited, redirects included. */
-  readonly visited: string[] = [];
-
-  constructor(
-    readonly hubUrl: string,
-    fake: Pick<FakeOAuth, "ip">,
-  ) {
-    this.http = got.extend({
-      cookieJar: this.jar,
-      followRedirect: false,
-      throwHttpErrors: false,
-      retry: { limit: 0 },
-      timeout: { request: 60_000 },
-      dnsLookup: aliasLookup(FAKE_OAUTH_ALIAS, fake.ip) as never,
-    });
-  }
-
-  private abs(url: string): string {
-    return url.startsWith("http") ? url : `${this.hubUrl}${url}`;
-  }
-
-  private async request(url: string, method: "GET" | "POST" = "GET", form?: Record<string, string>, headers: Record<string, string> = {}) {
-    this.visited.push(url);
-    const res = await this.http(url, { method, ...(form ? { form } : {}), headers });
-    const location = typeof res.headers.location === "string" ? res.headers.location : undefined;
-    return { status: res.statusCode, url, text: res.body, location };
-  }
-
-  private async follow(first: { status: number; url: string; text: string; location?: string }): Promise<Page> {
-    let res = first;
-    for (let hop = 0; hop < 20; hop++) {
-      if (!(res.status >= 300 && res.status < 400 && res.location)) return { status: res.status, url: res.url, text: res.text };
-      res = await this.request(new URL(res.location, res.url).toString());
-    }
-    throw new Error(`too many redirects, last ${res.url}`);
-  }
-
-  /** GETs a page, following every redirect (across the hub, user servers and the fake provider). */
-  async get(url: string): Promise<Page> {
-    return this.follow(await this.request(this.abs(url)));
-  }
-
-  /** POSTs a form, following the redirects of the answer. */
-  async post(url: string, fields: Record<string, string>): Promise<Page> {
-    return this.follow(await this.request(this.abs(url), "POST", fields));
-  }
-
-  /** Fills the page's (only or `index`th) POST form with `fields` and submits it to its action. */
-  async submit(page: Page, fields: Record<string, string>, index = 0): Promise<Page> {
-    const form = formsOf(page)[index];
-    if (!form) throw new Error(`no POST form on ${page.url} (HTTP ${page.status}): ${page.text.slice(0, 300)}`);
-    return this.post(form.action, { ...form.fields, ...fields });
-  }
-
-  /** Follows the link of `page` whose URL starts with `prefix` (an absolute URL or a hub path). */
-  async click(page: Page, prefix: string): Promise<Page> {
-    const want = this.abs(prefix);
-    const link = linksOf(page).find((l) => l.startsWith(want));
-    if (!link) throw new Error(`no link to ${want} on ${page.url}; links: ${linksOf(page).join(" ")}`);
-    return this.get(link);
-  }
-
-  /**
-   * Signs in with GitHub or GitLab: the hub's login link (with several providers from the login
-   * page's button), the provider's authorize form filled with `login`, back through the callback.
-   */
-  async oauthLogin(provider: "github" | "gitlab", login: string, multi: boolean): Promise<Page> {
-    const start = multi ? await this.click(await this.get("/hub/login"), `/hub/${provider}/oauth_login`) : await this.get("/hub/oauth_login");
-    if (!formsOf(start).length) throw new Error(`expected the provider's authorize form, got HTTP ${start.status} at ${start.url}: ${start.text.slice(0, 300)}`);
-    return this.submit(start, { login });
-  }
-
-  /** Native sign-up through the login page's links (several providers: under /hub/native/). */
-  async nativeSignUp(name: string, password: string, multi: boolean): Promise<Page> {
-    const login = multi ? await this.click(await this.get("/hub/login"), "/hub/native/login") : await this.get("/hub/login");
-    const signup = await this.click(login, multi ? "/hub/native/signup" : "/hub/signup");
-    return this.submit(signup, { username: name, signup_password: password, signup_password_confirmation: password });
-  }
-
-  /** Native login through the login page's links and the login form's own action. */
-  async nativeLogin(name: string, password: string, multi: boolean): Promise<Page> {
-    const login = multi ? await this.click(await this.get("/hub/login"), "/hub/native/login") : await this.get("/hub/login");
-    return this.submit(login, { username: name, password });
-  }
-
-  /** The hub's model of this session's user, or undefined when not logged in. */
-  async whoami(): Promise<{ name: string; admin?: boolean } | undefined> {
-    // cookie-authenticated API requests carry the XSRF token (JupyterHub >= 4.1)
-    let xsrf = (await this.jar.getCookies(`${this.hubUrl}/hub/`)).find((c) => c.key === "_xsrf")?.value;
-    if (!xsrf) {
-      await this.get("/hub/home");
-      xsrf = (await this.jar.getCookies(`${this.hubUrl}/hub/`)).find((c) => c.key === "_xsrf")?.value;
-    }
-    const res = await this.request(`${this.hubUrl}/hub/api/user`, "GET", undefined, xsrf ? { "X-XSRFToken": xsrf } : {});
-    return res.status === 200 ? (JSON.parse(res.text) as { name: string; admin?: boolean }) : undefined;
-  }
-}
-
-/** Chromium for the browser scenario, when installed (scripts/engine.sh installs Debian's). */
-export function chromiumPath(): string | undefined {
-  const candidates = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
-  return candidates.find((p): p is string => !!p && fs.existsSync(p));
+/** Native login through the login page's links and the login form's own action. */
+export async function nativeLogin(s: BrowserSession, name: string, password: string, multi: boolean): Promise<Page> {
+  return s.submit(await nativeLoginPage(s, multi), { username: name, password });
 }
