@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { HubApi, uniqueName } from "./client";
-import { docker, localSkip, prefix } from "./local";
+import { escapeUserName } from "../../components/settings";
+import { docker, localSkip, prefix, userContainer } from "./local";
 
 const api = new HubApi();
 
@@ -86,10 +87,10 @@ describe("storage mounts", () => {
   });
 
   it("user servers run in their own containers on the hub's network, labelled", { skip: localSkip }, async () => {
-    const list = await docker.listContainers({ filters: { label: [`org.europlanet-gmap.jupyterhub.component=user`, `org.europlanet-gmap.jupyterhub.prefix=${prefix()}`] } });
-    const names = list.flatMap((c) => c.Names.map((n) => n.replace(/^\//, "")));
-    assert.ok(names.includes(`${prefix()}-user-${alice.replace(/-/g, "-2d")}`), names.join(", "));
+    const container = await userContainer(escapeUserName(alice));
+    assert.ok(container, "alice's container carries the stack's user labels");
+    assert.deepEqual(Object.keys(container.NetworkSettings.Networks), [prefix()]);
     const vols = await docker.listVolumes({ filters: { label: [`org.europlanet-gmap.jupyterhub.component=user`] } });
-    assert.ok(vols.Volumes.some((v) => v.Name === `${prefix()}-user-${alice.replace(/-/g, "-2d")}`));
+    assert.ok(vols.Volumes.some((v) => v.Name === `${prefix()}-user-${escapeUserName(alice)}`));
   });
 });
