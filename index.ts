@@ -5,14 +5,24 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig } from "./components/config";
+import { ConfigError, loadConfig, type LoadedConfig } from "./components/config";
 import { JupyterHub } from "./components/jupyterhub";
 import { adminUserNames } from "./components/settings";
 
-const { config, hookFiles } = loadConfig(pulumi.runtime.allConfig(), (file) => {
-  const full = path.join(__dirname, file);
-  return fs.existsSync(full) && fs.statSync(full).isFile() ? fs.readFileSync(full, "utf8") : undefined;
-});
+function load(): LoadedConfig {
+  try {
+    return loadConfig(pulumi.runtime.allConfig(), (file) => {
+      const full = path.join(__dirname, file);
+      return fs.existsSync(full) && fs.statSync(full).isFile() ? fs.readFileSync(full, "utf8") : undefined;
+    });
+  } catch (e) {
+    // The keyed list of problems, once, without a stack trace; nothing has been declared yet.
+    if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
+    throw e;
+  }
+}
+
+const { config, hookFiles } = load();
 
 const hub = new JupyterHub("jupyterhub", { config, hookFiles, stack: pulumi.getStack(), hubContext: "hub-config" });
 

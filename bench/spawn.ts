@@ -3,7 +3,7 @@
  * bare container of the same notebook image on the same engine. The ratio is what the hub adds
  * (API, spawner, mounts, start hook, proxy route, readiness checks); it should stay small.
  *
- *   npm run local:up -- e2e   (prints HUB_URL and HUB_TOKEN)
+ *   . scripts/pulumi-env.sh && node --import tsx test/e2e/deploy.ts up e2e   (prints HUB_URL and HUB_TOKEN)
  *   HUB_URL=... HUB_TOKEN=... npm run bench -- [rounds]
  */
 import Docker from "dockerode";

@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { Leftovers } from "./leftovers";
 import { endpoints, hubHealthcheck, hubPaths, type Label } from "./settings";
 
 /** A file written into the hub container before it starts. */
@@ -33,12 +34,17 @@ export interface HubArgs {
   readonly publicUrl: string;
   /** Labels of the image and container. */
   readonly labels: readonly Label[];
+  /** Labels that identify the user servers this hub starts (removed with the hub or its network). */
+  readonly userServerLabels: Readonly<Record<string, string>>;
 }
 
 /**
  * The hub: its image built locally from hub-config/ (never pushed) and its container, which
  * follows the built image's id so a rebuild reaches it, and is replaced (delete first: it has a
  * fixed name) whenever its settings change. Users' servers and routes survive that.
+ *
+ * Deleting the hub (`pulumi destroy`) removes, after the container, the user servers it started
+ * (their volumes stay) and the image tag; replacing the network removes the user servers first.
  */
 export class Hub extends pulumi.ComponentResource {
   /** Id of the built hub image. */
@@ -48,6 +54,12 @@ export class Hub extends pulumi.ComponentResource {
 
   constructor(name: string, args: HubArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jupyterhub:docker:Hub", name, {}, opts);
+    const imageTag = new Leftovers(`${name}-image-tag`, { images: [args.imageName] }, { parent: this });
+    const userServers = new Leftovers(
+      `${name}-user-servers`,
+      { containers: { network: args.networkName, labels: { ...args.userServerLabels } } },
+      { parent: this },
+    );
     const image = new docker.Image(
       `${name}-image`,
       {
@@ -55,7 +67,7 @@ export class Hub extends pulumi.ComponentResource {
         skipPush: true,
         build: { context: args.context, args: { BASE_IMAGE: args.baseImage } },
       },
-      { parent: this },
+      { parent: this, dependsOn: [imageTag] },
     );
     const container = new docker.Container(
       name,
@@ -76,7 +88,7 @@ export class Hub extends pulumi.ComponentResource {
         // Let JupyterHub shut down cleanly (SQLite) when the container is replaced.
         destroyGraceSeconds: 20,
       },
-      { parent: this, deleteBeforeReplace: true },
+      { parent: this, deleteBeforeReplace: true, dependsOn: [userServers] },
     );
     this.imageId = image.repoDigest;
     this.containerName = container.name;

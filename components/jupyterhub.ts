@@ -16,6 +16,7 @@ import {
   publicUrl,
   shareDriverOptions,
   stableJson,
+  userServerSelector,
 } from "./settings";
 import { HubStorage } from "./storage";
 
@@ -122,6 +123,7 @@ export class JupyterHub extends pulumi.ComponentResource {
         files,
         publicUrl: publicUrl(config),
         labels: labels("hub"),
+        userServerLabels: userServerSelector(config.prefix),
       },
       { parent: this, dependsOn: [proxy, notebookImages, storage] },
     );

@@ -19,7 +19,8 @@ export class HubNetwork extends pulumi.ComponentResource {
     const network = new docker.Network(
       name,
       { name: args.networkName, driver: "bridge", labels: [...args.labels] },
-      { parent: this },
+      // Fixed name: the old network must go before the new one is created.
+      { parent: this, deleteBeforeReplace: true },
     );
     this.name = network.name;
     this.registerOutputs({ name: this.name });

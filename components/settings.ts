@@ -61,6 +61,11 @@ export function labelsFor(config: Pick<PublicConfig, "prefix" | "labels">, stack
     .map((label) => ({ label, value: all[label]! }));
 }
 
+/** Labels every user server of a stack carries (the hub puts them on), to find them all. */
+export function userServerSelector(prefix: string): Record<string, string> {
+  return { [labelKeys.component]: "user", [labelKeys.prefix]: prefix };
+}
+
 /** JSON with object keys sorted at every level: the same data always gives the same bytes. */
 export function stableJson(value: unknown): string {
   return JSON.stringify(sortKeys(value), null, 2) + "\n";
@@ -360,9 +365,21 @@ export function hubHealthcheck(url: string) {
       "-c",
       `import urllib.request; urllib.request.urlopen("http://127.0.0.1:${endpoints.hubPort}${basePath}/hub/health", timeout=5)`,
     ],
-    interval: "15s",
-    timeout: "10s",
+    // Written as Docker reads them back (Go's time.Duration form), so a preview after `up` is quiet.
+    interval: dockerDuration(15),
+    timeout: dockerDuration(10),
     retries: 5,
-    startPeriod: "120s",
+    startPeriod: dockerDuration(120),
   };
+}
+
+/** A whole number of seconds in Go's time.Duration form, as Docker reports it: 15s, 2m0s, 1h0m0s. */
+export function dockerDuration(seconds: number): string {
+  if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`not a whole number of seconds: ${seconds}`);
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (h > 0) return `${h}h${m}m${s}s`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
 }

@@ -42,7 +42,8 @@ export class HubStorage extends pulumi.ComponentResource {
           labels: [...spec.labels],
           ...(spec.driverOpts ? { driverOpts: spec.driverOpts } : {}),
         },
-        { parent: this, retainOnDelete: true },
+        // Docker cannot relabel a volume: a labels edit must not plan the replacement of a data volume.
+        { parent: this, retainOnDelete: true, ignoreChanges: ["labels"] },
       );
     const hubData = volume(`${name}-hub-data`, args.hubData);
     const shared = Object.keys(args.shared)

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HubApi, uniqueName } from "./client";
-import { inspectContainer, localSkip, prefix } from "./local";
+import { assertQuietPreview, inspectContainer, prefix, stackSkip } from "./stack";
 
 const api = new HubApi();
 
@@ -17,7 +17,7 @@ describe("hub and proxy", () => {
     assert.equal((await fetch(`${api.env.url}/hub/health`)).status, 200);
   });
 
-  it("the hub container is healthy and the proxy runs in its own container", { skip: localSkip }, async () => {
+  it("the hub container is healthy and the proxy runs in its own container", { skip: stackSkip }, async () => {
     const hub = await inspectContainer(`${prefix()}-hub`);
     assert.equal(hub.State.Health?.Status, "healthy");
     assert.equal(hub.HostConfig.RestartPolicy?.Name, "unless-stopped");
@@ -26,6 +26,10 @@ describe("hub and proxy", () => {
     assert.deepEqual(Object.keys(hub.NetworkSettings.Networks), [prefix()]);
     assert.deepEqual(hub.HostConfig.PortBindings ?? {}, {}, "only the proxy publishes a port");
     assert.ok(proxy.NetworkSettings.Ports?.["8000/tcp"]?.[0]?.HostIp === "127.0.0.1");
+  });
+
+  it("pulumi preview right after pulumi up plans no change", { skip: stackSkip }, async () => {
+    await assertQuietPreview("right after pulumi up");
   });
 
   it("refuses API calls without a token", async () => {

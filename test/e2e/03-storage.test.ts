@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { HubApi, uniqueName } from "./client";
-import { escapeUserName } from "../../components/settings";
-import { docker, localSkip, prefix, userContainer } from "./local";
+import { escapeUserName, labelKeys } from "../../components/settings";
+import { docker, stackSkip, prefix, userContainer } from "./stack";
 
 const api = new HubApi();
 
@@ -17,7 +17,7 @@ async function seedArchive(content: string): Promise<void> {
     Image: "localhost/gmap-debian:bookworm",
     Cmd: ["sh", "-c", 'mkdir -p /archive/base && printf %s "$CONTENT" > /archive/base/README.txt'],
     Env: [`CONTENT=${content}`],
-    Labels: { "org.europlanet-gmap.harness": process.env.E2E_RUN_ID ?? "e2e-ci", "org.europlanet-gmap.e2e": "seed" },
+    Labels: { [labelKeys.prefix]: prefix(), "org.europlanet-gmap.e2e": "seed" },
     HostConfig: { Binds: [`${prefix()}-archive:/archive`] },
   });
   try {
@@ -34,7 +34,7 @@ describe("storage mounts", () => {
   const bob = uniqueName("bob");
 
   before(async () => {
-    if (!localSkip) await seedArchive("ISIS base data");
+    if (!stackSkip) await seedArchive("ISIS base data");
     await api.createUser(alice);
     await api.createUser(bob);
     await Promise.all([api.startServer(alice), api.startServer(bob)]);
@@ -73,7 +73,7 @@ describe("storage mounts", () => {
     assert.deepEqual(out.trim().split("\n"), ["/mnt/isis/data", "True", "EROFS"]);
   });
 
-  it("the archive's content is there", { skip: localSkip }, async () => {
+  it("the archive's content is there", { skip: stackSkip }, async () => {
     const out = await api.runPython(bob, "print(open('/mnt/isis/data/base/README.txt').read())");
     assert.equal(out.trim(), "ISIS base data");
   });
@@ -86,7 +86,7 @@ describe("storage mounts", () => {
     assert.equal(out.trim(), "1000 100 1000 1000 True");
   });
 
-  it("user servers run in their own containers on the hub's network, labelled", { skip: localSkip }, async () => {
+  it("user servers run in their own containers on the hub's network, labelled", { skip: stackSkip }, async () => {
     const container = await userContainer(escapeUserName(alice));
     assert.ok(container, "alice's container carries the stack's user labels");
     assert.deepEqual(Object.keys(container.NetworkSettings.Networks), [prefix()]);

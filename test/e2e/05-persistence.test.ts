@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { BrowserSession, HubApi, uniqueName, waitFor } from "./client";
-import { docker, editedStackFile, inspectContainer, localSkip, localUp, prefix } from "./local";
+import { assertQuietPreview, docker, editedStackFile, inspectContainer, prefix, stackSkip, up } from "./stack";
 
 const api = new HubApi();
 
@@ -57,7 +57,7 @@ describe("persistence", () => {
     assert.equal(await api.getFile(worker, "work/keep.txt"), "precious");
   });
 
-  it("a hub restart keeps the running server answering, the work and the login", { skip: localSkip }, async () => {
+  it("a hub restart keeps the running server answering, the work and the login", { skip: stackSkip }, async () => {
     const restart = docker.getContainer(`${prefix()}-hub`).restart({ t: 10 }).then(hubHealthy);
     const [ok, failed] = await pollServer(worker, restart);
     await restart;
@@ -68,24 +68,25 @@ describe("persistence", () => {
     assert.equal(await browser.whoami(), person, "still logged in after the restart");
   });
 
-  it("a config change replaces the hub but not the proxy, the servers, the work or the logins", { skip: localSkip }, async () => {
+  it("a config change replaces the hub but not the proxy, the servers, the work or the logins", { skip: stackSkip }, async () => {
     const hubBefore = (await inspectContainer(`${prefix()}-hub`)).Id;
     const proxyBefore = (await inspectContainer(`${prefix()}-proxy`)).Id;
     const file = editedStackFile((config) => {
       config["jupyterhub:spawner"].environment = { GMAP_E2E_GENERATION: "2" };
     });
-    const change = localUp({ configFile: file });
+    const change = up({ configFile: file });
     const [, failed] = await pollServer(worker, change);
     const applied = await change;
-    assert.equal(applied.code, 0, applied.stderr);
+    assert.equal(applied.code, 0, applied.stdout + applied.stderr);
     assert.notEqual((await inspectContainer(`${prefix()}-hub`)).Id, hubBefore, "the hub container was replaced");
     assert.equal((await inspectContainer(`${prefix()}-proxy`)).Id, proxyBefore, "the proxy was kept");
     assert.equal(failed, 0, "the server kept answering through the proxy");
     assert.equal((await api.user(worker)).servers[""].ready, true);
     assert.equal(await api.getFile(worker, "work/keep.txt"), "precious");
     assert.equal(await browser.whoami(), person, "still logged in after the replacement");
-    const restored = await localUp();
-    assert.equal(restored.code, 0, restored.stderr);
+    const restored = await up();
+    assert.equal(restored.code, 0, restored.stdout + restored.stderr);
+    await assertQuietPreview("right after the hub was replaced");
     await api.stopServer(worker);
   });
 });

@@ -1,18 +1,24 @@
 /**
- * Scenario 6: switching the default notebook image is one config edit. Applying it replaces the
- * hub only; new spawns use the new image; user data is intact; everything else is untouched.
+ * Scenario 6: switching the notebook image is one config edit, reviewed with `pulumi preview` and
+ * applied with `pulumi up`. The preview plans exactly the hub's replacement (plus the pull of an
+ * image that is new); applying it replaces the hub only; new spawns use the new image; user data
+ * is intact; the next preview is quiet.
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { HubApi, uniqueName } from "./client";
-import { docker, editedStackFile, inspectContainer, localSkip, localUp, prefix } from "./local";
+import { assertQuietPreview, docker, editedStackFile, inspectContainer, prefix, preview, stackSkip, up, type Step } from "./stack";
 
 const api = new HubApi();
+const MINIMAL = "localhost/notebook-minimal:5.5.1";
+const GISPY = "localhost/notebook-gispy:5.5.1";
+/** An image the stack has not pulled yet: a new tag of the GISPy stand-in (the tests' own object). */
+const ALIAS = { repo: "localhost/notebook-gispy", tag: "5.5.1-e2e-alias" };
 
 async function snapshot() {
   const p = prefix();
   const volumes = await Promise.all(["hub-data", "shared", "archive"].map((v) => docker.getVolume(`${p}-${v}`).inspect()));
-  const images = await Promise.all(["localhost/notebook-minimal:5.5.1", "localhost/notebook-gispy:5.5.1"].map((i) => docker.getImage(i).inspect()));
+  const images = await Promise.all([MINIMAL, GISPY].map((i) => docker.getImage(i).inspect()));
   return {
     hub: (await inspectContainer(`${p}-hub`)).Id,
     proxy: (await inspectContainer(`${p}-proxy`)).Id,
@@ -22,13 +28,37 @@ async function snapshot() {
   };
 }
 
-describe("switching the default image by config", { skip: localSkip }, () => {
+const planned = (steps: Step[]) => [...new Set(steps.map((s) => `${s.type.split(":").pop()} ${s.name}`))].sort();
+
+describe("switching the notebook image by config", { skip: stackSkip }, () => {
+  const aliasTag = `${ALIAS.repo}:${ALIAS.tag}`;
+
   after(async () => {
-    const restored = await localUp();
-    assert.equal(restored.code, 0, restored.stderr);
+    await docker.getImage(aliasTag).remove().catch(() => undefined);
+    const restored = await up();
+    assert.equal(restored.code, 0, restored.stdout + restored.stderr);
+    await assertQuietPreview("after restoring the e2e stack file");
   });
 
-  it("applies the edit: hub replaced, new spawns use the new image, data and the rest untouched", async () => {
+  it("the preview of a defaultImage edit plans exactly the hub's replacement", async () => {
+    const p = await preview({ configFile: editedStackFile((c) => (c["jupyterhub:defaultImage"] = "gispy")) });
+    assert.equal(p.code, 0, p.stdout + p.stderr);
+    assert.deepEqual(planned(p.changes), ["Container jupyterhub-hub"]);
+    assert.ok(p.changes.every((s) => /replace/.test(s.op)), p.changes.map((s) => s.op).join(", "));
+  });
+
+  it("the preview of a new image reference plans its pull and the hub's replacement", async () => {
+    await docker.getImage(GISPY).tag(ALIAS);
+    const p = await preview({
+      configFile: editedStackFile((c) => {
+        c["jupyterhub:images"][1].image = aliasTag;
+      }),
+    });
+    assert.equal(p.code, 0, p.stdout + p.stderr);
+    assert.deepEqual(planned(p.changes), ["Container jupyterhub-hub", "RemoteImage jupyterhub-images-gispy"]);
+  });
+
+  it("applies the edit: hub replaced, new spawns use the new image, data and the rest untouched, next preview quiet", async () => {
     const name = uniqueName("switch");
     await api.createUser(name);
     await api.startServer(name);
@@ -37,13 +67,14 @@ describe("switching the default image by config", { skip: localSkip }, () => {
     await api.stopServer(name);
 
     const before = await snapshot();
-    const applied = await localUp({ configFile: editedStackFile((c) => (c["jupyterhub:defaultImage"] = "gispy")) });
-    assert.equal(applied.code, 0, applied.stderr);
-    assert.match(applied.stderr, /replaced\s+Container gmap-e2e-hub/);
-    assert.doesNotMatch(applied.stderr, /(replaced|created)\s+(Container gmap-e2e-proxy|Network|Volume)/);
+    const file = editedStackFile((c) => (c["jupyterhub:defaultImage"] = "gispy"));
+    const applied = await up({ configFile: file });
+    assert.equal(applied.code, 0, applied.stdout + applied.stderr);
     const afterEdit = await snapshot();
-    assert.notEqual(afterEdit.hub, before.hub);
+    assert.notEqual(afterEdit.hub, before.hub, "the hub container was replaced");
     assert.deepEqual({ ...afterEdit, hub: "" }, { ...before, hub: "" }, "proxy, network, volumes and images untouched");
+    const quiet = await preview({ configFile: file });
+    assert.deepEqual(quiet.changes.map((s) => `${s.op} ${s.name}`), [], "the preview right after the switch is quiet");
 
     const settings = await api.startServer(name);
     assert.equal(settings.ready, true);

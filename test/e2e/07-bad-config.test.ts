@@ -1,28 +1,54 @@
-/** Scenario 8: a bad config is refused with keyed errors before any Docker object exists. */
+/**
+ * Scenario 7: a bad config is refused by the real `pulumi preview` and `pulumi up` with every
+ * problem by key, printed once and without a stack trace, before any resource is declared: the
+ * running deployment is untouched and nothing new exists.
+ */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { docker, editedStackFile, localSkip, localUp } from "./local";
+import { docker, editedStackFile, inspectContainer, prefix, preview, pulumi, stackSkip, up } from "./stack";
 
-describe("bad config", { skip: localSkip }, () => {
-  it("is refused with every problem by key, and creates nothing", async () => {
-    const runId = "e2e-bad-config";
-    const file = editedStackFile((c) => {
-      c["jupyterhub:prefix"] = "gmap-e2e-bad";
-      c["jupyterhub:hub"].port = 0;
-      c["jupyterhub:images"][0].image = "localhost/notebook-minimal";
-      c["jupyterhub:defaultImage"] = "isis";
-      c["jupyterhub:storage"][0].mountPath = "shared";
-    });
-    const applied = await localUp({ runId, configFile: file });
+const BAD_PREFIX = "gmap-e2e-bad";
+const KEYS = ["jupyterhub:hub.port", "jupyterhub:images[0].image", "jupyterhub:defaultImage", "jupyterhub:storage[0].mountPath"];
+
+function badConfig(): string {
+  return editedStackFile((c) => {
+    c["jupyterhub:prefix"] = BAD_PREFIX;
+    c["jupyterhub:hub"].port = 0;
+    c["jupyterhub:images"][0].image = "localhost/notebook-minimal";
+    c["jupyterhub:defaultImage"] = "isis";
+    c["jupyterhub:storage"][0].mountPath = "shared";
+  });
+}
+
+function assertKeyedOnce(output: string): void {
+  for (const key of KEYS) assert.ok(output.includes(key), `missing ${key} in:\n${output}`);
+  const headers = output.match(/Invalid stack config: \d+ problems?/g) ?? [];
+  assert.equal(headers.length, 1, `the problem list is printed once:\n${output}`);
+  assert.doesNotMatch(output, /^\s+at .+\(.+:\d+:\d+\)$/m, "no stack trace");
+  assert.doesNotMatch(output, /\.ts:\d+:\d+/, "no source locations");
+}
+
+describe("bad config", { skip: stackSkip }, () => {
+  it("pulumi preview and pulumi up refuse it with every problem by key, once, and change nothing", async () => {
+    const hubBefore = (await inspectContainer(`${prefix()}-hub`)).Id;
+    const file = badConfig();
+
+    const text = await pulumi(["preview", "--stack", process.env.E2E_STACK!, "--config-file", file]);
+    assert.notEqual(text.code, 0);
+    assertKeyedOnce(text.stdout + text.stderr);
+
+    const json = await preview({ configFile: file });
+    assert.notEqual(json.code, 0);
+    assert.deepEqual(json.changes, [], "nothing is planned");
+
+    const applied = await up({ configFile: file });
     assert.notEqual(applied.code, 0);
-    for (const key of ["jupyterhub:hub.port", "jupyterhub:images[0].image", "jupyterhub:storage[0].mountPath"]) {
-      assert.ok(applied.stderr.includes(key), `missing ${key} in:\n${applied.stderr}`);
-    }
-    const owned = { filters: { label: [`org.europlanet-gmap.harness=${runId}`] } };
-    assert.deepEqual((await docker.listContainers({ all: true, ...owned })).length, 0);
-    assert.deepEqual((await docker.listNetworks(owned)).length, 0);
-    assert.deepEqual((await docker.listVolumes(owned)).Volumes?.length ?? 0, 0);
-    const named = await docker.listContainers({ all: true, filters: { name: ["gmap-e2e-bad"] } });
-    assert.equal(named.length, 0);
+    assertKeyedOnce(applied.stdout + applied.stderr);
+
+    assert.equal((await inspectContainer(`${prefix()}-hub`)).Id, hubBefore, "the running hub is untouched");
+    const named = { filters: { name: [BAD_PREFIX] } };
+    assert.equal((await docker.listContainers({ all: true, ...named })).length, 0);
+    assert.equal((await docker.listNetworks(named)).length, 0);
+    assert.equal((await docker.listVolumes(named)).Volumes?.length ?? 0, 0);
   });
 });

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser } from "playwright-core";
 import { BrowserSession, chromiumArgs, chromiumPath, HubApi, uniqueName } from "./client";
-import { projectDir } from "./local";
+import { projectDir } from "./stack";
 
 const api = new HubApi();
 const executablePath = chromiumPath();

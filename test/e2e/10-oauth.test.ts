@@ -2,25 +2,25 @@
  * GitHub and GitLab sign-in, alone and together with native accounts, against a fake OAuth
  * provider (test/standins/fake-oauth) that implements the endpoints OAuthenticator calls.
  *
- * Brings up its own stack (Pulumi.e2e-oauth.yaml: native + GitHub + GitLab, port 18001) through the
- * harness, starts the fake provider as a labelled container on the stack's network (alias
+ * Deploys its own stack (Pulumi.e2e-oauth.yaml: native + GitHub + GitLab, port 18001) with the real
+ * `pulumi up`, starts the fake provider as a labelled container on the stack's network (alias
  * fake-oauth), then reconfigures the stack to GitHub alone and to GitLab alone (each change
- * replaces the hub container); removes everything, volumes included, at the end. Needs the local
- * engine: skipped when E2E_STACK is unset (a hub deployed elsewhere).
+ * replaces the hub container). Last, with user servers running, a change that replaces the network
+ * and then `pulumi destroy`: both stop and remove the servers first and keep every volume. Removes
+ * everything, volumes included, at the end. Skipped against a hub deployed elsewhere.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { escapeUserName } from "../../components/settings";
+import { escapeUserName, labelKeys } from "../../components/settings";
 import { type BrowserSession, chromiumArgs, chromiumPath, formsOf, HubApi, type HubEnv, linksOf, waitFor } from "./client";
-import { appliedHub, docker, editedStackFile, localDown, localUp, projectDir } from "./local";
+import { destroy, docker, editedStackFile, ensureStack, projectDir, removeStack, stackHub, stackSkip as skip, up as pulumiUp } from "./stack";
 import { FakeOAuth, type FakeOAuthConfig, fakeSession, nativeLogin, nativeSignUp, oauthLogin } from "./oauth";
 
 const STACK = "e2e-oauth";
 const RUN_ID = "e2e-oauth";
 const PREFIX = "gmap-e2e-oauth";
-const skip = process.env.E2E_STACK ? false : "needs the local Docker engine and the harness (set E2E_STACK, as npm run test:e2e does)";
 const PASSWORD = "Gmap-e2e-Passw0rd";
 
 /** Users and memberships of the fake GitHub and GitLab. */
@@ -57,9 +57,11 @@ function fakeConfig(hubUrl: string): FakeOAuthConfig {
   };
 }
 
-/** `local.ts up` of this stack, optionally with an edited copy of its stack file. */
+/** `pulumi up` of this stack, optionally with an edited copy of its stack file; the hub it serves. */
 async function up(edit?: (config: Record<string, any>) => void): Promise<HubEnv> {
-  return appliedHub(await localUp({ stack: STACK, runId: RUN_ID, ...(edit ? { configFile: editedStackFile(edit, STACK) } : {}) }));
+  const run = await pulumiUp({ stack: STACK, ...(edit ? { configFile: editedStackFile(edit, STACK) } : {}) });
+  assert.equal(run.code, 0, `pulumi up ${STACK} failed:\n${(run.stdout + run.stderr).slice(-6000)}`);
+  return stackHub({ stack: STACK });
 }
 
 async function containerLogs(name: string): Promise<string> {
@@ -117,11 +119,12 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
     }
     // leftovers of an interrupted run of this file (only objects labelled with this run id)
     await FakeOAuth.removeAll(docker, RUN_ID);
-    await localDown({ stack: STACK, runId: RUN_ID });
+    await removeStack(STACK);
+    await ensureStack(STACK);
     const env = await up();
     hubUrl = env.url;
     api = new HubApi(env);
-    fake = await FakeOAuth.start({ docker, name: `${PREFIX}-fake-oauth`, network: PREFIX, runId: RUN_ID, config: fakeConfig(hubUrl) });
+    fake = await FakeOAuth.start({ docker, name: `${PREFIX}-fake-oauth`, network: PREFIX, runId: RUN_ID, prefix: PREFIX, config: fakeConfig(hubUrl) });
   }, { timeout: 20 * 60_000 });
 
   after(async () => {
@@ -130,8 +133,8 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       fs.writeFileSync(path.join(projectDir, "test-artifacts", `${name}.log`), await containerLogs(name));
     }
     await FakeOAuth.removeAll(docker, RUN_ID);
-    const down = await localDown({ stack: STACK, runId: RUN_ID });
-    assert.equal(down.code, 0, `local.ts down failed:\n${down.stderr}`);
+    const problems = await removeStack(STACK);
+    assert.deepEqual(problems, [], "the stack and its volumes are removed");
   }, { timeout: 10 * 60_000 });
 
   describe("native, GitHub and GitLab side by side", () => {
@@ -378,6 +381,59 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       assert.equal((await s.whoami()), "dev");
       assert.equal((await lastAuthorize("gitlab"))?.redirect_uri, `${hubUrl}/hub/oauth_callback`);
       assert.equal((await oauthLogin(session(), "gitlab", "stranger", false)).status, 403);
+    });
+  });
+
+  describe("with user servers running", () => {
+    const gitlabAlone = (config: Record<string, any>) => {
+      const auth = config["jupyterhub:auth"];
+      config["jupyterhub:auth"] = { providers: ["gitlab"], gitlab: auth.gitlab };
+    };
+    const keeper = "keeper";
+    const stackObjects = async () => {
+      const ours = { filters: { label: [`${labelKeys.prefix}=${PREFIX}`] } };
+      return {
+        containers: (await docker.listContainers({ all: true, ...ours })).map((c) => c.Names[0]!.slice(1)).sort(),
+        networks: (await docker.listNetworks({ filters: { name: [PREFIX] } })).map((n) => n.Id),
+        volumes: ((await docker.listVolumes(ours)).Volumes ?? []).map((v) => v.Name).sort(),
+      };
+    };
+
+    before(async () => {
+      // the fake provider is done; it would hold the network
+      await FakeOAuth.removeAll(docker, RUN_ID);
+      await api.createUser(keeper);
+      await api.startServer(keeper);
+      assert.equal((await api.putFile(keeper, "work/kept.txt", "survives")).status, 201);
+    }, { timeout: 10 * 60_000 });
+
+    it("a change that replaces the network removes the servers first and keeps their volumes", async () => {
+      const before = await stackObjects();
+      assert.ok(before.containers.includes(`${PREFIX}-user-${keeper}`), before.containers.join(", "));
+      const env = await up((config) => {
+        gitlabAlone(config);
+        config["jupyterhub:labels"] = { "org.europlanet-gmap.e2e-generation": "2" };
+      });
+      const after = await stackObjects();
+      assert.notDeepEqual(after.networks, before.networks, "the network was replaced");
+      assert.ok(!after.containers.includes(`${PREFIX}-user-${keeper}`), "the user server was removed");
+      assert.deepEqual(after.volumes, before.volumes, "every volume is kept");
+      api = new HubApi(env);
+      await api.startServer(keeper);
+      assert.equal(await api.getFile(keeper, "work/kept.txt"), "survives");
+    });
+
+    it("pulumi destroy stops and removes the servers, then removes containers, network and hub image; volumes stay", async () => {
+      assert.equal((await api.user(keeper)).servers[""].ready, true, "a server runs");
+      const before = await stackObjects();
+      const run = await destroy({ stack: STACK });
+      assert.equal(run.code, 0, (run.stdout + run.stderr).slice(-6000));
+      const after = await stackObjects();
+      assert.deepEqual(after.containers, [], "no container of the stack is left");
+      assert.deepEqual(after.networks, [], "the network is removed");
+      await assert.rejects(docker.getImage(`${PREFIX}-hub:local`).inspect(), /no such image/i, "the hub image is removed");
+      assert.deepEqual(after.volumes, before.volumes, "every volume is kept");
+      assert.ok(after.volumes.includes(`${PREFIX}-hub-data`) && after.volumes.includes(`${PREFIX}-user-${keeper}`), after.volumes.join(", "));
     });
   });
 });

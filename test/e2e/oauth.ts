@@ -9,7 +9,7 @@
  */
 import * as dns from "node:dns";
 import Docker from "dockerode";
-import { LABELS } from "../harness/docker-mocks";
+import { labelKeys } from "../../components/settings";
 import { BrowserSession, formsOf, type HubEnv, type Page } from "./client";
 
 export const FAKE_OAUTH_IMAGE = "localhost/fake-oauth:1";
@@ -19,13 +19,11 @@ export const FAKE_OAUTH_PORT = 8080;
 export const FIXTURE_LABEL = "org.europlanet-gmap.e2e-fixture";
 
 /**
- * Labels of a test fixture container: ours, plus the harness's owner label with the owner
- * `<run id>-fixtures`. That owner starts with "e2e-", so `local:janitor` removes a fixture left
- * behind by an interrupted run (before the stack's network, which it would otherwise block), while
- * the harness never prunes it when the stack is re-applied (another owner than the run's).
+ * Labels of a test fixture container: ours, plus the stack's prefix label, so removing the stack's
+ * leftovers (test/e2e/stack.ts removeStack) removes a fixture an interrupted run left behind.
  */
-export function fixtureLabels(runId: string): Record<string, string> {
-  return { [FIXTURE_LABEL]: runId, [LABELS.owner]: `${runId}-fixtures` };
+export function fixtureLabels(runId: string, prefix: string): Record<string, string> {
+  return { [FIXTURE_LABEL]: runId, [labelKeys.prefix]: prefix };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -57,8 +55,8 @@ export class FakeOAuth {
   /** http://fake-oauth:8080: what the hub and the tests both use. */
   readonly url = `http://${FAKE_OAUTH_ALIAS}:${FAKE_OAUTH_PORT}`;
 
-  static async start(options: { docker: Docker; name: string; network: string; runId: string; config: FakeOAuthConfig }): Promise<FakeOAuth> {
-    const { docker, name, network, runId, config } = options;
+  static async start(options: { docker: Docker; name: string; network: string; runId: string; prefix: string; config: FakeOAuthConfig }): Promise<FakeOAuth> {
+    const { docker, name, network, runId, prefix, config } = options;
     try {
       await docker.getImage(FAKE_OAUTH_IMAGE).inspect();
     } catch {
@@ -68,7 +66,7 @@ export class FakeOAuth {
       name,
       Image: FAKE_OAUTH_IMAGE,
       Env: [`FAKE_OAUTH_CONFIG=${JSON.stringify(config)}`, `FAKE_OAUTH_PORT=${FAKE_OAUTH_PORT}`],
-      Labels: fixtureLabels(runId),
+      Labels: fixtureLabels(runId, prefix),
       HostConfig: { NetworkMode: network },
       NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [FAKE_OAUTH_ALIAS] } } },
     });

@@ -134,6 +134,23 @@ describe("JupyterHub component (full config)", () => {
     assert.ok(hubC.inputs.labels.some((l: any) => l.label === labelKeys.component && l.value === "hub"));
   });
 
+  it("leaves nothing behind: user servers go after the hub, the image tag after the image, the network goes last", () => {
+    const leftovers = byType(types.leftovers, "full-hub-");
+    const servers = leftovers.find((r) => r.name === "full-hub-user-servers")!;
+    const tag = leftovers.find((r) => r.name === "full-hub-image-tag")!;
+    assert.deepEqual(servers.inputs.containers, {
+      network: "gmap",
+      labels: { [labelKeys.component]: "user", [labelKeys.prefix]: "gmap" },
+    });
+    assert.deepEqual(tag.inputs.images, ["gmap-hub:local"]);
+    assert.equal(typeof servers.inputs.__provider, "string", "the provider is serialized into the state");
+    const dependsOn = (r: { type: string; name: string }) =>
+      ([optionsOf(r)?.dependsOn ?? []].flat() as (pulumi.Resource & { __name?: string })[]).map((d) => d.__name);
+    assert.deepEqual(dependsOn(byType(types.container, "full-hub")[0]!), ["full-hub-user-servers"], "the hub is deleted before its servers");
+    assert.deepEqual(dependsOn(byType(types.image, "full")[0]!), ["full-hub-image-tag"], "the image before its tag");
+    assert.equal(optionsOf(byType(types.network, "full")[0]!)?.deleteBeforeReplace, true, "fixed name: delete first");
+  });
+
   it("writes settings the hub reads, without any secret", () => {
     const hubC = byType(types.container, "full-hub")[0]!;
     const settingsText: string = hubC.inputs.uploads[0].content;

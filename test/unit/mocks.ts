@@ -5,7 +5,8 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 
-import { SECRET_SIG as secretSig } from "../harness/docker-mocks";
+/** How the runtime marks a serialized secret (`{ [secretSig]: ..., value }`). */
+const secretSig = pulumi.runtime.specialSigKey;
 
 /** A recorded resource registration. */
 export interface Recorded {
@@ -97,4 +98,14 @@ export function byType(type: string, namePrefix = ""): Recorded[] {
   return recorded.filter((r) => r.type === type && r.name.startsWith(namePrefix));
 }
 
-export { TYPES as types } from "../harness/docker-mocks";
+/** Resource type tokens of the providers the program uses. */
+export const types = {
+  network: "docker:index/network:Network",
+  volume: "docker:index/volume:Volume",
+  image: "docker:index/image:Image",
+  remoteImage: "docker:index/remoteImage:RemoteImage",
+  container: "docker:index/container:Container",
+  password: "random:index/randomPassword:RandomPassword",
+  bytes: "random:index/randomBytes:RandomBytes",
+  leftovers: "pulumi-nodejs:dynamic/jupyterhub:Leftovers",
+} as const;

@@ -6,12 +6,12 @@
  *   node --import tsx test/unit/run-program.ts <stack> [extra config JSON]
  */
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig } from "../harness/program";
+import { readStackFile } from "../../scripts/stack-file";
 import { installMocks, recorded, redacted, settle } from "./mocks";
 
 async function main(): Promise<void> {
   const [stack, extra] = process.argv.slice(2);
-  const { config } = loadStackConfig(process.cwd(), stack!);
+  const { config } = readStackFile(process.cwd(), stack!);
   installMocks("jupyterhub", stack);
   pulumi.runtime.setAllConfig({ ...config, ...(extra ? JSON.parse(extra) : {}) });
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseConfig } from "../../components/config";
-import { hubHealthcheck, hubSecrets, hubSettings, labelsFor, names, shareDriverOptions, spawnerMounts, stableJson } from "../../components/settings";
+import { dockerDuration, hubHealthcheck, hubSecrets, hubSettings, labelsFor, names, shareDriverOptions, spawnerMounts, stableJson } from "../../components/settings";
 
 describe("settings", () => {
   it("stableJson sorts keys at every level and drops undefined", () => {
@@ -60,5 +60,12 @@ describe("settings", () => {
       storage: [{ name: "isis", source: { type: "volume" }, mountPath: "/mnt/isis/data", environment: { ISISDATA: "/mnt/isis/data" } }],
     });
     assert.deepEqual(hubSettings(c, "dev", {}).spawner.environment, { TZ: "UTC", ISISDATA: "/mnt/isis/data" });
+  });
+
+  it("writes durations as Docker reads them back (Go's time.Duration form)", () => {
+    assert.deepEqual([0, 10, 15, 59, 60, 90, 120, 3599, 3600, 5400].map(dockerDuration), ["0s", "10s", "15s", "59s", "1m0s", "1m30s", "2m0s", "59m59s", "1h0m0s", "1h30m0s"]);
+    const hc = hubHealthcheck("http://localhost:8000");
+    assert.deepEqual([hc.interval, hc.timeout, hc.startPeriod], ["15s", "10s", "2m0s"]);
+    assert.throws(() => dockerDuration(1.5));
   });
 });

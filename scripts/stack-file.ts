@@ -1,0 +1,59 @@
+/**
+ * Reads a stack settings file (`Pulumi.<stack>.yaml`) the way the Pulumi CLI hands its config to
+ * the program (`<project>:<key>` -> string, JSON for structured values), without the CLI and
+ * without decrypting anything: every encrypted (`secure:`) value becomes a placeholder, and its key
+ * is listed, so a config can be checked with the secrets it needs present but never shown.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+
+/** What stands in for an encrypted value. */
+export const secretPlaceholder = "[secret]";
+
+export interface StackFile {
+  /** The file read. */
+  readonly file: string;
+  /** `<project>:<key>` -> string, as the CLI passes config to the program. */
+  readonly config: Record<string, string>;
+  /** Keys (with paths for nested secrets, e.g. `jupyterhub:shareCredentials.smb.password`) holding encrypted values. */
+  readonly secretKeys: string[];
+}
+
+/** The project name from Pulumi.yaml. */
+export function projectName(projectDir: string): string {
+  const file = path.join(projectDir, "Pulumi.yaml");
+  const name = (YAML.parse(fs.readFileSync(file, "utf8")) as { name?: unknown } | null)?.name;
+  if (typeof name !== "string" || !name) throw new Error(`${file} has no project name`);
+  return name;
+}
+
+/** Reads `Pulumi.<stack>.yaml` (or `configFile`) of the project in `projectDir`. */
+export function readStackFile(projectDir: string, stack: string, configFile?: string): StackFile {
+  const project = projectName(projectDir);
+  const file = configFile ? path.resolve(projectDir, configFile) : path.join(projectDir, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(file)) throw new Error(`${path.relative(projectDir, file) || file} not found: is "${stack}" a stack of this project?`);
+  const settings = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(settings.config ?? {})) {
+    if (value === undefined || value === null) continue;
+    const full = key.includes(":") ? key : `${project}:${key}`;
+    const plain = withPlaceholders(value, full, secretKeys);
+    config[full] = typeof plain === "string" ? plain : JSON.stringify(plain);
+  }
+  return { file, config, secretKeys };
+}
+
+function withPlaceholders(value: unknown, at: string, secretKeys: string[]): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => withPlaceholders(v, `${at}[${i}]`, secretKeys));
+  if (value !== null && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    if (Object.keys(o).length === 1 && typeof o.secure === "string") {
+      secretKeys.push(at);
+      return secretPlaceholder;
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, withPlaceholders(v, `${at}.${k}`, secretKeys)]));
+  }
+  return value;
+}

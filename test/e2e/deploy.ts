@@ -1,0 +1,43 @@
+/**
+ * Deploys and removes the end-to-end stacks with the real Pulumi CLI (see stack.ts); used by
+ * scripts/test-e2e.sh.
+ *
+ *   node --import tsx test/e2e/deploy.ts up <stack>
+ *       Removes what an interrupted earlier run left of the stack, creates it in the test backend,
+ *       runs `pulumi up`, waits for the hub and prints HUB_URL=... and HUB_TOKEN=... on stdout.
+ *   node --import tsx test/e2e/deploy.ts down <stack>
+ *       `pulumi destroy`, then removes the stack and every object with its prefix, volumes included.
+ */
+import { ensureStack, removeStack, stackHub, up, waitForHub } from "./stack";
+
+async function main(): Promise<number> {
+  const [command, name] = process.argv.slice(2);
+  if (!name || (command !== "up" && command !== "down")) {
+    process.stderr.write("usage: deploy.ts up|down <stack>\n");
+    return 2;
+  }
+  const problems = await removeStack(name);
+  if (command === "down") {
+    for (const p of problems) process.stderr.write(`${p}\n`);
+    return problems.length ? 1 : 0;
+  }
+  if (problems.length) process.stderr.write(`warning: leftovers of an earlier run:\n${problems.join("\n")}\n`);
+  await ensureStack(name);
+  const t0 = Date.now();
+  const run = await up({ stack: name });
+  process.stderr.write(run.stdout + run.stderr);
+  if (run.code !== 0) return run.code;
+  const hub = await stackHub({ stack: name });
+  await waitForHub(hub.url);
+  process.stderr.write(`${name}: deployed with pulumi up in ${Math.round((Date.now() - t0) / 1000)} s\n`);
+  process.stdout.write(`HUB_URL=${hub.url}\nHUB_TOKEN=${hub.token}\n`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    process.stderr.write(`deploy: ${e.message}\n`);
+    process.exit(1);
+  },
+);
