@@ -23,7 +23,8 @@ async function snapshot() {
     hub: (await inspectContainer(`${p}-hub`)).Id,
     proxy: (await inspectContainer(`${p}-proxy`)).Id,
     network: (await docker.getNetwork(p).inspect()).Id,
-    volumes: volumes.map((v) => `${v.Name}@${(v as typeof v & { CreatedAt?: string }).CreatedAt}`),
+    // (a volume's CreatedAt is its directory's mtime: it moves when files are written)
+    volumes: volumes.map((v) => `${v.Name}@${v.Mountpoint}`),
     images: images.map((i) => i.Id),
   };
 }
