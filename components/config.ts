@@ -249,8 +249,20 @@ export const configSchema = z
         httpTimeout: z.int().min(10).max(3600).default(120).describe("Seconds a started server may take to answer."),
         defaultUrl: z.string().regex(/^\//, "spawner.defaultUrl starts with /").default("/lab").describe("Page users land on."),
         notebookDir: absolutePath("spawner.notebookDir").default("/home/jovyan").describe("Notebook root directory in the container."),
-        memLimit: z.string().regex(/^[0-9]+[KMGT]?$/, 'spawner.memLimit looks like "4G"').optional().describe("Memory limit per server, e.g. 4G."),
-        cpuLimit: z.number().positive().max(1024).optional().describe("CPU limit per server, e.g. 2."),
+        memLimit: z
+          .string()
+          .superRefine((v, ctx) => {
+            const problem = memLimitProblem(v);
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
+          })
+          .optional()
+          .describe("Memory limit per server: a number and a unit K, M, G or T (powers of 1024), e.g. 4G or 1.5G; at least 6M."),
+        cpuLimit: z
+          .number()
+          .min(0.01, "spawner.cpuLimit must be at least 0.01: DockerSpawner sets a CPU quota of cpuLimit x 100 ms, and Docker refuses quotas under 1 ms")
+          .max(1024, "spawner.cpuLimit must be at most 1024 (CPUs)")
+          .optional()
+          .describe("CPU limit per server in CPUs, e.g. 2 or 0.5; between 0.01 and 1024."),
         uid: z.int().min(0).default(1000).describe("Notebook user's uid (NB_UID)."),
         gid: z.int().min(0).default(100).describe("Notebook user's gid (NB_GID)."),
         environment: envMap.default({}).describe("Extra environment of every notebook container."),
@@ -399,6 +411,34 @@ export type SecretKey = (typeof secretKeys)[number];
 
 /** The part of the config that never holds a secret. */
 export type PublicConfig = Omit<StackConfig, SecretKey>;
+
+/** Byte multipliers of the units JupyterHub's ByteSpecification (DockerSpawner's mem_limit) takes. */
+const byteUnits = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 } as const;
+/** Docker refuses memory limits under 6 MiB. */
+const minMemoryBytes = 6 * byteUnits.M;
+
+/**
+ * Why a memory limit would fail: JupyterHub's ByteSpecification takes a string only as a number
+ * followed by exactly one of K, M, G, T (upper case, no B; a string of plain bytes fails), and
+ * Docker refuses limits under 6 MiB.
+ */
+function memLimitProblem(value: string): string | undefined {
+  const valid = /^(\d+(?:\.\d+)?)([KMGT])$/.exec(value);
+  const bytes = valid ? Number(valid[1]) * byteUnits[valid[2] as keyof typeof byteUnits] : undefined;
+  if (bytes === 0 || /^0+(\.0+)?$/.test(value)) return `"${value}" is no memory limit Docker accepts: leave spawner.memLimit unset for no limit, or give at least 6M`;
+  if (bytes !== undefined) {
+    if (bytes < minMemoryBytes) return `"${value}" is below Docker's minimum memory limit of 6M: give at least 6M, e.g. 512M`;
+    if (bytes > 1024 * byteUnits.T) return `"${value}" is more than 1024T: give the limit in G, e.g. 64G`;
+    return undefined;
+  }
+  if (/^\d+$/.test(value)) {
+    const hint = Number(value) >= 6 ? `write "${value}M" for ${value} MiB` : "give at least 6M";
+    return `"${value}" has no unit, and JupyterHub refuses plain numbers as strings: ${hint} (units K, M, G, T)`;
+  }
+  const near = /^(\d+(?:\.\d+)?)\s*([kmgtKMGT])[bB]?$/.exec(value.trim());
+  if (near) return `write "${near[1]}${near[2]!.toUpperCase()}": JupyterHub takes the units K, M, G, T in upper case, without a B`;
+  return `spawner.memLimit looks like "4G": a number and one of the units K, M, G, T`;
+}
 
 /** The path of a URL without trailing slashes, or undefined when it does not parse (reported elsewhere). */
 function urlPath(url: string): string | undefined {
