@@ -5,6 +5,7 @@
  * Every top-level key lives in the `jupyterhub:` namespace of `Pulumi.<stack>.yaml`.
  */
 import { z } from "zod";
+import { scopeProblem, scopesJupyterhubVersion } from "./scopes";
 import { defaultOAuthCallbackUrl } from "./settings";
 import { defaultImages } from "./versions";
 
@@ -293,7 +294,17 @@ export const configSchema = z
         z
           .object({
             name: slug("service name").describe("Service name; its token is generated and kept in state."),
-            scopes: z.array(z.string().regex(/^[a-z:!_-]+(![a-z]+=[^\s]+)?$/, "a JupyterHub scope such as admin:users")).min(1, "give the service at least one scope").describe("JupyterHub scopes of the service's role, e.g. admin:users."),
+            scopes: z
+              .array(
+                z.string().superRefine((scope, ctx) => {
+                  const problem = scopeProblem(scope);
+                  if (problem) ctx.addIssue({ code: "custom", message: problem });
+                }),
+              )
+              .min(1, "give the service at least one scope")
+              .describe(
+                `JupyterHub ${scopesJupyterhubVersion} scopes of the service's role, e.g. admin:users or read:users!group=staff (filters !user=, !group=, !server=, !service=).`,
+              ),
           })
           .strict(),
       )
