@@ -20,6 +20,82 @@ const slug = (what: string) =>
 const absolutePath = (what: string) =>
   z.string().regex(/^\/[^\0]*$/, `${what} must be an absolute path starting with "/"`);
 
+/** The notebook user's home in docker-stacks images (NB_USER jovyan). */
+const notebookHome = "/home/jovyan";
+
+/** True when `path` is `base` or one of its ancestors (both absolute and in normal form). */
+function atOrAbove(path: string, base: string): boolean {
+  return path === base || path === "/" || base.startsWith(`${path}/`);
+}
+
+/**
+ * Why an absolute path is not in normal form (so that the rules below can compare paths as
+ * strings), or undefined. Relative paths are left to absolutePath.
+ */
+function pathFormProblem(path: string): string | undefined {
+  if (!path.startsWith("/")) return undefined;
+  if (/[\x00-\x1f\x7f]/.test(path)) return "must not contain control characters (line breaks, tabs)";
+  if (path === "/") return undefined;
+  if (path.endsWith("/")) return `must not end with "/": write ${path.replace(/\/+$/, "") || "/"}`;
+  const segments = path.split("/").slice(1);
+  if (segments.includes("..")) return 'must not contain ".." segments: give the path they lead to';
+  if (segments.includes(".") || segments.includes("")) return 'must not contain "." segments or "//"';
+  return undefined;
+}
+
+/**
+ * Directories of the notebook image that a mount must not hide (the mount path itself or an
+ * ancestor of one): the operating system and the image's conda environment. Top-level lib*
+ * directories (lib, lib32, lib64, libx32) are checked apart.
+ */
+const imageSystemPaths = ["/etc", "/usr", "/bin", "/sbin", "/proc", "/sys", "/dev", "/var/run", "/run", "/opt/conda"];
+
+/** Why a path inside the notebook container is no place for a mount, or undefined. */
+function mountPathProblem(path: string): string | undefined {
+  const form = pathFormProblem(path);
+  if (form || !path.startsWith("/")) return form;
+  if (/[\s,:]/.test(path)) return 'must not contain spaces, "," or ":" (Docker and the image\'s CHOWN_EXTRA list use them as separators)';
+  const hidden = /^\/lib[^/]*$/.test(path) ? path : imageSystemPaths.find((p) => atOrAbove(path, p));
+  if (hidden) return `${path} would hide ${hidden} of the notebook image (its system files or conda environment): mount below /mnt, /srv or ${notebookHome} instead`;
+  return undefined;
+}
+
+/** A mount path inside the notebook containers. */
+const mountPath = (what: string) =>
+  absolutePath(what).superRefine((path, ctx) => {
+    const problem = mountPathProblem(path);
+    if (problem) ctx.addIssue({ code: "custom", message: problem.startsWith("must") ? `${what} ${problem}` : problem });
+  });
+
+/**
+ * Host paths a bind mount must not reach (the path itself, anything inside it, or an ancestor):
+ * the host's configuration, kernel interfaces and devices, boot files, root's home, Docker's data
+ * (every volume, the hub database included) and the daemon sockets under /run (the Docker socket
+ * is root on the host). hub.dockerSocket is added by the cross-field rules.
+ */
+const hostSystemPaths = ["/etc", "/proc", "/sys", "/dev", "/boot", "/root", "/var/lib/docker", "/run", "/var/run"];
+
+/**
+ * Why a bind-mount source (a template when it contains {username}) could expose one of
+ * `protectedPaths`, or undefined. {username} becomes the escaped user name ([a-z0-9-]), so a
+ * directory that holds a protected path must not be where {username} is filled in: user "docker"
+ * of /var/lib/{username} would get /var/lib/docker.
+ */
+function hostPathProblem(path: string, protectedPaths: readonly string[]): string | undefined {
+  if (!path.startsWith("/") || pathFormProblem(path)) return undefined;
+  const cut = path.indexOf("{username}");
+  const userDir = cut < 0 ? undefined : path.slice(0, path.lastIndexOf("/", cut) + 1);
+  for (const p of protectedPaths) {
+    if (atOrAbove(path, p) || atOrAbove(p, path)) {
+      return `${path} would give notebook users the host's ${p}: bind a directory that holds only their data, such as /srv/jupyterhub/data`;
+    }
+    if (userDir !== undefined && `${p}/`.startsWith(userDir)) {
+      return `a user name in place of {username} could make ${path} the host's ${p}: put {username} in a directory of data only, such as /srv/jupyterhub/home/{username}`;
+    }
+  }
+  return undefined;
+}
+
 const imageRef = z
   .string()
   .regex(
@@ -78,7 +154,14 @@ const storageSource = z.discriminatedUnion(
     z
       .object({
         type: z.literal("host"),
-        path: absolutePath("source.path").describe("Host directory. Per-user mounts must include {username}."),
+        path: absolutePath("source.path")
+          .superRefine((path, ctx) => {
+            const problem = pathFormProblem(path) ?? hostPathProblem(path, hostSystemPaths);
+            if (problem) ctx.addIssue({ code: "custom", message: problem.startsWith("must") ? `source.path ${problem}` : problem });
+          })
+          .describe(
+            "Host directory. Per-user mounts must include {username}. Not /, system directories (/etc, /proc, /sys, /dev, /boot, /root, /run, /var/run, /var/lib/docker), hub.dockerSocket, anything inside them or above them.",
+          ),
       })
       .describe("A directory of the Docker host (bind mount)."),
     z
@@ -110,7 +193,9 @@ const storageMount = z
   .object({
     name: slug("storage name").describe("Unique name; Docker objects are named <prefix>-<name>[-<username>]."),
     source: storageSource,
-    mountPath: absolutePath("mountPath").describe("Where the mount appears in every notebook container."),
+    mountPath: mountPath("mountPath").describe(
+      "Where the mount appears in every notebook container. Not a system directory of the image (/etc, /usr, /opt/conda, ...) or above one; a shared writable mount not at or above the notebook home.",
+    ),
     readOnly: z.boolean().default(false).describe("Mount read-only (data archives such as ISIS data)."),
     perUser: z
       .boolean()
@@ -249,7 +334,7 @@ export const configSchema = z
         startTimeout: z.int().min(30).max(3600).default(600).describe("Seconds a server may take to start (large images take long)."),
         httpTimeout: z.int().min(10).max(3600).default(120).describe("Seconds a started server may take to answer."),
         defaultUrl: z.string().regex(/^\//, "spawner.defaultUrl starts with /").default("/lab").describe("Page users land on."),
-        notebookDir: absolutePath("spawner.notebookDir").default("/home/jovyan").describe("Notebook root directory in the container."),
+        notebookDir: absolutePath("spawner.notebookDir").default(notebookHome).describe("Notebook root directory in the container."),
         memLimit: z
           .string()
           .superRefine((v, ctx) => {
@@ -270,7 +355,7 @@ export const configSchema = z
         workVolume: z
           .object({
             enabled: z.boolean().default(true).describe("Give every user a persistent volume."),
-            mountPath: absolutePath("spawner.workVolume.mountPath").default("/home/jovyan/work").describe("Where it is mounted."),
+            mountPath: mountPath("spawner.workVolume.mountPath").default(`${notebookHome}/work`).describe("Where it is mounted."),
           })
           .strict()
           .prefault({})
@@ -358,6 +443,20 @@ export const configSchema = z
       }
       if (m.source.type === "cifs" && !m.source.options.includes("guest") && !(m.name in cfg.shareCredentials)) {
         issue(["storage", i, "source"], `CIFS needs credentials: pulumi config set --secret --path 'shareCredentials.${m.name}.password' ... (and .username), or the option "guest"`);
+      }
+      if (m.source.type === "host" && !hostPathProblem(m.source.path, hostSystemPaths)) {
+        const problem = hostPathProblem(m.source.path, [cfg.hub.dockerSocket]);
+        if (problem) issue(["storage", i, "source", "path"], `${problem} (hub.dockerSocket)`);
+      }
+      if (!m.perUser && !m.readOnly) {
+        const notebookDir = cfg.spawner.notebookDir.replace(/\/+$/, "") || "/";
+        const home = [notebookHome, notebookDir].find((dir) => atOrAbove(m.mountPath, dir));
+        if (home) {
+          issue(
+            ["storage", i, "mountPath"],
+            `a shared writable mount at ${m.mountPath} would cover the notebook home ${home}: every user could read and change everyone's files there. Mount it below (e.g. ${home}/shared), or set readOnly: true or perUser: true`,
+          );
+        }
       }
       const clash = Object.keys(m.environment).filter((k) => k in cfg.spawner.environment);
       clash.forEach((k) => issue(["storage", i, "environment", k], `${k} is also set in spawner.environment`));

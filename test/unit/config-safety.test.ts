@@ -52,3 +52,90 @@ describe("spawner.cpuLimit", () => {
     refused({ spawner: { cpuLimit: 2048 } }, "jupyterhub:spawner.cpuLimit", /at most 1024/);
   });
 });
+
+const volumeAt = (mountPath: string, extra: Record<string, unknown> = {}) => ({ storage: [{ name: "data", source: { type: "volume" }, mountPath, ...extra }] });
+const hostBind = (path: string, extra: Record<string, unknown> = {}) => ({ storage: [{ name: "data", source: { type: "host", path }, mountPath: "/mnt/data", ...extra }] });
+
+describe("mount paths", () => {
+  it("accepts ordinary mount paths", () => {
+    for (const p of ["/mnt/data", "/srv/isis-data", "/home/jovyan/shared", "/opt/data", "/etc-archive", "/var/data", "/home/jovyan/work/extra"]) {
+      assert.equal(parseConfig(volumeAt(p)).storage[0]!.mountPath, p);
+    }
+    assert.equal(parseConfig({ spawner: { workVolume: { mountPath: "/home/jovyan/persistent" } } }).spawner.workVolume.mountPath, "/home/jovyan/persistent");
+  });
+
+  it("refuses separators, control characters and paths not in normal form", () => {
+    const key = "jupyterhub:storage[0].mountPath";
+    refused(volumeAt("/mnt/my data"), key, /must not contain spaces, "," or ":"/);
+    refused(volumeAt("/mnt/a,b"), key, /must not contain spaces, "," or ":"/);
+    refused(volumeAt("/mnt/a:b"), key, /must not contain spaces, "," or ":"/);
+    refused(volumeAt("/mnt/a\nb"), key, /control characters/);
+    refused(volumeAt("/mnt/../etc"), key, /must not contain "\.\." segments/);
+    refused(volumeAt("/mnt/./data"), key, /"\." segments or "\/\/"/);
+    refused(volumeAt("/mnt//data"), key, /"\." segments or "\/\/"/);
+    refused(volumeAt("/mnt/data/"), key, /must not end with "\/": write \/mnt\/data/);
+    refused({ spawner: { workVolume: { mountPath: "/home/jovyan/my work" } } }, "jupyterhub:spawner.workVolume.mountPath", /must not contain spaces/);
+  });
+
+  it("refuses system directories of the image and their ancestors", () => {
+    const hidden: Array<[string, string]> = [
+      ["/", "/etc"], ["/etc", "/etc"], ["/usr", "/usr"], ["/bin", "/bin"], ["/sbin", "/sbin"], ["/lib", "/lib"], ["/lib64", "/lib64"],
+      ["/proc", "/proc"], ["/sys", "/sys"], ["/dev", "/dev"], ["/var", "/var/run"], ["/var/run", "/var/run"], ["/run", "/run"],
+      ["/opt", "/opt/conda"], ["/opt/conda", "/opt/conda"],
+    ];
+    for (const [p, what] of hidden) {
+      refused(volumeAt(p, { readOnly: true }), "jupyterhub:storage[0].mountPath", new RegExp(`would hide ${what} of the notebook image`));
+    }
+    refused({ spawner: { workVolume: { mountPath: "/opt/conda" } } }, "jupyterhub:spawner.workVolume.mountPath", /would hide \/opt\/conda/);
+  });
+
+  it("refuses shared writable mounts at or above the notebook home", () => {
+    for (const p of ["/home/jovyan", "/home"]) {
+      refused(volumeAt(p), "jupyterhub:storage[0].mountPath", /shared writable mount .* would cover the notebook home \/home\/jovyan/);
+      refused(hostBind("/srv/homes", { mountPath: p }), "jupyterhub:storage[0].mountPath", /would cover the notebook home/);
+    }
+    refused({ ...volumeAt("/srv"), spawner: { notebookDir: "/srv/notebooks" } }, "jupyterhub:storage[0].mountPath", /would cover the notebook home \/srv\/notebooks/);
+    refused({ ...volumeAt("/srv/notebooks"), spawner: { notebookDir: "/srv/notebooks/" } }, "jupyterhub:storage[0].mountPath", /would cover the notebook home \/srv\/notebooks/);
+    // per-user or read-only mounts there share nothing writable
+    parseConfig({ ...volumeAt("/home/jovyan", { perUser: true }), spawner: { workVolume: { enabled: false } } });
+    parseConfig(volumeAt("/home/jovyan", { readOnly: true }));
+    parseConfig({ ...volumeAt("/srv/notebooks/shared"), spawner: { notebookDir: "/srv/notebooks" } });
+  });
+});
+
+describe("host path sources", () => {
+  it("accepts data directories", () => {
+    for (const path of ["/srv/gmap/archive", "/var/lib/gmap-data", "/data", "/home/shared", "/etc-backup"]) {
+      assert.equal((parseConfig(hostBind(path)).storage[0]!.source as { path: string }).path, path);
+    }
+    parseConfig(hostBind("/srv/home/{username}", { perUser: true }));
+  });
+
+  it("refuses the Docker socket, system directories, their contents and their ancestors", () => {
+    const key = "jupyterhub:storage[0].source.path";
+    const exposed: Array<[string, string]> = [
+      ["/", "/etc"], ["/var/run/docker.sock", "/var/run"], ["/run/docker.sock", "/run"], ["/var/run", "/var/run"], ["/var", "/var/lib/docker"],
+      ["/etc", "/etc"], ["/etc/shadow", "/etc"], ["/proc", "/proc"], ["/proc/1/root", "/proc"], ["/sys", "/sys"], ["/dev/sda", "/dev"],
+      ["/var/lib/docker", "/var/lib/docker"], ["/var/lib", "/var/lib/docker"], ["/var/lib/docker/volumes/gmap-hub-data/_data", "/var/lib/docker"],
+      ["/root", "/root"], ["/root/.ssh", "/root"], ["/boot", "/boot"],
+    ];
+    for (const [path, what] of exposed) refused(hostBind(path, { readOnly: true }), key, new RegExp(`${path.replace(/\./g, "\\.")} would give notebook users the host's ${what}`));
+    refused(hostBind("/srv/../etc"), key, /must not contain "\.\." segments/);
+    refused(hostBind("/etc/"), key, /must not end with "\/"/);
+  });
+
+  it("refuses the configured Docker socket and its directories", () => {
+    const hub = { dockerSocket: "/srv/docker/docker.sock" };
+    for (const path of ["/srv/docker/docker.sock", "/srv/docker", "/srv"]) {
+      refused({ ...hostBind(path), hub }, "jupyterhub:storage[0].source.path", /the host's \/srv\/docker\/docker\.sock.*\(hub\.dockerSocket\)/);
+    }
+    parseConfig({ ...hostBind("/srv/data"), hub });
+  });
+
+  it("refuses per-user templates where a user name could reach a system directory", () => {
+    for (const [path, what] of [["/{username}", "/etc"], ["/var/lib/{username}", "/var/lib/docker"], ["/var/{username}/data", "/var/lib/docker"], ["/e{username}", "/etc"]]) {
+      refused(hostBind(path!, { perUser: true }), "jupyterhub:storage[0].source.path", new RegExp(`could make .* the host's ${what}`));
+    }
+    refused(hostBind("/etc/{username}", { perUser: true }), "jupyterhub:storage[0].source.path", /the host's \/etc/);
+  });
+});
