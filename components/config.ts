@@ -139,8 +139,31 @@ const baseUrl = (what: string, example: string) =>
     .url({ protocol: /^https?$/, error: `${what} must be an http(s) URL such as ${example}` })
     .refine((u) => !/[?#]/.test(u), { message: `${what} must not have a query (?) or fragment (#): give the base URL, such as ${example}` });
 
+/**
+ * Network shares are mounted by Docker's local volume driver from two strings: the device
+ * (`:<export>`, `//<server>/<share>`) and the options `o`, a comma-separated list of `key=value`
+ * (`addr=<server>,username=...,password=...`). A comma in a value would end it and start an
+ * option of the operator's choosing (a password "x,uid=0" adds uid=0), a line break or other
+ * control character breaks the strings. "=" is refused where it never belongs (server, paths,
+ * user and domain names); a password may contain it, since Docker and the kernel split an option
+ * at its first "=" only.
+ */
+const optionBreaking = /[,=\x00-\x1f\x7f]/;
+const passwordBreaking = /[,\x00-\x1f\x7f]/;
+const fitsMountOptions = (v: string) => !optionBreaking.test(v);
+const breaksMountOptions = (what: string) =>
+  `${what} must not contain ",", "=" or control characters: Docker hands it over in a comma-separated list of mount options`;
+
+const shareServer = (kind: string) =>
+  z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9.:-]*$/,
+      `source.server is the ${kind} server's host name or IP address: letters, digits, ".", "-" and ":" only (Docker passes it as addr=<server> in the mount options)`,
+    );
+
 const mountOptions = z
-  .array(z.string().regex(/^[^,\s]+$/, "one mount option per entry, without commas or spaces"))
+  .array(z.string().regex(/^[^,\s\x00-\x1f\x7f]+$/, "one mount option per entry, without commas, spaces or control characters"))
   .default([])
   .describe("Extra mount options (mount -o), one per entry, e.g. [\"vers=3.0\"]. `ro` is added for read-only mounts.");
 
@@ -167,18 +190,21 @@ const storageSource = z.discriminatedUnion(
     z
       .object({
         type: z.literal("nfs"),
-        server: z.string().min(1, "source.server is the NFS server's host name or address").describe("NFS server host name or address."),
-        export: absolutePath("source.export").describe("Exported path. Per-user mounts must include {username}."),
+        server: shareServer("NFS").describe("NFS server host name or address."),
+        export: absolutePath("source.export")
+          .refine(fitsMountOptions, breaksMountOptions("source.export"))
+          .describe("Exported path. Per-user mounts must include {username}."),
         options: mountOptions,
       })
       .describe("An NFS export, mounted by Docker's local volume driver."),
     z
       .object({
         type: z.literal("cifs"),
-        server: z.string().min(1, "source.server is the SMB/CIFS server's host name or address").describe("SMB/CIFS server host name or address."),
+        server: shareServer("SMB/CIFS").describe("SMB/CIFS server host name or address."),
         share: z
           .string()
           .regex(/^[^/\\][^\\]*$/, "source.share is the share name and optional path, e.g. isis/data")
+          .refine(fitsMountOptions, breaksMountOptions("source.share"))
           .describe("Share name and optional sub path. Per-user mounts must include {username}."),
         options: mountOptions,
       })
@@ -410,10 +436,25 @@ export const configSchema = z
     shareCredentials: z
       .record(
         z.string(),
-        z.object({ username: z.string().min(1), password: z.string().min(1), domain: z.string().optional() }).strict(),
+        z
+          .object({
+            username: z
+              .string()
+              .min(1, "give the user name of the share")
+              .refine(fitsMountOptions, breaksMountOptions("the user name")),
+            // messages never show the value: these are secrets
+            password: z
+              .string()
+              .min(1, "give the password of the share")
+              .refine((v) => !passwordBreaking.test(v), {
+                message: "the password must not contain \",\" or control characters (line breaks): Docker hands it over in a comma-separated list of mount options. Choose another password for the share",
+              }),
+            domain: z.string().refine(fitsMountOptions, breaksMountOptions("the domain")).optional(),
+          })
+          .strict(),
       )
       .default({})
-      .describe("Secret: CIFS credentials per storage mount name."),
+      .describe("Secret: CIFS credentials per storage mount name (username, password, optional domain; without commas or line breaks)."),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseConfig } from "../../components/config";
+import { shareDriverOptions } from "../../components/settings";
 import { problemsOf } from "./config-problems";
 
 /** Asserts that the config is refused with a problem at `key` whose text matches `message`. */
@@ -137,5 +138,48 @@ describe("host path sources", () => {
       refused(hostBind(path!, { perUser: true }), "jupyterhub:storage[0].source.path", new RegExp(`could make .* the host's ${what}`));
     }
     refused(hostBind("/etc/{username}", { perUser: true }), "jupyterhub:storage[0].source.path", /the host's \/etc/);
+  });
+});
+
+describe("network share mount options", () => {
+  const nfs = (source: Record<string, unknown>) => ({ storage: [{ name: "isis", source: { type: "nfs", server: "nas", export: "/isis", ...source }, mountPath: "/mnt/isis" }] });
+  const cifs = (source: Record<string, unknown>, credentials: Record<string, unknown> = { username: "svc", password: "pw" }) => ({
+    storage: [{ name: "share", source: { type: "cifs", server: "smb", share: "data", ...source }, mountPath: "/mnt/share" }],
+    shareCredentials: { share: credentials },
+  });
+
+  it("accepts host names, addresses, paths and credentials that fit in the mount options", () => {
+    parseConfig(nfs({ server: "nas.example.org", export: "/export/isis-data" }));
+    parseConfig(nfs({ server: "10.1.2.3" }));
+    parseConfig(nfs({ server: "fd00::1" }));
+    const c = parseConfig(cifs({ share: "data/sub dir", options: ["vers=3.0"] }, { username: "svc.reader", password: "p@ss=w0rd; ok", domain: "LAB" }));
+    // every value stays one option of Docker's comma-separated list
+    assert.deepEqual(shareDriverOptions(c.storage[0]!, c.shareCredentials)?.o?.split(","), [
+      "addr=smb", "username=svc.reader", "password=p@ss=w0rd; ok", "domain=LAB", "vers=3.0",
+    ]);
+  });
+
+  it("refuses servers, exports and shares that would break or add options", () => {
+    refused(nfs({ server: "nas,uid=0" }), "jupyterhub:storage[0].source.server", /host name or IP address/);
+    refused(nfs({ server: "nas\n" }), "jupyterhub:storage[0].source.server", /host name or IP address/);
+    refused(nfs({ server: "-onas" }), "jupyterhub:storage[0].source.server", /host name or IP address/);
+    refused(nfs({ server: "" }), "jupyterhub:storage[0].source.server", /host name or IP address/);
+    refused(nfs({ export: "/isis,rw" }), "jupyterhub:storage[0].source.export", /must not contain ",", "=" or control characters/);
+    refused(nfs({ export: "/isis\nrw" }), "jupyterhub:storage[0].source.export", /must not contain ",", "=" or control characters/);
+    refused(cifs({ share: "data,uid=0" }), "jupyterhub:storage[0].source.share", /must not contain ",", "="/);
+    refused(cifs({ share: "data=x" }), "jupyterhub:storage[0].source.share", /must not contain ",", "="/);
+    refused(nfs({ options: ["nfsvers=4\u0000"] }), "jupyterhub:storage[0].source.options[0]", /without commas, spaces or control characters/);
+  });
+
+  it("refuses credentials that would break or add options, without showing them", () => {
+    const secret = "hunter2,uid=0";
+    const problem = refused(cifs({}, { username: "svc", password: secret }), "jupyterhub:shareCredentials.share.password", /must not contain "," or control characters/);
+    assert.ok(!problem.includes("hunter2"), problem);
+    const lineBreak = refused(cifs({}, { username: "svc", password: "pw\nsecret-line" }), "jupyterhub:shareCredentials.share.password", /line breaks/);
+    assert.ok(!lineBreak.includes("secret-line"), lineBreak);
+    for (const [field, value] of [["username", "svc,uid=0"], ["username", "svc=admin"], ["domain", "LAB,rw"], ["domain", "LAB\n"]] as const) {
+      const p = refused(cifs({}, { username: "svc", password: "pw", [field]: value }), `jupyterhub:shareCredentials.share.${field}`, /must not contain ",", "=" or control characters/);
+      assert.ok(!p.includes(value), p);
+    }
   });
 });
