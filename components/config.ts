@@ -217,7 +217,13 @@ const storageSource = z.discriminatedUnion(
 
 const storageMount = z
   .object({
-    name: slug("storage name").describe("Unique name; Docker objects are named <prefix>-<name>[-<username>]."),
+    name: slug("storage name")
+      .refine((name) => !isReservedStorageName(name), {
+        message: '"hub", "user" and names starting with "hub-" or "user-" are reserved for the stack\'s own volumes (<prefix>-hub-data, <prefix>-user-<username>): choose another name',
+      })
+      .describe(
+        'Unique name; Docker objects are named <prefix>-<name>[-<username>]. Not "hub", "user", hub-* or user-*, and no name may extend another with "-" (a and a-b).',
+      ),
     source: storageSource,
     mountPath: mountPath("mountPath").describe(
       "Where the mount appears in every notebook container. Not a system directory of the image (/etc, /usr, /opt/conda, ...) or above one; a shared writable mount not at or above the notebook home.",
@@ -473,7 +479,13 @@ export const configSchema = z
     duplicates(cfg.storage.map((m) => m.name)).forEach((n) => issue(["storage"], `storage name "${n}" is used twice`));
 
     cfg.storage.forEach((m, i) => {
-      if (m.name === "user") issue(["storage", i, "name"], `"user" is reserved for the per-user work volume`);
+      const extended = cfg.storage.find((other) => m.name.startsWith(`${other.name}-`));
+      if (extended) {
+        issue(
+          ["storage", i, "name"],
+          `"${m.name}" extends the storage name "${extended.name}" with "-": the per-user volume <prefix>-${extended.name}-<username> of a user named "${m.name.slice(extended.name.length + 1)}..." could be a volume of "${m.name}". Rename one of them`,
+        );
+      }
       const template = m.source.type === "host" ? m.source.path : m.source.type === "nfs" ? m.source.export : m.source.type === "cifs" ? m.source.share : undefined;
       const key = m.source.type === "host" ? "path" : m.source.type === "nfs" ? "export" : "share";
       if (template !== undefined && m.perUser && !template.includes("{username}")) {
@@ -598,6 +610,16 @@ function urlPath(url: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Storage names that would let a volume name be taken twice (see names() in settings.ts): the
+ * stack's own volumes are <prefix>-hub-data and <prefix>-user-<username>, so a per-user volume
+ * <prefix>-hub-<username> of user "data", or <prefix>-user-a-<username> against the work volume
+ * of user "a-...", must not exist.
+ */
+function isReservedStorageName(name: string): boolean {
+  return name === "hub" || name === "user" || name.startsWith("hub-") || name.startsWith("user-");
 }
 
 function duplicates<T>(xs: readonly T[]): T[] {
