@@ -5,6 +5,7 @@
  * Every top-level key lives in the `jupyterhub:` namespace of `Pulumi.<stack>.yaml`.
  */
 import { z } from "zod";
+import { scopeProblem, scopesJupyterhubVersion } from "./scopes";
 import { defaultOAuthCallbackUrl } from "./settings";
 import { defaultImages } from "./versions";
 
@@ -18,6 +19,82 @@ const slug = (what: string) =>
 
 const absolutePath = (what: string) =>
   z.string().regex(/^\/[^\0]*$/, `${what} must be an absolute path starting with "/"`);
+
+/** The notebook user's home in docker-stacks images (NB_USER jovyan). */
+const notebookHome = "/home/jovyan";
+
+/** True when `path` is `base` or one of its ancestors (both absolute and in normal form). */
+function atOrAbove(path: string, base: string): boolean {
+  return path === base || path === "/" || base.startsWith(`${path}/`);
+}
+
+/**
+ * Why an absolute path is not in normal form (so that the rules below can compare paths as
+ * strings), or undefined. Relative paths are left to absolutePath.
+ */
+function pathFormProblem(path: string): string | undefined {
+  if (!path.startsWith("/")) return undefined;
+  if (/[\x00-\x1f\x7f]/.test(path)) return "must not contain control characters (line breaks, tabs)";
+  if (path === "/") return undefined;
+  if (path.endsWith("/")) return `must not end with "/": write ${path.replace(/\/+$/, "") || "/"}`;
+  const segments = path.split("/").slice(1);
+  if (segments.includes("..")) return 'must not contain ".." segments: give the path they lead to';
+  if (segments.includes(".") || segments.includes("")) return 'must not contain "." segments or "//"';
+  return undefined;
+}
+
+/**
+ * Directories of the notebook image that a mount must not hide (the mount path itself or an
+ * ancestor of one): the operating system and the image's conda environment. Top-level lib*
+ * directories (lib, lib32, lib64, libx32) are checked apart.
+ */
+const imageSystemPaths = ["/etc", "/usr", "/bin", "/sbin", "/proc", "/sys", "/dev", "/var/run", "/run", "/opt/conda"];
+
+/** Why a path inside the notebook container is no place for a mount, or undefined. */
+function mountPathProblem(path: string): string | undefined {
+  const form = pathFormProblem(path);
+  if (form || !path.startsWith("/")) return form;
+  if (/[\s,:]/.test(path)) return 'must not contain spaces, "," or ":" (Docker and the image\'s CHOWN_EXTRA list use them as separators)';
+  const hidden = /^\/lib[^/]*$/.test(path) ? path : imageSystemPaths.find((p) => atOrAbove(path, p));
+  if (hidden) return `${path} would hide ${hidden} of the notebook image (its system files or conda environment): mount below /mnt, /srv or ${notebookHome} instead`;
+  return undefined;
+}
+
+/** A mount path inside the notebook containers. */
+const mountPath = (what: string) =>
+  absolutePath(what).superRefine((path, ctx) => {
+    const problem = mountPathProblem(path);
+    if (problem) ctx.addIssue({ code: "custom", message: problem.startsWith("must") ? `${what} ${problem}` : problem });
+  });
+
+/**
+ * Host paths a bind mount must not reach (the path itself, anything inside it, or an ancestor):
+ * the host's configuration, kernel interfaces and devices, boot files, root's home, Docker's data
+ * (every volume, the hub database included) and the daemon sockets under /run (the Docker socket
+ * is root on the host). hub.dockerSocket is added by the cross-field rules.
+ */
+const hostSystemPaths = ["/etc", "/proc", "/sys", "/dev", "/boot", "/root", "/var/lib/docker", "/run", "/var/run"];
+
+/**
+ * Why a bind-mount source (a template when it contains {username}) could expose one of
+ * `protectedPaths`, or undefined. {username} becomes the escaped user name ([a-z0-9-]), so a
+ * directory that holds a protected path must not be where {username} is filled in: user "docker"
+ * of /var/lib/{username} would get /var/lib/docker.
+ */
+function hostPathProblem(path: string, protectedPaths: readonly string[]): string | undefined {
+  if (!path.startsWith("/") || pathFormProblem(path)) return undefined;
+  const cut = path.indexOf("{username}");
+  const userDir = cut < 0 ? undefined : path.slice(0, path.lastIndexOf("/", cut) + 1);
+  for (const p of protectedPaths) {
+    if (atOrAbove(path, p) || atOrAbove(p, path)) {
+      return `${path} would give notebook users the host's ${p}: bind a directory that holds only their data, such as /srv/jupyterhub/data`;
+    }
+    if (userDir !== undefined && `${p}/`.startsWith(userDir)) {
+      return `a user name in place of {username} could make ${path} the host's ${p}: put {username} in a directory of data only, such as /srv/jupyterhub/home/{username}`;
+    }
+  }
+  return undefined;
+}
 
 const imageRef = z
   .string()
@@ -62,8 +139,31 @@ const baseUrl = (what: string, example: string) =>
     .url({ protocol: /^https?$/, error: `${what} must be an http(s) URL such as ${example}` })
     .refine((u) => !/[?#]/.test(u), { message: `${what} must not have a query (?) or fragment (#): give the base URL, such as ${example}` });
 
+/**
+ * Network shares are mounted by Docker's local volume driver from two strings: the device
+ * (`:<export>`, `//<server>/<share>`) and the options `o`, a comma-separated list of `key=value`
+ * (`addr=<server>,username=...,password=...`). A comma in a value would end it and start an
+ * option of the operator's choosing (a password "x,uid=0" adds uid=0), a line break or other
+ * control character breaks the strings. "=" is refused where it never belongs (server, paths,
+ * user and domain names); a password may contain it, since Docker and the kernel split an option
+ * at its first "=" only.
+ */
+const optionBreaking = /[,=\x00-\x1f\x7f]/;
+const passwordBreaking = /[,\x00-\x1f\x7f]/;
+const fitsMountOptions = (v: string) => !optionBreaking.test(v);
+const breaksMountOptions = (what: string) =>
+  `${what} must not contain ",", "=" or control characters: Docker hands it over in a comma-separated list of mount options`;
+
+const shareServer = (kind: string) =>
+  z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9.:-]*$/,
+      `source.server is the ${kind} server's host name or IP address: letters, digits, ".", "-" and ":" only (Docker passes it as addr=<server> in the mount options)`,
+    );
+
 const mountOptions = z
-  .array(z.string().regex(/^[^,\s]+$/, "one mount option per entry, without commas or spaces"))
+  .array(z.string().regex(/^[^,\s\x00-\x1f\x7f]+$/, "one mount option per entry, without commas, spaces or control characters"))
   .default([])
   .describe("Extra mount options (mount -o), one per entry, e.g. [\"vers=3.0\"]. `ro` is added for read-only mounts.");
 
@@ -77,24 +177,34 @@ const storageSource = z.discriminatedUnion(
     z
       .object({
         type: z.literal("host"),
-        path: absolutePath("source.path").describe("Host directory. Per-user mounts must include {username}."),
+        path: absolutePath("source.path")
+          .superRefine((path, ctx) => {
+            const problem = pathFormProblem(path) ?? hostPathProblem(path, hostSystemPaths);
+            if (problem) ctx.addIssue({ code: "custom", message: problem.startsWith("must") ? `source.path ${problem}` : problem });
+          })
+          .describe(
+            "Host directory. Per-user mounts must include {username}. Not /, system directories (/etc, /proc, /sys, /dev, /boot, /root, /run, /var/run, /var/lib/docker), hub.dockerSocket, anything inside them or above them.",
+          ),
       })
       .describe("A directory of the Docker host (bind mount)."),
     z
       .object({
         type: z.literal("nfs"),
-        server: z.string().min(1, "source.server is the NFS server's host name or address").describe("NFS server host name or address."),
-        export: absolutePath("source.export").describe("Exported path. Per-user mounts must include {username}."),
+        server: shareServer("NFS").describe("NFS server host name or address."),
+        export: absolutePath("source.export")
+          .refine(fitsMountOptions, breaksMountOptions("source.export"))
+          .describe("Exported path. Per-user mounts must include {username}."),
         options: mountOptions,
       })
       .describe("An NFS export, mounted by Docker's local volume driver."),
     z
       .object({
         type: z.literal("cifs"),
-        server: z.string().min(1, "source.server is the SMB/CIFS server's host name or address").describe("SMB/CIFS server host name or address."),
+        server: shareServer("SMB/CIFS").describe("SMB/CIFS server host name or address."),
         share: z
           .string()
           .regex(/^[^/\\][^\\]*$/, "source.share is the share name and optional path, e.g. isis/data")
+          .refine(fitsMountOptions, breaksMountOptions("source.share"))
           .describe("Share name and optional sub path. Per-user mounts must include {username}."),
         options: mountOptions,
       })
@@ -107,9 +217,17 @@ const storageSource = z.discriminatedUnion(
 
 const storageMount = z
   .object({
-    name: slug("storage name").describe("Unique name; Docker objects are named <prefix>-<name>[-<username>]."),
+    name: slug("storage name")
+      .refine((name) => !isReservedStorageName(name), {
+        message: '"hub", "user" and names starting with "hub-" or "user-" are reserved for the stack\'s own volumes (<prefix>-hub-data, <prefix>-user-<username>): choose another name',
+      })
+      .describe(
+        'Unique name; Docker objects are named <prefix>-<name>[-<username>]. Not "hub", "user", hub-* or user-*, and no name may extend another with "-" (a and a-b).',
+      ),
     source: storageSource,
-    mountPath: absolutePath("mountPath").describe("Where the mount appears in every notebook container."),
+    mountPath: mountPath("mountPath").describe(
+      "Where the mount appears in every notebook container. Not a system directory of the image (/etc, /usr, /opt/conda, ...) or above one; a shared writable mount not at or above the notebook home.",
+    ),
     readOnly: z.boolean().default(false).describe("Mount read-only (data archives such as ISIS data)."),
     perUser: z
       .boolean()
@@ -248,16 +366,28 @@ export const configSchema = z
         startTimeout: z.int().min(30).max(3600).default(600).describe("Seconds a server may take to start (large images take long)."),
         httpTimeout: z.int().min(10).max(3600).default(120).describe("Seconds a started server may take to answer."),
         defaultUrl: z.string().regex(/^\//, "spawner.defaultUrl starts with /").default("/lab").describe("Page users land on."),
-        notebookDir: absolutePath("spawner.notebookDir").default("/home/jovyan").describe("Notebook root directory in the container."),
-        memLimit: z.string().regex(/^[0-9]+[KMGT]?$/, 'spawner.memLimit looks like "4G"').optional().describe("Memory limit per server, e.g. 4G."),
-        cpuLimit: z.number().positive().max(1024).optional().describe("CPU limit per server, e.g. 2."),
+        notebookDir: absolutePath("spawner.notebookDir").default(notebookHome).describe("Notebook root directory in the container."),
+        memLimit: z
+          .string()
+          .superRefine((v, ctx) => {
+            const problem = memLimitProblem(v);
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
+          })
+          .optional()
+          .describe("Memory limit per server: a number and a unit K, M, G or T (powers of 1024), e.g. 4G or 1.5G; at least 6M."),
+        cpuLimit: z
+          .number()
+          .min(0.01, "spawner.cpuLimit must be at least 0.01: DockerSpawner sets a CPU quota of cpuLimit x 100 ms, and Docker refuses quotas under 1 ms")
+          .max(1024, "spawner.cpuLimit must be at most 1024 (CPUs)")
+          .optional()
+          .describe("CPU limit per server in CPUs, e.g. 2 or 0.5; between 0.01 and 1024."),
         uid: z.int().min(0).default(1000).describe("Notebook user's uid (NB_UID)."),
         gid: z.int().min(0).default(100).describe("Notebook user's gid (NB_GID)."),
         environment: envMap.default({}).describe("Extra environment of every notebook container."),
         workVolume: z
           .object({
             enabled: z.boolean().default(true).describe("Give every user a persistent volume."),
-            mountPath: absolutePath("spawner.workVolume.mountPath").default("/home/jovyan/work").describe("Where it is mounted."),
+            mountPath: mountPath("spawner.workVolume.mountPath").default(`${notebookHome}/work`).describe("Where it is mounted."),
           })
           .strict()
           .prefault({})
@@ -281,7 +411,17 @@ export const configSchema = z
         z
           .object({
             name: slug("service name").describe("Service name; its token is generated and kept in state."),
-            scopes: z.array(z.string().regex(/^[a-z:!_-]+(![a-z]+=[^\s]+)?$/, "a JupyterHub scope such as admin:users")).min(1, "give the service at least one scope").describe("JupyterHub scopes of the service's role, e.g. admin:users."),
+            scopes: z
+              .array(
+                z.string().superRefine((scope, ctx) => {
+                  const problem = scopeProblem(scope);
+                  if (problem) ctx.addIssue({ code: "custom", message: problem });
+                }),
+              )
+              .min(1, "give the service at least one scope")
+              .describe(
+                `JupyterHub ${scopesJupyterhubVersion} scopes of the service's role, e.g. admin:users or read:users!group=staff (filters !user=, !group=, !server=, !service=).`,
+              ),
           })
           .strict(),
       )
@@ -302,10 +442,25 @@ export const configSchema = z
     shareCredentials: z
       .record(
         z.string(),
-        z.object({ username: z.string().min(1), password: z.string().min(1), domain: z.string().optional() }).strict(),
+        z
+          .object({
+            username: z
+              .string()
+              .min(1, "give the user name of the share")
+              .refine(fitsMountOptions, breaksMountOptions("the user name")),
+            // messages never show the value: these are secrets
+            password: z
+              .string()
+              .min(1, "give the password of the share")
+              .refine((v) => !passwordBreaking.test(v), {
+                message: "the password must not contain \",\" or control characters (line breaks): Docker hands it over in a comma-separated list of mount options. Choose another password for the share",
+              }),
+            domain: z.string().refine(fitsMountOptions, breaksMountOptions("the domain")).optional(),
+          })
+          .strict(),
       )
       .default({})
-      .describe("Secret: CIFS credentials per storage mount name."),
+      .describe("Secret: CIFS credentials per storage mount name (username, password, optional domain; without commas or line breaks)."),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -324,7 +479,13 @@ export const configSchema = z
     duplicates(cfg.storage.map((m) => m.name)).forEach((n) => issue(["storage"], `storage name "${n}" is used twice`));
 
     cfg.storage.forEach((m, i) => {
-      if (m.name === "user") issue(["storage", i, "name"], `"user" is reserved for the per-user work volume`);
+      const extended = cfg.storage.find((other) => m.name.startsWith(`${other.name}-`));
+      if (extended) {
+        issue(
+          ["storage", i, "name"],
+          `"${m.name}" extends the storage name "${extended.name}" with "-": the per-user volume <prefix>-${extended.name}-<username> of a user named "${m.name.slice(extended.name.length + 1)}..." could be a volume of "${m.name}". Rename one of them`,
+        );
+      }
       const template = m.source.type === "host" ? m.source.path : m.source.type === "nfs" ? m.source.export : m.source.type === "cifs" ? m.source.share : undefined;
       const key = m.source.type === "host" ? "path" : m.source.type === "nfs" ? "export" : "share";
       if (template !== undefined && m.perUser && !template.includes("{username}")) {
@@ -335,6 +496,20 @@ export const configSchema = z
       }
       if (m.source.type === "cifs" && !m.source.options.includes("guest") && !(m.name in cfg.shareCredentials)) {
         issue(["storage", i, "source"], `CIFS needs credentials: pulumi config set --secret --path 'shareCredentials.${m.name}.password' ... (and .username), or the option "guest"`);
+      }
+      if (m.source.type === "host" && !hostPathProblem(m.source.path, hostSystemPaths)) {
+        const problem = hostPathProblem(m.source.path, [cfg.hub.dockerSocket]);
+        if (problem) issue(["storage", i, "source", "path"], `${problem} (hub.dockerSocket)`);
+      }
+      if (!m.perUser && !m.readOnly) {
+        const notebookDir = cfg.spawner.notebookDir.replace(/\/+$/, "") || "/";
+        const home = [notebookHome, notebookDir].find((dir) => atOrAbove(m.mountPath, dir));
+        if (home) {
+          issue(
+            ["storage", i, "mountPath"],
+            `a shared writable mount at ${m.mountPath} would cover the notebook home ${home}: every user could read and change everyone's files there. Mount it below (e.g. ${home}/shared), or set readOnly: true or perUser: true`,
+          );
+        }
       }
       const clash = Object.keys(m.environment).filter((k) => k in cfg.spawner.environment);
       clash.forEach((k) => issue(["storage", i, "environment", k], `${k} is also set in spawner.environment`));
@@ -400,6 +575,34 @@ export type SecretKey = (typeof secretKeys)[number];
 /** The part of the config that never holds a secret. */
 export type PublicConfig = Omit<StackConfig, SecretKey>;
 
+/** Byte multipliers of the units JupyterHub's ByteSpecification (DockerSpawner's mem_limit) takes. */
+const byteUnits = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 } as const;
+/** Docker refuses memory limits under 6 MiB. */
+const minMemoryBytes = 6 * byteUnits.M;
+
+/**
+ * Why a memory limit would fail: JupyterHub's ByteSpecification takes a string only as a number
+ * followed by exactly one of K, M, G, T (upper case, no B; a string of plain bytes fails), and
+ * Docker refuses limits under 6 MiB.
+ */
+function memLimitProblem(value: string): string | undefined {
+  const valid = /^(\d+(?:\.\d+)?)([KMGT])$/.exec(value);
+  const bytes = valid ? Number(valid[1]) * byteUnits[valid[2] as keyof typeof byteUnits] : undefined;
+  if (bytes === 0 || /^0+(\.0+)?$/.test(value)) return `"${value}" is no memory limit Docker accepts: leave spawner.memLimit unset for no limit, or give at least 6M`;
+  if (bytes !== undefined) {
+    if (bytes < minMemoryBytes) return `"${value}" is below Docker's minimum memory limit of 6M: give at least 6M, e.g. 512M`;
+    if (bytes > 1024 * byteUnits.T) return `"${value}" is more than 1024T: give the limit in G, e.g. 64G`;
+    return undefined;
+  }
+  if (/^\d+$/.test(value)) {
+    const hint = Number(value) >= 6 ? `write "${value}M" for ${value} MiB` : "give at least 6M";
+    return `"${value}" has no unit, and JupyterHub refuses plain numbers as strings: ${hint} (units K, M, G, T)`;
+  }
+  const near = /^(\d+(?:\.\d+)?)\s*([kmgtKMGT])[bB]?$/.exec(value.trim());
+  if (near) return `write "${near[1]}${near[2]!.toUpperCase()}": JupyterHub takes the units K, M, G, T in upper case, without a B`;
+  return `spawner.memLimit looks like "4G": a number and one of the units K, M, G, T`;
+}
+
 /** The path of a URL without trailing slashes, or undefined when it does not parse (reported elsewhere). */
 function urlPath(url: string): string | undefined {
   try {
@@ -407,6 +610,16 @@ function urlPath(url: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Storage names that would let a volume name be taken twice (see names() in settings.ts): the
+ * stack's own volumes are <prefix>-hub-data and <prefix>-user-<username>, so a per-user volume
+ * <prefix>-hub-<username> of user "data", or <prefix>-user-a-<username> against the work volume
+ * of user "a-...", must not exist.
+ */
+function isReservedStorageName(name: string): boolean {
+  return name === "hub" || name === "user" || name.startsWith("hub-") || name.startsWith("user-");
 }
 
 function duplicates<T>(xs: readonly T[]): T[] {

@@ -29,7 +29,18 @@ export const endpoints = {
   proxyApiPort: 8001,
 } as const;
 
-/** Docker object names, all derived from the prefix. */
+/**
+ * Docker object names, all derived from the prefix.
+ *
+ * Volumes share one namespace: the stack's `<prefix>-hub-data` and `<prefix>-<mount>` (shared
+ * storage), and the per-user `<prefix>-<mount>-<user>` and `<prefix>-user-<user>` (work volume),
+ * where <user> is the escaped user name ([a-z0-9] and -xx escapes, so distinct users never share
+ * one). The names stay as they are, because existing data lives in these volumes; instead the
+ * config schema keeps them apart: storage names are not "hub", "user", hub-* or user-*, and no
+ * storage name extends another with "-". Then the part after `<prefix>-` starts with "hub-data",
+ * "user-", "<mount>" or "<mount>-" for exactly one kind and one mount, so no two of these names can
+ * be equal (test/unit/volume-names.test.ts enumerates the cases).
+ */
 export function names(prefix: string) {
   return {
     network: prefix,

@@ -1,0 +1,185 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { parseConfig } from "../../components/config";
+import { shareDriverOptions } from "../../components/settings";
+import { problemsOf } from "./config-problems";
+
+/** Asserts that the config is refused with a problem at `key` whose text matches `message`. */
+function refused(raw: Record<string, unknown>, key: string, message: RegExp): string {
+  const problems = problemsOf(raw);
+  const hit = problems.find((p) => p.startsWith(`${key}: `) && message.test(p));
+  assert.ok(hit, `expected a problem "${key}: ${message}", got:\n${problems.join("\n")}`);
+  return hit;
+}
+
+describe("spawner.memLimit", () => {
+  it("accepts what JupyterHub's ByteSpecification and Docker accept", () => {
+    for (const memLimit of ["6M", "512M", "4G", "1.5G", "6144K", "1T"]) {
+      assert.equal(parseConfig({ spawner: { memLimit } }).spawner.memLimit, memLimit);
+    }
+  });
+
+  it("refuses plain numbers, suggesting a unit", () => {
+    refused({ spawner: { memLimit: "512" } }, "jupyterhub:spawner.memLimit", /"512" has no unit.*write "512M"/);
+    refused({ spawner: { memLimit: "4096" } }, "jupyterhub:spawner.memLimit", /write "4096M"/);
+  });
+
+  it("refuses zero and limits under Docker's 6 MiB minimum", () => {
+    refused({ spawner: { memLimit: "0" } }, "jupyterhub:spawner.memLimit", /leave spawner.memLimit unset/);
+    refused({ spawner: { memLimit: "0G" } }, "jupyterhub:spawner.memLimit", /leave spawner.memLimit unset/);
+    refused({ spawner: { memLimit: "5M" } }, "jupyterhub:spawner.memLimit", /minimum memory limit of 6M/);
+    refused({ spawner: { memLimit: "6143K" } }, "jupyterhub:spawner.memLimit", /minimum memory limit of 6M/);
+    refused({ spawner: { memLimit: "3" } }, "jupyterhub:spawner.memLimit", /give at least 6M/);
+  });
+
+  it("refuses units JupyterHub does not take, suggesting the spelling it does", () => {
+    refused({ spawner: { memLimit: "4g" } }, "jupyterhub:spawner.memLimit", /write "4G"/);
+    refused({ spawner: { memLimit: "512MB" } }, "jupyterhub:spawner.memLimit", /write "512M"/);
+    refused({ spawner: { memLimit: "2 Gb" } }, "jupyterhub:spawner.memLimit", /write "2G"/);
+    refused({ spawner: { memLimit: "4GiB" } }, "jupyterhub:spawner.memLimit", /looks like "4G"/);
+    refused({ spawner: { memLimit: "nanG" } }, "jupyterhub:spawner.memLimit", /looks like "4G"/);
+    refused({ spawner: { memLimit: "99999T" } }, "jupyterhub:spawner.memLimit", /more than 1024T/);
+  });
+});
+
+describe("spawner.cpuLimit", () => {
+  it("accepts 0.01 to 1024 CPUs", () => {
+    for (const cpuLimit of [0.01, 0.5, 2, 1024]) assert.equal(parseConfig({ spawner: { cpuLimit } }).spawner.cpuLimit, cpuLimit);
+  });
+
+  it("refuses quotas Docker refuses and more than 1024 CPUs", () => {
+    refused({ spawner: { cpuLimit: 0.001 } }, "jupyterhub:spawner.cpuLimit", /at least 0\.01/);
+    refused({ spawner: { cpuLimit: 0 } }, "jupyterhub:spawner.cpuLimit", /at least 0\.01/);
+    refused({ spawner: { cpuLimit: 2048 } }, "jupyterhub:spawner.cpuLimit", /at most 1024/);
+  });
+});
+
+const volumeAt = (mountPath: string, extra: Record<string, unknown> = {}) => ({ storage: [{ name: "data", source: { type: "volume" }, mountPath, ...extra }] });
+const hostBind = (path: string, extra: Record<string, unknown> = {}) => ({ storage: [{ name: "data", source: { type: "host", path }, mountPath: "/mnt/data", ...extra }] });
+
+describe("mount paths", () => {
+  it("accepts ordinary mount paths", () => {
+    for (const p of ["/mnt/data", "/srv/isis-data", "/home/jovyan/shared", "/opt/data", "/etc-archive", "/var/data", "/home/jovyan/work/extra"]) {
+      assert.equal(parseConfig(volumeAt(p)).storage[0]!.mountPath, p);
+    }
+    assert.equal(parseConfig({ spawner: { workVolume: { mountPath: "/home/jovyan/persistent" } } }).spawner.workVolume.mountPath, "/home/jovyan/persistent");
+  });
+
+  it("refuses separators, control characters and paths not in normal form", () => {
+    const key = "jupyterhub:storage[0].mountPath";
+    refused(volumeAt("/mnt/my data"), key, /must not contain spaces, "," or ":"/);
+    refused(volumeAt("/mnt/a,b"), key, /must not contain spaces, "," or ":"/);
+    refused(volumeAt("/mnt/a:b"), key, /must not contain spaces, "," or ":"/);
+    refused(volumeAt("/mnt/a\nb"), key, /control characters/);
+    refused(volumeAt("/mnt/../etc"), key, /must not contain "\.\." segments/);
+    refused(volumeAt("/mnt/./data"), key, /"\." segments or "\/\/"/);
+    refused(volumeAt("/mnt//data"), key, /"\." segments or "\/\/"/);
+    refused(volumeAt("/mnt/data/"), key, /must not end with "\/": write \/mnt\/data/);
+    refused({ spawner: { workVolume: { mountPath: "/home/jovyan/my work" } } }, "jupyterhub:spawner.workVolume.mountPath", /must not contain spaces/);
+  });
+
+  it("refuses system directories of the image and their ancestors", () => {
+    const hidden: Array<[string, string]> = [
+      ["/", "/etc"], ["/etc", "/etc"], ["/usr", "/usr"], ["/bin", "/bin"], ["/sbin", "/sbin"], ["/lib", "/lib"], ["/lib64", "/lib64"],
+      ["/proc", "/proc"], ["/sys", "/sys"], ["/dev", "/dev"], ["/var", "/var/run"], ["/var/run", "/var/run"], ["/run", "/run"],
+      ["/opt", "/opt/conda"], ["/opt/conda", "/opt/conda"],
+    ];
+    for (const [p, what] of hidden) {
+      refused(volumeAt(p, { readOnly: true }), "jupyterhub:storage[0].mountPath", new RegExp(`would hide ${what} of the notebook image`));
+    }
+    refused({ spawner: { workVolume: { mountPath: "/opt/conda" } } }, "jupyterhub:spawner.workVolume.mountPath", /would hide \/opt\/conda/);
+  });
+
+  it("refuses shared writable mounts at or above the notebook home", () => {
+    for (const p of ["/home/jovyan", "/home"]) {
+      refused(volumeAt(p), "jupyterhub:storage[0].mountPath", /shared writable mount .* would cover the notebook home \/home\/jovyan/);
+      refused(hostBind("/srv/homes", { mountPath: p }), "jupyterhub:storage[0].mountPath", /would cover the notebook home/);
+    }
+    refused({ ...volumeAt("/srv"), spawner: { notebookDir: "/srv/notebooks" } }, "jupyterhub:storage[0].mountPath", /would cover the notebook home \/srv\/notebooks/);
+    refused({ ...volumeAt("/srv/notebooks"), spawner: { notebookDir: "/srv/notebooks/" } }, "jupyterhub:storage[0].mountPath", /would cover the notebook home \/srv\/notebooks/);
+    // per-user or read-only mounts there share nothing writable
+    parseConfig({ ...volumeAt("/home/jovyan", { perUser: true }), spawner: { workVolume: { enabled: false } } });
+    parseConfig(volumeAt("/home/jovyan", { readOnly: true }));
+    parseConfig({ ...volumeAt("/srv/notebooks/shared"), spawner: { notebookDir: "/srv/notebooks" } });
+  });
+});
+
+describe("host path sources", () => {
+  it("accepts data directories", () => {
+    for (const path of ["/srv/gmap/archive", "/var/lib/gmap-data", "/data", "/home/shared", "/etc-backup"]) {
+      assert.equal((parseConfig(hostBind(path)).storage[0]!.source as { path: string }).path, path);
+    }
+    parseConfig(hostBind("/srv/home/{username}", { perUser: true }));
+  });
+
+  it("refuses the Docker socket, system directories, their contents and their ancestors", () => {
+    const key = "jupyterhub:storage[0].source.path";
+    const exposed: Array<[string, string]> = [
+      ["/", "/etc"], ["/var/run/docker.sock", "/var/run"], ["/run/docker.sock", "/run"], ["/var/run", "/var/run"], ["/var", "/var/lib/docker"],
+      ["/etc", "/etc"], ["/etc/shadow", "/etc"], ["/proc", "/proc"], ["/proc/1/root", "/proc"], ["/sys", "/sys"], ["/dev/sda", "/dev"],
+      ["/var/lib/docker", "/var/lib/docker"], ["/var/lib", "/var/lib/docker"], ["/var/lib/docker/volumes/gmap-hub-data/_data", "/var/lib/docker"],
+      ["/root", "/root"], ["/root/.ssh", "/root"], ["/boot", "/boot"],
+    ];
+    for (const [path, what] of exposed) refused(hostBind(path, { readOnly: true }), key, new RegExp(`${path.replace(/\./g, "\\.")} would give notebook users the host's ${what}`));
+    refused(hostBind("/srv/../etc"), key, /must not contain "\.\." segments/);
+    refused(hostBind("/etc/"), key, /must not end with "\/"/);
+  });
+
+  it("refuses the configured Docker socket and its directories", () => {
+    const hub = { dockerSocket: "/srv/docker/docker.sock" };
+    for (const path of ["/srv/docker/docker.sock", "/srv/docker", "/srv"]) {
+      refused({ ...hostBind(path), hub }, "jupyterhub:storage[0].source.path", /the host's \/srv\/docker\/docker\.sock.*\(hub\.dockerSocket\)/);
+    }
+    parseConfig({ ...hostBind("/srv/data"), hub });
+  });
+
+  it("refuses per-user templates where a user name could reach a system directory", () => {
+    for (const [path, what] of [["/{username}", "/etc"], ["/var/lib/{username}", "/var/lib/docker"], ["/var/{username}/data", "/var/lib/docker"], ["/e{username}", "/etc"]]) {
+      refused(hostBind(path!, { perUser: true }), "jupyterhub:storage[0].source.path", new RegExp(`could make .* the host's ${what}`));
+    }
+    refused(hostBind("/etc/{username}", { perUser: true }), "jupyterhub:storage[0].source.path", /the host's \/etc/);
+  });
+});
+
+describe("network share mount options", () => {
+  const nfs = (source: Record<string, unknown>) => ({ storage: [{ name: "isis", source: { type: "nfs", server: "nas", export: "/isis", ...source }, mountPath: "/mnt/isis" }] });
+  const cifs = (source: Record<string, unknown>, credentials: Record<string, unknown> = { username: "svc", password: "pw" }) => ({
+    storage: [{ name: "share", source: { type: "cifs", server: "smb", share: "data", ...source }, mountPath: "/mnt/share" }],
+    shareCredentials: { share: credentials },
+  });
+
+  it("accepts host names, addresses, paths and credentials that fit in the mount options", () => {
+    parseConfig(nfs({ server: "nas.example.org", export: "/export/isis-data" }));
+    parseConfig(nfs({ server: "10.1.2.3" }));
+    parseConfig(nfs({ server: "fd00::1" }));
+    const c = parseConfig(cifs({ share: "data/sub dir", options: ["vers=3.0"] }, { username: "svc.reader", password: "p@ss=w0rd; ok", domain: "LAB" }));
+    // every value stays one option of Docker's comma-separated list
+    assert.deepEqual(shareDriverOptions(c.storage[0]!, c.shareCredentials)?.o?.split(","), [
+      "addr=smb", "username=svc.reader", "password=p@ss=w0rd; ok", "domain=LAB", "vers=3.0",
+    ]);
+  });
+
+  it("refuses servers, exports and shares that would break or add options", () => {
+    refused(nfs({ server: "nas,uid=0" }), "jupyterhub:storage[0].source.server", /host name or IP address/);
+    refused(nfs({ server: "nas\n" }), "jupyterhub:storage[0].source.server", /host name or IP address/);
+    refused(nfs({ server: "-onas" }), "jupyterhub:storage[0].source.server", /host name or IP address/);
+    refused(nfs({ server: "" }), "jupyterhub:storage[0].source.server", /host name or IP address/);
+    refused(nfs({ export: "/isis,rw" }), "jupyterhub:storage[0].source.export", /must not contain ",", "=" or control characters/);
+    refused(nfs({ export: "/isis\nrw" }), "jupyterhub:storage[0].source.export", /must not contain ",", "=" or control characters/);
+    refused(cifs({ share: "data,uid=0" }), "jupyterhub:storage[0].source.share", /must not contain ",", "="/);
+    refused(cifs({ share: "data=x" }), "jupyterhub:storage[0].source.share", /must not contain ",", "="/);
+    refused(nfs({ options: ["nfsvers=4\u0000"] }), "jupyterhub:storage[0].source.options[0]", /without commas, spaces or control characters/);
+  });
+
+  it("refuses credentials that would break or add options, without showing them", () => {
+    const secret = "hunter2,uid=0";
+    const problem = refused(cifs({}, { username: "svc", password: secret }), "jupyterhub:shareCredentials.share.password", /must not contain "," or control characters/);
+    assert.ok(!problem.includes("hunter2"), problem);
+    const lineBreak = refused(cifs({}, { username: "svc", password: "pw\nsecret-line" }), "jupyterhub:shareCredentials.share.password", /line breaks/);
+    assert.ok(!lineBreak.includes("secret-line"), lineBreak);
+    for (const [field, value] of [["username", "svc,uid=0"], ["username", "svc=admin"], ["domain", "LAB,rw"], ["domain", "LAB\n"]] as const) {
+      const p = refused(cifs({}, { username: "svc", password: "pw", [field]: value }), `jupyterhub:shareCredentials.share.${field}`, /must not contain ",", "=" or control characters/);
+      assert.ok(!p.includes(value), p);
+    }
+  });
+});
