@@ -2,15 +2,18 @@
 #
 # - A `pulumi` already on PATH (a normal install, https://www.pulumi.com/docs/install/) is used as is.
 # - Otherwise the CLI and its plugins are built from source with Go by the shared offline toolchain
-#   (PULUMI_TOOLCHAIN_SRC, default ../shared/pulumi-toolchain; 10-15 min cold, seconds when cached).
+#   (PULUMI_TOOLCHAIN_SRC, else ../shared/pulumi-toolchain beside the project or
+#   /work/shared/pulumi-toolchain; 10-15 min cold, seconds when cached).
 #   That build lacks the small launcher of Node.js dynamic providers that Pulumi's releases ship
 #   next to the `pulumi` binary (pulumi-resource-pulumi-nodejs); it is added here.
 # - The project's Node.js (>= 22, node_modules/.bin) goes first on PATH: pulumi runs the program with it.
 _gmap_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if ! command -v pulumi >/dev/null 2>&1; then
-  _gmap_src=${PULUMI_TOOLCHAIN_SRC:-$_gmap_root/../shared/pulumi-toolchain}
+  for _gmap_src in ${PULUMI_TOOLCHAIN_SRC:-} "$_gmap_root/../shared/pulumi-toolchain" /work/shared/pulumi-toolchain; do
+    [ -f "$_gmap_src/build.sh" ] && break
+  done
   if [ ! -f "$_gmap_src/build.sh" ]; then
-    echo "pulumi-env: no pulumi on PATH and no toolchain sources at $_gmap_src (install the Pulumi CLI)" >&2
+    echo "pulumi-env: no pulumi on PATH and no toolchain sources (PULUMI_TOOLCHAIN_SRC, ../shared/pulumi-toolchain): install the Pulumi CLI" >&2
     return 1
   fi
   bash "$_gmap_src/build.sh" >&2 || return 1
