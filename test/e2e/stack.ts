@@ -32,9 +32,15 @@ export const E2E_PASSPHRASE = "gmap-e2e-passphrase";
 
 /** The environment of every pulumi command of the tests. */
 export function pulumiEnv(): NodeJS.ProcessEnv {
+  let backend = process.env.PULUMI_BACKEND_URL;
+  if (!backend) {
+    const dir = path.join(projectDir, ".e2e-state");
+    fs.mkdirSync(dir, { recursive: true });
+    backend = `file://${dir}`;
+  }
   return {
     ...process.env,
-    PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? `file://${path.join(projectDir, ".e2e-state")}`,
+    PULUMI_BACKEND_URL: backend,
     PULUMI_CONFIG_PASSPHRASE: E2E_PASSPHRASE,
     PULUMI_SKIP_UPDATE_CHECK: "1",
     // the program needs the project's Node.js (>= 22)
