@@ -40,3 +40,8 @@ export const adminUsers = adminUserNames(config);
 export const hubContainer = hub.hubContainer;
 /** API service tokens (secret): `pulumi stack output --show-secrets serviceTokens`. */
 export const serviceTokens = hub.serviceTokens;
+/**
+ * First passwords of the native admins (secret), made by the deployment, never by sign-up:
+ * `pulumi stack output --show-secrets adminPasswords`. Change it after the first login.
+ */
+export const adminPasswords = hub.adminPasswords;

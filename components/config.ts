@@ -335,11 +335,11 @@ export const configSchema = z
         admins: z
           .array(nativeUserName)
           .default([])
-          .describe("Native accounts that are hub admins; they must still sign up with this name (admins of GitHub and GitLab: auth.github.admins, auth.gitlab.admins)."),
+          .describe("Native accounts that are hub admins. The deployment creates each with a generated password (pulumi stack output --show-secrets adminPasswords); nobody can sign up with these names. Admins of GitHub and GitLab: auth.github.admins, auth.gitlab.admins."),
         allowedUsers: z
           .array(nativeUserName)
           .default([])
-          .describe("Native accounts allowed to log in; empty: anyone who signs up and is authorized."),
+          .describe("Native accounts allowed to log in (they still sign up and are authorized by an admin); empty: anyone who signs up and is authorized. Removing a name revokes its access."),
         native: nativeAuth.prefault({}).describe("NativeAuthenticator (sign-up with user name and password)."),
         github: githubAuth.optional().describe("GitHub OAuth; client secret in secret key githubClientSecret."),
         gitlab: gitlabAuth.optional().describe("GitLab OAuth; client secret in secret key gitlabClientSecret."),

@@ -13,6 +13,7 @@ import {
   isStackVolume,
   labelsFor,
   names,
+  nativeAdmins,
   publicUrl,
   shareDriverOptions,
   stableJson,
@@ -43,6 +44,8 @@ export class JupyterHub extends pulumi.ComponentResource {
   public readonly images: pulumi.Output<Record<string, string>>;
   /** API service tokens keyed by service name (secret). */
   public readonly serviceTokens: pulumi.Output<Record<string, string>>;
+  /** First passwords of the native admins, keyed by account name (secret). */
+  public readonly adminPasswords: pulumi.Output<Record<string, string>>;
   /** Name of the hub container. */
   public readonly hubContainer: pulumi.Output<string>;
 
@@ -80,7 +83,11 @@ export class JupyterHub extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const secrets = new HubSecrets(`${name}-secrets`, { services: config.services.map((s) => s.name) }, { parent: this });
+    const secrets = new HubSecrets(
+      `${name}-secrets`,
+      { services: config.services.map((s) => s.name), nativeAdmins: nativeAdmins(config) },
+      { parent: this },
+    );
 
     const proxy = new HubProxy(
       `${name}-proxy`,
@@ -135,6 +142,7 @@ export class JupyterHub extends pulumi.ComponentResource {
       .apply(([hubData, sharedVolumes]) => [hubData, ...Object.keys(sharedVolumes).sort().map((k) => sharedVolumes[k]!)]);
     this.images = notebookImages.references;
     this.serviceTokens = secrets.serviceTokens;
+    this.adminPasswords = secrets.adminPasswords;
     this.hubContainer = hub.containerName;
     this.registerOutputs({
       url: this.url,

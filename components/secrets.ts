@@ -5,11 +5,14 @@ import type { GeneratedSecrets } from "./settings";
 export interface HubSecretsArgs {
   /** Names of the API services that get a token. */
   readonly services: readonly string[];
+  /** Native admin accounts the deployment creates, each with a generated password. */
+  readonly nativeAdmins: readonly string[];
 }
 
 /**
  * Secrets generated once and kept in Pulumi state (encrypted): the cookie secret (a new one would
- * log everybody out), the proxy token, the idle culler's token and one token per API service.
+ * log everybody out), the proxy token, the idle culler's token, one token per API service and the
+ * first password of each native admin (the hub only gets its bcrypt hash).
  */
 export class HubSecrets extends pulumi.ComponentResource {
   /** Every generated secret, as one Pulumi secret. */
@@ -18,11 +21,14 @@ export class HubSecrets extends pulumi.ComponentResource {
   public readonly proxyAuthToken: pulumi.Output<string>;
   /** Service tokens keyed by service name (secret). */
   public readonly serviceTokens: pulumi.Output<Record<string, string>>;
+  /** First passwords of the native admins, keyed by account name (secret). */
+  public readonly adminPasswords: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: HubSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jupyterhub:random:Secrets", name, {}, opts);
-    const token = (suffix: string) =>
-      new random.RandomPassword(`${name}-${suffix}`, { length: 48, special: false }, { parent: this }).result;
+    const password = (suffix: string, length: number) =>
+      new random.RandomPassword(`${name}-${suffix}`, { length, special: false }, { parent: this });
+    const token = (suffix: string) => password(suffix, 48).result;
     const cookieSecret = new random.RandomBytes(`${name}-cookie-secret`, { length: 32 }, { parent: this }).hex;
     this.proxyAuthToken = token("proxy-token");
     const cullerToken = token("culler-token");
@@ -30,16 +36,20 @@ export class HubSecrets extends pulumi.ComponentResource {
     this.serviceTokens = pulumi.secret(
       pulumi.all(Object.fromEntries(services.map((s) => [s, token(`service-${s}`)]))),
     );
+    const admins = [...args.nativeAdmins].sort().map((admin) => [admin, password(`admin-${admin}`, 24)] as const);
+    this.adminPasswords = pulumi.secret(pulumi.all(Object.fromEntries(admins.map(([admin, p]) => [admin, p.result]))));
+    const adminPasswordHashes = pulumi.all(Object.fromEntries(admins.map(([admin, p]) => [admin, p.bcryptHash])));
     this.generated = pulumi.secret(
       pulumi
-        .all([cookieSecret, this.proxyAuthToken, cullerToken, this.serviceTokens])
-        .apply(([cookie, proxyToken, culler, tokens]): GeneratedSecrets => ({
+        .all([cookieSecret, this.proxyAuthToken, cullerToken, this.serviceTokens, adminPasswordHashes])
+        .apply(([cookie, proxyToken, culler, tokens, hashes]): GeneratedSecrets => ({
           cookieSecret: cookie,
           proxyAuthToken: proxyToken,
           cullerToken: culler,
           serviceTokens: tokens,
+          adminPasswordHashes: hashes,
         })),
     );
-    this.registerOutputs({ serviceTokens: this.serviceTokens });
+    this.registerOutputs({ serviceTokens: this.serviceTokens, adminPasswords: this.adminPasswords });
   }
 }

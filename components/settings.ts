@@ -132,6 +132,11 @@ export function escapeUserName(name: string): string {
   return out.toLowerCase();
 }
 
+/** Native admin accounts the deployment creates (none when native sign-in is off). */
+export function nativeAdmins(config: Pick<PublicConfig, "auth">): string[] {
+  return config.auth.providers.includes("native") ? [...new Set(config.auth.admins)].sort() : [];
+}
+
 /** Hub admins as the hub names them, per provider (native admins only when native is enabled). */
 export function adminUserNames(config: Pick<PublicConfig, "auth">): string[] {
   const { auth } = config;
@@ -326,6 +331,8 @@ export interface GeneratedSecrets {
   readonly proxyAuthToken: string;
   readonly cullerToken: string;
   readonly serviceTokens: Readonly<Record<string, string>>;
+  /** bcrypt hashes of the native admins' generated passwords, keyed by account name. */
+  readonly adminPasswordHashes: Readonly<Record<string, string>>;
 }
 
 /** The content of /srv/jupyterhub/secrets.json. Only ever built inside a Pulumi secret. */
@@ -344,6 +351,7 @@ export function hubSecrets(config: StackConfig, generated: GeneratedSecrets) {
     proxyAuthToken: generated.proxyAuthToken,
     cullerToken: generated.cullerToken,
     serviceTokens: generated.serviceTokens,
+    nativeAdminPasswordHashes: generated.adminPasswordHashes,
     githubClientSecret: providers.includes("github") ? config.githubClientSecret : undefined,
     gitlabClientSecret: providers.includes("gitlab") ? config.gitlabClientSecret : undefined,
     mountDriverOptions,

@@ -26,6 +26,8 @@ trap collect EXIT
 out=$(node --import tsx test/e2e/deploy.ts up "$E2E_STACK" 2> >(tee test-artifacts/deploy-up.log >&2))
 HUB_URL=$(sed -n 's/^HUB_URL=//p' <<<"$out")
 HUB_TOKEN=$(sed -n 's/^HUB_TOKEN=//p' <<<"$out")
+E2E_ADMIN_USER=$(sed -n 's/^E2E_ADMIN_USER=//p' <<<"$out")
+E2E_ADMIN_PASSWORD=$(sed -n 's/^E2E_ADMIN_PASSWORD=//p' <<<"$out")
 [ -n "$HUB_URL" ] && [ -n "$HUB_TOKEN" ] || { echo "deploy.ts printed no HUB_URL/HUB_TOKEN" >&2; exit 1; }
-export HUB_URL HUB_TOKEN
+export HUB_URL HUB_TOKEN E2E_ADMIN_USER E2E_ADMIN_PASSWORD
 run

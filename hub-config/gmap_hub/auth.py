@@ -1,14 +1,20 @@
-"""Authenticator adjustments for several sign-in providers at once (MultiAuthenticator).
+"""Authenticator adjustments: deployment-created native admins, several providers at once.
 
-With one provider the hub uses NativeAuthenticator, GitHubOAuthenticator or GitLabOAuthenticator
-unchanged. With several, MultiAuthenticator 0.4 serves each provider under its own URL prefix
+:class:`GmapNativeAuthenticator` is NativeAuthenticator whose admin accounts are created by the
+deployment, never by whoever signs up first: the names of ``auth.admins`` cannot be signed up
+(they count as taken), each gets its account with the password Pulumi generated (only its bcrypt
+hash reaches the hub, in secrets.json) the first time it is looked up, and sign-up never
+pre-authorizes a configured name (NativeAuthenticator 1.3 authorizes admin and allowed names at
+sign-up, so the first to sign up as ``admin`` would be a hub admin).
+
+With one provider the hub uses GmapNativeAuthenticator, GitHubOAuthenticator or
+GmapGitLabOAuthenticator. With several, MultiAuthenticator 0.4 serves each provider under its own URL prefix
 (``/hub/native/``, ``/hub/github/``, ``/hub/gitlab/``) and prefixes user names with the provider
 (``native:ada``, ``github:ada``). NativeAuthenticator 1.3 does not know about either:
 
 - its pages link to, post to and redirect to ``/hub/login``, ``/hub/signup``, ``/hub/authorize``
   and ``/hub/change-password`` (built from ``base_url``), which do not exist under a prefix;
-- it looks its accounts up by the hub user name, which now carries the prefix, and only sees the
-  prefixed names of ``admin_users``, so admins are not pre-authorized at sign-up;
+- it looks its accounts up by the hub user name, which now carries the prefix;
 - it needs the hub's database session, which JupyterHub hands only to the MultiAuthenticator.
 
 :class:`MultiNativeAuthenticator` fixes these (its handlers render NativeAuthenticator's own
@@ -33,7 +39,8 @@ from multiauthenticator import MultiAuthenticator
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator import handlers as native_handlers
 from oauthenticator.gitlab import GitLabOAuthenticator, _api_headers
-from traitlets import default
+from nativeauthenticator.orm import UserInfo
+from traitlets import Dict, Unicode, default
 
 #: Template names under which :class:`ScopedNativeTemplates` serves NativeAuthenticator's templates.
 TEMPLATE_PREFIX = "gmap-native/"
@@ -121,12 +128,7 @@ class ScopedLoginHandler(_ScopedNativeHandler, native_handlers.LoginHandler):
 
 
 class ScopedSignUpHandler(_ScopedNativeHandler, native_handlers.SignUpHandler):
-    def get_result_message(self, user, assume_user_is_human, username_already_taken, confirmation_matches, user_is_admin):
-        # the handler compares the bare name with admin_users, which hold prefixed names
-        user_is_admin = user_is_admin or (user is not None and self.authenticator.is_native_admin(user.username))
-        return super().get_result_message(
-            user, assume_user_is_human, username_already_taken, confirmation_matches, user_is_admin
-        )
+    pass
 
 
 class ScopedAuthorizationAreaHandler(_ScopedNativeHandler, native_handlers.AuthorizationAreaHandler):
@@ -175,7 +177,44 @@ SCOPED_HANDLERS = {
 }
 
 
-class MultiNativeAuthenticator(NativeAuthenticator):
+class GmapNativeAuthenticator(NativeAuthenticator):
+    """NativeAuthenticator with deployment-created admin accounts (see the module docstring).
+    Configure it as ``NativeAuthenticator``; ``admin_password_hashes`` comes from secrets.json."""
+
+    admin_password_hashes = Dict(
+        Unicode(),
+        config=True,
+        help="Account name -> bcrypt hash of the password the deployment generated for that admin.",
+    )
+
+    def user_exists(self, username):
+        # an admin name is taken from the start: sign-up refuses it as "already in use"
+        return self.normalize_username(username) in self.admin_password_hashes or super().user_exists(username)
+
+    def get_user(self, username):
+        name = self.normalize_username(username)
+        user = super().get_user(name)
+        password_hash = self.admin_password_hashes.get(name)
+        if password_hash is None or (user is not None and user.is_authorized):
+            # an admin who changed the password keeps it
+            return user
+        if user is None:
+            user = UserInfo(username=name, password=password_hash.encode(), is_authorized=True)
+            self.db.add(user)
+        else:
+            # a pending sign-up under an admin's name (made before the name was reserved) is no admin
+            user.password = password_hash.encode()
+            user.is_authorized = True
+        self.db.commit()
+        self.log.info("Created the account of admin %s with the password the deployment generated", name)
+        return user
+
+    def get_authed_users(self):
+        # authorized accounts only: a name in admin_users or allowed_users is not authorized at sign-up
+        return {info.username for info in UserInfo.all_users(self.db) if info.is_authorized}
+
+
+class MultiNativeAuthenticator(GmapNativeAuthenticator):
     """NativeAuthenticator as one provider of MultiAuthenticator. Configure it as ``NativeAuthenticator``.
 
     - Database: JupyterHub hands its database session only to the authenticator it creates (the
@@ -185,8 +224,8 @@ class MultiNativeAuthenticator(NativeAuthenticator):
     - Names: accounts keep the bare name (``ada``, as typed at sign-up); the hub user is
       ``<prefix>ada``. :meth:`get_user` accepts both, so "change password" (which passes the hub
       user's name) works. Names with ``:`` cannot sign up, so the two never mix.
-    - Admins: ``admin_users`` holds hub names (``native:admin``); the bare names count as
-      authorized at sign-up, like NativeAuthenticator does for its admins.
+    - Admins: ``admin_users`` holds hub names (``native:admin``); their accounts (bare names)
+      are made by :class:`GmapNativeAuthenticator` from ``admin_password_hashes``.
     - Pages: every handler is replaced by one that keeps links, forms and redirects under the
       provider's URL prefix (:data:`SCOPED_HANDLERS`).
     """
@@ -212,9 +251,6 @@ class MultiNativeAuthenticator(NativeAuthenticator):
         """The hub user name of an account."""
         return self._own_prefix + account_name
 
-    def is_native_admin(self, account_name: str) -> bool:
-        return self.hub_user_name(self.normalize_username(account_name)) in self.admin_users
-
     def get_user(self, username):
         return super().get_user(self.bare_name(username))
 
@@ -223,13 +259,6 @@ class MultiNativeAuthenticator(NativeAuthenticator):
             # a "github:x" account would be the hub user "native:github:x": refuse the confusion
             return None
         return super().create_user(username, password, **kwargs)
-
-    def get_authed_users(self):
-        authed = super().get_authed_users()
-        prefix = self._own_prefix
-        if prefix:
-            authed |= {name[len(prefix) :] for name in self.admin_users if name.startswith(prefix)}
-        return authed
 
     def get_handlers(self, app):
         return [(path, SCOPED_HANDLERS.get(handler, handler)) for path, handler in super().get_handlers(app)]

@@ -22,7 +22,8 @@ HUB_PORT = 8081
 
 #: Authenticator class per provider name of ``auth.providers``.
 AUTHENTICATORS = {
-    "native": "nativeauthenticator.NativeAuthenticator",
+    # NativeAuthenticator whose admin accounts the deployment creates
+    "native": "gmap_hub.auth.GmapNativeAuthenticator",
     "github": "oauthenticator.github.GitHubOAuthenticator",
     # OAuthenticator's, with its subgroup membership check fixed (jupyterhub/oauthenticator#423)
     "gitlab": "gmap_hub.auth.GmapGitLabOAuthenticator",
@@ -120,7 +121,7 @@ def configure_auth(c, auth: Section, secrets: Section) -> None:
     admins: set[str] = set()
     native_admins = auth.strings("admins", [])
     if "native" in providers:
-        configure_native(c, auth.section("native"), auth.strings("allowedUsers", []))
+        configure_native(c, auth.section("native"), auth.strings("allowedUsers", []), native_admins, secrets)
         admins |= hub_names(native_admins, "native")
     else:
         for key in ("admins", "allowedUsers"):
@@ -136,6 +137,9 @@ def configure_auth(c, auth: Section, secrets: Section) -> None:
         admins |= hub_names(gitlab.strings("admins", []), "gitlab")
     # the MultiAuthenticator and every provider see the same set of hub names
     c.Authenticator.admin_users = admins
+    # the stack config is the truth: a name removed from an allow list can no longer log in
+    # (JupyterHub 5 would otherwise keep allowing every user already in its database)
+    c.Authenticator.allow_existing_users = False
 
     if multi:
         c.JupyterHub.authenticator_class = MULTI_AUTHENTICATOR
@@ -151,7 +155,12 @@ def configure_auth(c, auth: Section, secrets: Section) -> None:
         c.JupyterHub.authenticator_class = AUTHENTICATORS[providers[0]]
 
 
-def configure_native(c, native: Section, allowed_users: list[str]) -> None:
+def configure_native(c, native: Section, allowed_users: list[str], admins: list[str], secrets: Section) -> None:
+    hashes = secrets.string_map("nativeAdminPasswordHashes", {})
+    missing = sorted(set(admins) - set(hashes))
+    if missing:
+        raise secrets.error("nativeAdminPasswordHashes", f"no generated password for the admin(s) {', '.join(missing)}")
+    c.GmapNativeAuthenticator.admin_password_hashes = {name: hashes[name] for name in admins}
     n = c.NativeAuthenticator
     n.enable_signup = True
     n.open_signup = native.boolean("openSignup")

@@ -24,6 +24,17 @@ describe("native accounts", () => {
     assert.match(page.text, /at least 10 characters|too short|password.*(weak|common)/i);
   });
 
+  it("nobody can sign up as the configured admin: the deployment made that account", async () => {
+    const squatter = new BrowserSession();
+    const admin = process.env.E2E_ADMIN_USER ?? "e2e-admin";
+    const page = await squatter.signUp(admin, "Squatter-Passw0rd-1");
+    assert.match(page.text, /already in use/);
+    await squatter.login(admin, "Squatter-Passw0rd-1");
+    assert.equal(await squatter.whoami(), undefined);
+    const real = await BrowserSession.admin();
+    assert.equal(await real.whoami(), admin, "the admin logs in with the generated password");
+  });
+
   it("refuses the login until an admin authorizes the account", async () => {
     const page = await browser.login(name, password);
     assert.match(page.text, /has not been authorized/);

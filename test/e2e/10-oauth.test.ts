@@ -15,7 +15,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { escapeUserName, labelKeys } from "../../components/settings";
 import { type BrowserSession, chromiumArgs, chromiumPath, formsOf, HubApi, type HubEnv, linksOf, waitFor } from "./client";
-import { destroy, docker, editedStackFile, ensureStack, projectDir, removeStack, stackHub, stackSkip as skip, up as pulumiUp } from "./stack";
+import { destroy, docker, editedStackFile, ensureStack, output, projectDir, removeStack, stackHub, stackSkip as skip, up as pulumiUp } from "./stack";
 import { FakeOAuth, type FakeOAuthConfig, fakeSession, nativeLogin, nativeSignUp, oauthLogin } from "./oauth";
 
 const STACK = "e2e-oauth";
@@ -139,13 +139,14 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
 
   describe("native, GitHub and GitLab side by side", () => {
     let admin: BrowserSession | undefined;
-    /** The native admin hub-admin (auth.admins), signed up and logged in through the native pages. */
+    /** The native admin hub-admin (auth.admins), logged in with its generated password through the native pages. */
     async function adminSession(): Promise<BrowserSession> {
       if (admin) return admin;
       const s = session();
       const signup = await nativeSignUp(s, "hub-admin", PASSWORD, true);
-      assert.match(signup.text, /The signup was successful/, "the native admin is authorized at sign-up");
-      await nativeLogin(s, "hub-admin", PASSWORD, true);
+      assert.match(signup.text, /already in use/, "nobody can sign up as the native admin");
+      const password = ((await output("adminPasswords", { stack: STACK })) as Record<string, string>)["hub-admin"]!;
+      await nativeLogin(s, "hub-admin", password, true);
       assert.equal((await s.whoami()), "native:hub-admin");
       admin = s;
       return s;

@@ -287,15 +287,18 @@ export class BrowserSession {
     return this.submit("/hub/login", { username, password });
   }
 
-  /** Signs up (first time) and logs in the stack's native admin (E2E_ADMIN_USER, E2E_ADMIN_PASSWORD). */
+  /**
+   * Logs in the stack's native admin: E2E_ADMIN_USER (default e2e-admin) with E2E_ADMIN_PASSWORD
+   * (the deployment's generated password: `pulumi stack output --show-secrets adminPasswords`).
+   */
   static async admin(env: HubEnv = hubEnv()): Promise<BrowserSession> {
     const session = new BrowserSession(env);
     const name = process.env.E2E_ADMIN_USER ?? "e2e-admin";
-    const password = process.env.E2E_ADMIN_PASSWORD ?? "e2e-Admin-Passw0rd";
-    await session.signUp(name, password);
+    const password = process.env.E2E_ADMIN_PASSWORD;
+    if (!password) throw new Error("set E2E_ADMIN_PASSWORD to the admin's password (pulumi stack output --show-secrets adminPasswords)");
     await session.login(name, password);
     const who = await session.whoami();
-    if (who !== name) throw new Error(`cannot log in as the admin ${name} (set E2E_ADMIN_USER / E2E_ADMIN_PASSWORD)`);
+    if (who !== name) throw new Error(`cannot log in as the admin ${name} (check E2E_ADMIN_USER / E2E_ADMIN_PASSWORD)`);
     return session;
   }
 

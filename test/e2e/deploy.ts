@@ -4,11 +4,12 @@
  *
  *   node --import tsx test/e2e/deploy.ts up <stack>
  *       Removes what an interrupted earlier run left of the stack, creates it in the test backend,
- *       runs `pulumi up`, waits for the hub and prints HUB_URL=... and HUB_TOKEN=... on stdout.
+ *       runs `pulumi up`, waits for the hub and prints HUB_URL=..., HUB_TOKEN=... and
+ *       E2E_ADMIN_PASSWORD=... (the first native admin's generated password) on stdout.
  *   node --import tsx test/e2e/deploy.ts down <stack>
  *       `pulumi destroy`, then removes the stack and every object with its prefix, volumes included.
  */
-import { ensureStack, removeStack, stackHub, up, waitForHub } from "./stack";
+import { ensureStack, output, removeStack, stackHub, up, waitForHub } from "./stack";
 
 async function main(): Promise<number> {
   const [command, name] = process.argv.slice(2);
@@ -30,7 +31,9 @@ async function main(): Promise<number> {
   const hub = await stackHub({ stack: name });
   await waitForHub(hub.url);
   process.stderr.write(`${name}: deployed with pulumi up in ${Math.round((Date.now() - t0) / 1000)} s\n`);
+  const admins = Object.entries((await output("adminPasswords", { stack: name })) as Record<string, string>);
   process.stdout.write(`HUB_URL=${hub.url}\nHUB_TOKEN=${hub.token}\n`);
+  if (admins[0]) process.stdout.write(`E2E_ADMIN_USER=${admins[0][0]}\nE2E_ADMIN_PASSWORD=${admins[0][1]}\n`);
   return 0;
 }
 

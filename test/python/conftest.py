@@ -21,6 +21,19 @@ if str(HUB_CONFIG) not in sys.path:
 
 COOKIE_SECRET = "0123456789abcdef" * 4
 
+#: The password the deployment generated for the native admin "admin" (auth.admins), and its bcrypt
+#: hash in the $2a$ form of the random provider's RandomPassword.bcryptHash, as secrets.json has it.
+ADMIN_PASSWORD = "Generated-Admin-Passw0rd-42"
+
+
+def _bcrypt_2a(password: str) -> str:
+    import bcrypt
+
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4, prefix=b"2a")).decode()
+
+
+ADMIN_PASSWORD_HASH = _bcrypt_2a(ADMIN_PASSWORD)
+
 # The example of docs/architecture.md, with a second image and real values.
 SETTINGS = {
     "hub": {
@@ -82,6 +95,7 @@ SECRETS = {
     "proxyAuthToken": "proxy-token-0123456789",
     "serviceTokens": {"e2e": "e2e-token-0123456789"},
     "cullerToken": "culler-token-0123456789",
+    "nativeAdminPasswordHashes": {"admin": ADMIN_PASSWORD_HASH},
     "mountDriverOptions": {
         "home-nfs": {"type": "nfs", "o": "addr=10.0.0.5,rw,nfsvers=4", "device": ":/export/{username}"},
     },

@@ -5,7 +5,7 @@ import copy
 import inspect
 
 import pytest
-from conftest import GITHUB, GITLAB
+from conftest import ADMIN_PASSWORD, ADMIN_PASSWORD_HASH, GITHUB, GITLAB
 
 
 def resolve(value):
@@ -21,12 +21,14 @@ def native_authenticator(app):
 def test_native_only(hub, settings, secrets):
     app = hub(settings, secrets)
     assert app.authenticator_class.__module__ + "." + app.authenticator_class.__name__ == (
-        "nativeauthenticator.nativeauthenticator.NativeAuthenticator"
+        "gmap_hub.auth.GmapNativeAuthenticator"
     )
     auth = native_authenticator(app)
     assert auth.allow_all is True
     assert auth.allowed_users == set()
     assert auth.admin_users == {"admin"}
+    assert auth.admin_password_hashes == {"admin": ADMIN_PASSWORD_HASH}
+    assert auth.allow_existing_users is False, "a name removed from an allow list can no longer log in"
     assert auth.open_signup is False
     assert auth.enable_signup is True
     assert auth.ask_email_on_signup is False
@@ -54,6 +56,22 @@ def test_native_allowed_users_replace_allow_all(hub, settings, secrets):
     auth = native_authenticator(hub(settings, secrets))
     assert auth.allow_all is False
     assert auth.allowed_users == {"ada", "carl"}
+
+
+def test_native_admin_without_a_generated_password_fails_the_start(hub, settings, secrets):
+    from gmap_hub.settings import SettingsError
+
+    settings["auth"]["admins"] = ["admin", "root2"]
+    with pytest.raises(SettingsError, match=r"nativeAdminPasswordHashes.*root2"):
+        hub(settings, secrets)
+
+
+def test_allow_lists_are_the_truth_for_every_provider(hub, settings, secrets):
+    settings["auth"].update(providers=["github"], admins=[])
+    settings["auth"]["github"] = dict(GITHUB)
+    secrets["githubClientSecret"] = "gh-secret"
+    app = hub(settings, secrets)
+    assert app.config.Authenticator.allow_existing_users is False
 
 
 def test_github_only(hub, settings, secrets):
@@ -168,3 +186,41 @@ def test_missing_client_secret_is_reported(hub, settings, secrets):
     settings["auth"]["gitlab"] = copy.deepcopy(GITLAB)
     with pytest.raises(SettingsError, match=r"secrets\.json: key gitlabClientSecret: missing"):
         hub(settings, secrets)
+
+
+def test_native_admin_accounts_come_from_the_deployment_not_from_sign_up(hub, settings, secrets):
+    settings["auth"]["allowedUsers"] = ["admin", "ada"]
+    settings["culler"]["enabled"] = False
+    app = hub(settings, secrets, initialize=True)
+    auth = app.authenticator
+    other = "Other-Passw0rd-2026"
+    # nobody can sign up as the admin, whatever they type
+    assert auth.user_exists("admin") and auth.user_exists("Admin")
+    assert auth.create_user("admin", other) is None
+    # the admin logs in with the generated password; a wrong one is refused
+    assert resolve(auth.authenticate(None, {"username": "admin", "password": other})) is None
+    assert resolve(auth.authenticate(None, {"username": "admin", "password": ADMIN_PASSWORD})) == "admin"
+    # an allowed name is not authorized by signing up: an admin still has to
+    ada = auth.create_user("ada", other)
+    assert ada is not None and ada.is_authorized is False
+    assert resolve(auth.authenticate(None, {"username": "ada", "password": other})) is None
+    # the admin's own password change is kept
+    auth.change_password("admin", other)
+    assert resolve(auth.authenticate(None, {"username": "admin", "password": other})) == "admin"
+    assert resolve(auth.authenticate(None, {"username": "admin", "password": ADMIN_PASSWORD})) is None
+
+
+def test_a_pending_sign_up_under_an_admin_name_is_no_admin(hub, settings, secrets):
+    from nativeauthenticator.orm import UserInfo
+
+    settings["culler"]["enabled"] = False
+    app = hub(settings, secrets, initialize=True)
+    auth = app.authenticator
+    # made before admin names were reserved: an unauthorized account "admin" with a squatter's password
+    squatter = "Squatter-Passw0rd-1"
+    import bcrypt
+
+    app.db.add(UserInfo(username="admin", password=bcrypt.hashpw(squatter.encode(), bcrypt.gensalt(rounds=4)), is_authorized=False))
+    app.db.commit()
+    assert resolve(auth.authenticate(None, {"username": "admin", "password": squatter})) is None
+    assert resolve(auth.authenticate(None, {"username": "admin", "password": ADMIN_PASSWORD})) == "admin"

@@ -39,7 +39,7 @@ def test_public_url_with_a_path_sets_base_url(hub, settings, secrets):
 
 def test_full_initialization_accepts_the_configuration(hub, settings, secrets):
     app = hub(settings, secrets, initialize=True)
-    assert type(app.authenticator).__name__ == "NativeAuthenticator"
+    assert type(app.authenticator).__name__ == "GmapNativeAuthenticator"
     assert app.proxy.should_start is False
     assert app.proxy.auth_token == "proxy-token-0123456789"
     assert {s for s in app._service_map} == {"e2e", "idle-culler"}

@@ -1,5 +1,5 @@
 """Native accounts beside GitHub and GitLab (MultiAuthenticator): pages, forms and redirects stay
-under /hub/native/, accounts are found by their bare name, native admins are pre-authorized.
+under /hub/native/, accounts are found by their bare name, native admins are made by the deployment.
 
 The live tests run the real hub configuration in-process (JupyterHub's tornado application on a
 loopback port, no proxy, no spawner) and talk to it over HTTP like a browser.
@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import copy
 
 import pytest
-from conftest import GITHUB, GITLAB
+from conftest import ADMIN_PASSWORD, GITHUB, GITLAB
 
 PASSWORD = "Correct-Horse-Battery-9"
 
@@ -41,10 +41,10 @@ def test_every_native_template_is_rewritten_to_the_provider_prefix():
     assert seen_links >= 10
 
 
-def test_single_native_provider_is_unchanged(hub, settings, secrets):
+def test_single_native_provider_has_no_url_prefix(hub, settings, secrets):
     app = hub(settings, secrets)
-    assert app.authenticator_class.__name__ == "NativeAuthenticator"
-    assert app.authenticator_class.__module__ == "nativeauthenticator.nativeauthenticator"
+    assert app.authenticator_class.__name__ == "GmapNativeAuthenticator"
+    assert not hasattr(app.authenticator_class, "url_scope")
 
 
 # -- live hub -----------------------------------------------------------------------------------
@@ -168,9 +168,9 @@ def test_native_pages_link_post_and_redirect_under_the_prefix(multi_hub):
             assert signup.code == 200
             assert "/hub/native/login" in hrefs(signup.text)
 
-            # the admin's sign-up is pre-authorized (admin_users holds "native:admin")
+            # nobody can sign up as the admin: the deployment made that account
             done = await b.post("/hub/native/signup", {"username": "admin", "signup_password": PASSWORD, "signup_password_confirmation": PASSWORD})
-            assert "The signup was successful" in done.text
+            assert "already in use" in done.text
             ada = Browser(base)
             await ada.get("/hub/native/signup")
             pending = await ada.post("/hub/native/signup", {"username": "ada", "signup_password": PASSWORD, "signup_password_confirmation": PASSWORD})
@@ -185,7 +185,8 @@ def test_native_pages_link_post_and_redirect_under_the_prefix(multi_hub):
             assert await ada.whoami() is None
 
             await b.get("/hub/native/login")
-            ok = await b.post("/hub/native/login?next=", {"username": "admin", "password": PASSWORD})
+            assert (await b.post("/hub/native/login?next=", {"username": "admin", "password": PASSWORD})).code == 200
+            ok = await b.post("/hub/native/login?next=", {"username": "admin", "password": ADMIN_PASSWORD})
             assert ok.code == 302, ok.text[:500]
             me = await b.whoami()
             assert (me["name"], me["admin"]) == ("native:admin", True)
@@ -237,8 +238,9 @@ def test_native_account_lookup_accepts_hub_and_bare_names(multi_hub):
             assert native.get_user("native:carl").username == "carl"
             assert native.get_user("github:carl") is None
             assert native.hub_user_name("carl") == "native:carl"
-            assert native.is_native_admin("Admin") and not native.is_native_admin("carl")
-            assert "admin" in native.get_authed_users()
+            assert native.user_exists("Admin") and not native.create_user("admin", PASSWORD)
+            assert native.get_user("native:admin").is_authorized, "the admin account is made on first lookup"
+            assert native.get_authed_users() == {"admin"}, "carl is not authorized by signing up"
 
     run(scenario())
 

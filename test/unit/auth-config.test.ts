@@ -74,7 +74,7 @@ describe("OAuth sign-in config: accepted configs become hub settings", () => {
     const c = parseConfig(multi);
     const text = stableJson(hubSettings(c, "dev", {}));
     assert.ok(!text.includes("gh-secret") && !text.includes("gl-secret"), "settings.json leaks a client secret");
-    const generated = { cookieSecret: "c", proxyAuthToken: "p", cullerToken: "t", serviceTokens: {} };
+    const generated = { cookieSecret: "c", proxyAuthToken: "p", cullerToken: "t", serviceTokens: {}, adminPasswordHashes: {} };
     const both = hubSecrets(c, generated);
     assert.equal(both.githubClientSecret, "gh-secret");
     assert.equal(both.gitlabClientSecret, "gl-secret");

@@ -185,9 +185,13 @@ describe("JupyterHub component (full config)", () => {
     assert.equal(secrets.gitlabClientSecret, undefined);
   });
 
-  it("generates secrets with @pulumi/random and exposes service tokens only as secrets", async () => {
+  it("generates secrets with @pulumi/random and exposes service tokens and admin passwords only as secrets", async () => {
     assert.deepEqual(byType(types.bytes, "full").map((r) => r.inputs), [{ length: 32 }]);
-    assert.equal(byType(types.password, "full").length, 4);
+    assert.equal(byType(types.password, "full").length, 5, "proxy, culler, two services, one native admin");
+    assert.equal(await pulumi.isSecret(hub.adminPasswords), true);
+    assert.deepEqual(await valueOf(hub.adminPasswords), { admin: "password-of-full-secrets-admin-admin" });
+    const secretsJson = JSON.parse(byType(types.container, "full-hub")[0]!.inputs.uploads[1].content);
+    assert.deepEqual(secretsJson.nativeAdminPasswordHashes, { admin: "$2a$10$hash-of-full-secrets-admin-admin" }, "the hub gets only the hash");
     assert.equal(await pulumi.isSecret(hub.serviceTokens), true);
     assert.deepEqual(await valueOf(hub.serviceTokens), {
       "admin-api": "password-of-full-secrets-service-admin-api",

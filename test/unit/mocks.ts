@@ -37,7 +37,7 @@ function unwrap(value: any, path: string, secrets: string[]): any {
 function outputsFor(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
-      return { ...inputs, result: `password-of-${name}` };
+      return { ...inputs, result: `password-of-${name}`, bcryptHash: `$2a$10$hash-of-${name}` };
     case "random:index/randomBytes:RandomBytes":
       return { ...inputs, hex: `hex-of-${name}`, base64: `base64-of-${name}` };
     case "docker:index/image:Image":

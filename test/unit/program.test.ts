@@ -49,7 +49,7 @@ describe("the program", () => {
     assert.equal(after.resources.length, before.resources.length);
   });
 
-  it("exports the documented outputs, service tokens only as a secret", () => {
+  it("exports the documented outputs, service tokens and admin passwords only as secrets", () => {
     const { outputs } = run("dev");
     assert.equal(outputs.hubUrl!.value, "http://localhost:8000");
     assert.equal(outputs.networkName!.value, "gmap-dev");
@@ -58,7 +58,9 @@ describe("the program", () => {
     assert.deepEqual(outputs.adminUsers!.value, ["admin"]);
     assert.equal(outputs.hubContainer!.value, "gmap-dev-hub");
     assert.equal(outputs.serviceTokens!.secret, true);
-    for (const [key, o] of Object.entries(outputs)) if (key !== "serviceTokens") assert.equal(o.secret, false, key);
+    assert.equal(outputs.adminPasswords!.secret, true);
+    assert.deepEqual(Object.keys(outputs.adminPasswords!.value), ["admin"]);
+    for (const [key, o] of Object.entries(outputs)) if (!["serviceTokens", "adminPasswords"].includes(key)) assert.equal(o.secret, false, key);
   });
 
   it("the production example validates (with its secrets set) and keeps every secret secret", () => {

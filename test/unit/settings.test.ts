@@ -38,7 +38,7 @@ describe("settings", () => {
     assert.deepEqual(mounts.find((m) => m.name === "home"), {
       name: "home", type: "volume", source: "jupyterhub-home-{username}", target: "/mnt/home", readOnly: false, perUser: true, driverOptions: true,
     });
-    const secrets = hubSecrets(c, { cookieSecret: "c", proxyAuthToken: "p", cullerToken: "k", serviceTokens: {} });
+    const secrets = hubSecrets(c, { cookieSecret: "c", proxyAuthToken: "p", cullerToken: "k", serviceTokens: {}, adminPasswordHashes: {} });
     assert.deepEqual(Object.keys(secrets.mountDriverOptions), ["home"], "only per-user shares need options at spawn time");
     const settings = stableJson(hubSettings(c, "dev", {}));
     assert.ok(!settings.includes("pw"), "share passwords never reach settings.json");
