@@ -5,7 +5,11 @@ deployment, never by whoever signs up first: the names of ``auth.admins`` cannot
 (they count as taken), each gets its account with the password Pulumi generated (only its bcrypt
 hash reaches the hub, in secrets.json) the first time it is looked up, and sign-up never
 pre-authorizes a configured name (NativeAuthenticator 1.3 authorizes admin and allowed names at
-sign-up, so the first to sign up as ``admin`` would be a hub admin).
+sign-up, so the first to sign up as ``admin`` would be a hub admin). Its lockout after failed
+logins counts per account *and* client address (a stranger cannot lock the admin out), survives hub
+restarts and replacements (a JSON file in the hub-data volume) and expires as configured (1.3 keeps
+it in memory and compares ``timedelta.seconds``, so a lockout of a day or more never ends). The
+authorize and discard actions (GET links) refuse requests that another site made the browser send.
 
 With one provider the hub uses GmapNativeAuthenticator, GitHubOAuthenticator or
 GmapGitLabOAuthenticator. With several, MultiAuthenticator 0.4 serves each provider under its own URL prefix
@@ -28,8 +32,13 @@ never found); it is used with one provider and with several.
 
 from __future__ import annotations
 
+import contextvars
+import inspect
+import json
 import os
 import re
+import time
+from urllib.parse import urlparse
 
 from jinja2 import BaseLoader, ChoiceLoader, TemplateNotFound
 from jupyterhub.utils import url_path_join
@@ -40,6 +49,7 @@ from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator import handlers as native_handlers
 from oauthenticator.gitlab import GitLabOAuthenticator, _api_headers
 from nativeauthenticator.orm import UserInfo
+from tornado import web
 from traitlets import Dict, Unicode, default
 
 #: Template names under which :class:`ScopedNativeTemplates` serves NativeAuthenticator's templates.
@@ -94,6 +104,41 @@ def add_scoped_templates(env) -> None:
     env._gmap_native_templates = True
 
 
+class _SameOriginOnly:
+    """Mixin of NativeAuthenticator's GET actions that change state (authorize, discard): refuses a
+    request another site made the browser send (a link or image on a foreign page), judged by the
+    browser's Sec-Fetch-Site header, else by the Referer. Requests without either (scripts) pass:
+    they carry no browser's cookies on someone else's behalf."""
+
+    async def prepare(self):
+        site = self.request.headers.get("Sec-Fetch-Site")
+        referer = self.request.headers.get("Referer")
+        if site is not None:
+            foreign = site not in ("same-origin", "none")
+        else:
+            foreign = bool(referer) and urlparse(referer).netloc != self.request.host
+        if foreign:
+            raise web.HTTPError(403, "This action only works from the hub's own pages.")
+        result = super().prepare()
+        if inspect.isawaitable(result):
+            await result
+
+
+class SameOriginToggleAuthorizationHandler(_SameOriginOnly, native_handlers.ToggleAuthorizationHandler):
+    pass
+
+
+class SameOriginDiscardHandler(_SameOriginOnly, native_handlers.DiscardHandler):
+    pass
+
+
+#: NativeAuthenticator's handlers -> the same with the same-origin check.
+SAME_ORIGIN_HANDLERS = {
+    native_handlers.ToggleAuthorizationHandler: SameOriginToggleAuthorizationHandler,
+    native_handlers.DiscardHandler: SameOriginDiscardHandler,
+}
+
+
 class _ScopedNativeHandler:
     """Mixin of NativeAuthenticator's handlers under a MultiAuthenticator URL prefix."""
 
@@ -135,7 +180,7 @@ class ScopedAuthorizationAreaHandler(_ScopedNativeHandler, native_handlers.Autho
     pass
 
 
-class ScopedToggleAuthorizationHandler(_ScopedNativeHandler, native_handlers.ToggleAuthorizationHandler):
+class ScopedToggleAuthorizationHandler(_ScopedNativeHandler, SameOriginToggleAuthorizationHandler):
     pass
 
 
@@ -151,7 +196,7 @@ class ScopedChangePasswordAdminHandler(_ScopedNativeHandler, native_handlers.Cha
     pass
 
 
-class ScopedDiscardHandler(_ScopedNativeHandler, native_handlers.DiscardHandler):
+class ScopedDiscardHandler(_ScopedNativeHandler, SameOriginDiscardHandler):
     @native_handlers.admin_users_scope
     async def get(self, user_name):
         user = self.authenticator.get_user(user_name)
@@ -177,6 +222,10 @@ SCOPED_HANDLERS = {
 }
 
 
+#: The client address of the login being checked (lockouts count per account and address).
+_client_address: contextvars.ContextVar[str] = contextvars.ContextVar("gmap_client_address", default="")
+
+
 class GmapNativeAuthenticator(NativeAuthenticator):
     """NativeAuthenticator with deployment-created admin accounts (see the module docstring).
     Configure it as ``NativeAuthenticator``; ``admin_password_hashes`` comes from secrets.json."""
@@ -186,6 +235,73 @@ class GmapNativeAuthenticator(NativeAuthenticator):
         config=True,
         help="Account name -> bcrypt hash of the password the deployment generated for that admin.",
     )
+    login_attempts_file = Unicode(
+        "",
+        config=True,
+        help="JSON file keeping the failed logins across hub restarts (empty: in memory only).",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.login_attempts = self._load_attempts()
+
+    # -- lockout: per account and client address, persisted, expiring --------------------------
+    def _load_attempts(self) -> dict:
+        if not self.login_attempts_file or not os.path.exists(self.login_attempts_file):
+            return {}
+        try:
+            with open(self.login_attempts_file, encoding="utf-8") as f:
+                data = json.load(f)
+            return {k: {"count": int(v["count"]), "time": float(v["time"])} for k, v in data.items()}
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            self.log.warning("Ignoring unreadable %s: %s", self.login_attempts_file, e)
+            return {}
+
+    def _save_attempts(self) -> None:
+        if not self.login_attempts_file:
+            return
+        tmp = f"{self.login_attempts_file}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(self.login_attempts, f)
+        os.replace(tmp, self.login_attempts_file)
+
+    def _attempt_key(self, username: str) -> str:
+        return f"{self.normalize_username(username)} {_client_address.get()}"
+
+    def _expired(self, entry: dict) -> bool:
+        return time.time() - entry["time"] >= self.seconds_before_next_try
+
+    async def authenticate(self, handler, data):
+        request = getattr(handler, "request", None)
+        token = _client_address.set(getattr(request, "remote_ip", "") or "")
+        try:
+            return await super().authenticate(handler, data)
+        finally:
+            _client_address.reset(token)
+
+    def add_login_attempt(self, username):
+        key = self._attempt_key(username)
+        entry = self.login_attempts.get(key)
+        count = 1 if entry is None or self._expired(entry) else entry["count"] + 1
+        self.login_attempts[key] = {"count": count, "time": time.time()}
+        self._save_attempts()
+
+    def can_try_to_login_again(self, username):
+        entry = self.login_attempts.get(self._attempt_key(username))
+        return entry is None or self._expired(entry)
+
+    def is_blocked(self, username):
+        entry = self.login_attempts.get(self._attempt_key(username))
+        return entry is not None and entry["count"] >= self.allowed_failed_logins and not self._expired(entry)
+
+    def successful_login(self, username):
+        if self.login_attempts.pop(self._attempt_key(username), None) is not None:
+            self._save_attempts()
+
+    def get_handlers(self, app):
+        return [(path, SAME_ORIGIN_HANDLERS.get(handler, handler)) for path, handler in super().get_handlers(app)]
+
+    # -- deployment-created admins -----------------------------------------------------------
 
     def user_exists(self, username):
         # an admin name is taken from the start: sign-up refuses it as "already in use"
@@ -261,7 +377,9 @@ class MultiNativeAuthenticator(GmapNativeAuthenticator):
         return super().create_user(username, password, **kwargs)
 
     def get_handlers(self, app):
-        return [(path, SCOPED_HANDLERS.get(handler, handler)) for path, handler in super().get_handlers(app)]
+        # NativeAuthenticator's own handlers, each replaced by its scoped version (which keeps the
+        # same-origin checks of GmapNativeAuthenticator's)
+        return [(path, SCOPED_HANDLERS.get(handler, handler)) for path, handler in NativeAuthenticator.get_handlers(self, app)]
 
 
 class GmapMultiAuthenticator(MultiAuthenticator):

@@ -54,7 +54,7 @@ def apply(c, settings_path: str = DEFAULT_SETTINGS, secrets_path: str = DEFAULT_
     secrets = load_json(secrets_path, "secrets", "GMAP_HUB_SECRETS", sensitive=True)
     hooks = settings.section("hooks")
     configure_hub(c, settings.section("hub"), secrets)
-    configure_auth(c, settings.section("auth"), secrets)
+    configure_auth(c, settings.section("auth"), secrets, settings.section("hub").string("dataDir"))
     configure_spawner(c, settings.section("spawner"), hooks, secrets)
     configure_python_hooks(c, hooks)
     configure_services(c, settings.sections("services"), settings.section("culler"), secrets)
@@ -101,7 +101,7 @@ def configure_hub(c, hub: Section, secrets: Section) -> None:
 
 
 # -- authentication -----------------------------------------------------------------------------
-def configure_auth(c, auth: Section, secrets: Section) -> None:
+def configure_auth(c, auth: Section, secrets: Section, data_dir: str) -> None:
     providers = auth.strings("providers")
     if not providers:
         raise auth.error("providers", "enable at least one provider")
@@ -122,6 +122,8 @@ def configure_auth(c, auth: Section, secrets: Section) -> None:
     native_admins = auth.strings("admins", [])
     if "native" in providers:
         configure_native(c, auth.section("native"), auth.strings("allowedUsers", []), native_admins, secrets)
+        # failed logins outlive hub restarts and replacements (the hub-data volume)
+        c.GmapNativeAuthenticator.login_attempts_file = os.path.join(data_dir, "native-login-attempts.json")
         admins |= hub_names(native_admins, "native")
     else:
         for key in ("admins", "allowedUsers"):

@@ -41,8 +41,13 @@ describe("native accounts", () => {
     assert.equal(await browser.whoami(), undefined);
   });
 
-  it("logs in once an admin authorized the account", async () => {
+  it("logs in once an admin authorized the account; another site cannot make the admin's browser do it", async () => {
     const admin = await BrowserSession.admin();
+    const foreigners: Record<string, string>[] = [{ "Sec-Fetch-Site": "cross-site" }, { Referer: "http://evil.example/" }];
+    for (const foreign of foreigners) {
+      assert.equal((await admin.get(`/hub/authorize/${encodeURIComponent(name)}`, foreign)).status, 403);
+      assert.equal((await admin.get(`/hub/discard/${encodeURIComponent(name)}`, foreign)).status, 403);
+    }
     await admin.authorize(name);
     await browser.login(name, password);
     assert.equal(await browser.whoami(), name);

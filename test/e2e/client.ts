@@ -253,9 +253,9 @@ export class BrowserSession {
     throw new Error(`too many redirects, last ${url}`);
   }
 
-  /** GETs a page (a hub path or an absolute URL). */
-  get(url: string): Promise<Page> {
-    return this.request(this.abs(url));
+  /** GETs a page (a hub path or an absolute URL), with extra request headers if given. */
+  get(url: string, headers: Record<string, string> = {}): Promise<Page> {
+    return this.request(this.abs(url), "GET", undefined, headers);
   }
 
   /** POSTs form fields. */

@@ -224,3 +224,47 @@ def test_a_pending_sign_up_under_an_admin_name_is_no_admin(hub, settings, secret
     app.db.commit()
     assert resolve(auth.authenticate(None, {"username": "admin", "password": squatter})) is None
     assert resolve(auth.authenticate(None, {"username": "admin", "password": ADMIN_PASSWORD})) == "admin"
+
+
+def _attempt(auth, name, password, ip):
+    handler = type("Handler", (), {"request": type("Request", (), {"remote_ip": ip})()})()
+    return resolve(auth.authenticate(handler, {"username": name, "password": password}))
+
+
+def test_lockout_counts_per_address_survives_a_new_hub_and_expires(hub, settings, secrets, monkeypatch):
+    import gmap_hub.auth as auth_module
+
+    settings["auth"]["native"].update(allowedFailedLogins=3, secondsBeforeNextTry=86400 * 2)
+    settings["culler"]["enabled"] = False
+    app = hub(settings, secrets, initialize=True)
+    auth = app.authenticator
+    assert auth.login_attempts_file == str(app.config.GmapNativeAuthenticator.login_attempts_file)
+    assert auth.login_attempts_file.endswith("/native-login-attempts.json")
+    for _ in range(3):
+        assert _attempt(auth, "admin", "wrong-password-1", "203.0.113.9") is None
+    # locked for that address, even with the right password ...
+    assert _attempt(auth, "admin", ADMIN_PASSWORD, "203.0.113.9") is None
+    # ... but the stranger did not lock the admin out everywhere
+    assert _attempt(auth, "admin", ADMIN_PASSWORD, "198.51.100.7") == "admin"
+    # a replaced hub (a new authenticator on the same hub-data volume) still knows the lockout
+    again = type(auth)(config=app.config, db=app.db)
+    assert again.is_blocked("admin") is False  # no address in this context
+    assert _attempt(again, "admin", ADMIN_PASSWORD, "203.0.113.9") is None
+    # two days later (longer than a day: timedelta.seconds would never let it end) it is over
+    real_time = auth_module.time.time
+    monkeypatch.setattr(auth_module.time, "time", lambda: real_time() + 86400 * 2 + 1)
+    assert _attempt(again, "admin", ADMIN_PASSWORD, "203.0.113.9") == "admin"
+    # and one more wrong password after the expiry does not lock again at once
+    monkeypatch.setattr(auth_module.time, "time", real_time)
+    fresh = type(auth)(config=app.config, db=app.db)
+    assert _attempt(fresh, "admin", "wrong-password-2", "203.0.113.9") is None
+    assert _attempt(fresh, "admin", ADMIN_PASSWORD, "203.0.113.9") == "admin"
+
+
+def test_single_native_authorize_and_discard_check_the_origin(hub, settings, secrets):
+    from gmap_hub.auth import SameOriginDiscardHandler, SameOriginToggleAuthorizationHandler
+
+    app = hub(settings, secrets)
+    handlers = dict(native_authenticator(app).get_handlers(app))
+    assert handlers[r"/authorize/([^/]*)"] is SameOriginToggleAuthorizationHandler
+    assert handlers[r"/discard/([^/]*)"] is SameOriginDiscardHandler

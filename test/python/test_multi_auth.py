@@ -138,6 +138,11 @@ def multi_hub(hub, settings, secrets):
     return hub(settings, secrets)
 
 
+def native_account(app, name):
+    native = next(a for a in app.authenticator._authenticators if a.url_scope == "/native")
+    return native.get_user(name)
+
+
 def hrefs(text):
     return set(re.findall(r'(?:href|action)="([^"]*)"', text)) | set(re.findall(r"href='([^']*)'", text))
 
@@ -198,7 +203,14 @@ def test_native_pages_link_post_and_redirect_under_the_prefix(multi_hub):
             assert {"/hub/native/change-password", "/hub/native/authorize"} <= links, "nav links of the native pages"
             assert not any(re.match(r"^/hub/(authorize|change-password|discard|signup)", link) for link in links)
 
-            toggled = await b.get("/hub/native/authorize/ada")
+            # a link or image on another site cannot make the admin's browser authorize anyone
+            for foreign in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}, {"Referer": "http://evil.example/page"}):
+                refused = await b.request("GET", "/hub/native/authorize/ada", headers=foreign)
+                assert refused.code == 403, (foreign, refused.code)
+                assert (await b.request("GET", "/hub/native/discard/ada", headers=foreign)).code == 403
+            assert native_account(multi_hub, "ada").is_authorized is False
+
+            toggled = await b.request("GET", "/hub/native/authorize/ada", headers={"Sec-Fetch-Site": "same-origin"})
             assert (toggled.code, toggled.location) == (302, "/hub/native/authorize#ada")
 
             await ada.get("/hub/native/login")
