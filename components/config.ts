@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { scopeProblem, scopesJupyterhubVersion } from "./scopes";
-import { defaultOAuthCallbackUrl } from "./settings";
+import { defaultOAuthCallbackUrl, userNameRule } from "./settings";
 import { defaultImages } from "./versions";
 
 /** Namespace of every config key (the project name in Pulumi.yaml). */
@@ -110,13 +110,14 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variab
 const envMap = z.record(envName, z.string());
 
 /**
- * User names as the hub sees them: every authenticator lower-cases logins, so a name with capitals
- * would never match. Names are written without the provider prefix (`github:`) of multi-provider
- * hubs; the program adds it.
+ * User names as the hub sees them (settings.ts userNameRule): every authenticator lower-cases
+ * logins, so a name with capitals would never match. Names are written without the provider prefix
+ * (`github:`) of multi-provider hubs; the program adds it.
  */
+const userName = new RegExp(`^${userNameRule.source}$`);
 const nativeUserName = z
   .string()
-  .regex(/^[^\sA-Z,/:]+$/, 'native user names are lower case, without spaces, ",", "/" or ":" (the hub lower-cases every login)');
+  .regex(userName, 'user names are 1-48 lower-case letters, digits, ".", "_", "@" and "-", starting with a letter, digit or "_" (the hub lower-cases every login; no provider prefix)');
 const githubLogin = z
   .string()
   .regex(
@@ -126,8 +127,8 @@ const githubLogin = z
 const gitlabUsername = z
   .string()
   .regex(
-    /^[a-z0-9_][a-z0-9_.-]{0,254}$/,
-    'GitLab usernames are lower-case letters, digits, "_", "." and "-" (the hub lower-cases logins; write them without a "gitlab:" prefix)',
+    /^[a-z0-9_][a-z0-9_.-]{0,47}$/,
+    'GitLab usernames are lower-case letters, digits, "_", "." and "-", at most 48 characters here (the hub lower-cases logins; write them without a "gitlab:" prefix)',
   );
 
 const httpUrl = (what: string) =>

@@ -105,6 +105,16 @@ export function publicUrl(config: Pick<PublicConfig, "hub">): string {
 type AuthProvider = PublicConfig["auth"]["providers"][number];
 
 /**
+ * The one rule for user names, whatever the provider (the login as typed or given by GitHub or
+ * GitLab, lower-cased): 1 to 48 of a-z, 0-9, ".", "_", "@" and "-", starting with a letter, digit
+ * or "_". With several providers the hub name carries the provider's prefix (`github:ada`). The
+ * hub refuses every other name (sign-up, login, API), so container and volume names stay short and
+ * are derived one-to-one (escapeUserName).
+ */
+export const userNameRule = { source: "[a-z0-9_][a-z0-9._@-]{0,47}", maxLength: 48 } as const;
+
+
+/**
  * Prefix of the hub's user names of a provider: none with one provider; with several (the hub's
  * MultiAuthenticator) `native:`, `github:` or `gitlab:`, so equal logins of different providers
  * are different users (and get different servers and volumes).
@@ -173,6 +183,8 @@ export function authSettings(config: PublicConfig) {
   const gitlab = auth.gitlab && enabled("gitlab") ? auth.gitlab : undefined;
   return {
     providers: auth.providers,
+    // the hub adds the provider prefixes of several providers
+    userNameRule: userNameRule.source,
     admins: auth.admins,
     allowedUsers: auth.allowedUsers,
     native: auth.native,

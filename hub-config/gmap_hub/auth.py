@@ -370,6 +370,10 @@ class MultiNativeAuthenticator(GmapNativeAuthenticator):
     def get_user(self, username):
         return super().get_user(self.bare_name(username))
 
+    def validate_username(self, username):
+        # the hub's name rule includes the provider prefix; accounts carry the bare name
+        return super().validate_username(username if ":" in username else self.hub_user_name(username))
+
     def create_user(self, username, password, **kwargs):
         if ":" in username:
             # a "github:x" account would be the hub user "native:github:x": refuse the confusion

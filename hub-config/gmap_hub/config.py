@@ -137,6 +137,16 @@ def configure_auth(c, auth: Section, secrets: Section, data_dir: str) -> None:
         gitlab = auth.section("gitlab")
         configure_gitlab(c, gitlab, secrets, multi)
         admins |= hub_names(gitlab.strings("admins", []), "gitlab")
+    # one rule for every user name (components/settings.ts userNameRule), with the provider prefix
+    # when there are several: every other name is refused at sign-up, login and in the API
+    rule = auth.string("userNameRule")
+    prefixes = "(?:%s)" % "|".join(re.escape(USERNAME_PREFIXES[p]) for p in sorted(providers)) if multi else ""
+    pattern = f"^{prefixes}{rule}$"
+    try:
+        re.compile(pattern)
+    except re.error as e:
+        raise auth.error("userNameRule", f"not a regular expression: {e}") from e
+    c.Authenticator.username_pattern = pattern
     # the MultiAuthenticator and every provider see the same set of hub names
     c.Authenticator.admin_users = admins
     # the stack config is the truth: a name removed from an allow list can no longer log in

@@ -45,6 +45,7 @@ SETTINGS = {
     },
     "auth": {
         "providers": ["native"],
+        "userNameRule": json.loads((ROOT / "test" / "fixtures" / "user-names.json").read_text())["rule"],
         "admins": ["admin"],
         "allowedUsers": [],
         "native": {
