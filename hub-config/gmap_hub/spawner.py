@@ -24,6 +24,16 @@ failure keeps the container (sleeping, at most 60 s) so that its log can still b
 HTTPError whose message (``jupyterhub_message``) is the end of the hook's output, which JupyterHub
 shows on the spawn-pending page and returns from the API; JupyterHub then stops and removes the
 container. The hook's run time counts against ``start_timeout``, not ``http_timeout``.
+
+Per-user host directories (bind mounts with ``per_user``) are created before the notebook
+container: Docker refuses a missing bind source given through the Mounts API (Docker 23+'s
+``BindOptions.CreateMountpoint`` would create it, but owned by root with mode 0755), and the hub
+sees only the Docker socket, not the host's file system. So at every start a short-lived helper
+container of the notebook image (already pulled by ``start``), labelled like the user's
+containers, without network, bind-mounts the fixed part of the path (everything before the
+directory that holds ``{username}``; it must exist), creates the missing directories below it, and
+only those (the escaped user name is [a-z0-9-]; ``.``, ``..`` and empty segments are refused), with
+mode 0700, owned by ``NB_UID:NB_GID``, and is removed. Existing directories are left as they are.
 """
 
 from __future__ import annotations
@@ -55,6 +65,22 @@ HOOK_ERROR_LINES = 20
 HOOK_ERROR_LINE_CHARS = 300
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+#: Where the helper container that creates per-user host directories sees their fixed parent.
+HOST_DIR_MOUNT = "/gmap-host"
+#: The helper's command (``sh -c MKDIR_SCRIPT gmap-mkdir PARENT UID:GID DIR...``, as root): creates
+#: each DIR (relative to PARENT, parents first) that does not exist, mode 0700, owned by UID:GID.
+MKDIR_SCRIPT = r"""set -eu
+cd "$1"
+owner="$2"
+shift 2
+for dir in "$@"; do
+  if [ ! -e "$dir" ] && [ ! -L "$dir" ]; then
+    mkdir -m 0700 "$dir"
+    chown "$owner" "$dir"
+  fi
+done
+"""
 
 #: The command wrapper (``sh -c WRAPPER gmap-start CMD...``): runs the hook, then execs CMD.
 #: Under docker-stacks' start.sh (the images' ENTRYPOINT) CMD runs as the notebook user, after the
@@ -151,6 +177,53 @@ class GmapDockerSpawner(DockerSpawner):
     @default("mounts")
     def _default_mounts(self):
         return [self.mount_kwargs(spec) for spec in self.mount_specs]
+
+    def host_dirs(self) -> list[tuple[str, list[str]]]:
+        """The per-user host directories of this spawner's user: (fixed parent, the directories
+        below it from the one holding {username} down, relative to the parent) per bind mount."""
+        found = []
+        for spec in self.mount_specs:
+            source = spec["source"]
+            if spec["type"] != "bind" or not spec["per_user"] or "{username}" not in source:
+                continue
+            cut = source.rfind("/", 0, source.index("{username}"))
+            parts = self._substitute_user(source[cut + 1 :]).split("/")
+            if cut <= 0 or any(part in ("", ".", "..") for part in parts):
+                raise ValueError(f"mount {spec['name']!r}: cannot create {source} below a fixed directory")
+            found.append((source[:cut], ["/".join(parts[: i + 1]) for i in range(len(parts))]))
+        return found
+
+    async def create_host_dirs(self):
+        """Creates the missing per-user host directories with a helper container (see module docstring)."""
+        owner = f"{self.environment['NB_UID']}:{self.environment['NB_GID']}"
+        for parent, dirs in self.host_dirs():
+            helper = await self.docker(
+                "create_container",
+                image=self.image,
+                entrypoint=["sh", "-c", MKDIR_SCRIPT, "gmap-mkdir"],
+                command=[HOST_DIR_MOUNT, owner, *dirs],
+                user="0:0",
+                labels=dict(self.extra_create_kwargs.get("labels", {})),
+                network_disabled=True,
+                host_config={
+                    "Mounts": [{"Type": "bind", "Source": parent, "Target": HOST_DIR_MOUNT, "ReadOnly": False}],
+                    "NetworkMode": "none",
+                },
+            )
+            try:
+                await self.docker("start", helper["Id"])
+                result = await self.docker("wait", helper["Id"], timeout=60)
+                if result["StatusCode"] != 0:
+                    log = await self.docker("logs", helper["Id"], tail=HOOK_ERROR_LINES)
+                    output = _CONTROL.sub(" ", log.decode("utf-8", "replace"))[-1000:].strip()
+                    raise web.HTTPError(500, "%s", f"Could not create {parent}/{dirs[-1]} on the Docker host: {output}")
+            finally:
+                await self.docker("remove_container", helper["Id"], force=True)
+
+    async def create_object(self):
+        """Creates the user's missing host directories, then DockerSpawner's container."""
+        await self.create_host_dirs()
+        return await super().create_object()
 
     # -- image choice -----------------------------------------------------------------------------
     @default("options_form")

@@ -276,13 +276,17 @@ def test_create_container_request(hub, settings, secrets, make_spawner, monkeypa
     async def fake_docker(method, *args, **kwargs):
         if method == "inspect_image":
             return {"Config": {"Cmd": ["start-notebook.py"]}}
+        if method == "wait":
+            return {"StatusCode": 0}
+        if method in ("start", "remove_container"):
+            return None
         assert method == "create_container"
         requests.append(kwargs)
         return {"Id": "0123456789abcdef"}
 
     spawner.docker = fake_docker
     asyncio.run(spawner.create_object())
-    (request,) = requests
+    helper, request = requests  # the scratch directory's helper comes first
     assert request["image"] == ISIS
     assert request["name"] == f"gmap-dev-user-{ESCAPED}"
     assert request["user"] == "root"
@@ -324,9 +328,13 @@ class FakeEngine:
         if method == "inspect_image":
             return {"Config": {"Cmd": ["start-notebook.py"]}}
         if method == "create_container":
+            if "entrypoint" in kwargs:  # the helper that creates the user's host directories
+                return {"Id": "he1per"}
             self.created = True
             return {"Id": "c0ffee0123456789"}
-        if method == "start":
+        if method == "wait":
+            return {"StatusCode": 0}
+        if method in ("start", "remove_container"):
             return None
         if method == "inspect_container":
             if len(self.logs) <= 1 and any(c[0] == "logs" for c in self.calls):
@@ -385,7 +393,7 @@ def test_a_failing_start_hook_fails_the_spawn_with_its_last_output(hub, settings
     logs = [c for c in engine.calls if c[0] == "logs"]
     assert len(logs) == 3
     assert logs[0][1:] == (("c0ffee0123456789",), {"stdout": True, "stderr": True, "tail": 1000})
-    assert not [c for c in engine.calls if c[0] in ("stop", "remove_container")]
+    assert not [c for c in engine.calls if c[0] in ("stop", "remove_container") and c[1] == ("c0ffee0123456789",)]
 
 
 def test_a_successful_start_hook_lets_the_server_start(hub, settings, secrets, make_spawner, monkeypatch):
@@ -414,3 +422,141 @@ def test_without_start_hook_start_does_not_wait(hub, settings, secrets, make_spa
     spawner.docker = engine = FakeEngine([""])
     assert asyncio.run(spawner.start()) == ("172.18.0.5", 8888)
     assert [c[0] for c in engine.calls].count("logs") == 0
+
+
+# -- per-user host directories ------------------------------------------------------------------
+def test_per_user_host_directories_are_found_below_their_fixed_parent(hub, settings, secrets, make_spawner):
+    settings["spawner"]["mounts"].append(
+        {"name": "deep", "type": "bind", "source": "/srv/deep/u-{username}/data", "target": "/mnt/deep",
+         "readOnly": True, "perUser": True, "driverOptions": False}
+    )
+    settings["spawner"]["mounts"].append(
+        {"name": "shared", "type": "bind", "source": "/srv/shared", "target": "/mnt/shared",
+         "readOnly": False, "perUser": False, "driverOptions": False}
+    )
+    spawner = make_spawner(hub(settings, secrets))
+    assert spawner.host_dirs() == [
+        ("/srv/scratch", [ESCAPED]),
+        ("/srv/deep", [f"u-{ESCAPED}", f"u-{ESCAPED}/data"]),
+    ]
+
+
+@pytest.mark.parametrize("source", ["/{username}", "/srv/{username}/../etc", "/srv/{username}/./x", "/srv/{username}//x"])
+def test_unsafe_per_user_host_paths_are_refused(hub, settings, secrets, make_spawner, source):
+    settings["spawner"]["mounts"][3]["source"] = source
+    spawner = make_spawner(hub(settings, secrets))
+    with pytest.raises(ValueError, match="cannot create"):
+        spawner.host_dirs()
+
+
+class HelperEngine:
+    """The Docker calls of create_object: the helper container's, then the notebook container's."""
+
+    def __init__(self, status=0, log=b""):
+        self.status, self.log, self.calls = status, log, []
+
+    async def __call__(self, method, *args, **kwargs):
+        self.calls.append((method, args, kwargs))
+        if method == "inspect_image":
+            return {"Config": {"Cmd": ["start-notebook.py"]}}
+        if method == "create_container":
+            return {"Id": "he1per" if "entrypoint" in kwargs else "c0ffee"}
+        if method == "wait":
+            return {"StatusCode": self.status}
+        if method == "logs":
+            return self.log
+        return None
+
+
+def helper_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine):
+    import docker
+
+    spawner = make_spawner(hub(settings, secrets))
+    spawner.api_token = "t" * 32
+    monkeypatch.setattr(type(spawner), "_client", docker.APIClient(base_url="unix:///nonexistent.sock", version="1.43"))
+    spawner.docker = engine
+    return spawner
+
+
+def test_a_helper_container_creates_the_user_host_directory_first(hub, settings, secrets, make_spawner, monkeypatch):
+    from gmap_hub.spawner import MKDIR_SCRIPT
+
+    engine = HelperEngine()
+    spawner = helper_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine)
+    asyncio.run(spawner.create_object())
+    assert engine.calls[:4] == [
+        (
+            "create_container",
+            (),
+            {
+                "image": ISIS,
+                "entrypoint": ["sh", "-c", MKDIR_SCRIPT, "gmap-mkdir"],
+                "command": ["/gmap-host", "1000:100", ESCAPED],
+                "user": "0:0",
+                "labels": LABELS,
+                "network_disabled": True,
+                "host_config": {
+                    "Mounts": [{"Type": "bind", "Source": "/srv/scratch", "Target": "/gmap-host", "ReadOnly": False}],
+                    "NetworkMode": "none",
+                },
+            },
+        ),
+        ("start", ("he1per",), {}),
+        ("wait", ("he1per",), {"timeout": 60}),
+        ("remove_container", ("he1per",), {"force": True}),
+    ]
+    # then the notebook container, with the directory bind-mounted
+    assert [c[0] for c in engine.calls[4:]] == ["inspect_image", "create_container"]
+    assert engine.calls[-1][2]["name"] == f"gmap-dev-user-{ESCAPED}"
+
+
+def test_a_failing_helper_fails_the_spawn_and_is_removed(hub, settings, secrets, make_spawner, monkeypatch):
+    engine = HelperEngine(status=1, log=b"mkdir: cannot create directory 'x': Read-only file system\n")
+    spawner = helper_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine)
+    with pytest.raises(web.HTTPError) as e:
+        asyncio.run(spawner.create_object())
+    assert e.value.log_message % e.value.args == (
+        f"Could not create /srv/scratch/{ESCAPED} on the Docker host:"
+        " mkdir: cannot create directory 'x': Read-only file system"
+    )
+    assert [c[0] for c in engine.calls] == ["create_container", "start", "wait", "logs", "remove_container"]
+    assert engine.calls[3][1:] == (("he1per",), {"tail": 20})
+
+
+def test_without_per_user_host_directories_no_helper_runs(hub, settings, secrets, make_spawner, monkeypatch):
+    settings["spawner"]["mounts"] = settings["spawner"]["mounts"][:3]
+    engine = HelperEngine()
+    spawner = helper_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine)
+    asyncio.run(spawner.create_object())
+    assert [c[0] for c in engine.calls] == ["inspect_image", "create_container"]
+
+
+def run_mkdir_script(parent, *dirs):
+    from gmap_hub.spawner import MKDIR_SCRIPT
+
+    owner = f"{os.getuid()}:{os.getgid()}"
+    return subprocess.run(
+        ["sh", "-c", MKDIR_SCRIPT, "gmap-mkdir", str(parent), owner, *dirs], capture_output=True, text=True, timeout=30
+    )
+
+
+def test_mkdir_script_creates_missing_directories_private(tmp_path):
+    (tmp_path / "u-ada").mkdir()
+    result = run_mkdir_script(tmp_path, "u-bob", "u-bob/data")
+    assert result.returncode == 0, result.stderr
+    for path in (tmp_path / "u-bob", tmp_path / "u-bob" / "data"):
+        assert path.is_dir() and (path.stat().st_mode & 0o7777) == 0o700
+        assert (path.stat().st_uid, path.stat().st_gid) == (os.getuid(), os.getgid())
+
+
+def test_mkdir_script_leaves_existing_directories_as_they_are(tmp_path):
+    existing = tmp_path / "ada"
+    existing.mkdir(mode=0o755)
+    existing.chmod(0o755)
+    (existing / "notes.txt").write_text("kept")
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    result = run_mkdir_script(tmp_path, "ada", "link")
+    assert result.returncode == 0, result.stderr
+    assert (existing.stat().st_mode & 0o7777) == 0o755
+    assert (existing / "notes.txt").read_text() == "kept"
+    assert not (tmp_path / "nowhere").exists()
