@@ -13,25 +13,78 @@ Everything comes from configuration set by :mod:`gmap_hub.config`:
 - ``start_hook``: a script run as the notebook user before the server starts. It travels in the
   ``GMAP_START_HOOK`` environment variable (base64) and the image's command is wrapped in a static
   ``sh -c`` script that runs it and fails the start when it fails.
+
+A failing start hook fails the spawn at once, with the hook's last output lines. JupyterHub 5.5
+does not watch the container after ``Spawner.start`` returns: ``User._wait_up`` only polls the
+server's URL until ``http_timeout``, and the container (``remove=True``: Docker's AutoRemove) and
+its log are gone as soon as it exits. So the wrapper reports the hook's outcome in the log, and on
+failure keeps the container (sleeping, at most 60 s) so that its log can still be read;
+``start`` waits for that outcome (reading the log tail and polling the container every
+``start_hook_poll_interval`` seconds) before it returns. A failure or an early exit raises an
+HTTPError whose message (``jupyterhub_message``) is the end of the hook's output, which JupyterHub
+shows on the spawn-pending page and returns from the API; JupyterHub then stops and removes the
+container. The hook's run time counts against ``start_timeout``, not ``http_timeout``.
+
+Per-user host directories (bind mounts with ``per_user``) are created before the notebook
+container: Docker refuses a missing bind source given through the Mounts API (Docker 23+'s
+``BindOptions.CreateMountpoint`` would create it, but owned by root with mode 0755), and the hub
+sees only the Docker socket, not the host's file system. So at every start a short-lived helper
+container of the notebook image (already pulled by ``start``), labelled like the user's
+containers, without network, bind-mounts the fixed part of the path (everything before the
+directory that holds ``{username}``; it must exist), creates the missing directories below it, and
+only those (the escaped user name is [a-z0-9-]; ``.``, ``..`` and empty segments are refused), with
+mode 0700, owned by ``NB_UID:NB_GID``, and is removed. Existing directories are left as they are.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import html
+import re
 
+from docker.errors import APIError
 from docker.types import DriverConfig
 from dockerspawner import DockerSpawner
 from tornado import web
-from traitlets import Dict, List, Unicode, default
+from traitlets import Dict, Float, List, Unicode, default
 
 from .forms import image_options_form
 
 #: Environment variable that carries the start hook (base64) into the container.
 START_HOOK_ENV = "GMAP_START_HOOK"
 
+#: Log lines the wrapper writes when the hook starts, succeeded and failed.
+HOOK_STARTED = "gmap-start: running the start hook"
+HOOK_SUCCEEDED = "gmap-start: the start hook succeeded"
+HOOK_FAILED = "gmap-start: the start hook failed"
+#: Log lines searched for the hook's outcome at each poll (the server's start-up output may
+#: follow the success line), and the last lines of the hook's output shown on failure.
+HOOK_SCAN_LINES = 1000
+HOOK_ERROR_LINES = 20
+HOOK_ERROR_LINE_CHARS = 300
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+#: Where the helper container that creates per-user host directories sees their fixed parent.
+HOST_DIR_MOUNT = "/gmap-host"
+#: The helper's command (``sh -c MKDIR_SCRIPT gmap-mkdir PARENT UID:GID DIR...``, as root): creates
+#: each DIR (relative to PARENT, parents first) that does not exist, mode 0700, owned by UID:GID.
+MKDIR_SCRIPT = r"""set -eu
+cd "$1"
+owner="$2"
+shift 2
+for dir in "$@"; do
+  if [ ! -e "$dir" ] && [ ! -L "$dir" ]; then
+    mkdir -m 0700 "$dir"
+    chown "$owner" "$dir"
+  fi
+done
+"""
+
 #: The command wrapper (``sh -c WRAPPER gmap-start CMD...``): runs the hook, then execs CMD.
 #: Under docker-stacks' start.sh (the images' ENTRYPOINT) CMD runs as the notebook user, after the
-#: ownership fixes, so the hook does too.
+#: ownership fixes, so the hook does too. The hook's outcome is logged for ``start`` (see above).
 START_HOOK_WRAPPER = r"""set -eu
 if [ -z "${GMAP_START_HOOK:-}" ]; then
   echo "$0: GMAP_START_HOOK is empty; refusing to start without the start hook" >&2
@@ -46,9 +99,11 @@ echo "$0: running the start hook as uid $(id -u)" >&2
   status=$?
   rm -f "$hook"
   echo "$0: the start hook failed with exit status $status; not starting the server" >&2
+  sleep 60  # until the hub, which reads this log, stops the container
   exit "$status"
 }
 rm -f "$hook"
+echo "$0: the start hook succeeded; starting the server" >&2
 exec "$@"
 """
 
@@ -86,6 +141,9 @@ class GmapDockerSpawner(DockerSpawner):
         config=True,
         help="Shell script run as the notebook user in the container before the server starts.",
     )
+    start_hook_poll_interval = Float(
+        1.0, config=True, help="Seconds between two looks at the start hook's outcome while the server starts."
+    )
 
     # -- mounts -----------------------------------------------------------------------------------
     def _substitute_user(self, template: str) -> str:
@@ -119,6 +177,53 @@ class GmapDockerSpawner(DockerSpawner):
     @default("mounts")
     def _default_mounts(self):
         return [self.mount_kwargs(spec) for spec in self.mount_specs]
+
+    def host_dirs(self) -> list[tuple[str, list[str]]]:
+        """The per-user host directories of this spawner's user: (fixed parent, the directories
+        below it from the one holding {username} down, relative to the parent) per bind mount."""
+        found = []
+        for spec in self.mount_specs:
+            source = spec["source"]
+            if spec["type"] != "bind" or not spec["per_user"] or "{username}" not in source:
+                continue
+            cut = source.rfind("/", 0, source.index("{username}"))
+            parts = self._substitute_user(source[cut + 1 :]).split("/")
+            if cut <= 0 or any(part in ("", ".", "..") for part in parts):
+                raise ValueError(f"mount {spec['name']!r}: cannot create {source} below a fixed directory")
+            found.append((source[:cut], ["/".join(parts[: i + 1]) for i in range(len(parts))]))
+        return found
+
+    async def create_host_dirs(self):
+        """Creates the missing per-user host directories with a helper container (see module docstring)."""
+        owner = f"{self.environment['NB_UID']}:{self.environment['NB_GID']}"
+        for parent, dirs in self.host_dirs():
+            helper = await self.docker(
+                "create_container",
+                image=self.image,
+                entrypoint=["sh", "-c", MKDIR_SCRIPT, "gmap-mkdir"],
+                command=[HOST_DIR_MOUNT, owner, *dirs],
+                user="0:0",
+                labels=dict(self.extra_create_kwargs.get("labels", {})),
+                network_disabled=True,
+                host_config={
+                    "Mounts": [{"Type": "bind", "Source": parent, "Target": HOST_DIR_MOUNT, "ReadOnly": False}],
+                    "NetworkMode": "none",
+                },
+            )
+            try:
+                await self.docker("start", helper["Id"])
+                result = await self.docker("wait", helper["Id"], timeout=60)
+                if result["StatusCode"] != 0:
+                    log = await self.docker("logs", helper["Id"], tail=HOOK_ERROR_LINES)
+                    output = _CONTROL.sub(" ", log.decode("utf-8", "replace"))[-1000:].strip()
+                    raise web.HTTPError(500, "%s", f"Could not create {parent}/{dirs[-1]} on the Docker host: {output}")
+            finally:
+                await self.docker("remove_container", helper["Id"], force=True)
+
+    async def create_object(self):
+        """Creates the user's missing host directories, then DockerSpawner's container."""
+        await self.create_host_dirs()
+        return await super().create_object()
 
     # -- image choice -----------------------------------------------------------------------------
     @default("options_form")
@@ -185,3 +290,57 @@ class GmapDockerSpawner(DockerSpawner):
         if not self.start_hook:
             return cmd
         return ["sh", "-c", START_HOOK_WRAPPER, "gmap-start", *cmd]
+
+    async def start(self):
+        """DockerSpawner's start; with a start hook, returns only once the hook succeeded."""
+        address = await super().start()
+        if self.start_hook:
+            await self._wait_for_start_hook()
+        return address
+
+    async def _wait_for_start_hook(self):
+        """Waits for the wrapper's outcome line; raises the hook's failure, or the container's
+        exit before the outcome, as an HTTPError with the end of the hook's output."""
+        while True:
+            lines = await self._log_lines(HOOK_SCAN_LINES)
+            outcome = [line for line in lines if line.startswith((HOOK_SUCCEEDED, HOOK_FAILED))]
+            if outcome and outcome[-1].startswith(HOOK_SUCCEEDED):
+                return
+            if outcome:
+                raise self._start_hook_error("The start hook failed", lines)
+            if await self.poll() is not None:
+                raise self._start_hook_error("The server's container stopped before the start hook finished", lines)
+            await asyncio.sleep(self.start_hook_poll_interval)
+
+    async def _log_lines(self, tail: int) -> list[str]:
+        """The last lines of the container's log (stdout and stderr); none once it is gone."""
+        try:
+            log = await self.docker("logs", self.container_id, stdout=True, stderr=True, tail=tail)
+        except APIError:
+            return []
+        return log.decode("utf-8", "replace").splitlines()
+
+    def _start_hook_error(self, summary: str, lines: list[str]) -> web.HTTPError:
+        """The spawn failure users see: the last lines logged since the hook started, without
+        control characters or the server's API token, each line and their number bounded."""
+        started = [i for i, line in enumerate(lines) if line.startswith(HOOK_STARTED)]
+        if started:
+            lines = lines[started[-1] + 1 :]
+        shown = []
+        for line in lines:
+            line = _CONTROL.sub(" ", _ANSI.sub("", line))
+            if self.api_token:
+                line = line.replace(self.api_token, "[hidden]")
+            line = line.strip()[:HOOK_ERROR_LINE_CHARS]
+            if line:
+                shown.append(line)
+        output = "\n".join(shown[-HOOK_ERROR_LINES:])
+        message = f"{summary}. Its last output:\n{output}" if output else f"{summary} without output."
+        error = web.HTTPError(500, "%s", message)
+        error.jupyterhub_message = message
+        error.jupyterhub_html_message = (
+            f"<p>{html.escape(summary)}. Its last output:</p><pre>{html.escape(output)}</pre>"
+            if output
+            else html.escape(message)
+        )
+        return error

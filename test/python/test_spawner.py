@@ -4,6 +4,7 @@ import asyncio
 import base64
 import os
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 from tornado import web
@@ -210,9 +211,14 @@ def test_start_hook_wraps_the_image_command(hub, settings, secrets, make_spawner
 
 
 def run_wrapper(tmp_path, script, command):
+    """Runs the wrapper with a ``sleep`` that only records its arguments (in tmp_path/slept)."""
     from gmap_hub.spawner import START_HOOK_WRAPPER
 
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sleep").write_text(f'#!/bin/sh\necho "$*" >> {tmp_path}/slept\n')
+    (bin_dir / "sleep").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
     if script is not None:
         env["GMAP_START_HOOK"] = base64.b64encode(script.encode()).decode()
     return subprocess.run(
@@ -226,6 +232,8 @@ def test_wrapper_runs_the_hook_then_the_server(tmp_path):
     result = run_wrapper(tmp_path, script, ["sh", "-c", 'echo "server started with $# args: $*"', "x", "a b", "c"])
     assert result.returncode == 0, result.stderr
     assert result.stdout == "server started with 2 args: a b c\n"
+    assert result.stderr.splitlines()[-1] == "gmap-start: the start hook succeeded; starting the server"
+    assert not (tmp_path / "slept").exists()
     # the hook's own variable is gone before the hook and the server run
     assert (tmp_path / "hook-marker").read_text() == "hook ran with .\n"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("gmap-start-hook")]
@@ -241,8 +249,10 @@ def test_a_failing_hook_fails_the_start(tmp_path):
     result = run_wrapper(tmp_path, "#!/bin/sh\necho broken >&2\nexit 3\n", ["sh", "-c", "echo server started"])
     assert result.returncode == 3
     assert "server started" not in result.stdout
-    assert "the start hook failed with exit status 3" in result.stderr
+    assert "gmap-start: the start hook failed with exit status 3" in result.stderr.splitlines()[-1]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("gmap-start-hook")]
+    # the container waits (bounded) for the hub to read its log and stop it
+    assert (tmp_path / "slept").read_text() == "60\n"
 
 
 def test_a_missing_hook_variable_fails_the_start(tmp_path):
@@ -266,13 +276,17 @@ def test_create_container_request(hub, settings, secrets, make_spawner, monkeypa
     async def fake_docker(method, *args, **kwargs):
         if method == "inspect_image":
             return {"Config": {"Cmd": ["start-notebook.py"]}}
+        if method == "wait":
+            return {"StatusCode": 0}
+        if method in ("start", "remove_container"):
+            return None
         assert method == "create_container"
         requests.append(kwargs)
         return {"Id": "0123456789abcdef"}
 
     spawner.docker = fake_docker
     asyncio.run(spawner.create_object())
-    (request,) = requests
+    helper, request = requests  # the scratch directory's helper comes first
     assert request["image"] == ISIS
     assert request["name"] == f"gmap-dev-user-{ESCAPED}"
     assert request["user"] == "root"
@@ -289,3 +303,260 @@ def test_create_container_request(hub, settings, secrets, make_spawner, monkeypa
     mounts = {m["Target"]: m for m in host["Mounts"]}
     assert mounts["/mnt/nfs"]["VolumeOptions"]["DriverConfig"]["Options"]["device"] == f":/export/{ESCAPED}"
     assert mounts["/mnt/isis/data"]["ReadOnly"] is True
+
+
+# -- start hook outcome -------------------------------------------------------------------------
+class FakeEngine:
+    """The Docker calls of DockerSpawner.start (through ``spawner.docker``) and of the start hook's
+    watch: each ``logs`` call returns the next of ``logs`` (the last one repeats); the container
+    stops running after ``running_polls`` looks at its state once the logs are used up."""
+
+    def __init__(self, logs, running_polls=10**6, gone=False):
+        self.logs, self.running_polls, self.gone = list(logs), running_polls, gone
+        self.calls, self.created = [], False
+
+    def container(self):
+        running = self.running_polls > 0
+        state = {"Running": running, "ExitCode": 0 if running else 3, "Error": "", "FinishedAt": "2025-01-01T00:00:00Z"}
+        networks = {"gmap-dev": {"IPAddress": "172.18.0.5"}}
+        return {"Id": "c0ffee0123456789", "State": state, "NetworkSettings": {"Networks": networks}}
+
+    async def __call__(self, method, *args, **kwargs):
+        import docker
+
+        self.calls.append((method, args, kwargs))
+        if method == "inspect_image":
+            return {"Config": {"Cmd": ["start-notebook.py"]}}
+        if method == "create_container":
+            if "entrypoint" in kwargs:  # the helper that creates the user's host directories
+                return {"Id": "he1per"}
+            self.created = True
+            return {"Id": "c0ffee0123456789"}
+        if method == "wait":
+            return {"StatusCode": 0}
+        if method in ("start", "remove_container"):
+            return None
+        if method == "inspect_container":
+            if len(self.logs) <= 1 and any(c[0] == "logs" for c in self.calls):
+                self.running_polls -= 1
+            if not self.created or (self.gone and self.running_polls <= 0):
+                response = SimpleNamespace(status_code=404, reason="Not Found", url="http://docker/containers/x/json")
+                raise docker.errors.NotFound("No such container", response=response)
+            return self.container()
+        if method == "logs":
+            return (self.logs.pop(0) if len(self.logs) > 1 else self.logs[0]).encode()
+        raise AssertionError(f"unexpected docker call {method}")
+
+
+def hooked_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine):
+    import docker
+
+    settings["hooks"]["startScript"] = "#!/bin/sh\nexit 3\n"
+    spawner = make_spawner(hub(settings, secrets))
+    spawner.api_token = "s3cr3t-api-token-0123456789abcdef"
+    spawner.start_hook_poll_interval = 0.01
+    monkeypatch.setattr(type(spawner), "_client", docker.APIClient(base_url="unix:///nonexistent.sock", version="1.43"))
+    spawner.docker = engine
+    return spawner
+
+
+START_SH = "Entered start.sh with args: sh -c set -eu\nRunning as jovyan\n"
+STARTED = "gmap-start: running the start hook as uid 1000\n"
+
+
+def test_a_failing_start_hook_fails_the_spawn_with_its_last_output(hub, settings, secrets, make_spawner, monkeypatch):
+    output = "".join(f"step {i}\n" for i in range(1, 26))
+    failed = (
+        START_SH + STARTED + output
+        + "\x1b[31mERROR\x1b[0m: token s3cr3t-api-token-0123456789abcdef rejected\t(x)\n"
+        + "y" * 5000 + "\n\n"
+        + "gmap-start: the start hook failed with exit status 3; not starting the server\n"
+    )
+    engine = FakeEngine([START_SH, START_SH + STARTED + "step 1\n", failed])
+    spawner = hooked_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine)
+    with pytest.raises(web.HTTPError) as e:
+        asyncio.run(asyncio.wait_for(spawner.start(), timeout=5))
+    message = e.value.jupyterhub_message
+    assert e.value.status_code == 500 and e.value.log_message % e.value.args == message
+    lines = message.split("\n")
+    assert lines[0] == "The start hook failed. Its last output:"
+    # the last 20 non-empty lines since the hook started, cleaned and bounded
+    assert lines[1:] == [
+        *(f"step {i}" for i in range(9, 26)),
+        "ERROR: token [hidden] rejected (x)",
+        "y" * 300,
+        "gmap-start: the start hook failed with exit status 3; not starting the server",
+    ]
+    assert "s3cr3t" not in message and "Running as" not in message and "\x1b" not in message
+    assert "<pre>step 9\nstep 10\n" in e.value.jupyterhub_html_message
+    # the log tail was read until the outcome; the container is left running for JupyterHub to stop
+    logs = [c for c in engine.calls if c[0] == "logs"]
+    assert len(logs) == 3
+    assert logs[0][1:] == (("c0ffee0123456789",), {"stdout": True, "stderr": True, "tail": 1000})
+    assert not [c for c in engine.calls if c[0] in ("stop", "remove_container") and c[1] == ("c0ffee0123456789",)]
+
+
+def test_a_successful_start_hook_lets_the_server_start(hub, settings, secrets, make_spawner, monkeypatch):
+    succeeded = START_SH + STARTED + "hello\ngmap-start: the start hook succeeded; starting the server\n[I ServerApp] ...\n"
+    engine = FakeEngine([START_SH + STARTED, START_SH + STARTED + "hello\n", succeeded])
+    spawner = hooked_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine)
+    assert asyncio.run(asyncio.wait_for(spawner.start(), timeout=5)) == ("172.18.0.5", 8888)
+    assert len([c for c in engine.calls if c[0] == "logs"]) == 3
+
+
+@pytest.mark.parametrize("gone", [False, True])
+def test_a_container_that_stops_before_the_hook_outcome_fails_the_spawn(hub, settings, secrets, make_spawner, monkeypatch, gone):
+    engine = FakeEngine([START_SH + STARTED + "cloning\n"], running_polls=2, gone=gone)
+    spawner = hooked_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine)
+    with pytest.raises(web.HTTPError) as e:
+        asyncio.run(asyncio.wait_for(spawner.start(), timeout=5))
+    assert e.value.jupyterhub_message == "The server's container stopped before the start hook finished. Its last output:\ncloning"
+
+
+def test_without_start_hook_start_does_not_wait(hub, settings, secrets, make_spawner, monkeypatch):
+    import docker
+
+    spawner = make_spawner(hub(settings, secrets))
+    spawner.api_token = "t" * 32
+    monkeypatch.setattr(type(spawner), "_client", docker.APIClient(base_url="unix:///nonexistent.sock", version="1.43"))
+    spawner.docker = engine = FakeEngine([""])
+    assert asyncio.run(spawner.start()) == ("172.18.0.5", 8888)
+    assert [c[0] for c in engine.calls].count("logs") == 0
+
+
+# -- per-user host directories ------------------------------------------------------------------
+def test_per_user_host_directories_are_found_below_their_fixed_parent(hub, settings, secrets, make_spawner):
+    settings["spawner"]["mounts"].append(
+        {"name": "deep", "type": "bind", "source": "/srv/deep/u-{username}/data", "target": "/mnt/deep",
+         "readOnly": True, "perUser": True, "driverOptions": False}
+    )
+    settings["spawner"]["mounts"].append(
+        {"name": "shared", "type": "bind", "source": "/srv/shared", "target": "/mnt/shared",
+         "readOnly": False, "perUser": False, "driverOptions": False}
+    )
+    spawner = make_spawner(hub(settings, secrets))
+    assert spawner.host_dirs() == [
+        ("/srv/scratch", [ESCAPED]),
+        ("/srv/deep", [f"u-{ESCAPED}", f"u-{ESCAPED}/data"]),
+    ]
+
+
+@pytest.mark.parametrize("source", ["/{username}", "/srv/{username}/../etc", "/srv/{username}/./x", "/srv/{username}//x"])
+def test_unsafe_per_user_host_paths_are_refused(hub, settings, secrets, make_spawner, source):
+    settings["spawner"]["mounts"][3]["source"] = source
+    spawner = make_spawner(hub(settings, secrets))
+    with pytest.raises(ValueError, match="cannot create"):
+        spawner.host_dirs()
+
+
+class HelperEngine:
+    """The Docker calls of create_object: the helper container's, then the notebook container's."""
+
+    def __init__(self, status=0, log=b""):
+        self.status, self.log, self.calls = status, log, []
+
+    async def __call__(self, method, *args, **kwargs):
+        self.calls.append((method, args, kwargs))
+        if method == "inspect_image":
+            return {"Config": {"Cmd": ["start-notebook.py"]}}
+        if method == "create_container":
+            return {"Id": "he1per" if "entrypoint" in kwargs else "c0ffee"}
+        if method == "wait":
+            return {"StatusCode": self.status}
+        if method == "logs":
+            return self.log
+        return None
+
+
+def helper_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine):
+    import docker
+
+    spawner = make_spawner(hub(settings, secrets))
+    spawner.api_token = "t" * 32
+    monkeypatch.setattr(type(spawner), "_client", docker.APIClient(base_url="unix:///nonexistent.sock", version="1.43"))
+    spawner.docker = engine
+    return spawner
+
+
+def test_a_helper_container_creates_the_user_host_directory_first(hub, settings, secrets, make_spawner, monkeypatch):
+    from gmap_hub.spawner import MKDIR_SCRIPT
+
+    engine = HelperEngine()
+    spawner = helper_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine)
+    asyncio.run(spawner.create_object())
+    assert engine.calls[:4] == [
+        (
+            "create_container",
+            (),
+            {
+                "image": ISIS,
+                "entrypoint": ["sh", "-c", MKDIR_SCRIPT, "gmap-mkdir"],
+                "command": ["/gmap-host", "1000:100", ESCAPED],
+                "user": "0:0",
+                "labels": LABELS,
+                "network_disabled": True,
+                "host_config": {
+                    "Mounts": [{"Type": "bind", "Source": "/srv/scratch", "Target": "/gmap-host", "ReadOnly": False}],
+                    "NetworkMode": "none",
+                },
+            },
+        ),
+        ("start", ("he1per",), {}),
+        ("wait", ("he1per",), {"timeout": 60}),
+        ("remove_container", ("he1per",), {"force": True}),
+    ]
+    # then the notebook container, with the directory bind-mounted
+    assert [c[0] for c in engine.calls[4:]] == ["inspect_image", "create_container"]
+    assert engine.calls[-1][2]["name"] == f"gmap-dev-user-{ESCAPED}"
+
+
+def test_a_failing_helper_fails_the_spawn_and_is_removed(hub, settings, secrets, make_spawner, monkeypatch):
+    engine = HelperEngine(status=1, log=b"mkdir: cannot create directory 'x': Read-only file system\n")
+    spawner = helper_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine)
+    with pytest.raises(web.HTTPError) as e:
+        asyncio.run(spawner.create_object())
+    assert e.value.log_message % e.value.args == (
+        f"Could not create /srv/scratch/{ESCAPED} on the Docker host:"
+        " mkdir: cannot create directory 'x': Read-only file system"
+    )
+    assert [c[0] for c in engine.calls] == ["create_container", "start", "wait", "logs", "remove_container"]
+    assert engine.calls[3][1:] == (("he1per",), {"tail": 20})
+
+
+def test_without_per_user_host_directories_no_helper_runs(hub, settings, secrets, make_spawner, monkeypatch):
+    settings["spawner"]["mounts"] = settings["spawner"]["mounts"][:3]
+    engine = HelperEngine()
+    spawner = helper_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine)
+    asyncio.run(spawner.create_object())
+    assert [c[0] for c in engine.calls] == ["inspect_image", "create_container"]
+
+
+def run_mkdir_script(parent, *dirs):
+    from gmap_hub.spawner import MKDIR_SCRIPT
+
+    owner = f"{os.getuid()}:{os.getgid()}"
+    return subprocess.run(
+        ["sh", "-c", MKDIR_SCRIPT, "gmap-mkdir", str(parent), owner, *dirs], capture_output=True, text=True, timeout=30
+    )
+
+
+def test_mkdir_script_creates_missing_directories_private(tmp_path):
+    (tmp_path / "u-ada").mkdir()
+    result = run_mkdir_script(tmp_path, "u-bob", "u-bob/data")
+    assert result.returncode == 0, result.stderr
+    for path in (tmp_path / "u-bob", tmp_path / "u-bob" / "data"):
+        assert path.is_dir() and (path.stat().st_mode & 0o7777) == 0o700
+        assert (path.stat().st_uid, path.stat().st_gid) == (os.getuid(), os.getgid())
+
+
+def test_mkdir_script_leaves_existing_directories_as_they_are(tmp_path):
+    existing = tmp_path / "ada"
+    existing.mkdir(mode=0o755)
+    existing.chmod(0o755)
+    (existing / "notes.txt").write_text("kept")
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    result = run_mkdir_script(tmp_path, "ada", "link")
+    assert result.returncode == 0, result.stderr
+    assert (existing.stat().st_mode & 0o7777) == 0o755
+    assert (existing / "notes.txt").read_text() == "kept"
+    assert not (tmp_path / "nowhere").exists()

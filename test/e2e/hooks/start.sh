@@ -3,3 +3,12 @@
 set -e
 ln -sfn "$ISISDATA" "$HOME/isis-data"
 printf '%s %s %s\n' "$(id -u)" "$GMAP_PRE_SPAWN_USER" "$GMAP_POST_AUTH_SEEN" > "$HOME/gmap-start-hook.txt"
+# Users named hookfail-*: the hook fails after some output (test/e2e/11-spawner-safety.test.ts)
+case "$JUPYTERHUB_USER" in
+  hookfail-*)
+    i=1
+    while [ "$i" -le 30 ]; do echo "hook line $i"; i=$((i + 1)); done
+    echo "the API token is $JUPYTERHUB_API_TOKEN" >&2
+    exit 7
+    ;;
+esac
