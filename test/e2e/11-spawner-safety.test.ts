@@ -31,13 +31,15 @@ async function onHost(script: string): Promise<string> {
   const container = await docker.createContainer({
     Image: "localhost/gmap-debian:bookworm",
     Cmd: ["sh", "-c", script],
+    // a terminal: the log is the plain output, without the multiplexing frames of stdout/stderr
+    Tty: true,
     Labels: { [labelKeys.prefix]: prefix(), "org.europlanet-gmap.e2e": "host" },
     HostConfig: { Binds: ["/tmp:/host-tmp"] },
   });
   try {
     await container.start();
     const result = await container.wait();
-    const out = (await container.logs({ stdout: true, stderr: true })).toString("utf8").replace(/[\x00-\x08]/g, "");
+    const out = (await container.logs({ stdout: true, stderr: true })).toString("utf8").replace(/\r/g, "");
     assert.equal(result.StatusCode, 0, out);
     return out;
   } finally {

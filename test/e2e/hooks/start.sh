@@ -7,8 +7,11 @@ printf '%s %s %s\n' "$(id -u)" "$GMAP_PRE_SPAWN_USER" "$GMAP_POST_AUTH_SEEN" > "
 case "$JUPYTERHUB_USER" in
   hookfail-*)
     i=1
-    while [ "$i" -le 30 ]; do echo "hook line $i"; i=$((i + 1)); done
-    echo "the API token is $JUPYTERHUB_API_TOKEN" >&2
+    while [ "$i" -le 30 ]; do
+      echo "hook line $i"
+      if [ "$i" -eq 25 ]; then echo "the API token is $JUPYTERHUB_API_TOKEN"; fi
+      i=$((i + 1))
+    done
     exit 7
     ;;
 esac
