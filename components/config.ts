@@ -388,11 +388,13 @@ export const configSchema = z
         workVolume: z
           .object({
             enabled: z.boolean().default(true).describe("Give every user a persistent volume."),
-            mountPath: mountPath("spawner.workVolume.mountPath").default(`${notebookHome}/work`).describe("Where it is mounted."),
+            mountPath: mountPath("spawner.workVolume.mountPath")
+              .default(notebookHome)
+              .describe("Where it is mounted: the whole home by default, so whatever a user saves anywhere in the file browser persists (before: /home/jovyan/work)."),
           })
           .strict()
           .prefault({})
-          .describe("The per-user persistent work volume <prefix>-user-<username>."),
+          .describe("The per-user persistent volume <prefix>-user-<username>: the user's home. Docker fills it from the image's home on first use."),
       })
       .strict()
       .prefault({})

@@ -45,16 +45,21 @@ describe("persistence", () => {
     await api.createUser(worker);
     await api.startServer(worker);
     assert.equal((await api.putFile(worker, "work/keep.txt", "precious")).status, 201);
+    // where the file browser opens: the home itself
+    assert.equal((await api.putFile(worker, "at-the-root.txt", "saved at the root")).status, 201);
     await browser.signUp(person, password);
     await (await BrowserSession.admin()).authorize(person);
     await browser.login(person, password);
     assert.equal(await browser.whoami(), person);
   });
 
-  it("work survives stopping and starting the server", async () => {
+  it("work survives stopping and starting the server, also a file saved at the root of the home", async () => {
     await api.stopServer(worker);
     await api.startServer(worker);
     assert.equal(await api.getFile(worker, "work/keep.txt"), "precious");
+    assert.equal(await api.getFile(worker, "at-the-root.txt"), "saved at the root");
+    const contents = await api.server(worker, "/contents");
+    assert.ok(contents.content.some((e: any) => e.name === ".bashrc" || e.name === ".profile" || e.name === "work"), "the home came from the image");
   });
 
   it("a hub restart keeps the running server answering, the work and the login", { skip: stackSkip }, async () => {

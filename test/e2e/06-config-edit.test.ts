@@ -65,6 +65,7 @@ describe("switching the notebook image by config", { skip: stackSkip }, () => {
     await api.startServer(name);
     assert.equal((await api.runPython(name, "import os; print(os.environ['GMAP_IMAGE'])")).trim(), "minimal");
     assert.equal((await api.putFile(name, "work/notes.txt", "before the switch")).status, 201);
+    assert.equal((await api.putFile(name, "root.txt", "at the root")).status, 201);
     await api.stopServer(name);
 
     const before = await snapshot();
@@ -81,6 +82,7 @@ describe("switching the notebook image by config", { skip: stackSkip }, () => {
     assert.equal(settings.ready, true);
     assert.equal((await api.runPython(name, "import os; print(os.environ['GMAP_IMAGE'])")).trim(), "gispy", "a new spawn uses the new default");
     assert.equal(await api.getFile(name, "work/notes.txt"), "before the switch", "the user's work is intact");
+    assert.equal(await api.getFile(name, "root.txt"), "at the root", "the whole home is kept");
     await api.stopServer(name);
   });
 });

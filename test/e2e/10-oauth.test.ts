@@ -247,7 +247,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
         containers.map((c) => c?.Name),
         [`/${PREFIX}-user-native-3asam`, `/${PREFIX}-user-github-3asam`, `/${PREFIX}-user-gitlab-3asam`],
       );
-      const volumes = containers.map((c) => c?.Mounts.find((m) => m.Destination === "/home/jovyan/work")?.Name);
+      const volumes = containers.map((c) => c?.Mounts.find((m) => m.Destination === "/home/jovyan")?.Name);
       assert.deepEqual(volumes, [`${PREFIX}-user-native-3asam`, `${PREFIX}-user-github-3asam`, `${PREFIX}-user-gitlab-3asam`]);
 
       assert.equal((await api.putFile("github:sam", "work/from-github.txt", "written by github:sam")).status, 201);

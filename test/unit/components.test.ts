@@ -165,8 +165,8 @@ describe("JupyterHub component (full config)", () => {
     assert.deepEqual(
       settings.spawner.mounts.map((m: any) => [m.target, m.type, m.source, m.readOnly]),
       [
+        ["/home/jovyan", "volume", "gmap-user-{username}", false],
         ["/home/jovyan/shared", "volume", "gmap-shared", false],
-        ["/home/jovyan/work", "volume", "gmap-user-{username}", false],
         ["/mnt/archive", "volume", "gmap-archive", true],
         ["/mnt/isis/data", "volume", "gmap-isis-data", true],
         ["/mnt/scratch", "bind", "/srv/scratch/{username}", false],

@@ -99,7 +99,7 @@ describe("mount paths", () => {
     refused({ ...volumeAt("/srv/notebooks"), spawner: { notebookDir: "/srv/notebooks/" } }, "jupyterhub:storage[0].mountPath", /would cover the notebook home \/srv\/notebooks/);
     // per-user or read-only mounts there share nothing writable
     parseConfig({ ...volumeAt("/home/jovyan", { perUser: true }), spawner: { workVolume: { enabled: false } } });
-    parseConfig(volumeAt("/home/jovyan", { readOnly: true }));
+    parseConfig({ ...volumeAt("/home/jovyan", { readOnly: true }), spawner: { workVolume: { enabled: false } } });
     parseConfig({ ...volumeAt("/srv/notebooks/shared"), spawner: { notebookDir: "/srv/notebooks" } });
   });
 });

@@ -87,7 +87,7 @@ describe("invalid configs are rejected with their keys", () => {
     ["unknown storage type", { storage: [{ name: "d", source: { type: "s3" }, mountPath: "/d" }] }, "jupyterhub:storage[0].source"],
     ["host path relative", { storage: [{ name: "d", source: { type: "host", path: "srv/d" }, mountPath: "/d" }] }, "jupyterhub:storage[0].source.path"],
     ["duplicate mount paths", { storage: [{ name: "a", source: { type: "volume" }, mountPath: "/d" }, { name: "b", source: { type: "volume" }, mountPath: "/d" }] }, "jupyterhub:storage: mount path /d is used twice"],
-    ["mount path hides the work volume", { storage: [{ name: "a", source: { type: "volume" }, mountPath: "/home/jovyan/work" }] }, "mount path /home/jovyan/work is used twice"],
+    ["mount path hides the home volume", { storage: [{ name: "a", source: { type: "volume" }, mountPath: "/home/jovyan", perUser: true }] }, "mount path /home/jovyan is used twice"],
     ["per-user host path without {username}", { storage: [{ name: "a", source: { type: "host", path: "/srv/a" }, mountPath: "/a", perUser: true }] }, "jupyterhub:storage[0].source.path"],
     ["shared nfs with {username}", { storage: [{ name: "a", source: { type: "nfs", server: "n", export: "/e/{username}" }, mountPath: "/a" }] }, "jupyterhub:storage[0].perUser"],
     ["cifs without credentials", { storage: [{ name: "a", source: { type: "cifs", server: "s", share: "x" }, mountPath: "/a" }] }, "jupyterhub:storage[0].source: CIFS needs credentials"],
