@@ -107,7 +107,7 @@ describe("per-user host directories", { skip: stackSkip }, () => {
     const host = await onHost(`stat -c '%u:%g %a' /host-tmp/${parent}/${escapeUserName(fresh)} && cat /host-tmp/${parent}/${escapeUserName(fresh)}/hello.txt`);
     assert.equal(host.trim(), "1000:100 700\nhi");
     // only the user's own directory was created below the parent
-    assert.deepEqual((await onHost(`ls /host-tmp/${parent}`)).trim().split("\n").sort(), [escapeUserName(fresh), escapeUserName(keeper)].sort());
+    assert.deepEqual((await onHost(`ls -1 /host-tmp/${parent}`)).trim().split("\n").sort(), [escapeUserName(fresh), escapeUserName(keeper)].sort());
   });
 
   it("an existing directory is left as it is", async () => {
