@@ -47,8 +47,6 @@ export interface HubArgs {
  * (their volumes stay) and the image tag; replacing the network removes the user servers first.
  */
 export class Hub extends pulumi.ComponentResource {
-  /** Id of the built hub image. */
-  public readonly imageId: pulumi.Output<string>;
   /** The hub container's name. */
   public readonly containerName: pulumi.Output<string>;
 
@@ -90,8 +88,7 @@ export class Hub extends pulumi.ComponentResource {
       },
       { parent: this, deleteBeforeReplace: true, dependsOn: [userServers] },
     );
-    this.imageId = image.repoDigest;
     this.containerName = container.name;
-    this.registerOutputs({ imageId: this.imageId, containerName: this.containerName });
+    this.registerOutputs({ containerName: this.containerName });
   }
 }

@@ -11,18 +11,16 @@ export interface NotebookImagesArgs {
  * (`keepLocally`), so no spawn waits on a pull and switching images never deletes one in use.
  */
 export class NotebookImages extends pulumi.ComponentResource {
-  /** The pulled images, for dependencies. */
-  public readonly pulled: docker.RemoteImage[];
   /** Image references, keyed by short name. */
   public readonly references: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: NotebookImagesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jupyterhub:docker:NotebookImages", name, {}, opts);
     const keys = Object.keys(args.images).sort();
-    this.pulled = keys.map(
+    const pulled = keys.map(
       (key) => new docker.RemoteImage(`${name}-${key}`, { name: args.images[key]!, keepLocally: true }, { parent: this }),
     );
-    this.references = pulumi.all(Object.fromEntries(keys.map((key, i) => [key, this.pulled[i]!.name])));
+    this.references = pulumi.all(Object.fromEntries(keys.map((key, i) => [key, pulled[i]!.name])));
     this.registerOutputs({ references: this.references });
   }
 }

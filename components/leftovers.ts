@@ -27,7 +27,6 @@ interface LeftoversState {
  */
 const provider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: LeftoversState) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { randomUUID } = require("node:crypto") as typeof import("node:crypto");
     return { id: randomUUID(), outs: inputs };
   },
@@ -39,7 +38,6 @@ const provider: pulumi.dynamic.ResourceProvider = {
 
   async delete(_id: string, props: LeftoversState) {
     // Loaded here: the provider's code is serialized into the stack state and runs on its own.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const Docker = require("dockerode") as typeof import("dockerode");
     const docker = new Docker();
     const missing = (e: unknown) => (e as { statusCode?: number }).statusCode === 404;

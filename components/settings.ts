@@ -335,8 +335,6 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
   };
 }
 
-export type HubSettings = ReturnType<typeof hubSettings>;
-
 /** The generated secrets, once resolved. */
 export interface GeneratedSecrets {
   readonly cookieSecret: string;

@@ -28,8 +28,6 @@ export class HubStorage extends pulumi.ComponentResource {
   public readonly hubDataVolume: pulumi.Output<string>;
   /** Names of the shared volumes, keyed by mount name. */
   public readonly sharedVolumes: pulumi.Output<Record<string, string>>;
-  /** The volume resources, for dependencies. */
-  public readonly volumes: docker.Volume[];
 
   constructor(name: string, args: HubStorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jupyterhub:docker:Storage", name, {}, opts);
@@ -49,7 +47,6 @@ export class HubStorage extends pulumi.ComponentResource {
     const shared = Object.keys(args.shared)
       .sort()
       .map((mount) => [mount, volume(`${name}-${mount}`, args.shared[mount]!)] as const);
-    this.volumes = [hubData, ...shared.map(([, v]) => v)];
     this.hubDataVolume = hubData.name;
     this.sharedVolumes = pulumi.all(Object.fromEntries(shared.map(([mount, v]) => [mount, v.name])));
     this.registerOutputs({ hubDataVolume: this.hubDataVolume, sharedVolumes: this.sharedVolumes });

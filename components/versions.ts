@@ -2,10 +2,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 /** Root of the Pulumi project (the folder holding Pulumi.yaml). */
-export const projectDir = path.resolve(__dirname, "..");
+const projectDir = path.resolve(__dirname, "..");
 
 /** The hub image's build context. */
-export const hubConfigDir = path.join(projectDir, "hub-config");
+const hubConfigDir = path.join(projectDir, "hub-config");
 
 /**
  * Reads the pinned version of a Python package from hub-config/requirements.txt, the one place

@@ -11,6 +11,10 @@ restarts and replacements (a JSON file in the hub-data volume) and expires as co
 it in memory and compares ``timedelta.seconds``, so a lockout of a day or more never ends). The
 authorize and discard actions (GET links) refuse requests that another site made the browser send.
 
+:class:`ProviderOwnership` (the hub's post-auth hook) keeps a hub user with the provider that first
+signed it in: after a switch of providers (GitHub alone, then native accounts alone, say) someone
+else with the same login cannot take over the old user's server, volume and admin flag.
+
 With one provider the hub uses GmapNativeAuthenticator, GitHubOAuthenticator or
 GmapGitLabOAuthenticator. With several, MultiAuthenticator 0.4 serves each provider under its own URL prefix
 (``/hub/native/``, ``/hub/github/``, ``/hub/gitlab/``) and prefixes user names with the provider
@@ -220,6 +224,54 @@ SCOPED_HANDLERS = {
     native_handlers.ChangePasswordAdminHandler: ScopedChangePasswordAdminHandler,
     native_handlers.DiscardHandler: ScopedDiscardHandler,
 }
+
+
+def provider_of(authenticator) -> str:
+    """The provider name (as in ``auth.providers``) of an authenticator of this hub."""
+    from oauthenticator.github import GitHubOAuthenticator
+
+    if isinstance(authenticator, NativeAuthenticator):
+        return "native"
+    if isinstance(authenticator, GitHubOAuthenticator):
+        return "github"
+    if isinstance(authenticator, GitLabOAuthenticator):
+        return "gitlab"
+    return type(authenticator).__name__
+
+
+class ProviderOwnership:
+    """Post-auth hook: records which provider signed each hub user in first (a JSON file in the
+    hub-data volume) and refuses a login of the same hub user name through another provider. Then
+    runs ``then`` (the operator's post-auth hook), if any."""
+
+    def __init__(self, path: str, then=None):
+        self.path = path
+        self.then = then
+
+    def _owners(self) -> dict:
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return {}
+
+    async def __call__(self, authenticator, handler, authentication):
+        name, provider = authentication["name"], provider_of(authenticator)
+        owners = self._owners()
+        owner = owners.get(name)
+        if owner is not None and owner != provider:
+            authenticator.log.warning("Refused %s sign-in as %s: that hub user belongs to %s sign-in", provider, name, owner)
+            return None
+        if owner is None:
+            owners[name] = provider
+            tmp = f"{self.path}.tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(owners, f, sort_keys=True)
+            os.replace(tmp, self.path)
+        if self.then is None:
+            return authentication
+        result = self.then(authenticator, handler, authentication)
+        return await result if inspect.isawaitable(result) else result
 
 
 #: The client address of the login being checked (lockouts count per account and address).

@@ -12,6 +12,7 @@ import re
 import sys
 from urllib.parse import urlparse, urlunparse
 
+from .auth import ProviderOwnership
 from .hooks import load_hook
 from .settings import Section, SettingsError, load_json
 
@@ -56,7 +57,7 @@ def apply(c, settings_path: str = DEFAULT_SETTINGS, secrets_path: str = DEFAULT_
     configure_hub(c, settings.section("hub"), secrets)
     configure_auth(c, settings.section("auth"), secrets, settings.section("hub").string("dataDir"))
     configure_spawner(c, settings.section("spawner"), hooks, secrets)
-    configure_python_hooks(c, hooks)
+    configure_python_hooks(c, hooks, settings.section("hub").string("dataDir"))
     configure_services(c, settings.sections("services"), settings.section("culler"), secrets)
 
 
@@ -367,10 +368,11 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section) -> 
 
 
 # -- hooks --------------------------------------------------------------------------------------
-def configure_python_hooks(c, hooks: Section) -> None:
+def configure_python_hooks(c, hooks: Section, data_dir: str) -> None:
     post_auth = hooks.optional_string("postAuth")
-    if post_auth:
-        c.Authenticator.post_auth_hook = load_hook(post_auth, "post_auth_hook", hooks.key_path("postAuth"), hooks.file)
+    operator_hook = load_hook(post_auth, "post_auth_hook", hooks.key_path("postAuth"), hooks.file) if post_auth else None
+    # a hub user belongs to the provider that first signed it in; the operator's hook runs after
+    c.Authenticator.post_auth_hook = ProviderOwnership(os.path.join(data_dir, "user-providers.json"), then=operator_hook)
     pre_spawn = hooks.optional_string("preSpawn")
     if pre_spawn:
         c.Spawner.pre_spawn_hook = load_hook(pre_spawn, "pre_spawn_hook", hooks.key_path("preSpawn"), hooks.file)

@@ -155,9 +155,6 @@ class Section:
             raise self._type_error(key, "an object", value)
         return Section(value, self.file, self.key_path(key), self.sensitive)
 
-    def optional_section(self, key: str) -> Section | None:
-        return self.section(key) if self.has(key) else None
-
     def sections(self, key: str, default: Any = _MISSING) -> list[Section]:
         value = self.raw(key, default)
         if not isinstance(value, list):
@@ -168,9 +165,6 @@ class Section:
                 raise self._item_error(key, i, "an object", item)
             out.append(Section(item, self.file, f"{self.key_path(key)}[{i}]", self.sensitive))
         return out
-
-    def keys(self) -> list[str]:
-        return list(self._data)
 
 
 def load_json(path: str, what: str, env_var: str, *, sensitive: bool = False) -> Section:

@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import html
+import logging
 import re
 
 from docker.errors import APIError
@@ -108,8 +109,28 @@ exec "$@"
 """
 
 
+class HideShareCredentials(logging.Filter):
+    """Hides the credentials of network-share mount options (``password=...``) in log records:
+    DockerSpawner logs each container's host config, mounts and their driver options included, at
+    DEBUG."""
+
+    _credential = re.compile(r"((?:password|pass|credentials)=)[^,'\"\s}]*", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = self._credential.sub(r"\1[hidden]", message)
+        if hidden != message:
+            record.msg, record.args = hidden, ()
+        return True
+
+
 class GmapDockerSpawner(DockerSpawner):
     """DockerSpawner configured from the hub's settings (see module docstring)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not any(isinstance(f, HideShareCredentials) for f in self.log.filters):
+            self.log.addFilter(HideShareCredentials())
 
     images = List(
         Dict(),

@@ -268,3 +268,23 @@ def test_single_native_authorize_and_discard_check_the_origin(hub, settings, sec
     handlers = dict(native_authenticator(app).get_handlers(app))
     assert handlers[r"/authorize/([^/]*)"] is SameOriginToggleAuthorizationHandler
     assert handlers[r"/discard/([^/]*)"] is SameOriginDiscardHandler
+
+
+def test_a_hub_user_stays_with_the_provider_that_signed_it_in_first(tmp_path):
+    from gmap_hub.auth import GmapGitLabOAuthenticator, GmapNativeAuthenticator, ProviderOwnership
+    from oauthenticator.github import GitHubOAuthenticator
+
+    seen = []
+    hook = ProviderOwnership(str(tmp_path / "user-providers.json"), then=lambda a, h, auth: seen.append(auth["name"]) or auth)
+    github, gitlab = GitHubOAuthenticator(), GmapGitLabOAuthenticator()
+    native = GmapNativeAuthenticator(add_new_table=False)
+    assert resolve(hook(github, None, {"name": "sam"})) == {"name": "sam"}
+    # the stack switched providers: someone else called sam cannot take over sam's server and volume
+    assert resolve(hook(native, None, {"name": "sam"})) is None
+    assert resolve(hook(gitlab, None, {"name": "sam"})) is None
+    assert resolve(hook(github, None, {"name": "sam"})) == {"name": "sam"}
+    assert resolve(hook(native, None, {"name": "ada"})) == {"name": "ada"}
+    # it remembers across hub restarts (a new hook on the same file)
+    again = ProviderOwnership(str(tmp_path / "user-providers.json"))
+    assert resolve(again(native, None, {"name": "sam"})) is None
+    assert seen == ["sam", "sam", "ada"], "the operator's hook runs only for admitted logins"

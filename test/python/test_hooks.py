@@ -34,11 +34,11 @@ def test_hooks_are_loaded_from_files(hub, settings, secrets, tmp_path, make_spaw
     app = hub(settings, secrets)
 
     post_auth = app.config.Authenticator.post_auth_hook
-    assert post_auth.__name__ == "post_auth_hook"
-    assert post_auth(None, None, {"name": "ada"}) == {"name": "ada", "auth_state": {"seen_by_hook": True}}
-    # the authenticator picks it up from the config
+    # the operator's hook runs after the provider check (gmap_hub.auth.ProviderOwnership)
+    assert post_auth.then.__name__ == "post_auth_hook"
     auth = app.authenticator_class(add_new_table=False, config=app.config)
-    assert auth.post_auth_hook is post_auth
+    assert (auth.post_auth_hook.path, auth.post_auth_hook.then) == (post_auth.path, post_auth.then), "the authenticator picks it up from the config"
+    assert asyncio.run(post_auth(auth, None, {"name": "ada"})) == {"name": "ada", "auth_state": {"seen_by_hook": True}}
 
     spawner = make_spawner(app, "ada")
     assert inspect.iscoroutinefunction(spawner.pre_spawn_hook)
@@ -59,7 +59,7 @@ def test_sync_pre_spawn_hook(hub, settings, secrets, tmp_path, make_spawner):
 
 def test_no_hooks_configured(hub, settings, secrets):
     app = hub(settings, secrets)
-    assert "post_auth_hook" not in app.config.Authenticator
+    assert app.config.Authenticator.post_auth_hook.then is None, "only the provider check"
     assert "pre_spawn_hook" not in app.config.Spawner
 
 

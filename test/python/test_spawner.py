@@ -560,3 +560,29 @@ def test_mkdir_script_leaves_existing_directories_as_they_are(tmp_path):
     assert (existing.stat().st_mode & 0o7777) == 0o755
     assert (existing / "notes.txt").read_text() == "kept"
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_share_credentials_never_reach_the_log(hub, settings, secrets, make_spawner):
+    import logging
+
+    secrets["mountDriverOptions"]["home-nfs"] = {"type": "cifs", "device": "//smb/{username}", "o": "addr=smb,username=gmap,password=s3cr3t-pw,vers=3.0"}
+    spawner = make_spawner(hub(settings, secrets), "ada")
+    records = []
+    handler = logging.Handler(level=logging.DEBUG)
+    handler.emit = records.append
+    spawner.log.addHandler(handler)
+    level = spawner.log.level
+    spawner.log.setLevel(logging.DEBUG)
+    try:
+        # what DockerSpawner logs before creating the container
+        spawner.log.debug("Starting host with config: %s", {"mounts": spawner.mounts})
+        make_spawner(hub(settings, secrets), "bob")  # a second spawner adds no second filter
+    finally:
+        spawner.log.removeHandler(handler)
+        spawner.log.setLevel(level)
+    logged = "\n".join(r.getMessage() for r in records)
+    assert "password=[hidden]" in logged and "s3cr3t-pw" not in logged
+    assert "username=gmap" in logged, "only the secret is hidden"
+    from gmap_hub.spawner import HideShareCredentials
+
+    assert sum(isinstance(f, HideShareCredentials) for f in spawner.log.filters) == 1

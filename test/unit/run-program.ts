@@ -14,7 +14,6 @@ async function main(): Promise<void> {
   const { config } = readStackFile(process.cwd(), stack!);
   installMocks("jupyterhub", stack);
   pulumi.runtime.setAllConfig({ ...config, ...(extra ? JSON.parse(extra) : {}) });
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const program = require("../../index") as Record<string, unknown>;
   const outputs: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(program)) {
