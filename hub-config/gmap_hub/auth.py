@@ -51,6 +51,7 @@ from urllib.parse import quote
 from multiauthenticator import MultiAuthenticator
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator import handlers as native_handlers
+from oauthenticator.github import GitHubOAuthenticator
 from oauthenticator.gitlab import GitLabOAuthenticator, _api_headers
 from nativeauthenticator.orm import UserInfo
 from tornado import web
@@ -226,17 +227,13 @@ SCOPED_HANDLERS = {
 }
 
 
-def provider_of(authenticator) -> str:
-    """The provider name (as in ``auth.providers``) of an authenticator of this hub."""
-    from oauthenticator.github import GitHubOAuthenticator
+#: Provider names (as in ``auth.providers``) and the authenticator classes they use.
+PROVIDER_CLASSES = (("native", NativeAuthenticator), ("github", GitHubOAuthenticator), ("gitlab", GitLabOAuthenticator))
 
-    if isinstance(authenticator, NativeAuthenticator):
-        return "native"
-    if isinstance(authenticator, GitHubOAuthenticator):
-        return "github"
-    if isinstance(authenticator, GitLabOAuthenticator):
-        return "gitlab"
-    return type(authenticator).__name__
+
+def provider_of(authenticator) -> str:
+    """The provider name of an authenticator of this hub."""
+    return next((name for name, cls in PROVIDER_CLASSES if isinstance(authenticator, cls)), type(authenticator).__name__)
 
 
 class ProviderOwnership:
