@@ -1,8 +1,9 @@
 /**
  * Pure functions that turn a validated stack config into resource inputs and the hub's settings
- * JSON (the contract in docs/architecture.md). No Pulumi here: everything is testable directly.
+ * JSON (the contract: components/contract.ts). No Pulumi here: everything is testable directly.
  */
 import type { HookFiles, OAuthProvider, PublicConfig, StackConfig } from "./config";
+import type { HubSecrets, HubSettings } from "./contract";
 
 /** Label keys put on every Docker object of a stack. */
 export const labelKeys = {
@@ -293,7 +294,7 @@ export function hookPath(kind: "postAuth" | "preSpawn"): string {
 }
 
 /** The settings the hub reads from /srv/jupyterhub/settings.json. Never holds a secret. */
-export function hubSettings(config: PublicConfig, stack: string, hookFiles: HookFiles) {
+export function hubSettings(config: PublicConfig, stack: string, hookFiles: HookFiles): HubSettings {
   const n = names(config.prefix);
   const url = publicUrl(config);
   const environment: Record<string, string> = { ...config.spawner.environment };
@@ -346,7 +347,7 @@ export interface GeneratedSecrets {
 }
 
 /** The content of /srv/jupyterhub/secrets.json. Only ever built inside a Pulumi secret. */
-export function hubSecrets(config: StackConfig, generated: GeneratedSecrets) {
+export function hubSecrets(config: StackConfig, generated: GeneratedSecrets): HubSecrets {
   const providers = config.auth.providers;
   const mountDriverOptions = Object.fromEntries(
     config.storage

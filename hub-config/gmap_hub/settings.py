@@ -5,7 +5,10 @@ so a missing or mistyped key fails with a message such as::
 
     /srv/jupyterhub/settings.json: key spawner.images[1].image: missing (required)
 
-Values of the secrets file are never repeated in error messages.
+Before any value is read, the whole file is validated against its JSON Schema, generated from the
+program's contract (components/contract.ts -> ``settings.schema.json`` / ``secrets.schema.json``
+beside this module), so what the schema guarantees is never checked again. Values of the secrets
+file are never repeated in error messages.
 """
 
 from __future__ import annotations
@@ -13,6 +16,11 @@ from __future__ import annotations
 import json
 import os
 from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+SCHEMA_DIR = os.path.dirname(os.path.abspath(__file__))
 
 _MISSING = object()
 
@@ -167,8 +175,30 @@ class Section:
         return out
 
 
+def check_contract(data: dict, path: str, what: str, sensitive: bool) -> None:
+    """Validates a file against ``<what>.schema.json``; the first problem fails with its key path
+    (for the secrets file without the value or the schema's message, which quotes it)."""
+    with open(os.path.join(SCHEMA_DIR, f"{what}.schema.json"), encoding="utf-8") as f:
+        schema = json.load(f)
+    error = best_match(Draft202012Validator(schema).iter_errors(data))
+    if error is None:
+        return
+    at = list(error.absolute_path)
+    if error.validator == "required":
+        at.append(next(k for k in error.validator_value if k not in error.instance))
+        problem = "missing (required)"
+    elif error.validator == "additionalProperties":
+        at.append(sorted(set(error.instance) - set(error.schema.get("properties", {})))[0])
+        problem = "unknown key"
+    else:
+        problem = f"does not satisfy '{error.validator}'" if sensitive else error.message
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in at).lstrip(".") or "top level"
+    raise SettingsError(f"{path}: key {key}: {problem} (the {what} contract: {what}.schema.json)")
+
+
 def load_json(path: str, what: str, env_var: str, *, sensitive: bool = False) -> Section:
-    """Reads one of the hub's JSON files. ``what`` names it in messages, ``env_var`` overrides it."""
+    """Reads one of the hub's JSON files. ``what`` names it in messages and its schema, ``env_var``
+    overrides it."""
     if not os.path.exists(path):
         raise SettingsError(
             f"The hub {what} file {path} does not exist. The Pulumi program uploads it into the hub "
@@ -183,4 +213,5 @@ def load_json(path: str, what: str, env_var: str, *, sensitive: bool = False) ->
         raise SettingsError(f"The hub {what} file {path} cannot be read: {e.strerror}") from None
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: top level: expected a JSON object, got {_describe(data)}")
+    check_contract(data, path, what, sensitive)
     return Section(data, path, "", sensitive)

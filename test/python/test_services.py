@@ -47,8 +47,7 @@ def test_culler_service(hub, settings, secrets):
 def test_culler_disabled_and_no_services(hub, settings, secrets):
     settings["culler"]["enabled"] = False
     settings["services"] = []
-    del secrets["serviceTokens"]
-    del secrets["cullerToken"]
+    secrets["serviceTokens"] = {}
     app = hub(settings, secrets)
     assert app.services == []
     assert app.load_roles == []

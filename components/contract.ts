@@ -1,0 +1,118 @@
+/**
+ * The contract between the program and the hub: the two JSON files uploaded into the hub
+ * container, as zod schemas. settings.ts builds values of these types; their JSON Schemas are
+ * generated into hub-config/gmap_hub/ (`npm run contract`, checked for staleness by a unit test)
+ * and the hub validates both files against them at start, before reading a value.
+ */
+import { z } from "zod";
+
+const name = z.string().min(1);
+const stringMap = z.record(z.string(), z.string());
+
+const nativeAuth = z.strictObject({
+  openSignup: z.boolean(),
+  minimumPasswordLength: z.int().min(1),
+  allowedFailedLogins: z.int().min(0),
+  secondsBeforeNextTry: z.int().min(0),
+  checkCommonPassword: z.boolean(),
+  askEmail: z.boolean(),
+});
+
+const oauthCommon = {
+  clientId: name,
+  callbackUrl: z.url(),
+  allowedUsers: z.array(name),
+  admins: z.array(name),
+  allowAll: z.boolean(),
+};
+
+/** /srv/jupyterhub/settings.json: everything the hub needs that is not a secret. */
+export const hubSettingsSchema = z.strictObject({
+  hub: z.strictObject({
+    publicUrl: z.url().describe("What users open; OAuth callbacks derive from it."),
+    logLevel: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    connectHost: name.describe("Network alias of the hub container."),
+    proxyApiUrl: z.url().describe("The external configurable-http-proxy's API."),
+    dataDir: z.string().startsWith("/").describe("Mount point of the hub-data volume (database, lockouts, user providers)."),
+  }),
+  auth: z.strictObject({
+    providers: z.array(z.enum(["native", "github", "gitlab"])).min(1),
+    userNameRule: name.describe("Regular expression of a user name without provider prefix; the hub anchors it and adds the prefixes."),
+    admins: z.array(name).describe("Native admin accounts (bare names)."),
+    allowedUsers: z.array(name),
+    native: nativeAuth,
+    github: z
+      .strictObject({
+        ...oauthCommon,
+        allowedOrganizations: z.array(name),
+        url: z.url().nullable(),
+        apiUrl: z.url().nullable(),
+      })
+      .optional(),
+    gitlab: z
+      .strictObject({
+        ...oauthCommon,
+        url: z.url(),
+        allowedGroups: z.array(name),
+        allowedProjectIds: z.array(z.int().positive()),
+      })
+      .optional(),
+  }),
+  spawner: z.strictObject({
+    network: name,
+    containerNameTemplate: name,
+    images: z.array(z.strictObject({ name, displayName: name, image: name })).min(1),
+    defaultImage: name,
+    startTimeout: z.int().min(1),
+    httpTimeout: z.int().min(1),
+    defaultUrl: z.string().startsWith("/"),
+    notebookDir: z.string().startsWith("/"),
+    memLimit: z.string().nullable(),
+    cpuLimit: z.number().positive().nullable(),
+    uid: z.int().min(0),
+    gid: z.int().min(0),
+    environment: stringMap,
+    mounts: z.array(
+      z.strictObject({
+        name,
+        type: z.enum(["volume", "bind"]),
+        source: name,
+        target: z.string().startsWith("/"),
+        readOnly: z.boolean(),
+        perUser: z.boolean(),
+        driverOptions: z.boolean().describe("True when secrets.json's mountDriverOptions create the per-user volume."),
+      }),
+    ),
+    labels: stringMap,
+  }),
+  hooks: z.strictObject({
+    postAuth: z.string().startsWith("/").nullable(),
+    preSpawn: z.string().startsWith("/").nullable(),
+    startScript: z.string().nullable(),
+  }),
+  services: z.array(z.strictObject({ name, scopes: z.array(name).min(1) })),
+  culler: z.strictObject({ enabled: z.boolean(), timeout: z.int().min(1), every: z.int().min(1), maxAge: z.int().min(0) }),
+});
+
+/** /srv/jupyterhub/secrets.json (mode 0600). */
+export const hubSecretsSchema = z.strictObject({
+  cookieSecret: z.string().regex(/^[0-9a-f]{64}$/),
+  proxyAuthToken: name,
+  cullerToken: name,
+  serviceTokens: stringMap,
+  nativeAdminPasswordHashes: stringMap.describe("bcrypt hashes of the native admins' generated passwords."),
+  githubClientSecret: name.optional(),
+  gitlabClientSecret: name.optional(),
+  mountDriverOptions: z.record(z.string(), stringMap).describe("Local volume driver options of per-user network shares."),
+});
+
+export type HubSettings = z.infer<typeof hubSettingsSchema>;
+export type HubSecrets = z.infer<typeof hubSecretsSchema>;
+
+/** The JSON Schemas the hub validates its files against, by file name in hub-config/gmap_hub/. */
+export function contractJsonSchemas(): Record<string, unknown> {
+  return {
+    "settings.schema.json": z.toJSONSchema(hubSettingsSchema),
+    "secrets.schema.json": z.toJSONSchema(hubSecretsSchema),
+  };
+}
