@@ -1,23 +1,72 @@
 /**
- * Writes the JSON Schemas of the hub's settings.json and secrets.json (components/contract.ts) into
- * hub-config/gmap_hub/, where the hub validates its files against them at start:
+ * Writes the generated side of the hub contract (components/contract.ts):
  *
  *   npm run contract
+ *
+ * - the JSON Schemas of settings.json and secrets.json into hub-config/gmap_hub/, where the hub
+ *   validates its files against them at start;
+ * - golden files test/fixtures/settings/<stack>.json: the settings and secrets (generated secrets
+ *   replaced by fixed test values) each example stack file gives the hub, which the Python tests
+ *   load through JupyterHub's real config loader. A change on either side fails a test.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { loadConfig } from "../components/config";
 import { contractJsonSchemas } from "../components/contract";
-import { stableJson } from "../components/settings";
+import { hookPath, hubSecrets, hubSettings, stableJson } from "../components/settings";
+import { readStackFile, secretPlaceholder } from "./stack-file";
 
+const root = path.join(__dirname, "..");
 /** Where the schemas go. */
-export const schemaDir = path.join(__dirname, "..", "hub-config", "gmap_hub");
+export const schemaDir = path.join(root, "hub-config", "gmap_hub");
+/** Where the golden settings go. */
+export const goldenDir = path.join(root, "test", "fixtures", "settings");
+/** The example stacks with golden settings. */
+export const goldenStacks = ["dev", "e2e", "e2e-oauth", "production"] as const;
+
+/** What a stack file gives the hub: settings.json, secrets.json and where its hook files come from. */
+export function golden(stack: string) {
+  // the secrets an operator sets: test values (encrypted ones and those the example leaves unset)
+  const config: Record<string, string> = {};
+  for (const [k, v] of Object.entries(readStackFile(root, stack).config)) {
+    config[k] = v === secretPlaceholder ? `test-${k.split(":")[1]}` : v.replaceAll(JSON.stringify(secretPlaceholder), '"test-secret"');
+  }
+  config["jupyterhub:githubClientSecret"] ??= "test-githubClientSecret";
+  config["jupyterhub:gitlabClientSecret"] ??= "test-gitlabClientSecret";
+  const cifs = (JSON.parse(config["jupyterhub:storage"] ?? "[]") as { name: string; source: { type: string } }[]).filter((m) => m.source.type === "cifs");
+  config["jupyterhub:shareCredentials"] ??= JSON.stringify(Object.fromEntries(cifs.map((m) => [m.name, { username: "gmap", password: "test-secret" }])));
+  const loaded = loadConfig(config, (hook) => fs.readFileSync(path.join(root, hook), "utf8"));
+  const { githubClientSecret: _g, gitlabClientSecret: _l, shareCredentials: _s, ...publicConfig } = loaded.config;
+  const admins = loaded.config.auth.providers.includes("native") ? loaded.config.auth.admins : [];
+  const generated = {
+    cookieSecret: "0123456789abcdef".repeat(4),
+    proxyAuthToken: "test-proxy-token",
+    cullerToken: "test-culler-token",
+    serviceTokens: Object.fromEntries(loaded.config.services.map((s) => [s.name, `test-token-${s.name}`])),
+    // bcrypt of "test-admin-password" (cost 4), as RandomPassword.bcryptHash writes it
+    adminPasswordHashes: Object.fromEntries(admins.map((a) => [a, "$2a$04$zB/1eBu/00VkV2EQvO1RQOrj/isz4x896jqx8NRIfdt7tAcEfOSda"])),
+  };
+  const hooks = loaded.config.hooks;
+  return {
+    settings: hubSettings(publicConfig, stack, loaded.hookFiles),
+    secrets: hubSecrets(loaded.config, generated),
+    // hook files as the hub container gets them, by path in the container -> file of the project
+    hookSources: Object.fromEntries(
+      (["postAuth", "preSpawn"] as const).filter((k) => hooks[k] !== undefined).map((k) => [hookPath(k), hooks[k]!]),
+    ),
+  };
+}
 
 /** The files as they must be, by path. */
 export function contractFiles(): Record<string, string> {
-  return Object.fromEntries(Object.entries(contractJsonSchemas()).map(([file, schema]) => [path.join(schemaDir, file), stableJson(schema)]));
+  return {
+    ...Object.fromEntries(Object.entries(contractJsonSchemas()).map(([file, schema]) => [path.join(schemaDir, file), stableJson(schema)])),
+    ...Object.fromEntries(goldenStacks.map((stack) => [path.join(goldenDir, `${stack}.json`), stableJson(golden(stack))])),
+  };
 }
 
 if (require.main === module) {
+  fs.mkdirSync(goldenDir, { recursive: true });
   for (const [file, text] of Object.entries(contractFiles())) {
     fs.writeFileSync(file, text);
     process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);

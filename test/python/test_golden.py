@@ -1,0 +1,50 @@
+"""The settings and secrets each example stack file gives the hub (test/fixtures/settings/<stack>.json,
+written by `npm run contract` and checked against the program by a unit test), loaded through
+JupyterHub's real config loader: a change on either side of the contract fails here or there."""
+
+import json
+import shutil
+
+import pytest
+from conftest import ROOT
+
+GOLDEN = sorted((ROOT / "test" / "fixtures" / "settings").glob("*.json"))
+
+
+def golden(path, tmp_path):
+    data = json.loads(path.read_text())
+    settings, secrets = data["settings"], data["secrets"]
+    settings["hub"]["dataDir"] = str(tmp_path / "data")
+    (tmp_path / "data").mkdir()
+    # the hook files as the hub container gets them
+    for where, source in data["hookSources"].items():
+        copy = tmp_path / "hooks" / where.rsplit("/", 1)[1]
+        copy.parent.mkdir(exist_ok=True)
+        shutil.copy(ROOT / source, copy)
+        for key, value in settings["hooks"].items():
+            if value == where:
+                settings["hooks"][key] = str(copy)
+    return settings, secrets
+
+
+def test_every_example_stack_has_golden_settings():
+    assert {p.stem for p in GOLDEN} == {"dev", "e2e", "e2e-oauth", "production"}
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.stem)
+def test_the_hub_starts_from_each_example_stack(path, hub, tmp_path):
+    settings, secrets = golden(path, tmp_path)
+    settings["culler"]["enabled"] = False  # nothing to cull, no service process to start
+    app = hub(settings, secrets, initialize=True)
+    providers = settings["auth"]["providers"]
+    expected = "GmapMultiAuthenticator" if len(providers) > 1 else {
+        "native": "GmapNativeAuthenticator",
+        "github": "GitHubOAuthenticator",
+        "gitlab": "GmapGitLabOAuthenticator",
+    }[providers[0]]
+    assert type(app.authenticator).__name__ == expected
+    images = {i["name"]: i["image"] for i in settings["spawner"]["images"]}
+    assert app.config.DockerSpawner.image == images[settings["spawner"]["defaultImage"]]
+    assert app.config.DockerSpawner.network_name == settings["spawner"]["network"]
+    assert app.config.ConfigurableHTTPProxy.should_start is False
+    assert {s.name for s in app._service_map.values()} >= {s["name"] for s in settings["services"]}
