@@ -3,7 +3,8 @@
 # JupyterHub's config loader with generated settings/secrets JSON and checks the resulting traitlets.
 #
 # Creates .venv when it is missing or when hub-config/requirements.txt or test/python/requirements.txt
-# changed (their hash is kept in .venv/.requirements.sha256), then runs pytest. Idempotent.
+# changed (their hash is kept in .venv/.requirements.sha256), then lints with ruff (ruff.toml) and runs
+# pytest. Idempotent.
 # Tunables: PYTHON (interpreter that creates the venv, default python3), extra pytest arguments as
 # this script's arguments.
 set -euo pipefail
@@ -32,4 +33,5 @@ else
   log "$venv is up to date"
 fi
 
+"$venv/bin/ruff" check --no-cache
 exec "$venv/bin/python" -m pytest test/python -q -p no:cacheprovider "$@"

@@ -42,18 +42,16 @@ import json
 import os
 import re
 import time
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from jinja2 import BaseLoader, ChoiceLoader, TemplateNotFound
 from jupyterhub.utils import url_path_join
-from urllib.parse import quote
-
 from multiauthenticator import MultiAuthenticator
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator import handlers as native_handlers
+from nativeauthenticator.orm import UserInfo
 from oauthenticator.github import GitHubOAuthenticator
 from oauthenticator.gitlab import GitLabOAuthenticator, _api_headers
-from nativeauthenticator.orm import UserInfo
 from tornado import web
 from traitlets import Dict, Unicode, default
 

@@ -4,7 +4,6 @@ loaded through JupyterHub's own config loader."""
 import asyncio
 import copy
 import json
-import os
 import sys
 from pathlib import Path
 from types import SimpleNamespace

@@ -7,13 +7,12 @@ loopback port, no proxy, no spawner) and talk to it over HTTP like a browser.
 
 import asyncio
 import contextlib
+import copy
 import re
 import socket
 from http.cookies import SimpleCookie
 from types import SimpleNamespace
 from urllib.parse import urlencode
-
-import copy
 
 import pytest
 from conftest import ADMIN_PASSWORD, GITHUB, GITLAB

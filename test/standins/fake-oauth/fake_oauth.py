@@ -218,7 +218,8 @@ class Handler(BaseHTTPRequestHandler):
         if provider.name == "gitlab" and params.get("response_type") != "code":
             return self._html(400, "Unsupported response type", "<p>response_type must be code</p>")
         if params.get("deny"):
-            return self._redirect_back(redirect_uri, {"error": "access_denied", "error_description": "The user denied access", "state": params.get("state", "")})
+            denied = {"error": "access_denied", "error_description": "The user denied access", "state": params.get("state", "")}
+            return self._redirect_back(redirect_uri, denied)
         user = provider.find(login) if login else None
         if user is None:
             hidden = "".join(
