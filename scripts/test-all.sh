@@ -8,6 +8,7 @@ mkdir -p test-artifacts
 ( . scripts/pulumi-env.sh ) > test-artifacts/pulumi-cli.log 2>&1 &
 cli=$!
 echo "== type check"; npm run -s build
+echo "== lint"; npm run -s lint
 echo "== unit tests"; npm run -s test:unit
 echo "== python tests"; npm run -s test:python
 echo "== docker engine"; bash scripts/engine.sh

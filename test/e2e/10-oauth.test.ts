@@ -115,7 +115,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
     try {
       await docker.ping();
     } catch (e) {
-      throw new Error(`no Docker engine: ${(e as Error).message}`);
+      throw new Error(`no Docker engine: ${(e as Error).message}`, { cause: e });
     }
     // leftovers of an interrupted run of this file (only objects labelled with this run id)
     await FakeOAuth.removeAll(docker, RUN_ID);

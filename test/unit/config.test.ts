@@ -116,7 +116,7 @@ describe("invalid configs are rejected with their keys", () => {
     try {
       parseConfig({ prefix: "X", hub: { port: 0 } });
     } catch (e) {
-      assert.match((e as Error).message, /^Invalid stack config: 2 problems\n  - jupyterhub:prefix: .*\n  - jupyterhub:hub\.port: /);
+      assert.match((e as Error).message, /^Invalid stack config: 2 problems\n {2}- jupyterhub:prefix: .*\n {2}- jupyterhub:hub\.port: /);
     }
   });
 

@@ -1,0 +1,29 @@
+// Lint of the TypeScript program, its scripts and tests (`npm run lint`, part of `npm test`).
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/**", ".venv/**", "test-artifacts/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      // names that start with _ are deliberately unused (destructured-away secrets)
+      "@typescript-eslint/no-unused-vars": ["error", { varsIgnorePattern: "^_", argsIgnorePattern: "^_" }],
+      // the config rules match control characters on purpose, to refuse them
+      "no-control-regex": "off",
+    },
+  },
+  {
+    // the dynamic provider's code is serialized into the stack state and loads its modules itself;
+    // the unit test's program runner imports the program only after installing the mocks
+    files: ["components/leftovers.ts", "test/unit/run-program.ts"],
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
+    // tests, test tooling and the reference generator walk JSON (hub and Docker APIs, JSON Schema)
+    // without declaring every shape
+    files: ["test/**/*.ts", "bench/**/*.ts", "scripts/config-reference.ts"],
+    rules: { "@typescript-eslint/no-explicit-any": "off" },
+  },
+);
