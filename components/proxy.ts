@@ -1,13 +1,13 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { endpoints, proxyCommand, type Label } from "./settings";
+import { endpoints, proxyCommand, proxyEntrypoint, type Label } from "./settings";
 
 export interface HubProxyArgs {
   /** Container name. */
   readonly containerName: string;
   /** configurable-http-proxy image reference. */
   readonly image: string;
-  /** Network shared with the hub and the user servers. */
+  /** The stack's main network, shared with the hub only (the API listens there). */
   readonly networkName: pulumi.Input<string>;
   /** Host address and port the proxy publishes. */
   readonly bindAddress: string;
@@ -20,7 +20,9 @@ export interface HubProxyArgs {
 
 /**
  * configurable-http-proxy in its own container: it keeps every route to user servers while the
- * hub container is replaced, so a config change does not interrupt running notebooks.
+ * hub container is replaced, so a config change does not interrupt running notebooks. The hub
+ * connects it to each user server's own network; its REST API listens on the main network only
+ * (`proxyEntrypoint`).
  */
 export class HubProxy extends pulumi.ComponentResource {
   /** The proxy container, for dependencies. */
@@ -34,6 +36,7 @@ export class HubProxy extends pulumi.ComponentResource {
       {
         name: args.containerName,
         image: image.imageId,
+        entrypoints: proxyEntrypoint(),
         command: proxyCommand(),
         envs: [pulumi.secret(pulumi.interpolate`CONFIGPROXY_AUTH_TOKEN=${args.authToken}`)],
         networksAdvanced: [{ name: args.networkName, aliases: [endpoints.proxyAlias] }],

@@ -7,7 +7,7 @@ installMocks("jupyterhub", "unit");
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig, type StackConfigInput } from "../../components/config";
 import { JupyterHub } from "../../components/jupyterhub";
-import { labelKeys } from "../../components/settings";
+import { labelKeys, proxyEntrypoint } from "../../components/settings";
 
 /** Resource options seen by a transformation on the component (mocks do not receive options), by type::name. */
 const options: Record<string, pulumi.CustomResourceOptions> = {};
@@ -105,6 +105,9 @@ describe("JupyterHub component (full config)", () => {
     assert.deepEqual(proxy.inputs.envs, ["CONFIGPROXY_AUTH_TOKEN=password-of-full-secrets-proxy-token"]);
     assert.deepEqual(proxy.secretPaths, ["envs"]);
     assert.ok(proxy.inputs.command.includes("--default-target=http://hub:8081"));
+    // the API listens on the proxy's address on the main network only, never on every interface
+    assert.deepEqual(proxy.inputs.entrypoints, proxyEntrypoint());
+    assert.ok(!proxy.inputs.command.some((a: string) => a.startsWith("--api-ip")), proxy.inputs.command.join(" "));
     assert.equal(proxy.inputs.restart, "unless-stopped");
     assert.equal(optionsOf(proxy)?.deleteBeforeReplace, true);
   });
