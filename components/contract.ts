@@ -31,7 +31,9 @@ export const hubSettingsSchema = z.strictObject({
   hub: z.strictObject({
     publicUrl: z.url().describe("What users open; OAuth callbacks derive from it."),
     logLevel: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]),
-    connectHost: name.describe("Network alias of the hub container."),
+    connectHost: name.describe("Network alias of the hub container (on the main network and on every user network)."),
+    container: name.describe("The hub's container: the spawner connects it to each user server's network."),
+    proxyContainer: name.describe("The proxy's container: the spawner connects it to each user server's network."),
     proxyApiUrl: z.url().describe("The external configurable-http-proxy's API."),
     dataDir: z.string().startsWith("/").describe("Mount point of the hub-data volume (database, lockouts, user providers)."),
   }),
@@ -59,7 +61,10 @@ export const hubSettingsSchema = z.strictObject({
       .optional(),
   }),
   spawner: z.strictObject({
-    network: name,
+    networkTemplate: name
+      .regex(/\{username\}/)
+      .describe("Name of each user server's own network; {username} becomes the escaped user name."),
+    networkLabels: stringMap.describe("Labels of the per-user networks."),
     containerNameTemplate: name,
     images: z.array(z.strictObject({ name, displayName: name, image: name })).min(1),
     defaultImage: name,

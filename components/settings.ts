@@ -52,6 +52,8 @@ export function names(prefix: string) {
     storageVolume: (mount: string) => `${prefix}-${mount}`,
     userContainerTemplate: `${prefix}-user-{username}`,
     userVolumeTemplate: `${prefix}-user-{username}`,
+    /** The own bridge network of each user server (network names are a namespace of their own). */
+    userNetworkTemplate: `${prefix}-u-{username}`,
   };
 }
 
@@ -299,18 +301,21 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
   const url = publicUrl(config);
   const environment: Record<string, string> = { ...config.spawner.environment };
   for (const m of config.storage) Object.assign(environment, m.environment);
-  const userLabels = Object.fromEntries(labelsFor(config, stack, "user").map((l) => [l.label, l.value]));
+  const labelMap = (component: string) => Object.fromEntries(labelsFor(config, stack, component).map((l) => [l.label, l.value]));
   return {
     hub: {
       publicUrl: url,
       logLevel: config.hub.logLevel,
       connectHost: endpoints.hubAlias,
+      container: n.hubContainer,
+      proxyContainer: n.proxyContainer,
       proxyApiUrl: `http://${endpoints.proxyAlias}:${endpoints.proxyApiPort}`,
       dataDir: hubPaths.data,
     },
     auth: authSettings(config),
     spawner: {
-      network: n.network,
+      networkTemplate: n.userNetworkTemplate,
+      networkLabels: labelMap("user-network"),
       containerNameTemplate: n.userContainerTemplate,
       images: config.images,
       defaultImage: config.defaultImage ?? config.images[0]!.name,
@@ -324,7 +329,7 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       gid: config.spawner.gid,
       environment,
       mounts: spawnerMounts(config),
-      labels: userLabels,
+      labels: labelMap("user"),
     },
     hooks: {
       postAuth: hookFiles.postAuth !== undefined ? hookPath("postAuth") : null,

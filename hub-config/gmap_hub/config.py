@@ -54,7 +54,7 @@ def apply(c, settings_path: str = DEFAULT_SETTINGS, secrets_path: str = DEFAULT_
     hooks = settings.section("hooks")
     configure_hub(c, settings.section("hub"), secrets)
     configure_auth(c, settings.section("auth"), secrets, settings.section("hub").string("dataDir"))
-    configure_spawner(c, settings.section("spawner"), hooks, secrets)
+    configure_spawner(c, settings.section("spawner"), hooks, secrets, settings.section("hub"))
     configure_python_hooks(c, hooks, settings.section("hub").string("dataDir"))
     configure_services(c, settings.sections("services"), settings.section("culler"), secrets)
 
@@ -294,7 +294,7 @@ def _mounts(spawner: Section, secrets: Section) -> tuple[list[dict], dict]:
     return specs, driver_options
 
 
-def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section) -> None:
+def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub: Section) -> None:
     images, default = _images(spawner)
     default_image = next(i["image"] for i in images if i["name"] == default)
     specs, driver_options = _mounts(spawner, secrets)
@@ -303,7 +303,7 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section) -> 
     c.JupyterHub.spawner_class = SPAWNER_CLASS
 
     d = c.DockerSpawner
-    d.network_name = spawner.string("network")
+    # every server on its own network (GmapDockerSpawner.network_name), reached at its address there
     d.use_internal_ip = True
     # a fresh container from the current image at every start; data lives in the mounts
     d.remove = True
@@ -342,6 +342,14 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section) -> 
     g.volume_labels = dict(labels)
     g.volume_driver_options = driver_options
     g.start_hook = hooks.optional_string("startScript")
+    template = spawner.string("networkTemplate")
+    if "{username}" not in template:
+        raise spawner.error("networkTemplate", f"must contain {{username}} (one network per user), got {template!r}")
+    g.network_name_template = template
+    g.network_labels = spawner.string_map("networkLabels")
+    g.hub_container = hub.string("container")
+    g.hub_alias = hub.string("connectHost")
+    g.proxy_container = hub.string("proxyContainer")
 
 
 # -- hooks --------------------------------------------------------------------------------------

@@ -34,6 +34,35 @@ containers, without network, bind-mounts the fixed part of the path (everything 
 directory that holds ``{username}``; it must exist), creates the missing directories below it, and
 only those (the escaped user name is [a-z0-9-]; ``.``, ``..`` and empty segments are refused), with
 mode 0700, owned by ``NB_UID:NB_GID``, and is removed. Existing directories are left as they are.
+
+Network isolation: every user server has a bridge network of its own,
+``network_name_template`` (``<prefix>-u-{username}``, labelled with ``network_labels``), which
+holds the server, the hub (under the alias ``hub_alias``, so ``JUPYTERHUB_API_URL`` and the
+outside world work as before) and the proxy (which routes to the server's address there:
+DockerSpawner's per-spawner ``network_name`` with ``use_internal_ip``). Docker isolates bridge
+networks from one another and containers do not forward between their networks, so a server
+reaches neither another user's server (by address or by name: names resolve only on shared
+networks) nor the proxy's REST API, which listens only on the proxy's address on the stack's main
+network (components/settings.ts ``proxyStartScript``), where only the hub and the proxy live.
+Alternatives rejected: one shared network with inter-container communication off
+(``enable_icc=false``) also cuts the servers off the hub; Docker's ``internal`` networks cut them
+off the outside world; firewall rules on the host are outside what the stack manages.
+
+- ``create_object`` creates the network (or reuses it when it carries ``network_labels``, and
+  refuses a network of that name that does not) and connects the hub and the proxy, before the
+  container, which joins only that network.
+- ``poll`` of a running server connects the hub and the proxy again when they are missing: a
+  replaced hub (every settings change) or proxy starts on the main network only, and JupyterHub
+  polls every running server at start-up (before it checks the server answers) and then every
+  ``poll_interval``. A restarted container keeps its networks.
+- ``stop`` waits (bounded) until the container is gone (``remove=True``: Docker removes it
+  asynchronously), disconnects the hub and the proxy and removes the network; a missing network
+  or container is fine, a network that cannot go yet is left for the next start (which reuses it)
+  or for ``pulumi destroy`` (components/leftovers.ts removes the stack's user networks by label).
+
+Each network takes an address pool of the Docker daemon (``default-address-pools``; Docker's
+default gives about 30 bridge networks per host): hosts with more simultaneous servers configure
+larger pools of small subnets (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -44,11 +73,11 @@ import html
 import logging
 import re
 
-from docker.errors import APIError
+from docker.errors import APIError, NotFound
 from docker.types import DriverConfig
 from dockerspawner import DockerSpawner
 from tornado import web
-from traitlets import Dict, Float, List, Unicode, default
+from traitlets import Dict, Float, Integer, List, Unicode, default
 
 from .forms import image_options_form
 
@@ -165,6 +194,17 @@ class GmapDockerSpawner(DockerSpawner):
     start_hook_poll_interval = Float(
         1.0, config=True, help="Seconds between two looks at the start hook's outcome while the server starts."
     )
+    network_name_template = Unicode(
+        "", config=True, help="Name of each server's own network; {username} becomes the escaped user name."
+    )
+    network_labels = Dict(Unicode(), config=True, help="Labels of the per-user networks.")
+    hub_container = Unicode("", config=True, help="Name of the hub's container, connected to each user network.")
+    hub_alias = Unicode("hub", config=True, help="The hub's alias on each user network (the servers' hub_connect_ip).")
+    proxy_container = Unicode("", config=True, help="Name of the proxy's container, connected to each user network.")
+    network_removal_timeout = Integer(
+        30, config=True, help="Seconds stop waits for the container to be gone before it removes the network."
+    )
+    network_removal_poll_interval = Float(0.5, config=True, help="Seconds between two looks at the stopping container.")
 
     # -- mounts -----------------------------------------------------------------------------------
     def _substitute_user(self, template: str) -> str:
@@ -242,9 +282,142 @@ class GmapDockerSpawner(DockerSpawner):
                 await self.docker("remove_container", helper["Id"], force=True)
 
     async def create_object(self):
-        """Creates the user's missing host directories, then DockerSpawner's container."""
+        """Creates the user's network (hub and proxy connected) and missing host directories, then
+        DockerSpawner's container, on that network only."""
+        await self.create_network()
         await self.create_host_dirs()
         return await super().create_object()
+
+    # -- network isolation ------------------------------------------------------------------------
+    @default("network_name")
+    def _default_network_name(self):
+        if not self.network_name_template:
+            return "bridge"  # DockerSpawner's default; the hub's settings always give a template
+        return self._substitute_user(self.network_name_template)
+
+    def _members(self) -> list[tuple[str, list[str]]]:
+        """The containers that join every user network, with their aliases there."""
+        members = []
+        if self.hub_container:
+            members.append((self.hub_container, [self.hub_alias] if self.hub_alias else []))
+        if self.proxy_container:
+            members.append((self.proxy_container, []))
+        return members
+
+    async def _inspect_network(self):
+        try:
+            network = await self.docker("inspect_network", self.network_name)
+        except NotFound:
+            return None
+        if network.get("Name") != self.network_name:
+            return None
+        return network
+
+    def _check_network_owner(self, network) -> None:
+        labels = network.get("Labels") or {}
+        if any(labels.get(k) != v for k, v in self.network_labels.items()):
+            raise web.HTTPError(
+                500, "%s", f"Docker network {self.network_name} exists but was not made by this hub; not using it"
+            )
+
+    async def create_network(self):
+        """Creates this server's network (or reuses the hub's own one) and connects hub and proxy."""
+        network = await self._inspect_network()
+        if network is None:
+            self.log.info("Creating network %s for %s", self.network_name, self._log_name)
+            try:
+                await self.docker(
+                    "create_network", self.network_name, driver="bridge", labels=dict(self.network_labels)
+                )
+            except APIError as e:
+                if e.status_code != 409:  # created meanwhile: checked below
+                    raise
+            network = await self._inspect_network()
+            if network is None:
+                raise web.HTTPError(500, "%s", f"Docker network {self.network_name} could not be created")
+        self._check_network_owner(network)
+        await self._connect_members(network)
+
+    async def _connect_members(self, network) -> None:
+        present = {c.get("Name") for c in (network.get("Containers") or {}).values()}
+        for name, aliases in self._members():
+            if name in present:
+                continue
+            self.log.info("Connecting %s to network %s", name, self.network_name)
+            try:
+                await self.docker(
+                    "connect_container_to_network", name, network["Id"], aliases=aliases or None
+                )
+            except APIError as e:
+                # already connected (a concurrent poll, or a stopped container that keeps it): fine
+                message = str(e).lower()
+                already = "already" in message or "exists" in message
+                if e.status_code not in (403, 409) or not already:
+                    raise
+
+    async def reconnect_network(self) -> None:
+        """Connects the hub and the proxy to this running server's network where they are missing
+        (a replaced hub or proxy); never raises: a running server stays running."""
+        try:
+            network = await self._inspect_network()
+            if network is None:
+                self.log.warning("%s runs without its network %s", self._log_name, self.network_name)
+                return
+            self._check_network_owner(network)
+            await self._connect_members(network)
+        except Exception:
+            self.log.exception("Could not connect hub and proxy to network %s", self.network_name)
+
+    async def poll(self):
+        """DockerSpawner's poll; while the server runs, also keeps hub and proxy on its network."""
+        status = await super().poll()
+        if status is None:
+            await self.reconnect_network()
+        return status
+
+    async def stop(self, now=False):
+        """DockerSpawner's stop (the container goes), then the server's network goes."""
+        await super().stop(now)
+        await self.remove_network()
+
+    async def remove_network(self) -> None:
+        """Removes this server's network once its container is gone (see module docstring)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.network_removal_timeout
+        while True:
+            try:
+                await self.docker("inspect_container", self.object_name)
+            except NotFound:
+                break
+            if loop.time() >= deadline:
+                self.log.warning(
+                    "Container %s is still there; network %s is left for the next start",
+                    self.object_name,
+                    self.network_name,
+                )
+                return
+            await asyncio.sleep(self.network_removal_poll_interval)
+        network = await self._inspect_network()
+        if network is None:
+            return
+        labels = network.get("Labels") or {}
+        if any(labels.get(k) != v for k, v in self.network_labels.items()):
+            return  # not ours: never touched
+        for container in (network.get("Containers") or {}).values():
+            name = container.get("Name")
+            try:
+                await self.docker("disconnect_container_from_network", name, network["Id"], force=True)
+            except NotFound:
+                pass
+            except APIError as e:
+                self.log.warning("Could not disconnect %s from network %s: %s", name, self.network_name, e)
+        try:
+            await self.docker("remove_network", network["Id"])
+            self.log.info("Removed network %s", self.network_name)
+        except NotFound:
+            pass
+        except APIError as e:
+            self.log.warning("Network %s is left for the next start: %s", self.network_name, e)
 
     # -- image choice -----------------------------------------------------------------------------
     @default("options_form")

@@ -39,6 +39,8 @@ SETTINGS = {
         "publicUrl": "http://localhost:8000",
         "logLevel": "INFO",
         "connectHost": "hub",
+        "container": "gmap-dev-hub",
+        "proxyContainer": "gmap-dev-proxy",
         "proxyApiUrl": "http://proxy:8001",
         "dataDir": "/srv/jupyterhub/data",  # replaced by a temporary directory
     },
@@ -57,7 +59,8 @@ SETTINGS = {
         },
     },
     "spawner": {
-        "network": "gmap-dev",
+        "networkTemplate": "gmap-dev-u-{username}",
+        "networkLabels": {"org.europlanet-gmap.jupyterhub.stack": "dev", "org.europlanet-gmap.jupyterhub.component": "user-network"},
         "containerNameTemplate": "gmap-dev-user-{username}",
         "images": [
             {"name": "minimal", "displayName": "Minimal (Python)", "image": "quay.io/jupyter/minimal-notebook:2025-03-14"},

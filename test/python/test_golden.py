@@ -45,6 +45,10 @@ def test_the_hub_starts_from_each_example_stack(path, hub, tmp_path):
     assert type(app.authenticator).__name__ == expected
     images = {i["name"]: i["image"] for i in settings["spawner"]["images"]}
     assert app.config.DockerSpawner.image == images[settings["spawner"]["defaultImage"]]
-    assert app.config.DockerSpawner.network_name == settings["spawner"]["network"]
+    # each server on its own network, shared with the hub and the proxy only
+    assert app.config.GmapDockerSpawner.network_name_template == settings["spawner"]["networkTemplate"]
+    assert app.config.GmapDockerSpawner.hub_container == settings["hub"]["container"]
+    assert app.config.GmapDockerSpawner.proxy_container == settings["hub"]["proxyContainer"]
+    assert "network_name" not in app.config.DockerSpawner
     assert app.config.ConfigurableHTTPProxy.should_start is False
     assert {s.name for s in app._service_map.values()} >= {s["name"] for s in settings["services"]}

@@ -7,10 +7,10 @@ from gmap_hub.settings import SettingsError
 
 
 def test_missing_settings_key_names_file_and_key(hub, settings, secrets, tmp_path):
-    del settings["spawner"]["network"]
+    del settings["spawner"]["networkTemplate"]
     with pytest.raises(SettingsError) as e:
         hub(settings, secrets)
-    assert str(e.value) == f"{tmp_path / 'settings.json'}: key spawner.network: missing (required) (the settings contract: settings.schema.json)"
+    assert str(e.value) == f"{tmp_path / 'settings.json'}: key spawner.networkTemplate: missing (required) (the settings contract: settings.schema.json)"
 
 
 def test_missing_nested_key_in_a_list(hub, settings, secrets):

@@ -12,14 +12,18 @@ from tornado import web
 # DockerSpawner's escaping of "Ada.Lovelace@x": [a-z0-9] kept, everything else "-" + hex, lower-cased
 ESCAPED = "-41da-2e-4covelace-40x"
 LABELS = {"org.europlanet-gmap.jupyterhub.stack": "dev", "org.europlanet-gmap.jupyterhub.component": "user"}
+NETWORK_LABELS = {"org.europlanet-gmap.jupyterhub.stack": "dev", "org.europlanet-gmap.jupyterhub.component": "user-network"}
 
 
 def test_docker_options(hub, settings, secrets, make_spawner):
     app = hub(settings, secrets)
     assert app.spawner_class.__name__ == "GmapDockerSpawner"
     spawner = make_spawner(app)
-    assert spawner.network_name == "gmap-dev"
+    # its own network, reached at its address there
+    assert spawner.network_name == f"gmap-dev-u-{ESCAPED}"
     assert spawner.use_internal_ip is True
+    assert (spawner.hub_container, spawner.hub_alias, spawner.proxy_container) == ("gmap-dev-hub", "hub", "gmap-dev-proxy")
+    assert spawner.network_labels == NETWORK_LABELS
     assert spawner.remove is True
     assert spawner.escaped_name == ESCAPED
     assert spawner.object_name == f"gmap-dev-user-{ESCAPED}"
@@ -261,6 +265,75 @@ def test_a_missing_hook_variable_fails_the_start(tmp_path):
     assert "server started" not in result.stdout
 
 
+NETWORK_CALLS = {
+    "inspect_network", "create_network", "connect_container_to_network", "disconnect_container_from_network",
+    "remove_network",
+}
+
+
+def _not_found(what):
+    import docker
+
+    response = SimpleNamespace(status_code=404, reason="Not Found", url="http://docker/x")
+    return docker.errors.NotFound(f"{what} not found", response=response)
+
+
+def _api_error(status, message):
+    import docker
+
+    response = SimpleNamespace(status_code=status, reason="Error", url="http://docker/x")
+    return docker.errors.APIError(message, response=response, explanation=message)
+
+
+class FakeNetworks:
+    """Docker's networks as the spawner sees them: name -> {"Id", "Labels", "members": {name: aliases}}.
+    Records every call in ``calls``."""
+
+    def __init__(self, networks=None):
+        self.networks = networks if networks is not None else {}
+        self.calls = []
+
+    def by_id(self, net_id):
+        for name, net in self.networks.items():
+            if net["Id"] == net_id or name == net_id:
+                return name, net
+        raise _not_found(f"network {net_id}")
+
+    async def __call__(self, method, *args, **kwargs):
+        self.calls.append((method, args, kwargs))
+        if method == "inspect_network":
+            name, net = self.by_id(args[0])
+            containers = {f"id-{m}": {"Name": m} for m in net["members"]}
+            return {"Name": name, "Id": net["Id"], "Labels": net["Labels"], "Containers": containers}
+        if method == "create_network":
+            name = args[0]
+            if name in self.networks:
+                raise _api_error(409, f"network with name {name} already exists")
+            self.networks[name] = {"Id": f"net-{len(self.networks)}", "Labels": dict(kwargs.get("labels") or {}), "members": {}}
+            return {"Id": self.networks[name]["Id"]}
+        if method == "connect_container_to_network":
+            container, net_id = args
+            _, net = self.by_id(net_id)
+            if container in net["members"]:
+                raise _api_error(403, f"endpoint with name {container} already exists in network")
+            net["members"][container] = kwargs.get("aliases")
+            return None
+        if method == "disconnect_container_from_network":
+            container, net_id = args
+            _, net = self.by_id(net_id)
+            if container not in net["members"]:
+                raise _not_found(f"container {container}")
+            del net["members"][container]
+            return None
+        if method == "remove_network":
+            name, net = self.by_id(args[0])
+            if net["members"]:
+                raise _api_error(403, f"error while removing network: network {name} has active endpoints")
+            del self.networks[name]
+            return None
+        raise AssertionError(method)
+
+
 def test_create_container_request(hub, settings, secrets, make_spawner, monkeypatch):
     """The request DockerSpawner.create_object sends to Docker, from the configured spawner."""
     import docker
@@ -274,6 +347,8 @@ def test_create_container_request(hub, settings, secrets, make_spawner, monkeypa
     requests = []
 
     async def fake_docker(method, *args, **kwargs):
+        if method in NETWORK_CALLS:
+            return await network(method, *args, **kwargs)
         if method == "inspect_image":
             return {"Config": {"Cmd": ["start-notebook.py"]}}
         if method == "wait":
@@ -284,6 +359,7 @@ def test_create_container_request(hub, settings, secrets, make_spawner, monkeypa
         requests.append(kwargs)
         return {"Id": "0123456789abcdef"}
 
+    network = FakeNetworks()
     spawner.docker = fake_docker
     asyncio.run(spawner.create_object())
     helper, request = requests  # the scratch directory's helper comes first
@@ -295,7 +371,7 @@ def test_create_container_request(hub, settings, secrets, make_spawner, monkeypa
     assert request["environment"]["CHOWN_EXTRA"] == "/home/jovyan/work,/mnt/nfs,/mnt/scratch"
     assert "GMAP_START_HOOK" in request["environment"]
     host = request["host_config"]
-    assert host["NetworkMode"] == "gmap-dev"
+    assert host["NetworkMode"] == f"gmap-dev-u-{ESCAPED}"  # its own network only
     assert host["AutoRemove"] is True
     assert host["Memory"] == 2 * 1024**3
     assert host["CpuQuota"] == 150000 and host["CpuPeriod"] == 100000
@@ -314,17 +390,20 @@ class FakeEngine:
     def __init__(self, logs, running_polls=10**6, gone=False):
         self.logs, self.running_polls, self.gone = list(logs), running_polls, gone
         self.calls, self.created = [], False
+        self.networks = FakeNetworks()
 
     def container(self):
         running = self.running_polls > 0
         state = {"Running": running, "ExitCode": 0 if running else 3, "Error": "", "FinishedAt": "2025-01-01T00:00:00Z"}
-        networks = {"gmap-dev": {"IPAddress": "172.18.0.5"}}
+        networks = {f"gmap-dev-u-{ESCAPED}": {"IPAddress": "172.18.0.5"}}
         return {"Id": "c0ffee0123456789", "State": state, "NetworkSettings": {"Networks": networks}}
 
     async def __call__(self, method, *args, **kwargs):
         import docker
 
         self.calls.append((method, args, kwargs))
+        if method in NETWORK_CALLS:
+            return await self.networks(method, *args, **kwargs)
         if method == "inspect_image":
             return {"Config": {"Cmd": ["start-notebook.py"]}}
         if method == "create_container":
@@ -454,8 +533,11 @@ class HelperEngine:
 
     def __init__(self, status=0, log=b""):
         self.status, self.log, self.calls = status, log, []
+        self.networks = FakeNetworks()
 
     async def __call__(self, method, *args, **kwargs):
+        if method in NETWORK_CALLS:
+            return await self.networks(method, *args, **kwargs)
         self.calls.append((method, args, kwargs))
         if method == "inspect_image":
             return {"Config": {"Cmd": ["start-notebook.py"]}}

@@ -164,6 +164,13 @@ describe("JupyterHub component (full config)", () => {
     assert.equal(settings.hub.publicUrl, "https://hub.example.org");
     assert.equal(settings.auth.github.callbackUrl, "https://hub.example.org/hub/github/oauth_callback", "several providers: each has its own callback path");
     assert.equal(settings.spawner.defaultImage, "gispy");
+    // the spawner gives each server its own network and connects hub and proxy to it
+    assert.equal(settings.spawner.networkTemplate, "gmap-u-{username}");
+    assert.equal(settings.spawner.networkLabels[labelKeys.component], "user-network");
+    assert.equal(settings.spawner.networkLabels[labelKeys.prefix], "gmap");
+    assert.equal(settings.spawner.labels[labelKeys.component], "user");
+    assert.equal(settings.spawner.network, undefined);
+    assert.deepEqual([settings.hub.container, settings.hub.proxyContainer, settings.hub.connectHost], ["gmap-hub", "gmap-proxy", "hub"]);
     assert.deepEqual(settings.spawner.environment, { ISISDATA: "/mnt/isis/data" });
     assert.deepEqual(
       settings.spawner.mounts.map((m: any) => [m.target, m.type, m.source, m.readOnly]),

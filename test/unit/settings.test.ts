@@ -22,6 +22,7 @@ describe("settings", () => {
     assert.equal(n.hubContainer, "gmap-hub");
     assert.equal(n.storageVolume("isis"), "gmap-isis");
     assert.equal(n.userVolumeTemplate, "gmap-user-{username}");
+    assert.equal(n.userNetworkTemplate, "gmap-u-{username}");
   });
 
   it("mounts network shares through the local volume driver", () => {
