@@ -22,7 +22,7 @@ export interface HubArgs {
   readonly baseImage: string;
   /** Container name. */
   readonly containerName: string;
-  /** Network shared with the proxy and the user servers. */
+  /** The stack's main network, shared with the proxy (the spawner connects the hub to each user server's own network). */
   readonly networkName: pulumi.Input<string>;
   /** Volume holding the hub database. */
   readonly dataVolume: pulumi.Input<string>;
@@ -36,6 +36,8 @@ export interface HubArgs {
   readonly labels: readonly Label[];
   /** Labels that identify the user servers this hub starts (removed with the hub or its network). */
   readonly userServerLabels: Readonly<Record<string, string>>;
+  /** Labels that identify the per-user networks the spawner creates (removed after the user servers). */
+  readonly userNetworkLabels: Readonly<Record<string, string>>;
 }
 
 /**
@@ -44,7 +46,8 @@ export interface HubArgs {
  * fixed name) whenever its settings change. Users' servers and routes survive that.
  *
  * Deleting the hub (`pulumi destroy`) removes, after the container, the user servers it started
- * (their volumes stay) and the image tag; replacing the network removes the user servers first.
+ * (their volumes stay), then their per-user networks, and the image tag; replacing the network
+ * removes the user servers and their networks first.
  */
 export class Hub extends pulumi.ComponentResource {
   /** The hub container's name. */
@@ -55,7 +58,10 @@ export class Hub extends pulumi.ComponentResource {
     const imageTag = new Leftovers(`${name}-image-tag`, { images: [args.imageName] }, { parent: this });
     const userServers = new Leftovers(
       `${name}-user-servers`,
-      { containers: { network: args.networkName, labels: { ...args.userServerLabels } } },
+      {
+        containers: { network: args.networkName, labels: { ...args.userServerLabels } },
+        networks: { labels: { ...args.userNetworkLabels } },
+      },
       { parent: this },
     );
     const image = new docker.Image(

@@ -17,6 +17,7 @@ import {
   publicUrl,
   shareDriverOptions,
   stableJson,
+  userNetworkSelector,
   userServerSelector,
 } from "./settings";
 import { HubStorage } from "./storage";
@@ -131,6 +132,7 @@ export class JupyterHub extends pulumi.ComponentResource {
         publicUrl: publicUrl(config),
         labels: labels("hub"),
         userServerLabels: userServerSelector(config.prefix),
+        userNetworkLabels: userNetworkSelector(config.prefix),
       },
       { parent: this, dependsOn: [proxy, notebookImages, storage] },
     );

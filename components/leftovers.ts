@@ -3,25 +3,36 @@ import * as pulumi from "@pulumi/pulumi";
 /** Docker objects that are not Pulumi resources but must go when the resource that made them goes. */
 export interface LeftoversArgs {
   /**
-   * Containers to stop and remove: those on this network that carry every one of these labels
-   * (the user servers the hub started). Their volumes are kept.
+   * Containers to stop and remove: those that carry every one of these labels (the user servers
+   * the hub started, wherever they are attached). Their volumes are kept. `network` is the stack's
+   * main network: when it is replaced, this resource is replaced (deleting first) and takes the
+   * servers with it.
    */
   readonly containers?: pulumi.Input<{ readonly network: pulumi.Input<string>; readonly labels: Readonly<Record<string, string>> }>;
+  /**
+   * Networks to remove after the containers: those that carry every one of these labels (the
+   * per-user networks the hub created); whatever is still attached (hub, proxy) is disconnected.
+   */
+  readonly networks?: pulumi.Input<{ readonly labels: Readonly<Record<string, string>> }>;
   /** Image tags to remove (a tag still used by a container is left). */
   readonly images?: pulumi.Input<readonly string[]>;
 }
 
 interface LeftoversState {
   readonly containers?: { readonly network: string; readonly labels: Record<string, string> };
+  readonly networks?: { readonly labels: Record<string, string> };
   readonly images?: readonly string[];
+  readonly __provider?: string;
 }
 
 /**
  * Removes what it describes when it is deleted, and does nothing else. @pulumi/docker cannot remove
- * the user servers the hub started (they keep the network busy, so `pulumi destroy` would time out)
- * nor the tag of a built image; a Leftovers resource placed in the dependency graph does it at the
- * right moment: resources are deleted after everything that depends on them. Any change of its
- * inputs replaces it (deleting first), so a replaced network takes its user servers with it.
+ * the user servers the hub started (they keep the network busy, so `pulumi destroy` would time out),
+ * their per-user networks, nor the tag of a built image; a Leftovers resource placed in the
+ * dependency graph does it at the right moment: resources are deleted after everything that depends
+ * on them. A change of `containers` or `images` replaces it (deleting first), so a replaced network
+ * takes its user servers with it; a change of `networks` or of this code only updates the state
+ * (the code that runs at deletion is the one serialized into the state).
  *
  * The provider talks to the engine the Docker provider uses (DOCKER_HOST, else the local socket).
  */
@@ -32,8 +43,14 @@ const provider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: LeftoversState, news: LeftoversState) {
-    const replaces = (["containers", "images"] as const).filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null));
-    return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
+    const same = (k: keyof LeftoversState) => JSON.stringify(olds[k] ?? null) === JSON.stringify(news[k] ?? null);
+    const replaces = (["containers", "images"] as const).filter((k) => !same(k));
+    const changes = replaces.length > 0 || !same("networks") || !same("__provider");
+    return { changes, replaces, deleteBeforeReplace: true };
+  },
+
+  async update(_id: string, _olds: LeftoversState, news: LeftoversState) {
+    return { outs: news };
   },
 
   async delete(_id: string, props: LeftoversState) {
@@ -41,12 +58,12 @@ const provider: pulumi.dynamic.ResourceProvider = {
     const Docker = require("dockerode") as typeof import("dockerode");
     const docker = new Docker();
     const missing = (e: unknown) => (e as { statusCode?: number }).statusCode === 404;
-    if (props.containers) {
-      const { network, labels } = props.containers;
-      const label = Object.keys(labels)
+    const selector = (labels: Record<string, string>) =>
+      Object.keys(labels)
         .sort()
         .map((k) => `${k}=${labels[k]}`);
-      const list = await docker.listContainers({ all: true, filters: { network: [network], label } });
+    if (props.containers) {
+      const list = await docker.listContainers({ all: true, filters: { label: selector(props.containers.labels) } });
       await Promise.all(
         list.map(async (c) => {
           const container = docker.getContainer(c.Id);
@@ -59,6 +76,31 @@ const provider: pulumi.dynamic.ResourceProvider = {
           }
         }),
       );
+    }
+    if (props.networks) {
+      const list = await docker.listNetworks({ filters: { label: selector(props.networks.labels) } });
+      for (const n of list) {
+        const network = docker.getNetwork(n.Id);
+        // A container being removed may hold its endpoint a moment longer: a few tries.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const info = (await network.inspect()) as { Containers?: Record<string, unknown> };
+            for (const id of Object.keys(info.Containers ?? {})) {
+              try {
+                await network.disconnect({ Container: id, Force: true });
+              } catch (e) {
+                if (!missing(e)) throw e;
+              }
+            }
+            await network.remove();
+            break;
+          } catch (e) {
+            if (missing(e)) break;
+            if (attempt >= 10) throw e;
+            await new Promise((r) => setTimeout(r, 1000));
+          }
+        }
+      }
     }
     for (const image of props.images ?? []) {
       try {
@@ -74,6 +116,6 @@ const provider: pulumi.dynamic.ResourceProvider = {
 /** A dynamic resource whose deletion removes leftovers (see `provider`). */
 export class Leftovers extends pulumi.dynamic.Resource {
   constructor(name: string, args: LeftoversArgs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, { containers: args.containers, images: args.images }, opts, "jupyterhub", "Leftovers");
+    super(provider, name, { containers: args.containers, networks: args.networks, images: args.images }, opts, "jupyterhub", "Leftovers");
   }
 }

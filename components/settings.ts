@@ -80,6 +80,11 @@ export function userServerSelector(prefix: string): Record<string, string> {
   return { [labelKeys.component]: "user", [labelKeys.prefix]: prefix };
 }
 
+/** Labels every per-user network of a stack carries (the hub puts them on), to find them all. */
+export function userNetworkSelector(prefix: string): Record<string, string> {
+  return { [labelKeys.component]: "user-network", [labelKeys.prefix]: prefix };
+}
+
 /** JSON with object keys sorted at every level: the same data always gives the same bytes. */
 export function stableJson(value: unknown): string {
   return JSON.stringify(sortKeys(value), null, 2) + "\n";

@@ -145,6 +145,7 @@ describe("JupyterHub component (full config)", () => {
       network: "gmap",
       labels: { [labelKeys.component]: "user", [labelKeys.prefix]: "gmap" },
     });
+    assert.deepEqual(servers.inputs.networks, { labels: { [labelKeys.component]: "user-network", [labelKeys.prefix]: "gmap" } });
     assert.deepEqual(tag.inputs.images, ["gmap-hub:local"]);
     assert.equal(typeof servers.inputs.__provider, "string", "the provider is serialized into the state");
     const dependsOn = (r: { type: string; name: string }) =>
