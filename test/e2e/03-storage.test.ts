@@ -86,10 +86,11 @@ describe("storage mounts", () => {
     assert.equal(out.trim(), "1000 100 1000 1000 True");
   });
 
-  it("user servers run in their own containers on the hub's network, labelled", { skip: stackSkip }, async () => {
+  it("user servers run in their own containers on their own networks, labelled", { skip: stackSkip }, async () => {
     const container = await userContainer(escapeUserName(alice));
     assert.ok(container, "alice's container carries the stack's user labels");
-    assert.deepEqual(Object.keys(container.NetworkSettings.Networks), [prefix()]);
+    // alone with the hub and the proxy (test/e2e/13-isolation.test.ts)
+    assert.deepEqual(Object.keys(container.NetworkSettings.Networks), [`${prefix()}-u-${escapeUserName(alice)}`]);
     const vols = await docker.listVolumes({ filters: { label: [`org.europlanet-gmap.jupyterhub.component=user`] } });
     assert.ok(vols.Volumes.some((v) => v.Name === `${prefix()}-user-${escapeUserName(alice)}`));
   });
