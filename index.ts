@@ -7,7 +7,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig, type LoadedConfig } from "./components/config";
 import { JupyterHub } from "./components/jupyterhub";
-import { adminUserNames } from "./components/settings";
+import { adminUserNames } from "./components/identity";
 
 function load(): LoadedConfig {
   try {

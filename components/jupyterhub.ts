@@ -5,21 +5,8 @@ import { NotebookImages } from "./images";
 import { HubNetwork } from "./network";
 import { HubProxy } from "./proxy";
 import { HubSecrets } from "./secrets";
-import {
-  hookPath,
-  hubPaths,
-  hubSecrets,
-  hubSettings,
-  isStackVolume,
-  labelsFor,
-  names,
-  nativeAdmins,
-  publicUrl,
-  shareDriverOptions,
-  stableJson,
-  userNetworkSelector,
-  userServerSelector,
-} from "./settings";
+import { hookPath, hubPaths, hubSecrets, hubSettings, isStackVolume, labelsFor, names, shareDriverOptions, stableJson, userNetworkSelector, userServerSelector } from "./settings";
+import { nativeAdmins, publicUrl } from "./identity";
 import { HubStorage } from "./storage";
 
 export interface JupyterHubArgs {

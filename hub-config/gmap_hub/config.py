@@ -121,7 +121,7 @@ def configure_auth(c, auth: Section, secrets: Section, data_dir: str) -> None:
         gitlab = auth.section("gitlab")
         configure_gitlab(c, gitlab, secrets, multi)
         admins |= hub_names(gitlab.strings("admins", []), "gitlab")
-    # one rule for every user name (components/settings.ts userNameRule), with the provider prefix
+    # one rule for every user name (components/identity.ts userNameRule), with the provider prefix
     # when there are several: every other name is refused at sign-up, login and in the API
     rule = auth.string("userNameRule")
     prefixes = "(?:%s)" % "|".join(re.escape(USERNAME_PREFIXES[p]) for p in sorted(providers)) if multi else ""

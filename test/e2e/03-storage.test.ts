@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { HubApi, uniqueName } from "./client";
-import { escapeUserName, labelKeys } from "../../components/settings";
+import { labelKeys } from "../../components/settings";
+import { escapeUserName } from "../../components/identity";
 import { docker, stackSkip, prefix, userContainer } from "./stack";
 
 const api = new HubApi();

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { escapeUserName } from "../../components/settings";
+import { escapeUserName } from "../../components/identity";
 import { BrowserSession, HubApi } from "./client";
 import { docker, prefix, stackSkip, userContainer } from "./stack";
 

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { HubApi, uniqueName, waitFor } from "./client";
-import { escapeUserName, labelKeys } from "../../components/settings";
+import { labelKeys } from "../../components/settings";
+import { escapeUserName } from "../../components/identity";
 import { assertQuietPreview, docker, editedStackFile, inspectContainer, prefix, stackSkip, up, userContainer } from "./stack";
 
 const api = new HubApi();

@@ -6,17 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseConfig } from "../../components/config";
-import {
-  adminUserNames,
-  authSettings,
-  escapeUserName,
-  hubSecrets,
-  hubSettings,
-  hubUserName,
-  oauthCallbackUrl,
-  stableJson,
-  userNamePrefix,
-} from "../../components/settings";
+import { authSettings, hubSecrets, hubSettings, stableJson } from "../../components/settings";
+import { adminUserNames, escapeUserName, hubUserName, oauthCallbackUrl, userNamePrefix } from "../../components/identity";
 import { problemsOf } from "./config-problems";
 
 

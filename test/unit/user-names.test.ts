@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { escapeUserName, userNameRule } from "../../components/settings";
+import { escapeUserName, userNameRule } from "../../components/identity";
 
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "user-names.json"), "utf8"));
 const vectors = fixture.names as { name: string; escaped: string; accepted: boolean }[];

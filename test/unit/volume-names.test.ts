@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ConfigError, parseConfig, type StackConfig } from "../../components/config";
-import { escapeUserName, isStackVolume, names, spawnerMounts } from "../../components/settings";
+import { isStackVolume, names, spawnerMounts } from "../../components/settings";
+import { escapeUserName } from "../../components/identity";
 
 /** Every Docker volume name of a stack and these users, with repeats. */
 function volumeNames(config: StackConfig, users: readonly string[]): string[] {

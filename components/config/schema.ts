@@ -5,168 +5,38 @@
  * Every top-level key lives in the `jupyterhub:` namespace of `Pulumi.<stack>.yaml`.
  */
 import { z } from "zod";
-import { scopeProblem, scopesJupyterhubVersion } from "./scopes";
-import { defaultOAuthCallbackUrl, userNameRule } from "./settings";
-import { defaultImages } from "./versions";
+import { defaultOAuthCallbackUrl } from "../identity";
+import { scopeProblem, scopesJupyterhubVersion } from "../scopes";
+import { defaultImages } from "../versions";
+import {
+  slug,
+  absolutePath,
+  notebookHome,
+  atOrAbove,
+  pathFormProblem,
+  mountPath,
+  hostSystemPaths,
+  hostPathProblem,
+  imageRef,
+  envMap,
+  nativeUserName,
+  githubLogin,
+  gitlabUsername,
+  httpUrl,
+  baseUrl,
+  passwordBreaking,
+  fitsMountOptions,
+  breaksMountOptions,
+  shareServer,
+  mountOptions,
+  memLimitProblem,
+  urlPath,
+  isReservedStorageName,
+  duplicates,
+} from "./rules";
 
 /** Namespace of every config key (the project name in Pulumi.yaml). */
 export const configNamespace = "jupyterhub";
-
-const slug = (what: string) =>
-  z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,39}$/, `${what} must be 1-40 characters of a-z, 0-9 and "-", starting with a letter`);
-
-const absolutePath = (what: string) =>
-  z.string().regex(/^\/[^\0]*$/, `${what} must be an absolute path starting with "/"`);
-
-/** The notebook user's home in docker-stacks images (NB_USER jovyan). */
-const notebookHome = "/home/jovyan";
-
-/** True when `path` is `base` or one of its ancestors (both absolute and in normal form). */
-function atOrAbove(path: string, base: string): boolean {
-  return path === base || path === "/" || base.startsWith(`${path}/`);
-}
-
-/**
- * Why an absolute path is not in normal form (so that the rules below can compare paths as
- * strings), or undefined. Relative paths are left to absolutePath.
- */
-function pathFormProblem(path: string): string | undefined {
-  if (!path.startsWith("/")) return undefined;
-  if (/[\x00-\x1f\x7f]/.test(path)) return "must not contain control characters (line breaks, tabs)";
-  if (path === "/") return undefined;
-  if (path.endsWith("/")) return `must not end with "/": write ${path.replace(/\/+$/, "") || "/"}`;
-  const segments = path.split("/").slice(1);
-  if (segments.includes("..")) return 'must not contain ".." segments: give the path they lead to';
-  if (segments.includes(".") || segments.includes("")) return 'must not contain "." segments or "//"';
-  return undefined;
-}
-
-/**
- * Directories of the notebook image that a mount must not hide (the mount path itself or an
- * ancestor of one): the operating system and the image's conda environment. Top-level lib*
- * directories (lib, lib32, lib64, libx32) are checked apart.
- */
-const imageSystemPaths = ["/etc", "/usr", "/bin", "/sbin", "/proc", "/sys", "/dev", "/var/run", "/run", "/opt/conda"];
-
-/** Why a path inside the notebook container is no place for a mount, or undefined. */
-function mountPathProblem(path: string): string | undefined {
-  const form = pathFormProblem(path);
-  if (form || !path.startsWith("/")) return form;
-  if (/[\s,:]/.test(path)) return 'must not contain spaces, "," or ":" (Docker and the image\'s CHOWN_EXTRA list use them as separators)';
-  const hidden = /^\/lib[^/]*$/.test(path) ? path : imageSystemPaths.find((p) => atOrAbove(path, p));
-  if (hidden) return `${path} would hide ${hidden} of the notebook image (its system files or conda environment): mount below /mnt, /srv or ${notebookHome} instead`;
-  return undefined;
-}
-
-/** A mount path inside the notebook containers. */
-const mountPath = (what: string) =>
-  absolutePath(what).superRefine((path, ctx) => {
-    const problem = mountPathProblem(path);
-    if (problem) ctx.addIssue({ code: "custom", message: problem.startsWith("must") ? `${what} ${problem}` : problem });
-  });
-
-/**
- * Host paths a bind mount must not reach (the path itself, anything inside it, or an ancestor):
- * the host's configuration, kernel interfaces and devices, boot files, root's home, Docker's data
- * (every volume, the hub database included) and the daemon sockets under /run (the Docker socket
- * is root on the host). hub.dockerSocket is added by the cross-field rules.
- */
-const hostSystemPaths = ["/etc", "/proc", "/sys", "/dev", "/boot", "/root", "/var/lib/docker", "/run", "/var/run"];
-
-/**
- * Why a bind-mount source (a template when it contains {username}) could expose one of
- * `protectedPaths`, or undefined. {username} becomes the escaped user name ([a-z0-9-]), so a
- * directory that holds a protected path must not be where {username} is filled in: user "docker"
- * of /var/lib/{username} would get /var/lib/docker.
- */
-function hostPathProblem(path: string, protectedPaths: readonly string[]): string | undefined {
-  if (!path.startsWith("/") || pathFormProblem(path)) return undefined;
-  const cut = path.indexOf("{username}");
-  const userDir = cut < 0 ? undefined : path.slice(0, path.lastIndexOf("/", cut) + 1);
-  for (const p of protectedPaths) {
-    if (atOrAbove(path, p) || atOrAbove(p, path)) {
-      return `${path} would give notebook users the host's ${p}: bind a directory that holds only their data, such as /srv/jupyterhub/data`;
-    }
-    if (userDir !== undefined && `${p}/`.startsWith(userDir)) {
-      return `a user name in place of {username} could make ${path} the host's ${p}: put {username} in a directory of data only, such as /srv/jupyterhub/home/{username}`;
-    }
-  }
-  return undefined;
-}
-
-const imageRef = z
-  .string()
-  .regex(
-    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
-    "must be a Docker image reference such as quay.io/jupyter/minimal-notebook:2025-03-14",
-  )
-  .refine((ref) => /:[\w][\w.-]*$|@sha256:/.test(ref.split("/").pop() ?? ""), {
-    message: "must pin a tag or digest (an untagged image means :latest, which changes under you)",
-  });
-
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are letters, digits and _");
-const envMap = z.record(envName, z.string());
-
-/**
- * User names as the hub sees them (settings.ts userNameRule): every authenticator lower-cases
- * logins, so a name with capitals would never match. Names are written without the provider prefix
- * (`github:`) of multi-provider hubs; the program adds it.
- */
-const userName = new RegExp(`^${userNameRule.source}$`);
-const nativeUserName = z
-  .string()
-  .regex(userName, 'user names are 1-48 lower-case letters, digits, ".", "_", "@" and "-", starting with a letter, digit or "_" (the hub lower-cases every login; no provider prefix)');
-const githubLogin = z
-  .string()
-  .regex(
-    /^[a-z0-9](?:-?[a-z0-9]){0,38}$/,
-    'GitHub logins are lower-case letters, digits and single hyphens, at most 39 characters (the hub lower-cases logins; write them without a "github:" prefix)',
-  );
-const gitlabUsername = z
-  .string()
-  .regex(
-    /^[a-z0-9_][a-z0-9_.-]{0,47}$/,
-    'GitLab usernames are lower-case letters, digits, "_", "." and "-", at most 48 characters here (the hub lower-cases logins; write them without a "gitlab:" prefix)',
-  );
-
-const httpUrl = (what: string) =>
-  z.url({ protocol: /^https?$/, error: `${what} must be an http(s) URL such as https://hub.example.org` });
-
-/** A base URL (OAuth provider, API): http(s), no query or fragment; a path is allowed. */
-const baseUrl = (what: string, example: string) =>
-  z
-    .url({ protocol: /^https?$/, error: `${what} must be an http(s) URL such as ${example}` })
-    .refine((u) => !/[?#]/.test(u), { message: `${what} must not have a query (?) or fragment (#): give the base URL, such as ${example}` });
-
-/**
- * Network shares are mounted by Docker's local volume driver from two strings: the device
- * (`:<export>`, `//<server>/<share>`) and the options `o`, a comma-separated list of `key=value`
- * (`addr=<server>,username=...,password=...`). A comma in a value would end it and start an
- * option of the operator's choosing (a password "x,uid=0" adds uid=0), a line break or other
- * control character breaks the strings. "=" is refused where it never belongs (server, paths,
- * user and domain names); a password may contain it, since Docker and the kernel split an option
- * at its first "=" only.
- */
-const optionBreaking = /[,=\x00-\x1f\x7f]/;
-const passwordBreaking = /[,\x00-\x1f\x7f]/;
-const fitsMountOptions = (v: string) => !optionBreaking.test(v);
-const breaksMountOptions = (what: string) =>
-  `${what} must not contain ",", "=" or control characters: Docker hands it over in a comma-separated list of mount options`;
-
-const shareServer = (kind: string) =>
-  z
-    .string()
-    .regex(
-      /^[A-Za-z0-9][A-Za-z0-9.:-]*$/,
-      `source.server is the ${kind} server's host name or IP address: letters, digits, ".", "-" and ":" only (Docker passes it as addr=<server> in the mount options)`,
-    );
-
-const mountOptions = z
-  .array(z.string().regex(/^[^,\s\x00-\x1f\x7f]+$/, "one mount option per entry, without commas, spaces or control characters"))
-  .default([])
-  .describe("Extra mount options (mount -o), one per entry, e.g. [\"vers=3.0\"]. `ro` is added for read-only mounts.");
 
 /** Where a storage mount's data comes from. */
 const storageSource = z.discriminatedUnion(
@@ -577,169 +447,3 @@ export type SecretKey = (typeof secretKeys)[number];
 
 /** The part of the config that never holds a secret. */
 export type PublicConfig = Omit<StackConfig, SecretKey>;
-
-/** Byte multipliers of the units JupyterHub's ByteSpecification (DockerSpawner's mem_limit) takes. */
-const byteUnits = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 } as const;
-/** Docker refuses memory limits under 6 MiB. */
-const minMemoryBytes = 6 * byteUnits.M;
-
-/**
- * Why a memory limit would fail: JupyterHub's ByteSpecification takes a string only as a number
- * followed by exactly one of K, M, G, T (upper case, no B; a string of plain bytes fails), and
- * Docker refuses limits under 6 MiB.
- */
-function memLimitProblem(value: string): string | undefined {
-  const valid = /^(\d+(?:\.\d+)?)([KMGT])$/.exec(value);
-  const bytes = valid ? Number(valid[1]) * byteUnits[valid[2] as keyof typeof byteUnits] : undefined;
-  if (bytes === 0 || /^0+(\.0+)?$/.test(value)) return `"${value}" is no memory limit Docker accepts: leave spawner.memLimit unset for no limit, or give at least 6M`;
-  if (bytes !== undefined) {
-    if (bytes < minMemoryBytes) return `"${value}" is below Docker's minimum memory limit of 6M: give at least 6M, e.g. 512M`;
-    if (bytes > 1024 * byteUnits.T) return `"${value}" is more than 1024T: give the limit in G, e.g. 64G`;
-    return undefined;
-  }
-  if (/^\d+$/.test(value)) {
-    const hint = Number(value) >= 6 ? `write "${value}M" for ${value} MiB` : "give at least 6M";
-    return `"${value}" has no unit, and JupyterHub refuses plain numbers as strings: ${hint} (units K, M, G, T)`;
-  }
-  const near = /^(\d+(?:\.\d+)?)\s*([kmgtKMGT])[bB]?$/.exec(value.trim());
-  if (near) return `write "${near[1]}${near[2]!.toUpperCase()}": JupyterHub takes the units K, M, G, T in upper case, without a B`;
-  return `spawner.memLimit looks like "4G": a number and one of the units K, M, G, T`;
-}
-
-/** The path of a URL without trailing slashes, or undefined when it does not parse (reported elsewhere). */
-function urlPath(url: string): string | undefined {
-  try {
-    return new URL(url).pathname.replace(/\/+$/, "");
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Storage names that would let a volume name be taken twice (see names() in settings.ts): the
- * stack's own volumes are <prefix>-hub-data and <prefix>-user-<username>, so a per-user volume
- * <prefix>-hub-<username> of user "data", or <prefix>-user-a-<username> against the work volume
- * of user "a-...", must not exist.
- */
-function isReservedStorageName(name: string): boolean {
-  return name === "hub" || name === "user" || name.startsWith("hub-") || name.startsWith("user-");
-}
-
-function duplicates<T>(xs: readonly T[]): T[] {
-  return [...new Set(xs.filter((x, i) => xs.indexOf(x) !== i))];
-}
-
-/** Thrown when the stack config is invalid; its message lists every problem by config key. */
-export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(
-      `Invalid stack config: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n` +
-        problems.map((p) => `  - ${p}`).join("\n") +
-        "\nFix them in Pulumi.<stack>.yaml (or with `pulumi config set --path <key> <value>`, secrets with --secret) and run again.",
-    );
-    this.name = "ConfigError";
-  }
-}
-
-/** The full config key of a zod issue path, e.g. jupyterhub:storage[0].mountPath. */
-export function configKey(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return `${configNamespace}:<root>`;
-  const [head, ...rest] = path;
-  return `${configNamespace}:${String(head)}` + rest.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
-}
-
-/**
- * Validates raw config values (top-level keys without namespace, values already JSON-decoded).
- * Unknown keys, wrong types and cross-field rules are all reported at once.
- */
-export function parseConfig(raw: Record<string, unknown>): StackConfig {
-  const result = configSchema.safeParse(raw);
-  if (result.success) return result.data;
-  const problems = result.error.issues.flatMap((i) => {
-    if (i.code === "unrecognized_keys") {
-      return i.keys.map((k) => `${configKey([...i.path, k])}: unknown key (check the spelling against the config reference)`);
-    }
-    return [`${configKey(i.path)}: ${i.message}`];
-  });
-  throw new ConfigError(problems);
-}
-
-/** Top-level keys whose values are plain strings (all other keys hold JSON/YAML structures). */
-export const stringKeys: ReadonlySet<string> = new Set(
-  Object.entries(configSchema.shape as Record<string, z.ZodType>)
-    .filter(([, s]) => innerType(s) === "string")
-    .map(([k]) => k),
-);
-
-function innerType(s: z.ZodType): string {
-  let t: z.ZodType = s;
-  while (t.def.type === "optional" || t.def.type === "default" || t.def.type === "prefault" || t.def.type === "pipe") {
-    t = ("innerType" in t.def ? t.def.innerType : (t.def as unknown as { in: z.ZodType }).in) as z.ZodType;
-  }
-  return t.def.type;
-}
-
-/** The top-level config keys the schema knows. */
-export const configKeys: readonly string[] = Object.keys(configSchema.shape);
-
-/** Contents of the operator's hook files, read from the project directory. */
-export interface HookFiles {
-  readonly postAuth?: string;
-  readonly preSpawn?: string;
-  readonly start?: string;
-}
-
-/** What the program needs from the stack config: validated values and hook file contents. */
-export interface LoadedConfig {
-  readonly config: StackConfig;
-  readonly hookFiles: HookFiles;
-}
-
-/**
- * Reads every `jupyterhub:` key (`all` maps full keys to raw strings, as Pulumi stores them),
- * decodes structured values, validates them and reads the hook files. Throws one ConfigError
- * listing every problem.
- */
-export function loadConfig(all: Readonly<Record<string, string>>, readFile: (relativePath: string) => string | undefined): LoadedConfig {
-  const raw: Record<string, unknown> = {};
-  for (const [fullKey, value] of Object.entries(all)) {
-    if (!fullKey.startsWith(`${configNamespace}:`)) continue;
-    const key = fullKey.slice(configNamespace.length + 1);
-    raw[key] = stringKeys.has(key) ? value : decode(value);
-  }
-  const problems: string[] = [];
-  let config: StackConfig | undefined;
-  try {
-    config = parseConfig(raw);
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    problems.push(...e.problems);
-  }
-  const hooks = (config?.hooks ?? (isRecord(raw.hooks) ? raw.hooks : {})) as Record<string, unknown>;
-  const hookFiles: Record<string, string> = {};
-  for (const kind of ["postAuth", "preSpawn", "start"] as const) {
-    const file = hooks[kind];
-    if (typeof file !== "string") continue;
-    if (file.startsWith("/") || file.split("/").includes("..")) {
-      problems.push(`${configKey(["hooks", kind])}: give a path inside the project directory, e.g. hooks/${kind}.py`);
-      continue;
-    }
-    const content = readFile(file);
-    if (content === undefined) problems.push(`${configKey(["hooks", kind])}: file ${file} does not exist in the project directory`);
-    else hookFiles[kind] = content;
-  }
-  if (problems.length > 0 || !config) throw new ConfigError([...new Set(problems)]);
-  return { config, hookFiles };
-}
-
-function decode(value: string): unknown {
-  try {
-    return JSON.parse(value);
-  } catch {
-    return value;
-  }
-}
-
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return typeof x === "object" && x !== null && !Array.isArray(x);
-}

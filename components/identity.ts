@@ -1,0 +1,82 @@
+/**
+ * Who users are and where they come in: the one user-name rule, provider prefixes, the escaping of
+ * user names in Docker names, admin names, the public URL and OAuth callback URLs. Pure functions of
+ * the validated config; the config schema uses some of them for its rules.
+ */
+import type { OAuthProvider, PublicConfig } from "./config";
+
+/** The URL users open. */
+export function publicUrl(config: Pick<PublicConfig, "hub">): string {
+  return (config.hub.publicUrl ?? `http://localhost:${config.hub.port}`).replace(/\/+$/, "");
+}
+
+type AuthProvider = PublicConfig["auth"]["providers"][number];
+
+/**
+ * The one rule for user names, whatever the provider (the login as typed or given by GitHub or
+ * GitLab, lower-cased): 1 to 48 of a-z, 0-9, ".", "_", "@" and "-", starting with a letter, digit
+ * or "_". With several providers the hub name carries the provider's prefix (`github:ada`). The
+ * hub refuses every other name (sign-up, login, API), so container and volume names stay short and
+ * are derived one-to-one (escapeUserName).
+ */
+export const userNameRule = { source: "[a-z0-9_][a-z0-9._@-]{0,47}", maxLength: 48 } as const;
+
+
+/**
+ * Prefix of the hub's user names of a provider: none with one provider; with several (the hub's
+ * MultiAuthenticator) `native:`, `github:` or `gitlab:`, so equal logins of different providers
+ * are different users (and get different servers and volumes).
+ */
+export function userNamePrefix(config: Pick<PublicConfig, "auth">, provider: AuthProvider): string {
+  return config.auth.providers.length > 1 ? `${provider}:` : "";
+}
+
+/** The hub's user name of a provider's login (logins are lower-cased by every authenticator). */
+export function hubUserName(config: Pick<PublicConfig, "auth">, provider: AuthProvider, login: string): string {
+  return userNamePrefix(config, provider) + login.toLowerCase();
+}
+
+/**
+ * DockerSpawner's escaping of a user name in container and volume names (`{username}`): a-z and
+ * 0-9 are kept, every other character becomes `-` and the hex code of each of its UTF-8 bytes
+ * (`:` -> `-3a`, `-` -> `-2d`, `.` -> `-2e`, `é` -> `-c3-a9`), then everything is lower-cased.
+ */
+export function escapeUserName(name: string): string {
+  let out = "";
+  for (const byte of Buffer.from(name, "utf8")) {
+    const c = String.fromCharCode(byte);
+    out += /[a-z0-9]/.test(c) ? c : `-${byte.toString(16).toUpperCase()}`;
+  }
+  return out.toLowerCase();
+}
+
+/** Native admin accounts the deployment creates (none when native sign-in is off). */
+export function nativeAdmins(config: Pick<PublicConfig, "auth">): string[] {
+  return config.auth.providers.includes("native") ? [...new Set(config.auth.admins)].sort() : [];
+}
+
+/** Hub admins as the hub names them, per provider (native admins only when native is enabled). */
+export function adminUserNames(config: Pick<PublicConfig, "auth">): string[] {
+  const { auth } = config;
+  const names = [
+    ...(auth.providers.includes("native") ? auth.admins.map((n) => hubUserName(config, "native", n)) : []),
+    ...(auth.providers.includes("github") ? (auth.github?.admins ?? []).map((n) => hubUserName(config, "github", n)) : []),
+    ...(auth.providers.includes("gitlab") ? (auth.gitlab?.admins ?? []).map((n) => hubUserName(config, "gitlab", n)) : []),
+  ];
+  return [...new Set(names)].sort();
+}
+
+/** Path of a provider's OAuth callback under the public URL (each provider has its own prefix when there are several). */
+export function oauthCallbackPath(config: Pick<PublicConfig, "auth">, provider: OAuthProvider): string {
+  return config.auth.providers.length > 1 ? `/hub/${provider}/oauth_callback` : "/hub/oauth_callback";
+}
+
+/** The OAuth callback URL the hub derives from its public URL when callbackUrl is not set. */
+export function defaultOAuthCallbackUrl(config: Pick<PublicConfig, "auth" | "hub">, provider: OAuthProvider): string {
+  return publicUrl(config) + oauthCallbackPath(config, provider);
+}
+
+/** The OAuth callback URL of a provider: the configured one, else derived from the public URL. */
+export function oauthCallbackUrl(config: Pick<PublicConfig, "auth" | "hub">, provider: OAuthProvider): string {
+  return config.auth[provider]?.callbackUrl ?? defaultOAuthCallbackUrl(config, provider);
+}
