@@ -41,6 +41,34 @@ USERNAME_PREFIXES = {p: f"{s.lower()}:" for p, s in LOGIN_SERVICES.items()}
 
 SPAWNER_CLASS = "gmap_hub.spawner.GmapDockerSpawner"
 
+#: Settings that map one to one onto a trait, one line per option: (settings key, class, trait).
+#: The contract (settings.schema.json) has checked their values; null leaves the trait unset.
+SPAWNER_TRAITS = (
+    ("startTimeout", "Spawner", "start_timeout"),
+    ("httpTimeout", "Spawner", "http_timeout"),
+    ("defaultUrl", "Spawner", "default_url"),
+    ("notebookDir", "Spawner", "notebook_dir"),
+    ("memLimit", "DockerSpawner", "mem_limit"),
+    ("cpuLimit", "DockerSpawner", "cpu_limit"),
+)
+#: NativeAuthenticator's documented defaults are metadata only (its effective defaults are 0): all set.
+NATIVE_TRAITS = (
+    ("openSignup", "NativeAuthenticator", "open_signup"),
+    ("askEmail", "NativeAuthenticator", "ask_email_on_signup"),
+    ("checkCommonPassword", "NativeAuthenticator", "check_common_password"),
+    ("minimumPasswordLength", "NativeAuthenticator", "minimum_password_length"),
+    ("allowedFailedLogins", "NativeAuthenticator", "allowed_failed_logins"),
+    ("secondsBeforeNextTry", "NativeAuthenticator", "seconds_before_next_try"),
+)
+
+
+def set_traits(c, section: Section, table) -> None:
+    """Sets each (key, class, trait) of ``table`` from ``section`` (a null value leaves it unset)."""
+    for key, cls, trait in table:
+        value = section.raw(key, None)
+        if value is not None:
+            setattr(getattr(c, cls), trait, value)
+
 CULLER_SERVICE = "idle-culler"
 #: Scopes the idle culler needs to find and stop idle servers (not users: it never culls users).
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
@@ -159,13 +187,7 @@ def configure_native(c, native: Section, allowed_users: list[str], admins: list[
     c.GmapNativeAuthenticator.admin_password_hashes = {name: hashes[name] for name in admins}
     n = c.NativeAuthenticator
     n.enable_signup = True
-    n.open_signup = native.boolean("openSignup")
-    n.ask_email_on_signup = native.boolean("askEmail")
-    n.check_common_password = native.boolean("checkCommonPassword")
-    # NativeAuthenticator's documented defaults are metadata only (effective default 0): set all
-    n.minimum_password_length = native.integer("minimumPasswordLength", minimum=1)
-    n.allowed_failed_logins = native.integer("allowedFailedLogins", minimum=0)
-    n.seconds_before_next_try = native.integer("secondsBeforeNextTry", minimum=0)
+    set_traits(c, native, NATIVE_TRAITS)
     if allowed_users:
         # account names; with several providers MultiAuthenticator compares them without prefix
         n.allowed_users = set(allowed_users)
@@ -312,14 +334,7 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
     # several images: DockerSpawner lets users choose among allowed_images (label -> image)
     d.allowed_images = {i["displayName"]: i["image"] for i in images} if len(images) > 1 else {}
 
-    c.Spawner.start_timeout = spawner.integer("startTimeout", minimum=1)
-    c.Spawner.http_timeout = spawner.integer("httpTimeout", minimum=1)
-    c.Spawner.default_url = spawner.string("defaultUrl")
-    c.Spawner.notebook_dir = spawner.string("notebookDir")
-    if spawner.has("memLimit"):
-        d.mem_limit = spawner.string("memLimit")
-    if spawner.has("cpuLimit"):
-        d.cpu_limit = spawner.number("cpuLimit")
+    set_traits(c, spawner, SPAWNER_TRAITS)
 
     # docker-stacks images started as root set the notebook user's ids, fix the ownership of the
     # home and the writable mounts, then drop to the notebook user
