@@ -65,6 +65,7 @@ export const hubSettingsSchema = z.strictObject({
       .regex(/\{username\}/)
       .describe("Name of each user server's own network; {username} becomes the escaped user name."),
     networkLabels: stringMap.describe("Labels of the per-user networks."),
+    networkPool: z.cidrv4().describe("Range the per-user networks take their /28 subnets from."),
     containerNameTemplate: name,
     images: z.array(z.strictObject({ name, displayName: name, image: name })).min(1),
     defaultImage: name,

@@ -246,6 +246,7 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
     spawner: {
       networkTemplate: n.userNetworkTemplate,
       networkLabels: labelMap("user-network"),
+      networkPool: config.spawner.networkPool,
       containerNameTemplate: n.userContainerTemplate,
       images: config.images,
       defaultImage: config.defaultImage ?? config.images[0]!.name,

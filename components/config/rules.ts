@@ -212,3 +212,11 @@ export function isReservedStorageName(name: string): boolean {
 export function duplicates<T>(xs: readonly T[]): T[] {
   return [...new Set(xs.filter((x, i) => xs.indexOf(x) !== i))];
 }
+
+/** An IPv4 range for the per-user networks: a network address (host bits zero), /24 or larger. */
+export function networkPoolFits(cidr: string): boolean {
+  const [address = "", bits = ""] = cidr.split("/");
+  const prefix = Number(bits);
+  const value = address.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
+  return prefix >= 8 && prefix <= 24 && value % 2 ** (32 - prefix) === 0;
+}

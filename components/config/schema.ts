@@ -29,6 +29,7 @@ import {
   breaksMountOptions,
   shareServer,
   mountOptions,
+  networkPoolFits,
   memLimitProblem,
   urlPath,
   isReservedStorageName,
@@ -255,6 +256,15 @@ export const configSchema = z
         uid: z.int().min(0).default(1000).describe("Notebook user's uid (NB_UID)."),
         gid: z.int().min(0).default(100).describe("Notebook user's gid (NB_GID)."),
         environment: envMap.default({}).describe("Extra environment of every notebook container."),
+        networkPool: z
+          .cidrv4({ error: "spawner.networkPool is an IPv4 range such as 10.251.0.0/16" })
+          .refine(networkPoolFits, {
+            message: "spawner.networkPool must be a network address (host bits zero) of a /24 or larger range, e.g. 10.251.0.0/16",
+          })
+          .default("10.251.0.0/16")
+          .describe(
+            "Address range of the user servers' own networks, a /28 each (a /16 serves 4096 servers at once); pick one unused on the host's LAN.",
+          ),
         workVolume: z
           .object({
             enabled: z.boolean().default(true).describe("Give every user a persistent volume."),

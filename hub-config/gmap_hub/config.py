@@ -362,6 +362,7 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
         raise spawner.error("networkTemplate", f"must contain {{username}} (one network per user), got {template!r}")
     g.network_name_template = template
     g.network_labels = spawner.string_map("networkLabels")
+    g.network_pool = spawner.string("networkPool")
     g.hub_container = hub.string("container")
     g.hub_alias = hub.string("connectHost")
     g.proxy_container = hub.string("proxyContainer")

@@ -60,21 +60,25 @@ off the outside world; firewall rules on the host are outside what the stack man
   or container is fine, a network that cannot go yet is left for the next start (which reuses it)
   or for ``pulumi destroy`` (components/leftovers.ts removes the stack's user networks by label).
 
-Each network takes an address pool of the Docker daemon (``default-address-pools``; Docker's
-default gives about 30 bridge networks per host): hosts with more simultaneous servers configure
-larger pools of small subnets (docs/architecture.md).
+Each network gets a /28 of ``network_pool`` (spawner.networkPool, a /16 by default: 4096 servers
+at once), not a range of the Docker daemon's own pools, which give only about 30 networks per host.
+The first candidate is the one the network name hashes to, so concurrent spawns rarely try the
+same subnet; subnets of existing user networks are skipped, and one another network took meanwhile
+(Docker refuses overlapping subnets) moves on to the next candidate.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import html
+import ipaddress
 import logging
 import re
 
 from docker.errors import APIError, NotFound
-from docker.types import DriverConfig
+from docker.types import DriverConfig, IPAMConfig, IPAMPool
 from dockerspawner import DockerSpawner
 from tornado import web
 from traitlets import Dict, Float, Integer, List, Unicode, default
@@ -198,6 +202,8 @@ class GmapDockerSpawner(DockerSpawner):
         "", config=True, help="Name of each server's own network; {username} becomes the escaped user name."
     )
     network_labels = Dict(Unicode(), config=True, help="Labels of the per-user networks.")
+    network_pool = Unicode("", config=True, help="IPv4 range the per-user networks take a /28 each from (empty: Docker's pools).")
+    network_subnet_tries = Integer(32, config=True, help="Free subnets tried before a spawn fails for want of one.")
     hub_container = Unicode("", config=True, help="Name of the hub's container, connected to each user network.")
     hub_alias = Unicode("hub", config=True, help="The hub's alias on each user network (the servers' hub_connect_ip).")
     proxy_container = Unicode("", config=True, help="Name of the proxy's container, connected to each user network.")
@@ -325,18 +331,42 @@ class GmapDockerSpawner(DockerSpawner):
         network = await self._inspect_network()
         if network is None:
             self.log.info("Creating network %s for %s", self.network_name, self._log_name)
-            try:
-                await self.docker(
-                    "create_network", self.network_name, driver="bridge", labels=dict(self.network_labels)
-                )
-            except APIError as e:
-                if e.status_code != 409:  # created meanwhile: checked below
-                    raise
+            await self._create_network()
             network = await self._inspect_network()
             if network is None:
                 raise web.HTTPError(500, "%s", f"Docker network {self.network_name} could not be created")
         self._check_network_owner(network)
         await self._connect_members(network)
+
+    async def _subnets(self) -> list:
+        """Candidate subnets of ``network_pool``: the name's hashed position first, used ones skipped."""
+        pool = ipaddress.ip_network(self.network_pool)
+        labels = [f"{k}={v}" for k, v in sorted(self.network_labels.items())]
+        used = {
+            config.get("Subnet")
+            for network in await self.docker("networks", filters={"label": labels})
+            for config in ((network.get("IPAM") or {}).get("Config") or [])
+        }
+        subnets = list(pool.subnets(new_prefix=28))
+        start = int(hashlib.sha256(self.network_name.encode()).hexdigest(), 16) % len(subnets)
+        return [s for s in subnets[start:] + subnets[:start] if str(s) not in used]
+
+    async def _create_network(self) -> None:
+        create = {"driver": "bridge", "labels": dict(self.network_labels)}
+        candidates = await self._subnets() if self.network_pool else [None]
+        for subnet in candidates[: self.network_subnet_tries]:
+            if subnet is not None:
+                create["ipam"] = IPAMConfig(pool_configs=[IPAMPool(subnet=str(subnet))])
+            try:
+                await self.docker("create_network", self.network_name, **create)
+                return
+            except APIError as e:
+                if e.status_code == 409:  # created meanwhile: checked by the caller
+                    return
+                if subnet is None or "overlap" not in str(e).lower():
+                    raise
+                self.log.debug("Subnet %s is taken; trying the next one for %s", subnet, self.network_name)
+        raise web.HTTPError(500, "%s", f"no free subnet for {self.network_name} in {self.network_pool}: widen spawner.networkPool")
 
     async def _connect_members(self, network) -> None:
         present = {c.get("Name") for c in (network.get("Containers") or {}).values()}

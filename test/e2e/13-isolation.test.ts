@@ -84,6 +84,8 @@ describe("network isolation", { skip: stackSkip }, () => {
       assert.equal(info.Labels?.[labelKeys.prefix], prefix());
       assert.equal(info.Internal, false, "the outside world stays reachable");
       assert.equal(info.Driver, "bridge");
+      const subnet = info.IPAM?.Config?.[0]?.Subnet ?? "";
+      assert.match(subnet, /^10\.251\.\d+\.\d+\/28$/, "a /28 of spawner.networkPool (default 10.251.0.0/16)");
     }
     // the stack's main network holds the hub and the proxy only
     assert.deepEqual(await networkMembers(prefix()), [`${prefix()}-hub`, `${prefix()}-proxy`]);

@@ -61,6 +61,7 @@ SETTINGS = {
     "spawner": {
         "networkTemplate": "gmap-dev-u-{username}",
         "networkLabels": {"org.europlanet-gmap.jupyterhub.stack": "dev", "org.europlanet-gmap.jupyterhub.component": "user-network"},
+        "networkPool": "10.251.0.0/16",
         "containerNameTemplate": "gmap-dev-user-{username}",
         "images": [
             {"name": "minimal", "displayName": "Minimal (Python)", "image": "quay.io/jupyter/minimal-notebook:2025-03-14"},

@@ -2,6 +2,7 @@
 the proxy; created before the container, kept connected while it runs, removed after it stops."""
 
 import asyncio
+import ipaddress
 
 import pytest
 from test_spawner import ESCAPED, NETWORK_CALLS, NETWORK_LABELS, FakeNetworks, _api_error, _not_found
@@ -86,7 +87,9 @@ def test_start_creates_the_network_with_hub_and_proxy_before_the_container(spawn
     s = spawner(engine)
     assert asyncio.run(s.start()) == ("10.9.0.2", 8888)
     create = [c for c in engine.net.calls if c[0] == "create_network"]
-    assert create == [("create_network", (NETWORK,), {"driver": "bridge", "labels": NETWORK_LABELS})]
+    assert [(c[1], c[2]["driver"], c[2]["labels"]) for c in create] == [((NETWORK,), "bridge", NETWORK_LABELS)]
+    subnet = ipaddress.ip_network(create[0][2]["ipam"]["Config"][0]["Subnet"])
+    assert subnet.prefixlen == 28 and subnet.subnet_of(ipaddress.ip_network("10.251.0.0/16")), "a /28 of spawner.networkPool"
     members = engine.net.networks[NETWORK]["members"]
     # the hub under its alias (JUPYTERHUB_API_URL), the proxy without one (it routes by address)
     assert members == {"gmap-dev-hub": ["hub"], "gmap-dev-proxy": None, CONTAINER: None}
@@ -196,3 +199,36 @@ def test_hub_and_proxy_container_names_are_required(hub, settings, secrets):
     del settings["hub"]["proxyContainer"]
     with pytest.raises(SettingsError, match=r"key hub\.proxyContainer: missing"):
         hub(settings, secrets)
+
+
+def _created_subnet(engine):
+    return [c[2]["ipam"]["Config"][0]["Subnet"] for c in engine.net.calls if c[0] == "create_network"]
+
+
+def test_subnets_come_from_the_pool_skipping_used_and_taken_ones(spawner):
+    probe = Engine()
+    asyncio.run(spawner(probe).start())
+    first = _created_subnet(probe)[0]
+    # the same user's first candidate is held by another user's network of the stack
+    other = {"gmap-dev-u-bob": {"Id": "net-bob", "Labels": dict(NETWORK_LABELS), "members": {}, "Subnet": first}}
+    engine = Engine(other)
+    asyncio.run(spawner(engine).start())
+    assert _created_subnet(engine)[-1] != first, "a subnet of an existing user network is skipped"
+    # a subnet some other network of the host holds is refused by Docker: the next one is tried
+    taken = Engine()
+    taken.net.taken.add(first)
+    asyncio.run(spawner(taken).start())
+    tried = _created_subnet(taken)
+    assert tried[0] == first and len(tried) == 2 and tried[1] != first
+
+
+def test_no_free_subnet_fails_the_spawn_with_what_to_do(spawner):
+    engine = Engine()
+    engine.net.taken.update(str(s) for s in ipaddress.ip_network("10.251.0.0/16").subnets(new_prefix=28))
+    s = spawner(engine)
+    s.network_subnet_tries = 5
+    with pytest.raises(web.HTTPError) as e:
+        asyncio.run(s.start())
+    assert "widen spawner.networkPool" in e.value.log_message % e.value.args
+    assert len(_created_subnet(engine)) == 5, "bounded"
+    assert "create_container" not in engine.calls

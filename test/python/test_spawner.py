@@ -267,7 +267,7 @@ def test_a_missing_hook_variable_fails_the_start(tmp_path):
 
 NETWORK_CALLS = {
     "inspect_network", "create_network", "connect_container_to_network", "disconnect_container_from_network",
-    "remove_network",
+    "remove_network", "networks",
 }
 
 
@@ -289,8 +289,10 @@ class FakeNetworks:
     """Docker's networks as the spawner sees them: name -> {"Id", "Labels", "members": {name: aliases}}.
     Records every call in ``calls``."""
 
-    def __init__(self, networks=None):
+    def __init__(self, networks=None, taken=()):
         self.networks = networks if networks is not None else {}
+        # subnets other (not user) networks of the host hold
+        self.taken = set(taken)
         self.calls = []
 
     def by_id(self, net_id):
@@ -305,11 +307,24 @@ class FakeNetworks:
             name, net = self.by_id(args[0])
             containers = {f"id-{m}": {"Name": m} for m in net["members"]}
             return {"Name": name, "Id": net["Id"], "Labels": net["Labels"], "Containers": containers}
+        if method == "networks":
+            wanted = dict(label.split("=", 1) for label in kwargs["filters"]["label"])
+            return [
+                {"Name": name, "IPAM": {"Config": [{"Subnet": net["Subnet"]}] if net.get("Subnet") else []}}
+                for name, net in self.networks.items()
+                if all(net["Labels"].get(k) == v for k, v in wanted.items())
+            ]
         if method == "create_network":
             name = args[0]
             if name in self.networks:
                 raise _api_error(409, f"network with name {name} already exists")
-            self.networks[name] = {"Id": f"net-{len(self.networks)}", "Labels": dict(kwargs.get("labels") or {}), "members": {}}
+            ipam = kwargs.get("ipam")
+            subnet = ipam["Config"][0]["Subnet"] if ipam else None
+            if subnet in self.taken or subnet in {n.get("Subnet") for n in self.networks.values()}:
+                raise _api_error(403, f"Pool overlaps with other one on this address space: {subnet}")
+            self.networks[name] = {
+                "Id": f"net-{len(self.networks)}", "Labels": dict(kwargs.get("labels") or {}), "members": {}, "Subnet": subnet,
+            }
             return {"Id": self.networks[name]["Id"]}
         if method == "connect_container_to_network":
             container, net_id = args

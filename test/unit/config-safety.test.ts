@@ -183,3 +183,13 @@ describe("network share mount options", () => {
     }
   });
 });
+
+describe("spawner.networkPool", () => {
+  it("takes an IPv4 network address of a /24 or larger range, 10.251.0.0/16 by default", () => {
+    assert.equal(parseConfig({}).spawner.networkPool, "10.251.0.0/16");
+    assert.equal(parseConfig({ spawner: { networkPool: "192.168.64.0/20" } }).spawner.networkPool, "192.168.64.0/20");
+    for (const bad of ["10.251.0.1/16", "10.251.0.0/25", "10.0.0.0/7", "10.251.0.0", "fd00::/64"]) {
+      assert.ok(problemsOf({ spawner: { networkPool: bad } }).some((p) => p.startsWith("jupyterhub:spawner.networkPool")), bad);
+    }
+  });
+});
