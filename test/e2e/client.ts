@@ -17,7 +17,7 @@ export interface HubEnv {
 export function hubEnv(): HubEnv {
   const url = process.env.HUB_URL;
   const token = process.env.HUB_TOKEN;
-  if (!url || !token) throw new Error("HUB_URL and HUB_TOKEN must be set (npm run test:e2e sets them after npm run local:up -- e2e)");
+  if (!url || !token) throw new Error("HUB_URL and HUB_TOKEN must be set (npm run test:e2e sets them after deploying the e2e stack with test/e2e/deploy.ts)");
   return { url: url.replace(/\/+$/, ""), token };
 }
 
