@@ -234,6 +234,23 @@ def provider_of(authenticator) -> str:
     return next((name for name, cls in PROVIDER_CLASSES if isinstance(authenticator, cls)), type(authenticator).__name__)
 
 
+def read_state(path: str) -> dict:
+    """A JSON state file of the hub in the hub-data volume; {} when it does not exist yet."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {}
+
+
+def write_state(path: str, data: dict) -> None:
+    """Replaces a JSON state file at once (a crash never leaves half a file)."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, sort_keys=True)
+    os.replace(tmp, path)
+
+
 class ProviderOwnership:
     """Post-auth hook: records which provider signed each hub user in first (a JSON file in the
     hub-data volume) and refuses a login of the same hub user name through another provider. Then
@@ -243,26 +260,16 @@ class ProviderOwnership:
         self.path = path
         self.then = then
 
-    def _owners(self) -> dict:
-        try:
-            with open(self.path, encoding="utf-8") as f:
-                return json.load(f)
-        except FileNotFoundError:
-            return {}
-
     async def __call__(self, authenticator, handler, authentication):
         name, provider = authentication["name"], provider_of(authenticator)
-        owners = self._owners()
+        owners = read_state(self.path)
         owner = owners.get(name)
         if owner is not None and owner != provider:
             authenticator.log.warning("Refused %s sign-in as %s: that hub user belongs to %s sign-in", provider, name, owner)
             return None
         if owner is None:
             owners[name] = provider
-            tmp = f"{self.path}.tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(owners, f, sort_keys=True)
-            os.replace(tmp, self.path)
+            write_state(self.path, owners)
         if self.then is None:
             return authentication
         result = self.then(authenticator, handler, authentication)
@@ -294,23 +301,18 @@ class GmapNativeAuthenticator(NativeAuthenticator):
 
     # -- lockout: per account and client address, persisted, expiring --------------------------
     def _load_attempts(self) -> dict:
-        if not self.login_attempts_file or not os.path.exists(self.login_attempts_file):
+        if not self.login_attempts_file:
             return {}
         try:
-            with open(self.login_attempts_file, encoding="utf-8") as f:
-                data = json.load(f)
+            data = read_state(self.login_attempts_file)
             return {k: {"count": int(v["count"]), "time": float(v["time"])} for k, v in data.items()}
         except (OSError, ValueError, KeyError, TypeError) as e:
             self.log.warning("Ignoring unreadable %s: %s", self.login_attempts_file, e)
             return {}
 
     def _save_attempts(self) -> None:
-        if not self.login_attempts_file:
-            return
-        tmp = f"{self.login_attempts_file}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(self.login_attempts, f)
-        os.replace(tmp, self.login_attempts_file)
+        if self.login_attempts_file:
+            write_state(self.login_attempts_file, self.login_attempts)
 
     def _attempt_key(self, username: str) -> str:
         return f"{self.normalize_username(username)} {_client_address.get()}"

@@ -319,9 +319,12 @@ class GmapDockerSpawner(DockerSpawner):
             return None
         return network
 
-    def _check_network_owner(self, network) -> None:
+    def _is_ours(self, network) -> bool:
         labels = network.get("Labels") or {}
-        if any(labels.get(k) != v for k, v in self.network_labels.items()):
+        return all(labels.get(k) == v for k, v in self.network_labels.items())
+
+    def _check_network_owner(self, network) -> None:
+        if not self._is_ours(network):
             raise web.HTTPError(
                 500, "%s", f"Docker network {self.network_name} exists but was not made by this hub; not using it"
             )
@@ -430,8 +433,7 @@ class GmapDockerSpawner(DockerSpawner):
         network = await self._inspect_network()
         if network is None:
             return
-        labels = network.get("Labels") or {}
-        if any(labels.get(k) != v for k, v in self.network_labels.items()):
+        if not self._is_ours(network):
             return  # not ours: never touched
         for container in (network.get("Containers") or {}).values():
             name = container.get("Name")
