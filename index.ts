@@ -2,19 +2,14 @@
  * The GMAP JupyterHub stack: validates the stack config, then declares the whole deployment.
  * `pulumi up` per stack; every setting is documented in README.md ("Config reference").
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, loadConfig, type LoadedConfig } from "./components/config";
+import { ConfigError, loadConfig, projectFiles, type LoadedConfig } from "./components/config";
 import { JupyterHub } from "./components/jupyterhub";
 import { adminUserNames } from "./components/identity";
 
 function load(): LoadedConfig {
   try {
-    return loadConfig(pulumi.runtime.allConfig(), (file) => {
-      const full = path.join(__dirname, file);
-      return fs.existsSync(full) && fs.statSync(full).isFile() ? fs.readFileSync(full, "utf8") : undefined;
-    });
+    return loadConfig(pulumi.runtime.allConfig(), projectFiles(__dirname));
   } catch (e) {
     // The keyed list of problems, once, without a stack trace; nothing has been declared yet.
     if (e instanceof ConfigError) throw new pulumi.RunError(e.message);

@@ -5,8 +5,20 @@ import { NotebookImages } from "./images";
 import { HubNetwork } from "./network";
 import { HubProxy } from "./proxy";
 import { HubSecrets } from "./secrets";
-import { hookPath, hubPaths, hubSecrets, hubSettings, isStackVolume, labelsFor, names, shareDriverOptions, stableJson, userNetworkSelector, userServerSelector } from "./settings";
 import { nativeAdmins, publicUrl } from "./identity";
+import {
+  hookPath,
+  hubPaths,
+  hubSecrets,
+  hubSettings,
+  isStackVolume,
+  labelsFor,
+  names,
+  shareDriverOptions,
+  stableJson,
+  userNetworkSelector,
+  userServerSelector,
+} from "./settings";
 import { HubStorage } from "./storage";
 
 export interface JupyterHubArgs {

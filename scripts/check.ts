@@ -7,9 +7,8 @@
  * "ok" or every problem by config key (exit code 1). Encrypted values are not decrypted: a secret
  * the config needs counts as set when its key holds a `secure:` value, and is never printed.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConfigError, loadConfig } from "../components/config";
+import { ConfigError, loadConfig, projectFiles } from "../components/config";
 import { readStackFile } from "./stack-file";
 
 function main(argv: string[]): number {
@@ -25,10 +24,7 @@ function main(argv: string[]): number {
   const { file, config, secretKeys } = readStackFile(projectDir, stack, configFile);
   const name = path.relative(projectDir, file) || file;
   try {
-    loadConfig(config, (hook) => {
-      const full = path.join(projectDir, hook);
-      return fs.existsSync(full) && fs.statSync(full).isFile() ? fs.readFileSync(full, "utf8") : undefined;
-    });
+    loadConfig(config, projectFiles(projectDir));
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     process.stdout.write(`${name}: ${e.message}\n`);

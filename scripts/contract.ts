@@ -11,7 +11,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadConfig } from "../components/config";
+import { loadConfig, projectFiles } from "../components/config";
 import { contractJsonSchemas } from "../components/contract";
 import { hookPath, hubSecrets, hubSettings, stableJson } from "../components/settings";
 import { readStackFile, secretPlaceholder } from "./stack-file";
@@ -35,7 +35,7 @@ export function golden(stack: string) {
   config["jupyterhub:gitlabClientSecret"] ??= "test-gitlabClientSecret";
   const cifs = (JSON.parse(config["jupyterhub:storage"] ?? "[]") as { name: string; source: { type: string } }[]).filter((m) => m.source.type === "cifs");
   config["jupyterhub:shareCredentials"] ??= JSON.stringify(Object.fromEntries(cifs.map((m) => [m.name, { username: "gmap", password: "test-secret" }])));
-  const loaded = loadConfig(config, (hook) => fs.readFileSync(path.join(root, hook), "utf8"));
+  const loaded = loadConfig(config, projectFiles(root));
   const { githubClientSecret: _g, gitlabClientSecret: _l, shareCredentials: _s, ...publicConfig } = loaded.config;
   const admins = loaded.config.auth.providers.includes("native") ? loaded.config.auth.admins : [];
   const generated = {

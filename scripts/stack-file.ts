@@ -5,6 +5,7 @@
  * is listed, so a config can be checked with the secrets it needs present but never shown.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 
@@ -56,4 +57,17 @@ function withPlaceholders(value: unknown, at: string, secretKeys: string[]): unk
     return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, withPlaceholders(v, `${at}.${k}`, secretKeys)]));
   }
   return value;
+}
+
+/**
+ * Writes a copy of `Pulumi.<stack>.yaml` whose `config:` section `edit` changed, to a new temporary
+ * folder, and returns its path (for `--config-file`). Everything else, the encryption salt
+ * included, is kept.
+ */
+export function editedStackFile(projectDir: string, stack: string, edit: (config: Record<string, unknown>) => void): string {
+  const doc = YAML.parse(fs.readFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), "utf8"));
+  edit(doc.config);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gmap-stack-")), `Pulumi.${stack}.yaml`);
+  fs.writeFileSync(file, YAML.stringify(doc));
+  return file;
 }

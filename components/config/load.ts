@@ -2,6 +2,8 @@
  * Loading the stack config: raw values as Pulumi hands them to the program, decoded, validated by
  * the schema and turned into one error listing every problem by its config key.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { z } from "zod";
 import { configNamespace, configSchema, type StackConfig } from "./schema";
 
@@ -118,4 +120,12 @@ function decode(value: string): unknown {
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+/** Reads the operator's hook files: a path relative to `projectDir`, or undefined when it is no file. */
+export function projectFiles(projectDir: string): (relativePath: string) => string | undefined {
+  return (relativePath) => {
+    const full = path.join(projectDir, relativePath);
+    return fs.existsSync(full) && fs.statSync(full).isFile() ? fs.readFileSync(full, "utf8") : undefined;
+  };
 }

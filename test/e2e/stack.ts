@@ -10,10 +10,9 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
-import YAML from "yaml";
+import { editedStackFile as editedCopy, readStackFile } from "../../scripts/stack-file";
 import { labelKeys } from "../../components/settings";
 import type { HubEnv } from "./client";
 
@@ -163,8 +162,7 @@ export async function stackHub(t: Pick<Target, "stack"> = {}): Promise<HubEnv> {
   const name = t.stack ?? stack!;
   const url = String(await output("hubUrl", t)).replace(/\/+$/, "");
   const tokens = (await output("serviceTokens", t)) as Record<string, string>;
-  const doc = YAML.parse(fs.readFileSync(path.join(projectDir, `Pulumi.${name}.yaml`), "utf8"));
-  const services = (doc.config["jupyterhub:services"] ?? []) as { name: string; scopes: string[] }[];
+  const services = JSON.parse(readStackFile(projectDir, name).config["jupyterhub:services"] ?? "[]") as { name: string; scopes: string[] }[];
   const admin = services.find((s) => s.scopes.includes("admin:users"))?.name;
   if (!admin || !tokens[admin]) throw new Error(`Pulumi.${name}.yaml declares no service with scope admin:users`);
   return { url, token: tokens[admin] };
@@ -190,17 +188,12 @@ export async function waitForHub(url: string, seconds = 180): Promise<void> {
 
 /** Writes a copy of a stack file (default: the e2e stack's) changed by `edit` and returns its path. */
 export function editedStackFile(edit: (config: Record<string, any>) => void, stackName = stack!): string {
-  const doc = YAML.parse(fs.readFileSync(path.join(projectDir, `Pulumi.${stackName}.yaml`), "utf8"));
-  edit(doc.config);
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gmap-e2e-")), `Pulumi.${stackName}.yaml`);
-  fs.writeFileSync(file, YAML.stringify(doc));
-  return file;
+  return editedCopy(projectDir, stackName, edit);
 }
 
 /** A stack's prefix, as Docker names use it. */
 export function prefix(stackName = stack!): string {
-  const doc = YAML.parse(fs.readFileSync(path.join(projectDir, `Pulumi.${stackName}.yaml`), "utf8"));
-  return doc.config["jupyterhub:prefix"];
+  return readStackFile(projectDir, stackName).config["jupyterhub:prefix"]!;
 }
 
 export async function inspectContainer(name: string): Promise<Docker.ContainerInspectInfo> {

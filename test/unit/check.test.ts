@@ -1,11 +1,9 @@
 /** `npm run check -- <stack>`: the stack files validate without Docker, the CLI or a deployment. */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import YAML from "yaml";
+import { editedStackFile } from "../../scripts/stack-file";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -15,13 +13,7 @@ function check(...args: string[]) {
 }
 
 /** A copy of a stack file, changed by `edit`. */
-function edited(stack: string, edit: (config: Record<string, any>) => void): string {
-  const doc = YAML.parse(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8"));
-  edit(doc.config);
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gmap-check-")), `Pulumi.${stack}.yaml`);
-  fs.writeFileSync(file, YAML.stringify(doc));
-  return file;
-}
+const edited = (stack: string, edit: (config: Record<string, any>) => void) => editedStackFile(root, stack, edit);
 
 const secure = (n: number) => ({ secure: `v1:ZmFrZQ==:v1:ZmFrZQ==:c2VjcmV0LXZhbHVlLSR7bn0=${n}` });
 
