@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { BrowserSession, HubApi, uniqueName, waitFor } from "./client";
-import { assertQuietPreview, docker, editedStackFile, inspectContainer, prefix, stackSkip, up } from "./stack";
+import { BrowserSession, HubApi, uniqueName } from "./client";
+import { assertQuietPreview, docker, editedStackFile, inspectContainer, prefix, stackSkip, up, waitForHealthyHub } from "./stack";
 
 const api = new HubApi();
 
@@ -28,11 +28,6 @@ async function pollServer(name: string, stop: Promise<unknown>): Promise<[number
     await new Promise((r) => setTimeout(r, 200));
   }
   return [ok, failed];
-}
-
-async function hubHealthy(): Promise<void> {
-  await waitFor("the hub to be healthy", async () => ((await inspectContainer(`${prefix()}-hub`)).State.Health?.Status === "healthy" ? true : undefined), 180_000);
-  await waitFor("the hub API", async () => ((await fetch(`${api.env.url}/hub/api`)).status === 200 ? true : undefined), 60_000);
 }
 
 describe("persistence", () => {
@@ -63,7 +58,7 @@ describe("persistence", () => {
   });
 
   it("a hub restart keeps the running server answering, the work and the login", { skip: stackSkip }, async () => {
-    const restart = docker.getContainer(`${prefix()}-hub`).restart({ t: 10 }).then(hubHealthy);
+    const restart = docker.getContainer(`${prefix()}-hub`).restart({ t: 10 }).then(() => waitForHealthyHub(api.env.url));
     const [ok, failed] = await pollServer(worker, restart);
     await restart;
     assert.ok(ok > 10, `only ${ok} answers while the hub restarted`);

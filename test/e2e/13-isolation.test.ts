@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { HubApi, uniqueName, waitFor } from "./client";
 import { labelKeys } from "../../components/settings";
 import { escapeUserName } from "../../components/identity";
-import { assertQuietPreview, docker, editedStackFile, inspectContainer, prefix, stackSkip, up, userContainer } from "./stack";
+import { assertQuietPreview, docker, editedStackFile, inspectContainer, prefix, stackSkip, up, waitForHealthyHub, userContainer } from "./stack";
 
 const api = new HubApi();
 
@@ -39,11 +39,6 @@ async function hubApiFrom(user: string): Promise<string> {
     "print(url, urllib.request.urlopen(url, timeout=10).status)",
   ].join("\n");
   return (await api.runPython(user, code, 60_000)).trim();
-}
-
-async function hubHealthy(): Promise<void> {
-  await waitFor("the hub to be healthy", async () => ((await inspectContainer(`${prefix()}-hub`)).State.Health?.Status === "healthy" ? true : undefined), 180_000);
-  await waitFor("the hub API", async () => ((await fetch(`${api.env.url}/hub/api`)).status === 200 ? true : undefined), 60_000);
 }
 
 async function networkMembers(name: string): Promise<string[]> {
@@ -120,7 +115,7 @@ describe("network isolation", { skip: stackSkip }, () => {
 
   it("after a hub restart the servers still answer and still reach the hub", async () => {
     await docker.getContainer(`${prefix()}-hub`).restart({ t: 10 });
-    await hubHealthy();
+    await waitForHealthyHub(api.env.url);
     await serversWork();
     assert.equal((await api.user(alice)).servers[""].ready, true);
   });
@@ -134,7 +129,7 @@ describe("network isolation", { skip: stackSkip }, () => {
     assert.equal(applied.code, 0, applied.stdout + applied.stderr);
     const hubAfter = await inspectContainer(`${prefix()}-hub`);
     assert.notEqual(hubAfter.Id, hubBefore, "the hub container was replaced");
-    await hubHealthy();
+    await waitForHealthyHub(api.env.url);
     for (const user of [alice, bob]) {
       // JupyterHub polls the running servers at start-up (init_spawners); the poll reconnects
       await waitFor(`the new hub on ${net(user)}`, async () => ((await networkMembers(net(user))).includes(`${prefix()}-hub`) ? true : undefined), 60_000);
@@ -143,7 +138,7 @@ describe("network isolation", { skip: stackSkip }, () => {
     assert.equal((await api.user(bob)).servers[""].ready, true);
     const restored = await up();
     assert.equal(restored.code, 0, restored.stdout + restored.stderr);
-    await hubHealthy();
+    await waitForHealthyHub(api.env.url);
     await serversWork();
     await assertQuietPreview("after the hub replacements with servers on their own networks");
   });

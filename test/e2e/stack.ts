@@ -14,7 +14,7 @@ import * as path from "node:path";
 import Docker from "dockerode";
 import { editedStackFile as editedCopy, readStackFile } from "../../scripts/stack-file";
 import { labelKeys } from "../../components/settings";
-import type { HubEnv } from "./client";
+import { type HubEnv, waitFor } from "./client";
 
 export const projectDir = path.resolve(__dirname, "..", "..");
 /** The stack `npm run test:e2e` deployed (unset when the tests run against a hub deployed elsewhere). */
@@ -184,6 +184,12 @@ export async function waitForHub(url: string, seconds = 180): Promise<void> {
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`${api} did not answer 200 within ${seconds}s (last: ${last})`);
+}
+
+/** Waits (bounded) until the deployed stack's hub container is healthy and its API answers again. */
+export async function waitForHealthyHub(url: string): Promise<void> {
+  await waitFor("the hub to be healthy", async () => ((await inspectContainer(`${prefix()}-hub`)).State.Health?.Status === "healthy" ? true : undefined), 180_000);
+  await waitForHub(url, 60);
 }
 
 /** Writes a copy of a stack file (default: the e2e stack's) changed by `edit` and returns its path. */
