@@ -1,11 +1,14 @@
 // Lint of the TypeScript program, its scripts and tests (`npm run lint`, part of `npm test`).
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import prettier from "eslint-config-prettier";
 
 export default tseslint.config(
   { ignores: ["node_modules/**", ".venv/**", "test-artifacts/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // formatting is Prettier's job (`npm run format`; `npm run lint` checks it)
+  prettier,
   {
     rules: {
       // names that start with _ are deliberately unused (destructured-away secrets)

@@ -45,7 +45,10 @@ async function floor(image: string, network: string, n: number): Promise<number[
       try {
         await c.start();
         const ip = (await c.inspect()).NetworkSettings.Networks[network]!.IPAddress;
-        await until(`the floor container's API`, async () => (await fetch(`http://${ip}:8888/api`, { signal: AbortSignal.timeout(2000) })).ok);
+        await until(
+          `the floor container's API`,
+          async () => (await fetch(`http://${ip}:8888/api`, { signal: AbortSignal.timeout(2000) })).ok,
+        );
         return performance.now() - t0;
       } finally {
         await c.remove({ force: true });
@@ -119,7 +122,11 @@ async function spawn(names: string[]): Promise<Spawn[]> {
 async function cleanup(names: string[], prefix: string): Promise<void> {
   await Promise.all(names.map((n) => api.stopServer(n).catch(() => undefined)));
   for (const n of names) await api.hub(`/users/${encodeURIComponent(n)}`, { method: "DELETE" }, [204, 404]).catch(() => undefined);
-  for (const n of names) await docker.getVolume(`${prefix}-user-${escapeUserName(n)}`).remove().catch(() => undefined);
+  for (const n of names)
+    await docker
+      .getVolume(`${prefix}-user-${escapeUserName(n)}`)
+      .remove()
+      .catch(() => undefined);
 }
 
 function report(what: string, floorMs: number[], spawns: Spawn[]): void {
@@ -150,7 +157,9 @@ async function main(): Promise<void> {
   const probe = uniqueName("bench");
   await api.createUser(probe);
   await api.startServer(probe);
-  const container = (await docker.listContainers({ filters: { label: [`${labelKeys.component}=user`], name: [escapeUserName(probe)] } }))[0];
+  const container = (
+    await docker.listContainers({ filters: { label: [`${labelKeys.component}=user`], name: [escapeUserName(probe)] } })
+  )[0];
   if (!container) throw new Error("cannot find the probe's container (run the benchmark on the hub's Docker host)");
   const image = container.Image;
   const prefix = container.Labels[labelKeys.prefix]!;
@@ -184,7 +193,10 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await docker.getNetwork(network).remove().catch(() => undefined);
+    await docker
+      .getNetwork(network)
+      .remove()
+      .catch(() => undefined);
   }
 }
 

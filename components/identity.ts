@@ -21,7 +21,6 @@ type AuthProvider = PublicConfig["auth"]["providers"][number];
  */
 export const userNameRule = { source: "[a-z0-9_][a-z0-9._@-]{0,47}", maxLength: 48 } as const;
 
-
 /**
  * Prefix of the hub's user names of a provider: none with one provider; with several (the hub's
  * MultiAuthenticator) `native:`, `github:` or `gitlab:`, so equal logins of different providers

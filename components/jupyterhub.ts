@@ -138,9 +138,12 @@ export class JupyterHub extends pulumi.ComponentResource {
 
     this.url = publicUrl(config);
     this.networkName = network.name;
-    this.volumeNames = pulumi
-      .all([storage.hubDataVolume, storage.sharedVolumes])
-      .apply(([hubData, sharedVolumes]) => [hubData, ...Object.keys(sharedVolumes).sort().map((k) => sharedVolumes[k]!)]);
+    this.volumeNames = pulumi.all([storage.hubDataVolume, storage.sharedVolumes]).apply(([hubData, sharedVolumes]) => [
+      hubData,
+      ...Object.keys(sharedVolumes)
+        .sort()
+        .map((k) => sharedVolumes[k]!),
+    ]);
     this.images = notebookImages.references;
     this.serviceTokens = secrets.serviceTokens;
     this.adminPasswords = secrets.adminPasswords;

@@ -33,9 +33,7 @@ export class HubSecrets extends pulumi.ComponentResource {
     this.proxyAuthToken = token("proxy-token");
     const cullerToken = token("culler-token");
     const services = [...args.services].sort();
-    this.serviceTokens = pulumi.secret(
-      pulumi.all(Object.fromEntries(services.map((s) => [s, token(`service-${s}`)]))),
-    );
+    this.serviceTokens = pulumi.secret(pulumi.all(Object.fromEntries(services.map((s) => [s, token(`service-${s}`)]))));
     const admins = [...args.nativeAdmins].sort().map((admin) => [admin, password(`admin-${admin}`, 24)] as const);
     this.adminPasswords = pulumi.secret(pulumi.all(Object.fromEntries(admins.map(([admin, p]) => [admin, p.result]))));
     const adminPasswordHashes = pulumi.all(Object.fromEntries(admins.map(([admin, p]) => [admin, p.bcryptHash])));

@@ -159,12 +159,9 @@ export interface SpawnerMount {
 }
 
 /** Docker's local-driver options that mount a network share, or undefined for other sources. */
-export function shareDriverOptions(
-  mount: StorageMount,
-  credentials: StackConfig["shareCredentials"],
-): Record<string, string> | undefined {
+export function shareDriverOptions(mount: StorageMount, credentials: StackConfig["shareCredentials"]): Record<string, string> | undefined {
   const src = mount.source;
-  const options = [...src.type === "nfs" || src.type === "cifs" ? src.options : []];
+  const options = [...(src.type === "nfs" || src.type === "cifs" ? src.options : [])];
   if (mount.readOnly && !options.includes("ro")) options.push("ro");
   switch (src.type) {
     case "nfs":
@@ -194,12 +191,7 @@ export function spawnerMounts(config: PublicConfig): SpawnerMount[] {
     return {
       name: m.name,
       type: m.source.type === "host" ? "bind" : "volume",
-      source:
-        m.source.type === "host"
-          ? m.source.path
-          : m.perUser
-            ? `${n.storageVolume(m.name)}-{username}`
-            : n.storageVolume(m.name),
+      source: m.source.type === "host" ? m.source.path : m.perUser ? `${n.storageVolume(m.name)}-{username}` : n.storageVolume(m.name),
       target: m.mountPath,
       readOnly: m.readOnly,
       perUser: m.perUser,

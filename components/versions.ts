@@ -11,8 +11,14 @@ const hubConfigDir = path.join(projectDir, "hub-config");
  * Reads the pinned version of a Python package from hub-config/requirements.txt, the one place
  * where every Python version of the hub is pinned.
  */
-export function pinnedPythonVersion(pkg: string, requirements = fs.readFileSync(path.join(hubConfigDir, "requirements.txt"), "utf8")): string {
-  const line = requirements.split("\n").map((l) => l.trim()).find((l) => l.toLowerCase().startsWith(`${pkg.toLowerCase()}==`));
+export function pinnedPythonVersion(
+  pkg: string,
+  requirements = fs.readFileSync(path.join(hubConfigDir, "requirements.txt"), "utf8"),
+): string {
+  const line = requirements
+    .split("\n")
+    .map((l) => l.trim())
+    .find((l) => l.toLowerCase().startsWith(`${pkg.toLowerCase()}==`));
   if (!line) throw new Error(`hub-config/requirements.txt does not pin ${pkg} (expected a line "${pkg}==X.Y.Z")`);
   return line.slice(pkg.length + 2).trim();
 }

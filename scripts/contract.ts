@@ -33,8 +33,12 @@ export function golden(stack: string) {
   }
   config["jupyterhub:githubClientSecret"] ??= "test-githubClientSecret";
   config["jupyterhub:gitlabClientSecret"] ??= "test-gitlabClientSecret";
-  const cifs = (JSON.parse(config["jupyterhub:storage"] ?? "[]") as { name: string; source: { type: string } }[]).filter((m) => m.source.type === "cifs");
-  config["jupyterhub:shareCredentials"] ??= JSON.stringify(Object.fromEntries(cifs.map((m) => [m.name, { username: "gmap", password: "test-secret" }])));
+  const cifs = (JSON.parse(config["jupyterhub:storage"] ?? "[]") as { name: string; source: { type: string } }[]).filter(
+    (m) => m.source.type === "cifs",
+  );
+  config["jupyterhub:shareCredentials"] ??= JSON.stringify(
+    Object.fromEntries(cifs.map((m) => [m.name, { username: "gmap", password: "test-secret" }])),
+  );
   const loaded = loadConfig(config, projectFiles(root));
   const { githubClientSecret: _g, gitlabClientSecret: _l, shareCredentials: _s, ...publicConfig } = loaded.config;
   const admins = loaded.config.auth.providers.includes("native") ? loaded.config.auth.admins : [];

@@ -7,12 +7,9 @@ import { z } from "zod";
 import { userNameRule } from "../identity";
 
 export const slug = (what: string) =>
-  z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,39}$/, `${what} must be 1-40 characters of a-z, 0-9 and "-", starting with a letter`);
+  z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, `${what} must be 1-40 characters of a-z, 0-9 and "-", starting with a letter`);
 
-export const absolutePath = (what: string) =>
-  z.string().regex(/^\/[^\0]*$/, `${what} must be an absolute path starting with "/"`);
+export const absolutePath = (what: string) => z.string().regex(/^\/[^\0]*$/, `${what} must be an absolute path starting with "/"`);
 
 /** The notebook user's home in docker-stacks images (NB_USER jovyan). */
 export const notebookHome = "/home/jovyan";
@@ -50,7 +47,8 @@ export function mountPathProblem(path: string): string | undefined {
   if (form || !path.startsWith("/")) return form;
   if (/[\s,:]/.test(path)) return 'must not contain spaces, "," or ":" (Docker and the image\'s CHOWN_EXTRA list use them as separators)';
   const hidden = /^\/lib[^/]*$/.test(path) ? path : imageSystemPaths.find((p) => atOrAbove(path, p));
-  if (hidden) return `${path} would hide ${hidden} of the notebook image (its system files or conda environment): mount below /mnt, /srv or ${notebookHome} instead`;
+  if (hidden)
+    return `${path} would hide ${hidden} of the notebook image (its system files or conda environment): mount below /mnt, /srv or ${notebookHome} instead`;
   return undefined;
 }
 
@@ -111,7 +109,10 @@ export const envMap = z.record(envName, z.string());
 export const userName = new RegExp(`^${userNameRule.source}$`);
 export const nativeUserName = z
   .string()
-  .regex(userName, 'user names are 1-48 lower-case letters, digits, ".", "_", "@" and "-", starting with a letter, digit or "_" (the hub lower-cases every login; no provider prefix)');
+  .regex(
+    userName,
+    'user names are 1-48 lower-case letters, digits, ".", "_", "@" and "-", starting with a letter, digit or "_" (the hub lower-cases every login; no provider prefix)',
+  );
 export const githubLogin = z
   .string()
   .regex(
@@ -130,9 +131,9 @@ export const httpUrl = (what: string) =>
 
 /** A base URL (OAuth provider, API): http(s), no query or fragment; a path is allowed. */
 export const baseUrl = (what: string, example: string) =>
-  z
-    .url({ protocol: /^https?$/, error: `${what} must be an http(s) URL such as ${example}` })
-    .refine((u) => !/[?#]/.test(u), { message: `${what} must not have a query (?) or fragment (#): give the base URL, such as ${example}` });
+  z.url({ protocol: /^https?$/, error: `${what} must be an http(s) URL such as ${example}` }).refine((u) => !/[?#]/.test(u), {
+    message: `${what} must not have a query (?) or fragment (#): give the base URL, such as ${example}`,
+  });
 
 /**
  * Network shares are mounted by Docker's local volume driver from two strings: the device
@@ -160,7 +161,7 @@ export const shareServer = (kind: string) =>
 export const mountOptions = z
   .array(z.string().regex(/^[^,\s\x00-\x1f\x7f]+$/, "one mount option per entry, without commas, spaces or control characters"))
   .default([])
-  .describe("Extra mount options (mount -o), one per entry, e.g. [\"vers=3.0\"]. `ro` is added for read-only mounts.");
+  .describe('Extra mount options (mount -o), one per entry, e.g. ["vers=3.0"]. `ro` is added for read-only mounts.');
 
 /** Byte multipliers of the units JupyterHub's ByteSpecification (DockerSpawner's mem_limit) takes. */
 export const byteUnits = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 } as const;
@@ -175,7 +176,8 @@ export const minMemoryBytes = 6 * byteUnits.M;
 export function memLimitProblem(value: string): string | undefined {
   const valid = /^(\d+(?:\.\d+)?)([KMGT])$/.exec(value);
   const bytes = valid ? Number(valid[1]) * byteUnits[valid[2] as keyof typeof byteUnits] : undefined;
-  if (bytes === 0 || /^0+(\.0+)?$/.test(value)) return `"${value}" is no memory limit Docker accepts: leave spawner.memLimit unset for no limit, or give at least 6M`;
+  if (bytes === 0 || /^0+(\.0+)?$/.test(value))
+    return `"${value}" is no memory limit Docker accepts: leave spawner.memLimit unset for no limit, or give at least 6M`;
   if (bytes !== undefined) {
     if (bytes < minMemoryBytes) return `"${value}" is below Docker's minimum memory limit of 6M: give at least 6M, e.g. 512M`;
     if (bytes > 1024 * byteUnits.T) return `"${value}" is more than 1024T: give the limit in G, e.g. 64G`;

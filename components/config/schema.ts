@@ -40,58 +40,61 @@ import {
 export const configNamespace = "jupyterhub";
 
 /** Where a storage mount's data comes from. */
-const storageSource = z.discriminatedUnion(
-  "type",
-  [
-    z
-      .object({ type: z.literal("volume") })
-      .describe("A named Docker volume on the hub host (per-user: one volume per user, created on first spawn)."),
-    z
-      .object({
-        type: z.literal("host"),
-        path: absolutePath("source.path")
-          .superRefine((path, ctx) => {
-            const problem = pathFormProblem(path) ?? hostPathProblem(path, hostSystemPaths);
-            if (problem) ctx.addIssue({ code: "custom", message: problem.startsWith("must") ? `source.path ${problem}` : problem });
-          })
-          .describe(
-            "Host directory. Per-user mounts must include {username}. Not /, system directories (/etc, /proc, /sys, /dev, /boot, /root, /run, /var/run, /var/lib/docker), hub.dockerSocket, anything inside them or above them.",
-          ),
-      })
-      .describe("A directory of the Docker host (bind mount)."),
-    z
-      .object({
-        type: z.literal("nfs"),
-        server: shareServer("NFS").describe("NFS server host name or address."),
-        export: absolutePath("source.export")
-          .refine(fitsMountOptions, breaksMountOptions("source.export"))
-          .describe("Exported path. Per-user mounts must include {username}."),
-        options: mountOptions,
-      })
-      .describe("An NFS export, mounted by Docker's local volume driver."),
-    z
-      .object({
-        type: z.literal("cifs"),
-        server: shareServer("SMB/CIFS").describe("SMB/CIFS server host name or address."),
-        share: z
-          .string()
-          .regex(/^[^/\\][^\\]*$/, "source.share is the share name and optional path, e.g. isis/data")
-          .refine(fitsMountOptions, breaksMountOptions("source.share"))
-          .describe("Share name and optional sub path. Per-user mounts must include {username}."),
-        options: mountOptions,
-      })
-      .describe(
-        "A SMB/CIFS share, mounted by Docker's local volume driver. Credentials come from the secret config key shareCredentials.<mount name> unless options contain `guest`.",
-      ),
-  ],
-  { error: 'source.type must be one of "volume", "host", "nfs", "cifs"' },
-).describe("Where the data comes from: type volume, host, nfs or cifs.");
+const storageSource = z
+  .discriminatedUnion(
+    "type",
+    [
+      z
+        .object({ type: z.literal("volume") })
+        .describe("A named Docker volume on the hub host (per-user: one volume per user, created on first spawn)."),
+      z
+        .object({
+          type: z.literal("host"),
+          path: absolutePath("source.path")
+            .superRefine((path, ctx) => {
+              const problem = pathFormProblem(path) ?? hostPathProblem(path, hostSystemPaths);
+              if (problem) ctx.addIssue({ code: "custom", message: problem.startsWith("must") ? `source.path ${problem}` : problem });
+            })
+            .describe(
+              "Host directory. Per-user mounts must include {username}. Not /, system directories (/etc, /proc, /sys, /dev, /boot, /root, /run, /var/run, /var/lib/docker), hub.dockerSocket, anything inside them or above them.",
+            ),
+        })
+        .describe("A directory of the Docker host (bind mount)."),
+      z
+        .object({
+          type: z.literal("nfs"),
+          server: shareServer("NFS").describe("NFS server host name or address."),
+          export: absolutePath("source.export")
+            .refine(fitsMountOptions, breaksMountOptions("source.export"))
+            .describe("Exported path. Per-user mounts must include {username}."),
+          options: mountOptions,
+        })
+        .describe("An NFS export, mounted by Docker's local volume driver."),
+      z
+        .object({
+          type: z.literal("cifs"),
+          server: shareServer("SMB/CIFS").describe("SMB/CIFS server host name or address."),
+          share: z
+            .string()
+            .regex(/^[^/\\][^\\]*$/, "source.share is the share name and optional path, e.g. isis/data")
+            .refine(fitsMountOptions, breaksMountOptions("source.share"))
+            .describe("Share name and optional sub path. Per-user mounts must include {username}."),
+          options: mountOptions,
+        })
+        .describe(
+          "A SMB/CIFS share, mounted by Docker's local volume driver. Credentials come from the secret config key shareCredentials.<mount name> unless options contain `guest`.",
+        ),
+    ],
+    { error: 'source.type must be one of "volume", "host", "nfs", "cifs"' },
+  )
+  .describe("Where the data comes from: type volume, host, nfs or cifs.");
 
 const storageMount = z
   .object({
     name: slug("storage name")
       .refine((name) => !isReservedStorageName(name), {
-        message: '"hub", "user" and names starting with "hub-" or "user-" are reserved for the stack\'s own volumes (<prefix>-hub-data, <prefix>-user-<username>): choose another name',
+        message:
+          '"hub", "user" and names starting with "hub-" or "user-" are reserved for the stack\'s own volumes (<prefix>-hub-data, <prefix>-user-<username>): choose another name',
       })
       .describe(
         'Unique name; Docker objects are named <prefix>-<name>[-<username>]. Not "hub", "user", hub-* or user-*, and no name may extend another with "-" (a and a-b).',
@@ -138,9 +141,7 @@ const oauthCommon = (login: z.ZodString, what: string) => ({
 const githubAuth = z
   .object({
     ...oauthCommon(githubLogin, "GitHub logins"),
-    url: baseUrl("url", "https://github.example.org")
-      .optional()
-      .describe("GitHub Enterprise Server base URL; default https://github.com."),
+    url: baseUrl("url", "https://github.example.org").optional().describe("GitHub Enterprise Server base URL; default https://github.com."),
     apiUrl: baseUrl("apiUrl", "https://github.example.org/api/v3")
       .optional()
       .describe("GitHub REST API URL; default https://api.github.com for github.com, <url>/api/v3 for GitHub Enterprise Server."),
@@ -154,12 +155,17 @@ const githubAuth = z
 const gitlabAuth = z
   .object({
     ...oauthCommon(gitlabUsername, "GitLab usernames"),
-    url: baseUrl("url", "https://gitlab.example.org").default("https://gitlab.com").describe("Base URL of the GitLab instance (self-hosted allowed, also under a path)."),
+    url: baseUrl("url", "https://gitlab.example.org")
+      .default("https://gitlab.com")
+      .describe("Base URL of the GitLab instance (self-hosted allowed, also under a path)."),
     allowedGroups: z
       .array(
         z
           .string()
-          .regex(/^[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*$/, "entries are group paths such as `gmap` or `gmap/science` (no leading or trailing /)"),
+          .regex(
+            /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*$/,
+            "entries are group paths such as `gmap` or `gmap/science` (no leading or trailing /)",
+          ),
       )
       .default([])
       .describe("GitLab group paths (with subgroups: `group/subgroup`) whose members, direct or inherited, may log in."),
@@ -175,9 +181,7 @@ export type OAuthProvider = (typeof oauthProviders)[number];
 /** The schema of every `jupyterhub:` key. Secrets are separate keys, set with `pulumi config set --secret`. */
 export const configSchema = z
   .object({
-    prefix: slug("prefix")
-      .default("jupyterhub")
-      .describe("Prefix of every Docker object's name; give each stack on a host its own."),
+    prefix: slug("prefix").default("jupyterhub").describe("Prefix of every Docker object's name; give each stack on a host its own."),
     labels: z
       .record(z.string().regex(/^[a-z0-9][a-z0-9.\-/]*$/, "label keys are lower-case, digits, ., -, /"), z.string())
       .default({})
@@ -186,7 +190,10 @@ export const configSchema = z
       .object({
         publicUrl: httpUrl("hub.publicUrl").optional().describe("URL users open; default http://localhost:<port>."),
         port: z.int().min(1).max(65535).default(8000).describe("Host port the proxy publishes."),
-        bindAddress: z.union([z.ipv4(), z.ipv6()], { error: "hub.bindAddress must be an IP address" }).default("127.0.0.1").describe("Host address the proxy port binds to (0.0.0.0 for every interface)."),
+        bindAddress: z
+          .union([z.ipv4(), z.ipv6()], { error: "hub.bindAddress must be an IP address" })
+          .default("127.0.0.1")
+          .describe("Host address the proxy port binds to (0.0.0.0 for every interface)."),
         baseImage: imageRef.default(defaultImages.hubBase).describe("Base image of the hub image (override for a mirror)."),
         logLevel: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]).default("INFO").describe("Hub log level."),
         dockerSocket: absolutePath("hub.dockerSocket").default("/var/run/docker.sock").describe("Docker socket the spawner uses."),
@@ -203,15 +210,25 @@ export const configSchema = z
       .describe("The proxy container, which keeps routing to user servers while the hub restarts."),
     auth: z
       .object({
-        providers: z.array(authProvider).min(1, "enable at least one provider").default(["native"]).describe("Login providers; several at once are offered side by side, and user names then carry the provider's prefix (`github:octocat`, see docs/oauth.md)."),
+        providers: z
+          .array(authProvider)
+          .min(1, "enable at least one provider")
+          .default(["native"])
+          .describe(
+            "Login providers; several at once are offered side by side, and user names then carry the provider's prefix (`github:octocat`, see docs/oauth.md).",
+          ),
         admins: z
           .array(nativeUserName)
           .default([])
-          .describe("Native accounts that are hub admins. The deployment creates each with a generated password (pulumi stack output --show-secrets adminPasswords); nobody can sign up with these names. Admins of GitHub and GitLab: auth.github.admins, auth.gitlab.admins."),
+          .describe(
+            "Native accounts that are hub admins. The deployment creates each with a generated password (pulumi stack output --show-secrets adminPasswords); nobody can sign up with these names. Admins of GitHub and GitLab: auth.github.admins, auth.gitlab.admins.",
+          ),
         allowedUsers: z
           .array(nativeUserName)
           .default([])
-          .describe("Native accounts allowed to log in (they still sign up and are authorized by an admin); empty: anyone who signs up and is authorized. Removing a name revokes its access."),
+          .describe(
+            "Native accounts allowed to log in (they still sign up and are authorized by an admin); empty: anyone who signs up and is authorized. Removing a name revokes its access.",
+          ),
         native: nativeAuth.prefault({}).describe("NativeAuthenticator (sign-up with user name and password)."),
         github: githubAuth.optional().describe("GitHub OAuth; client secret in secret key githubClientSecret."),
         gitlab: gitlabAuth.optional().describe("GitLab OAuth; client secret in secret key gitlabClientSecret."),
@@ -249,7 +266,10 @@ export const configSchema = z
           .describe("Memory limit per server: a number and a unit K, M, G or T (powers of 1024), e.g. 4G or 1.5G; at least 6M."),
         cpuLimit: z
           .number()
-          .min(0.01, "spawner.cpuLimit must be at least 0.01: DockerSpawner sets a CPU quota of cpuLimit x 100 ms, and Docker refuses quotas under 1 ms")
+          .min(
+            0.01,
+            "spawner.cpuLimit must be at least 0.01: DockerSpawner sets a CPU quota of cpuLimit x 100 ms, and Docker refuses quotas under 1 ms",
+          )
           .max(1024, "spawner.cpuLimit must be at most 1024 (CPUs)")
           .optional()
           .describe("CPU limit per server in CPUs, e.g. 2 or 0.5; between 0.01 and 1024."),
@@ -270,11 +290,15 @@ export const configSchema = z
             enabled: z.boolean().default(true).describe("Give every user a persistent volume."),
             mountPath: mountPath("spawner.workVolume.mountPath")
               .default(notebookHome)
-              .describe("Where it is mounted: the whole home by default, so whatever a user saves anywhere in the file browser persists (before: /home/jovyan/work)."),
+              .describe(
+                "Where it is mounted: the whole home by default, so whatever a user saves anywhere in the file browser persists (before: /home/jovyan/work).",
+              ),
           })
           .strict()
           .prefault({})
-          .describe("The per-user persistent volume <prefix>-user-<username>: the user's home. Docker fills it from the image's home on first use."),
+          .describe(
+            "The per-user persistent volume <prefix>-user-<username>: the user's home. Docker fills it from the image's home on first use.",
+          ),
       })
       .strict()
       .prefault({})
@@ -282,8 +306,16 @@ export const configSchema = z
     storage: z.array(storageMount).default([]).describe("Extra mounts in every notebook container (data archives, shared folders)."),
     hooks: z
       .object({
-        postAuth: z.string().regex(/\.py$/, "hooks.postAuth is a .py file").optional().describe("Python file defining post_auth_hook(authenticator, handler, authentication), relative to the project."),
-        preSpawn: z.string().regex(/\.py$/, "hooks.preSpawn is a .py file").optional().describe("Python file defining pre_spawn_hook(spawner), relative to the project."),
+        postAuth: z
+          .string()
+          .regex(/\.py$/, "hooks.postAuth is a .py file")
+          .optional()
+          .describe("Python file defining post_auth_hook(authenticator, handler, authentication), relative to the project."),
+        preSpawn: z
+          .string()
+          .regex(/\.py$/, "hooks.preSpawn is a .py file")
+          .optional()
+          .describe("Python file defining pre_spawn_hook(spawner), relative to the project."),
         start: z.string().min(1).optional().describe("Shell script run as the notebook user in the container before the server starts."),
       })
       .strict()
@@ -313,7 +345,11 @@ export const configSchema = z
     culler: z
       .object({
         enabled: z.boolean().default(true).describe("Stop idle servers."),
-        timeout: z.int().min(600, "culler.timeout must exceed the 5 minute activity interval: use 600 or more").default(3600).describe("Idle seconds before a server is stopped."),
+        timeout: z
+          .int()
+          .min(600, "culler.timeout must exceed the 5 minute activity interval: use 600 or more")
+          .default(3600)
+          .describe("Idle seconds before a server is stopped."),
         every: z.int().min(30).default(300).describe("Seconds between checks."),
         maxAge: z.int().min(0).default(0).describe("Stop servers older than this many seconds (0: never)."),
       })
@@ -327,16 +363,14 @@ export const configSchema = z
         z.string(),
         z
           .object({
-            username: z
-              .string()
-              .min(1, "give the user name of the share")
-              .refine(fitsMountOptions, breaksMountOptions("the user name")),
+            username: z.string().min(1, "give the user name of the share").refine(fitsMountOptions, breaksMountOptions("the user name")),
             // messages never show the value: these are secrets
             password: z
               .string()
               .min(1, "give the password of the share")
               .refine((v) => !passwordBreaking.test(v), {
-                message: "the password must not contain \",\" or control characters (line breaks): Docker hands it over in a comma-separated list of mount options. Choose another password for the share",
+                message:
+                  'the password must not contain "," or control characters (line breaks): Docker hands it over in a comma-separated list of mount options. Choose another password for the share',
               }),
             domain: z.string().refine(fitsMountOptions, breaksMountOptions("the domain")).optional(),
           })
@@ -369,7 +403,14 @@ export const configSchema = z
           `"${m.name}" extends the storage name "${extended.name}" with "-": the per-user volume <prefix>-${extended.name}-<username> of a user named "${m.name.slice(extended.name.length + 1)}..." could be a volume of "${m.name}". Rename one of them`,
         );
       }
-      const template = m.source.type === "host" ? m.source.path : m.source.type === "nfs" ? m.source.export : m.source.type === "cifs" ? m.source.share : undefined;
+      const template =
+        m.source.type === "host"
+          ? m.source.path
+          : m.source.type === "nfs"
+            ? m.source.export
+            : m.source.type === "cifs"
+              ? m.source.share
+              : undefined;
       const key = m.source.type === "host" ? "path" : m.source.type === "nfs" ? "export" : "share";
       if (template !== undefined && m.perUser && !template.includes("{username}")) {
         issue(["storage", i, "source", key], "per-user mounts must include {username} so users get separate directories");
@@ -378,7 +419,10 @@ export const configSchema = z
         issue(["storage", i, "perUser"], "the source contains {username}: set perUser: true");
       }
       if (m.source.type === "cifs" && !m.source.options.includes("guest") && !(m.name in cfg.shareCredentials)) {
-        issue(["storage", i, "source"], `CIFS needs credentials: pulumi config set --secret --path 'shareCredentials.${m.name}.password' ... (and .username), or the option "guest"`);
+        issue(
+          ["storage", i, "source"],
+          `CIFS needs credentials: pulumi config set --secret --path 'shareCredentials.${m.name}.password' ... (and .username), or the option "guest"`,
+        );
       }
       if (m.source.type === "host" && !hostPathProblem(m.source.path, hostSystemPaths)) {
         const problem = hostPathProblem(m.source.path, [cfg.hub.dockerSocket]);
@@ -407,7 +451,10 @@ export const configSchema = z
     if (!providers.includes("native")) {
       for (const key of ["admins", "allowedUsers"] as const) {
         if (cfg.auth[key].length > 0) {
-          issue(["auth", key], `auth.${key} lists native accounts, but "native" is not in auth.providers: use auth.github.${key} or auth.gitlab.${key}`);
+          issue(
+            ["auth", key],
+            `auth.${key} lists native accounts, but "native" is not in auth.providers: use auth.github.${key} or auth.gitlab.${key}`,
+          );
         }
       }
     }
@@ -418,7 +465,8 @@ export const configSchema = z
         if (!section) issue(["auth", p], `provider ${p} is enabled: set auth.${p}.clientId (and its allow rules)`);
         const secret = cfg[secretKey];
         if (!secret) issue([secretKey], `provider ${p} is enabled: pulumi config set --secret ${secretKey} <client secret>`);
-        else if (secret.trim() !== secret || /\s/.test(secret)) issue([secretKey], "the client secret contains spaces or line breaks: set it again without them");
+        else if (secret.trim() !== secret || /\s/.test(secret))
+          issue([secretKey], "the client secret contains spaces or line breaks: set it again without them");
         if (section) {
           const rules =
             section.allowAll ||
@@ -432,7 +480,10 @@ export const configSchema = z
           if (got !== undefined && expected !== undefined) {
             if (got !== expected) {
               const why = providers.length > 1 ? " (with several providers each has its own prefix)" : "";
-              issue(["auth", p, "callbackUrl"], `the hub serves the ${p} callback at ${expected}${why}, not at ${got || "/"}: fix the path or leave callbackUrl unset`);
+              issue(
+                ["auth", p, "callbackUrl"],
+                `the hub serves the ${p} callback at ${expected}${why}, not at ${got || "/"}: fix the path or leave callbackUrl unset`,
+              );
             }
           }
         }

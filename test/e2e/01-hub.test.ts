@@ -47,7 +47,10 @@ describe("acceptance flow of the reference deployment", () => {
     assert.ok(status.version, "the single-user server reports its version");
     const contents = await api.server(name, "/contents");
     assert.ok(Array.isArray(contents.content), "the contents API lists the home directory");
-    assert.ok(contents.content.some((e: any) => e.name === "work" && e.type === "directory"), "the work volume is mounted");
+    assert.ok(
+      contents.content.some((e: any) => e.name === "work" && e.type === "directory"),
+      "the work volume is mounted",
+    );
     await api.stopServer(name);
   });
 });

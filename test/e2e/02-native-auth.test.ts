@@ -86,7 +86,10 @@ describe("native accounts", () => {
   it("spawning with the second image runs that image", async () => {
     await browser.submit("/hub/spawn", { image: "gispy" });
     await api.waitReady(name);
-    const out = await api.runPython(name, "import os, shapely; print(os.environ['GMAP_IMAGE'], open('/opt/gmap-image').read().strip(), shapely.__version__)");
+    const out = await api.runPython(
+      name,
+      "import os, shapely; print(os.environ['GMAP_IMAGE'], open('/opt/gmap-image').read().strip(), shapely.__version__)",
+    );
     assert.match(out, /^gispy gispy \d+\.\d+/);
     const lab = await browser.get(`/user/${encodeURIComponent(name)}/lab`);
     assert.equal(lab.status, 200, "the user's own login reaches JupyterLab");

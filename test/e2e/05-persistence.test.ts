@@ -54,11 +54,17 @@ describe("persistence", () => {
     assert.equal(await api.getFile(worker, "work/keep.txt"), "precious");
     assert.equal(await api.getFile(worker, "at-the-root.txt"), "saved at the root");
     const contents = await api.server(worker, "/contents");
-    assert.ok(contents.content.some((e: any) => e.name === ".bashrc" || e.name === ".profile" || e.name === "work"), "the home came from the image");
+    assert.ok(
+      contents.content.some((e: any) => e.name === ".bashrc" || e.name === ".profile" || e.name === "work"),
+      "the home came from the image",
+    );
   });
 
   it("a hub restart keeps the running server answering, the work and the login", { skip: stackSkip }, async () => {
-    const restart = docker.getContainer(`${prefix()}-hub`).restart({ t: 10 }).then(() => waitForHealthyHub(api.env.url));
+    const restart = docker
+      .getContainer(`${prefix()}-hub`)
+      .restart({ t: 10 })
+      .then(() => waitForHealthyHub(api.env.url));
     const [ok, failed] = await pollServer(worker, restart);
     await restart;
     assert.ok(ok > 10, `only ${ok} answers while the hub restarted`);

@@ -35,7 +35,10 @@ describe("switching the notebook image by config", { skip: stackSkip }, () => {
   const aliasTag = `${ALIAS.repo}:${ALIAS.tag}`;
 
   after(async () => {
-    await docker.getImage(aliasTag).remove().catch(() => undefined);
+    await docker
+      .getImage(aliasTag)
+      .remove()
+      .catch(() => undefined);
     const restored = await up();
     assert.equal(restored.code, 0, restored.stdout + restored.stderr);
     await assertQuietPreview("after restoring the e2e stack file");
@@ -45,7 +48,10 @@ describe("switching the notebook image by config", { skip: stackSkip }, () => {
     const p = await preview({ configFile: editedStackFile((c) => (c["jupyterhub:defaultImage"] = "gispy")) });
     assert.equal(p.code, 0, p.stdout + p.stderr);
     assert.deepEqual(planned(p.changes), ["Container jupyterhub-hub"]);
-    assert.ok(p.changes.every((s) => /replace/.test(s.op)), p.changes.map((s) => s.op).join(", "));
+    assert.ok(
+      p.changes.every((s) => /replace/.test(s.op)),
+      p.changes.map((s) => s.op).join(", "),
+    );
   });
 
   it("the preview of a new image reference plans its pull and the hub's replacement", async () => {
@@ -76,11 +82,19 @@ describe("switching the notebook image by config", { skip: stackSkip }, () => {
     assert.notEqual(afterEdit.hub, before.hub, "the hub container was replaced");
     assert.deepEqual({ ...afterEdit, hub: "" }, { ...before, hub: "" }, "proxy, network, volumes and images untouched");
     const quiet = await preview({ configFile: file });
-    assert.deepEqual(quiet.changes.map((s) => `${s.op} ${s.name}`), [], "the preview right after the switch is quiet");
+    assert.deepEqual(
+      quiet.changes.map((s) => `${s.op} ${s.name}`),
+      [],
+      "the preview right after the switch is quiet",
+    );
 
     const settings = await api.startServer(name);
     assert.equal(settings.ready, true);
-    assert.equal((await api.runPython(name, "import os; print(os.environ['GMAP_IMAGE'])")).trim(), "gispy", "a new spawn uses the new default");
+    assert.equal(
+      (await api.runPython(name, "import os; print(os.environ['GMAP_IMAGE'])")).trim(),
+      "gispy",
+      "a new spawn uses the new default",
+    );
     assert.equal(await api.getFile(name, "work/notes.txt"), "before the switch", "the user's work is intact");
     assert.equal(await api.getFile(name, "root.txt"), "at the root", "the whole home is kept");
     await api.stopServer(name);

@@ -58,19 +58,28 @@ describe("the README's deploy command", { skip: stackSkip }, () => {
   });
 
   it("previews the dev stack (npm install already done)", async () => {
-    const command = readmeDeployCommand().replace(/^npm install && /, "").replace(/pulumi up$/, "pulumi preview --non-interactive");
+    const command = readmeDeployCommand()
+      .replace(/^npm install && /, "")
+      .replace(/pulumi up$/, "pulumi preview --non-interactive");
     const { code, out } = await sh(work, env, command);
     assert.equal(code, 0, out);
     assert.match(out, /\+ 2\d to create/);
     assert.match(out, /hubUrl\s*: "http:\/\/localhost:8000"/);
-    assert.ok(fs.readFileSync(path.join(work, "Pulumi.dev.yaml"), "utf8").includes("encryptionsalt:"), "the stack file got its salt, as for any operator");
+    assert.ok(
+      fs.readFileSync(path.join(work, "Pulumi.dev.yaml"), "utf8").includes("encryptionsalt:"),
+      "the stack file got its salt, as for any operator",
+    );
   });
 
   it("previews the production example once its secrets are set, without showing them", async () => {
     const secrets = { github: "gh-secret-4d1c", gitlab: "gl-secret-93ab", smb: "smb-secret-77e0" };
     const { code, out } = await sh(
       work,
-      { ...env, PATH: `${path.join(work, "node_modules", ".bin")}${path.delimiter}${env.PATH}`, PULUMI_CONFIG_PASSPHRASE: "a-strong-production-passphrase" },
+      {
+        ...env,
+        PATH: `${path.join(work, "node_modules", ".bin")}${path.delimiter}${env.PATH}`,
+        PULUMI_CONFIG_PASSPHRASE: "a-strong-production-passphrase",
+      },
       [
         `pulumi login "file://$PWD/.pulumi-state"`,
         "pulumi stack select --create production",

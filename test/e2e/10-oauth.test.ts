@@ -16,7 +16,18 @@ import { after, before, describe, it } from "node:test";
 import { labelKeys } from "../../components/settings";
 import { escapeUserName } from "../../components/identity";
 import { type BrowserSession, chromiumArgs, chromiumPath, formsOf, HubApi, type HubEnv, linksOf, waitFor } from "./client";
-import { destroy, docker, editedStackFile, ensureStack, output, projectDir, removeStack, stackHub, stackSkip as skip, up as pulumiUp } from "./stack";
+import {
+  destroy,
+  docker,
+  editedStackFile,
+  ensureStack,
+  output,
+  projectDir,
+  removeStack,
+  stackHub,
+  stackSkip as skip,
+  up as pulumiUp,
+} from "./stack";
 import { FakeOAuth, type FakeOAuthConfig, fakeSession, nativeLogin, nativeSignUp, oauthLogin } from "./oauth";
 
 const STACK = "e2e-oauth";
@@ -98,10 +109,15 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
     await s.get("/hub/spawn");
     await api.waitReady(name, 180_000);
     // a page first: the server's own OAuth login with the hub gives the session its cookie
-    await waitFor(`${name}'s JupyterLab through the proxy`, async () => {
-      const page = await s.get(userUrl(name, "/lab"));
-      return page.status === 200 ? page : undefined;
-    }, 60_000, 1000);
+    await waitFor(
+      `${name}'s JupyterLab through the proxy`,
+      async () => {
+        const page = await s.get(userUrl(name, "/lab"));
+        return page.status === 200 ? page : undefined;
+      },
+      60_000,
+      1000,
+    );
     const status = await s.get(userUrl(name, "/api/status"));
     assert.equal(status.status, 200);
     assert.ok(JSON.parse(status.text).started, "the single-user server reports its status to its own user");
@@ -112,31 +128,44 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
     return list[0] ? docker.getContainer(list[0].Id).inspect() : undefined;
   }
 
-  before(async () => {
-    try {
-      await docker.ping();
-    } catch (e) {
-      throw new Error(`no Docker engine: ${(e as Error).message}`, { cause: e });
-    }
-    // leftovers of an interrupted run of this file (only objects labelled with this run id)
-    await FakeOAuth.removeAll(docker, RUN_ID);
-    await removeStack(STACK);
-    await ensureStack(STACK);
-    const env = await up();
-    hubUrl = env.url;
-    api = new HubApi(env);
-    fake = await FakeOAuth.start({ docker, name: `${PREFIX}-fake-oauth`, network: PREFIX, runId: RUN_ID, prefix: PREFIX, config: fakeConfig(hubUrl) });
-  }, { timeout: 20 * 60_000 });
+  before(
+    async () => {
+      try {
+        await docker.ping();
+      } catch (e) {
+        throw new Error(`no Docker engine: ${(e as Error).message}`, { cause: e });
+      }
+      // leftovers of an interrupted run of this file (only objects labelled with this run id)
+      await FakeOAuth.removeAll(docker, RUN_ID);
+      await removeStack(STACK);
+      await ensureStack(STACK);
+      const env = await up();
+      hubUrl = env.url;
+      api = new HubApi(env);
+      fake = await FakeOAuth.start({
+        docker,
+        name: `${PREFIX}-fake-oauth`,
+        network: PREFIX,
+        runId: RUN_ID,
+        prefix: PREFIX,
+        config: fakeConfig(hubUrl),
+      });
+    },
+    { timeout: 20 * 60_000 },
+  );
 
-  after(async () => {
-    fs.mkdirSync(path.join(projectDir, "test-artifacts"), { recursive: true });
-    for (const name of [`${PREFIX}-hub`, `${PREFIX}-fake-oauth`]) {
-      fs.writeFileSync(path.join(projectDir, "test-artifacts", `${name}.log`), await containerLogs(name));
-    }
-    await FakeOAuth.removeAll(docker, RUN_ID);
-    const problems = await removeStack(STACK);
-    assert.deepEqual(problems, [], "the stack and its volumes are removed");
-  }, { timeout: 10 * 60_000 });
+  after(
+    async () => {
+      fs.mkdirSync(path.join(projectDir, "test-artifacts"), { recursive: true });
+      for (const name of [`${PREFIX}-hub`, `${PREFIX}-fake-oauth`]) {
+        fs.writeFileSync(path.join(projectDir, "test-artifacts", `${name}.log`), await containerLogs(name));
+      }
+      await FakeOAuth.removeAll(docker, RUN_ID);
+      const problems = await removeStack(STACK);
+      assert.deepEqual(problems, [], "the stack and its volumes are removed");
+    },
+    { timeout: 10 * 60_000 },
+  );
 
   describe("native, GitHub and GitLab side by side", () => {
     let admin: BrowserSession | undefined;
@@ -148,7 +177,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       assert.match(signup.text, /already in use/, "nobody can sign up as the native admin");
       const password = ((await output("adminPasswords", { stack: STACK })) as Record<string, string>)["hub-admin"]!;
       await nativeLogin(s, "hub-admin", password, true);
-      assert.equal((await s.whoami()), "native:hub-admin");
+      assert.equal(await s.whoami(), "native:hub-admin");
       admin = s;
       return s;
     }
@@ -159,7 +188,10 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       assert.equal(login.status, 200);
       const links = linksOf(login);
       for (const p of ["/hub/native/login", "/hub/github/oauth_login", "/hub/gitlab/oauth_login"]) {
-        assert.ok(links.some((l) => l.startsWith(`${hubUrl}${p}`)), `no link to ${p}`);
+        assert.ok(
+          links.some((l) => l.startsWith(`${hubUrl}${p}`)),
+          `no link to ${p}`,
+        );
       }
       const native = await s.click(login, "/hub/native/login");
       assert.equal(native.status, 200);
@@ -173,21 +205,28 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       const s = session();
       const page = await oauthLogin(s, "github", "octo-cat", true);
       assert.equal(page.status, 200, page.text.slice(0, 500));
-      assert.equal((await s.whoami()), "github:octo-cat");
+      assert.equal(await s.whoami(), "github:octo-cat");
       const authorize = await lastAuthorize("github");
-      assert.equal(authorize?.redirect_uri, `${hubUrl}/hub/github/oauth_callback`, "callback derived from the public URL, under the provider's prefix");
+      assert.equal(
+        authorize?.redirect_uri,
+        `${hubUrl}/hub/github/oauth_callback`,
+        "callback derived from the public URL, under the provider's prefix",
+      );
       assert.deepEqual(authorize?.scope.split(" ").sort(), ["read:org", "read:user"]);
       await spawn(s, "github:octo-cat");
       const c = await container("github:octo-cat");
       assert.equal(c?.Name, `/${PREFIX}-user-github-3aocto-2dcat`);
-      assert.ok(c?.Mounts.some((m) => m.Type === "volume" && m.Name === `${PREFIX}-user-github-3aocto-2dcat`), "per-user volume with the escaped name");
+      assert.ok(
+        c?.Mounts.some((m) => m.Type === "volume" && m.Name === `${PREFIX}-user-github-3aocto-2dcat`),
+        "per-user volume with the escaped name",
+      );
       await api.stopServer("github:octo-cat");
     });
 
     it("GitHub: the team rule lets a team member in, not other members of that organization", async () => {
       const member = session();
       assert.equal((await oauthLogin(member, "github", "imager", true)).status, 200);
-      assert.equal((await member.whoami()), "github:imager");
+      assert.equal(await member.whoami(), "github:imager");
       const other = session();
       const refused = await oauthLogin(other, "github", "radar", true);
       assert.equal(refused.status, 403);
@@ -208,7 +247,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
         const s = session();
         const page = await oauthLogin(s, "gitlab", login, true);
         assert.equal(page.status, 200, `${login}: ${page.text.slice(0, 300)}`);
-        assert.equal((await s.whoami()), `gitlab:${login}`);
+        assert.equal(await s.whoami(), `gitlab:${login}`);
       }
       const authorize = await lastAuthorize("gitlab");
       assert.ok(authorize?.redirect_uri === `${hubUrl}/hub/gitlab/oauth_callback`);
@@ -218,7 +257,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
     it("GitLab: the project rule lets developers in; reporters and non-members are refused", async () => {
       const dev = session();
       assert.equal((await oauthLogin(dev, "gitlab", "dev", true)).status, 200);
-      assert.equal((await dev.whoami()), "gitlab:dev");
+      assert.equal(await dev.whoami(), "gitlab:dev");
       for (const login of ["reporter", "stranger"]) {
         const s = session();
         assert.equal((await oauthLogin(s, "gitlab", login, true)).status, 403, `${login} is refused`);
@@ -239,8 +278,12 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       await oauthLogin(github, "github", "sam", true);
       const gitlab = session();
       await oauthLogin(gitlab, "gitlab", "sam", true);
-      const sessions: Array<[string, BrowserSession]> = [["native:sam", native], ["github:sam", github], ["gitlab:sam", gitlab]];
-      for (const [name, s] of sessions) assert.equal((await s.whoami()), name);
+      const sessions: Array<[string, BrowserSession]> = [
+        ["native:sam", native],
+        ["github:sam", github],
+        ["gitlab:sam", gitlab],
+      ];
+      for (const [name, s] of sessions) assert.equal(await s.whoami(), name);
 
       for (const [name, s] of sessions) await spawn(s, name);
       const containers = await Promise.all(sessions.map(([name]) => container(name)));
@@ -270,7 +313,11 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
     it("admin rules per provider give admin rights; everyone else is not admin", async () => {
       const admin = await adminSession();
       const boss = session();
-      assert.equal((await oauthLogin(boss, "github", "gh-boss", true)).status, 200, "a GitHub admin outside the allowed organizations may log in");
+      assert.equal(
+        (await oauthLogin(boss, "github", "gh-boss", true)).status,
+        200,
+        "a GitHub admin outside the allowed organizations may log in",
+      );
       const glBoss = session();
       assert.equal((await oauthLogin(glBoss, "gitlab", "gl-boss", true)).status, 200);
       for (const name of ["native:hub-admin", "github:gh-boss", "gitlab:gl-boss"]) {
@@ -288,70 +335,74 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       assert.equal((await admin.get("/hub/native/authorize")).status, 200);
     });
 
-    it("a browser signs in with GitHub and with a native account", { skip: chromiumPath() ? false : "Chromium is not installed" }, async () => {
-      const { chromium } = await import("playwright-core");
-      // a page navigation needs no XSRF token (a fetch from the page would)
-      const userOf = async (p: import("playwright-core").Page) => {
-        await p.goto(`${hubUrl}/hub/api/user`);
-        return JSON.parse((await p.textContent("body")) ?? "{}").name as string | undefined;
-      };
-      // every host name but fake-oauth and the loopback hub is unresolvable: nothing else is reached
-      const browser = await chromium.launch({
-        executablePath: chromiumPath(),
-        headless: true,
-        args: [
-          `--host-resolver-rules=MAP fake-oauth ${fake.ip}, MAP localhost 127.0.0.1, MAP * ~NOTFOUND`,
-          ...chromiumArgs,
-        ],
-      });
-      try {
-        const gh = await (await browser.newContext()).newPage();
-        await gh.goto(`${hubUrl}/hub/login`);
-        await gh.getByText("Sign in with GitHub").click();
-        await gh.waitForURL(/fake-oauth:8080\/github\/login\/oauth\/authorize/);
-        await gh.fill("#login", "imager");
-        await gh.click("#authorize");
-        await gh.waitForURL((u) => u.toString().startsWith(`${hubUrl}/`) && !u.pathname.includes("oauth"));
-        assert.equal(await userOf(gh), "github:imager");
+    it(
+      "a browser signs in with GitHub and with a native account",
+      { skip: chromiumPath() ? false : "Chromium is not installed" },
+      async () => {
+        const { chromium } = await import("playwright-core");
+        // a page navigation needs no XSRF token (a fetch from the page would)
+        const userOf = async (p: import("playwright-core").Page) => {
+          await p.goto(`${hubUrl}/hub/api/user`);
+          return JSON.parse((await p.textContent("body")) ?? "{}").name as string | undefined;
+        };
+        // every host name but fake-oauth and the loopback hub is unresolvable: nothing else is reached
+        const browser = await chromium.launch({
+          executablePath: chromiumPath(),
+          headless: true,
+          args: [`--host-resolver-rules=MAP fake-oauth ${fake.ip}, MAP localhost 127.0.0.1, MAP * ~NOTFOUND`, ...chromiumArgs],
+        });
+        try {
+          const gh = await (await browser.newContext()).newPage();
+          await gh.goto(`${hubUrl}/hub/login`);
+          await gh.getByText("Sign in with GitHub").click();
+          await gh.waitForURL(/fake-oauth:8080\/github\/login\/oauth\/authorize/);
+          await gh.fill("#login", "imager");
+          await gh.click("#authorize");
+          await gh.waitForURL((u) => u.toString().startsWith(`${hubUrl}/`) && !u.pathname.includes("oauth"));
+          assert.equal(await userOf(gh), "github:imager");
 
-        const page = await (await browser.newContext()).newPage();
-        await page.goto(`${hubUrl}/hub/login`);
-        await page.getByText("Sign in with Native").click();
-        await page.waitForURL(/\/hub\/native\/login/);
-        await page.getByRole("link", { name: "Sign up" }).click();
-        await page.waitForURL(/\/hub\/native\/signup/);
-        await page.fill("#username_input", "lab-user");
-        await page.fill("#password_input", PASSWORD);
-        await page.fill("#password_confirmation_input", PASSWORD);
-        await page.click("#signup_submit");
-        await page.getByText("Your information has been sent to the admin").waitFor();
-        await (await adminSession()).get("/hub/native/authorize/lab-user");
-        await page.goto(`${hubUrl}/hub/native/login`);
-        await page.fill("#username_input", "lab-user");
-        await page.fill("#password_input", PASSWORD);
-        await page.click("#login_submit");
-        await page.waitForURL((u) => !u.pathname.endsWith("/login"));
-        assert.equal(await userOf(page), "native:lab-user");
-      } finally {
-        await browser.close();
-      }
-    });
+          const page = await (await browser.newContext()).newPage();
+          await page.goto(`${hubUrl}/hub/login`);
+          await page.getByText("Sign in with Native").click();
+          await page.waitForURL(/\/hub\/native\/login/);
+          await page.getByRole("link", { name: "Sign up" }).click();
+          await page.waitForURL(/\/hub\/native\/signup/);
+          await page.fill("#username_input", "lab-user");
+          await page.fill("#password_input", PASSWORD);
+          await page.fill("#password_confirmation_input", PASSWORD);
+          await page.click("#signup_submit");
+          await page.getByText("Your information has been sent to the admin").waitFor();
+          await (await adminSession()).get("/hub/native/authorize/lab-user");
+          await page.goto(`${hubUrl}/hub/native/login`);
+          await page.fill("#username_input", "lab-user");
+          await page.fill("#password_input", PASSWORD);
+          await page.click("#login_submit");
+          await page.waitForURL((u) => !u.pathname.endsWith("/login"));
+          assert.equal(await userOf(page), "native:lab-user");
+        } finally {
+          await browser.close();
+        }
+      },
+    );
   });
 
   describe("GitHub alone", () => {
-    before(async () => {
-      const env = await up((config) => {
-        const auth = config["jupyterhub:auth"];
-        config["jupyterhub:auth"] = { providers: ["github"], github: auth.github };
-      });
-      api = new HubApi(env);
-    }, { timeout: 15 * 60_000 });
+    before(
+      async () => {
+        const env = await up((config) => {
+          const auth = config["jupyterhub:auth"];
+          config["jupyterhub:auth"] = { providers: ["github"], github: auth.github };
+        });
+        api = new HubApi(env);
+      },
+      { timeout: 15 * 60_000 },
+    );
 
     it("user names are the bare logins and the callback is <publicUrl>/hub/oauth_callback", async () => {
       const s = session();
       const page = await oauthLogin(s, "github", "octo-cat", false);
       assert.equal(page.status, 200, page.text.slice(0, 500));
-      assert.equal((await s.whoami()), "octo-cat");
+      assert.equal(await s.whoami(), "octo-cat");
       assert.equal((await lastAuthorize("github"))?.redirect_uri, `${hubUrl}/hub/oauth_callback`);
       await spawn(s, "octo-cat");
       const c = await container("octo-cat");
@@ -369,18 +420,21 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
   });
 
   describe("GitLab alone", () => {
-    before(async () => {
-      const env = await up((config) => {
-        const auth = config["jupyterhub:auth"];
-        config["jupyterhub:auth"] = { providers: ["gitlab"], gitlab: auth.gitlab };
-      });
-      api = new HubApi(env);
-    }, { timeout: 15 * 60_000 });
+    before(
+      async () => {
+        const env = await up((config) => {
+          const auth = config["jupyterhub:auth"];
+          config["jupyterhub:auth"] = { providers: ["gitlab"], gitlab: auth.gitlab };
+        });
+        api = new HubApi(env);
+      },
+      { timeout: 15 * 60_000 },
+    );
 
     it("a project developer logs in with the bare login; a non-member is refused", async () => {
       const s = session();
       assert.equal((await oauthLogin(s, "gitlab", "dev", false)).status, 200);
-      assert.equal((await s.whoami()), "dev");
+      assert.equal(await s.whoami(), "dev");
       assert.equal((await lastAuthorize("gitlab"))?.redirect_uri, `${hubUrl}/hub/oauth_callback`);
       assert.equal((await oauthLogin(session(), "gitlab", "stranger", false)).status, 403);
     });
@@ -401,13 +455,16 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       };
     };
 
-    before(async () => {
-      // the fake provider is done; it would hold the network
-      await FakeOAuth.removeAll(docker, RUN_ID);
-      await api.createUser(keeper);
-      await api.startServer(keeper);
-      assert.equal((await api.putFile(keeper, "work/kept.txt", "survives")).status, 201);
-    }, { timeout: 10 * 60_000 });
+    before(
+      async () => {
+        // the fake provider is done; it would hold the network
+        await FakeOAuth.removeAll(docker, RUN_ID);
+        await api.createUser(keeper);
+        await api.startServer(keeper);
+        assert.equal((await api.putFile(keeper, "work/kept.txt", "survives")).status, 201);
+      },
+      { timeout: 10 * 60_000 },
+    );
 
     it("a change that replaces the network removes the servers first and keeps their volumes", async () => {
       const before = await stackObjects();
@@ -435,7 +492,10 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       assert.deepEqual(after.networks, [], "the network is removed");
       await assert.rejects(docker.getImage(`${PREFIX}-hub:local`).inspect(), /no such image/i, "the hub image is removed");
       assert.deepEqual(after.volumes, before.volumes, "every volume is kept");
-      assert.ok(after.volumes.includes(`${PREFIX}-hub-data`) && after.volumes.includes(`${PREFIX}-user-${keeper}`), after.volumes.join(", "));
+      assert.ok(
+        after.volumes.includes(`${PREFIX}-hub-data`) && after.volumes.includes(`${PREFIX}-user-${keeper}`),
+        after.volumes.join(", "),
+      );
     });
   });
 });

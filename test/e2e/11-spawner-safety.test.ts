@@ -68,7 +68,11 @@ describe("a failing start hook", () => {
     const name = uniqueName("hookfail");
     await api.createUser(name);
     await spawnFailure(name);
-    await waitFor(`${name}'s container to be removed`, async () => ((await userContainer(escapeUserName(name))) ? undefined : true), 30_000);
+    await waitFor(
+      `${name}'s container to be removed`,
+      async () => ((await userContainer(escapeUserName(name))) ? undefined : true),
+      30_000,
+    );
     assert.match(await spawnFailure(name), /exit status 7/);
   });
 });
@@ -80,9 +84,16 @@ describe("per-user host directories", { skip: stackSkip }, () => {
 
   before(async () => {
     // an existing directory of one user: group-readable, with a file
-    await onHost(`mkdir -p /host-tmp/${parent}/${escapeUserName(keeper)} && echo kept > /host-tmp/${parent}/${escapeUserName(keeper)}/notes.txt && chown -R 1000:100 /host-tmp/${parent}/${escapeUserName(keeper)} && chmod 0750 /host-tmp/${parent}/${escapeUserName(keeper)}`);
+    await onHost(
+      `mkdir -p /host-tmp/${parent}/${escapeUserName(keeper)} && echo kept > /host-tmp/${parent}/${escapeUserName(keeper)}/notes.txt && chown -R 1000:100 /host-tmp/${parent}/${escapeUserName(keeper)} && chmod 0750 /host-tmp/${parent}/${escapeUserName(keeper)}`,
+    );
     const file = editedStackFile((c) => {
-      c["jupyterhub:storage"].push({ name: "scratch", source: { type: "host", path: `/tmp/${parent}/{username}` }, mountPath: "/mnt/scratch", perUser: true });
+      c["jupyterhub:storage"].push({
+        name: "scratch",
+        source: { type: "host", path: `/tmp/${parent}/{username}` },
+        mountPath: "/mnt/scratch",
+        perUser: true,
+      });
     });
     const applied = await up({ configFile: file });
     assert.equal(applied.code, 0, applied.stdout + applied.stderr);
@@ -105,10 +116,15 @@ describe("per-user host directories", { skip: stackSkip }, () => {
       "import os; open('/mnt/scratch/hello.txt', 'w').write('hi'); s = os.stat('/mnt/scratch'); print(s.st_uid, s.st_gid, oct(s.st_mode & 0o7777))",
     );
     assert.equal(out.trim(), "1000 100 0o700");
-    const host = await onHost(`stat -c '%u:%g %a' /host-tmp/${parent}/${escapeUserName(fresh)} && cat /host-tmp/${parent}/${escapeUserName(fresh)}/hello.txt`);
+    const host = await onHost(
+      `stat -c '%u:%g %a' /host-tmp/${parent}/${escapeUserName(fresh)} && cat /host-tmp/${parent}/${escapeUserName(fresh)}/hello.txt`,
+    );
     assert.equal(host.trim(), "1000:100 700\nhi");
     // only the user's own directory was created below the parent
-    assert.deepEqual((await onHost(`ls -1 /host-tmp/${parent}`)).trim().split("\n").sort(), [escapeUserName(fresh), escapeUserName(keeper)].sort());
+    assert.deepEqual(
+      (await onHost(`ls -1 /host-tmp/${parent}`)).trim().split("\n").sort(),
+      [escapeUserName(fresh), escapeUserName(keeper)].sort(),
+    );
   });
 
   it("an existing directory is left as it is", async () => {
@@ -120,6 +136,9 @@ describe("per-user host directories", { skip: stackSkip }, () => {
 
   it("no helper container is left behind", async () => {
     const ours = await docker.listContainers({ all: true, filters: { label: [`${labelKeys.prefix}=${prefix()}`] } });
-    assert.deepEqual(ours.filter((c) => c.Command.includes("gmap-mkdir")).map((c) => c.Names[0]), []);
+    assert.deepEqual(
+      ours.filter((c) => c.Command.includes("gmap-mkdir")).map((c) => c.Names[0]),
+      [],
+    );
   });
 });

@@ -66,7 +66,10 @@ describe("hostile user names", () => {
     const containers = await Promise.all(pair.map((n) => userContainer(escapeUserName(n))));
     assert.equal(new Set(containers.map((c) => c?.Id)).size, pair.length, "one container each");
     const volumes = containers.map((c) => c!.Mounts.find((m) => m.Destination === "/home/jovyan")!.Name);
-    assert.deepEqual(volumes, pair.map((n) => `${prefix()}-user-${escapeUserName(n)}`));
+    assert.deepEqual(
+      volumes,
+      pair.map((n) => `${prefix()}-user-${escapeUserName(n)}`),
+    );
     assert.equal(new Set(volumes).size, pair.length, "one volume each");
     for (const name of pair) assert.equal(await api.getFile(name, "work/owner.txt"), name, `${name} sees only its own file`);
     for (const name of pair) await api.stopServer(name);

@@ -10,7 +10,17 @@ import { after, before, describe, it } from "node:test";
 import { HubApi, uniqueName, waitFor } from "./client";
 import { labelKeys } from "../../components/settings";
 import { escapeUserName } from "../../components/identity";
-import { assertQuietPreview, docker, editedStackFile, inspectContainer, prefix, stackSkip, up, waitForHealthyHub, userContainer } from "./stack";
+import {
+  assertQuietPreview,
+  docker,
+  editedStackFile,
+  inspectContainer,
+  prefix,
+  stackSkip,
+  up,
+  waitForHealthyHub,
+  userContainer,
+} from "./stack";
 
 const api = new HubApi();
 
@@ -43,7 +53,9 @@ async function hubApiFrom(user: string): Promise<string> {
 
 async function networkMembers(name: string): Promise<string[]> {
   const info = await docker.getNetwork(name).inspect();
-  return Object.values(info.Containers ?? {}).map((c: any) => c.Name as string).sort();
+  return Object.values(info.Containers ?? {})
+    .map((c: any) => c.Name as string)
+    .sort();
 }
 
 describe("network isolation", { skip: stackSkip }, () => {
@@ -132,7 +144,11 @@ describe("network isolation", { skip: stackSkip }, () => {
     await waitForHealthyHub(api.env.url);
     for (const user of [alice, bob]) {
       // JupyterHub polls the running servers at start-up (init_spawners); the poll reconnects
-      await waitFor(`the new hub on ${net(user)}`, async () => ((await networkMembers(net(user))).includes(`${prefix()}-hub`) ? true : undefined), 60_000);
+      await waitFor(
+        `the new hub on ${net(user)}`,
+        async () => ((await networkMembers(net(user))).includes(`${prefix()}-hub`) ? true : undefined),
+        60_000,
+      );
     }
     await serversWork();
     assert.equal((await api.user(bob)).servers[""].ready, true);
@@ -145,7 +161,11 @@ describe("network isolation", { skip: stackSkip }, () => {
 
   it("stopping a server removes its network", async () => {
     await api.stopServer(bob);
-    await waitFor(`${net(bob)} to be removed`, async () => ((await docker.listNetworks({ filters: { name: [net(bob)] } })).length === 0 ? true : undefined), 60_000);
+    await waitFor(
+      `${net(bob)} to be removed`,
+      async () => ((await docker.listNetworks({ filters: { name: [net(bob)] } })).length === 0 ? true : undefined),
+      60_000,
+    );
     assert.ok((await networkMembers(net(alice))).includes(containerName(alice)), "alice's network stays");
     assert.equal(await hubApiFrom(alice), hubApi);
   });

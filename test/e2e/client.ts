@@ -17,7 +17,8 @@ export interface HubEnv {
 export function hubEnv(): HubEnv {
   const url = process.env.HUB_URL;
   const token = process.env.HUB_TOKEN;
-  if (!url || !token) throw new Error("HUB_URL and HUB_TOKEN must be set (npm run test:e2e sets them after deploying the e2e stack with test/e2e/deploy.ts)");
+  if (!url || !token)
+    throw new Error("HUB_URL and HUB_TOKEN must be set (npm run test:e2e sets them after deploying the e2e stack with test/e2e/deploy.ts)");
   return { url: url.replace(/\/+$/, ""), token };
 }
 
@@ -49,7 +50,11 @@ export class HubApi {
     return fetch(`${this.env.url}${path}`, {
       ...init,
       redirect: "manual",
-      headers: { Authorization: `token ${this.env.token}`, ...(init.body ? { "Content-Type": "application/json" } : {}), ...(init.headers ?? {}) },
+      headers: {
+        Authorization: `token ${this.env.token}`,
+        ...(init.body ? { "Content-Type": "application/json" } : {}),
+        ...(init.headers ?? {}),
+      },
       signal: AbortSignal.timeout(60_000),
     });
   }
@@ -85,11 +90,16 @@ export class HubApi {
   }
 
   async waitReady(name: string, timeoutMs = 240_000): Promise<any> {
-    return waitFor(`${name}'s server to be ready`, async () => {
-      const u = await this.user(name);
-      const server = u.servers?.[""];
-      return server?.ready ? server : undefined;
-    }, timeoutMs, 1000);
+    return waitFor(
+      `${name}'s server to be ready`,
+      async () => {
+        const u = await this.user(name);
+        const server = u.servers?.[""];
+        return server?.ready ? server : undefined;
+      },
+      timeoutMs,
+      1000,
+    );
   }
 
   async stopServer(name: string, timeoutMs = 120_000): Promise<void> {
@@ -149,7 +159,14 @@ export class HubApi {
       ws.on("open", () => {
         ws.send(
           JSON.stringify({
-            header: { msg_id: msgId, username: name, session: msgId, msg_type: "execute_request", version: "5.3", date: new Date().toISOString() },
+            header: {
+              msg_id: msgId,
+              username: name,
+              session: msgId,
+              msg_type: "execute_request",
+              version: "5.3",
+              date: new Date().toISOString(),
+            },
             parent_header: {},
             metadata: {},
             content: { code, silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
@@ -186,7 +203,12 @@ export interface Form {
 }
 
 const decodeEntities = (s: string) =>
-  s.replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#0?39;|&#x27;/g, "'");
+  s
+    .replace(/&amp;/g, "&")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&#0?39;|&#x27;/g, "'");
 
 const attr = (tag: string, name: string) => {
   const m = new RegExp(`\\s${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)')`, "i").exec(tag);
@@ -212,7 +234,9 @@ export function formsOf(page: Page): Form[] {
 
 /** Absolute URLs of the links (href) of a page. */
 export function linksOf(page: Page): string[] {
-  return [...page.text.matchAll(/\shref\s*=\s*(?:"([^"]*)"|'([^']*)')/gi)].map((m) => new URL(decodeEntities(m[1] ?? m[2] ?? ""), page.url).toString());
+  return [...page.text.matchAll(/\shref\s*=\s*(?:"([^"]*)"|'([^']*)')/gi)].map((m) =>
+    new URL(decodeEntities(m[1] ?? m[2] ?? ""), page.url).toString(),
+  );
 }
 
 /**
@@ -226,7 +250,10 @@ export class BrowserSession {
   private readonly http;
 
   /** `lookup` resolves host names (e.g. a test container's network alias), as node's dns.lookup. */
-  constructor(readonly env: HubEnv = hubEnv(), options: { lookup?: unknown } = {}) {
+  constructor(
+    readonly env: HubEnv = hubEnv(),
+    options: { lookup?: unknown } = {},
+  ) {
     this.http = got.extend({
       cookieJar: this.jar,
       followRedirect: false,
@@ -326,4 +353,12 @@ export function chromiumPath(): string | undefined {
 }
 
 /** Headless Chromium flags for this closed network (no background connections, no sandbox as root). */
-export const chromiumArgs = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+export const chromiumArgs = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];

@@ -55,7 +55,14 @@ export class FakeOAuth {
   /** http://fake-oauth:8080: what the hub and the tests both use. */
   readonly url = `http://${FAKE_OAUTH_ALIAS}:${FAKE_OAUTH_PORT}`;
 
-  static async start(options: { docker: Docker; name: string; network: string; runId: string; prefix: string; config: FakeOAuthConfig }): Promise<FakeOAuth> {
+  static async start(options: {
+    docker: Docker;
+    name: string;
+    network: string;
+    runId: string;
+    prefix: string;
+    config: FakeOAuthConfig;
+  }): Promise<FakeOAuth> {
     const { docker, name, network, runId, prefix, config } = options;
     try {
       await docker.getImage(FAKE_OAUTH_IMAGE).inspect();
@@ -152,7 +159,8 @@ export function fakeSession(env: HubEnv, fake: Pick<FakeOAuth, "ip">): BrowserSe
  */
 export async function oauthLogin(s: BrowserSession, provider: "github" | "gitlab", login: string, multi: boolean): Promise<Page> {
   const start = multi ? await s.click(await s.get("/hub/login"), `/hub/${provider}/oauth_login`) : await s.get("/hub/oauth_login");
-  if (!formsOf(start).length) throw new Error(`expected the provider's authorize form, got HTTP ${start.status} at ${start.url}: ${start.text.slice(0, 300)}`);
+  if (!formsOf(start).length)
+    throw new Error(`expected the provider's authorize form, got HTTP ${start.status} at ${start.url}: ${start.text.slice(0, 300)}`);
   return s.submit(start, { login });
 }
 

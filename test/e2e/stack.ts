@@ -62,7 +62,11 @@ export function pulumi(args: readonly string[]): Promise<Run> {
       { cwd: projectDir, env: pulumiEnv(), timeout: 20 * 60_000, maxBuffer: 256 << 20 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) + (error && typeof error.code !== "number" ? `\n${error.message}` : "") });
+        resolve({
+          code,
+          stdout: String(stdout),
+          stderr: String(stderr) + (error && typeof error.code !== "number" ? `\n${error.message}` : ""),
+        });
       },
     );
   });
@@ -123,7 +127,10 @@ export async function preview(t: Target = {}): Promise<Preview> {
   let steps: Step[] = [];
   let summary: Record<string, number> = {};
   try {
-    const doc = JSON.parse(run.stdout) as { steps?: { op: string; urn: string; replaceKeys?: string[] }[]; changeSummary?: Record<string, number> };
+    const doc = JSON.parse(run.stdout) as {
+      steps?: { op: string; urn: string; replaceKeys?: string[] }[];
+      changeSummary?: Record<string, number>;
+    };
     // urn:pulumi:<stack>::<project>::<parent types $ ... $ type>::<name>
     steps = (doc.steps ?? []).map((s) => {
       const [, , typePath = "", name = ""] = s.urn.split("::");
@@ -162,7 +169,10 @@ export async function stackHub(t: Pick<Target, "stack"> = {}): Promise<HubEnv> {
   const name = t.stack ?? stack!;
   const url = String(await output("hubUrl", t)).replace(/\/+$/, "");
   const tokens = (await output("serviceTokens", t)) as Record<string, string>;
-  const services = JSON.parse(readStackFile(projectDir, name).config["jupyterhub:services"] ?? "[]") as { name: string; scopes: string[] }[];
+  const services = JSON.parse(readStackFile(projectDir, name).config["jupyterhub:services"] ?? "[]") as {
+    name: string;
+    scopes: string[];
+  }[];
   const admin = services.find((s) => s.scopes.includes("admin:users"))?.name;
   if (!admin || !tokens[admin]) throw new Error(`Pulumi.${name}.yaml declares no service with scope admin:users`);
   return { url, token: tokens[admin] };
@@ -188,7 +198,11 @@ export async function waitForHub(url: string, seconds = 180): Promise<void> {
 
 /** Waits (bounded) until the deployed stack's hub container is healthy and its API answers again. */
 export async function waitForHealthyHub(url: string): Promise<void> {
-  await waitFor("the hub to be healthy", async () => ((await inspectContainer(`${prefix()}-hub`)).State.Health?.Status === "healthy" ? true : undefined), 180_000);
+  await waitFor(
+    "the hub to be healthy",
+    async () => ((await inspectContainer(`${prefix()}-hub`)).State.Health?.Status === "healthy" ? true : undefined),
+    180_000,
+  );
   await waitForHub(url, 60);
 }
 
@@ -224,7 +238,8 @@ export async function userContainer(escapedName: string, stackName = stack!): Pr
 export async function removeStack(name: string): Promise<string[]> {
   const problems: string[] = [];
   const list = await pulumi(["stack", "ls", "--json"]);
-  const known = list.code === 0 && (JSON.parse(list.stdout) as { name: string }[]).some((s) => s.name === name || s.name.endsWith(`/${name}`));
+  const known =
+    list.code === 0 && (JSON.parse(list.stdout) as { name: string }[]).some((s) => s.name === name || s.name.endsWith(`/${name}`));
   if (known) {
     const d = await destroy({ stack: name });
     if (d.code !== 0) problems.push(`pulumi destroy ${name}: ${(d.stdout + d.stderr).slice(-3000)}`);
@@ -243,6 +258,7 @@ export async function removeStack(name: string): Promise<string[]> {
     await attempt(`container ${c.Names[0]}`, () => docker.getContainer(c.Id).remove({ force: true }));
   }
   for (const n of await docker.listNetworks(ours)) await attempt(`network ${n.Name}`, () => docker.getNetwork(n.Id).remove());
-  for (const v of (await docker.listVolumes(ours)).Volumes ?? []) await attempt(`volume ${v.Name}`, () => docker.getVolume(v.Name).remove());
+  for (const v of (await docker.listVolumes(ours)).Volumes ?? [])
+    await attempt(`volume ${v.Name}`, () => docker.getVolume(v.Name).remove());
   return problems;
 }

@@ -10,9 +10,14 @@ import { authSettings, hubSecrets, hubSettings, stableJson } from "../../compone
 import { adminUserNames, escapeUserName, hubUserName, oauthCallbackUrl, userNamePrefix } from "../../components/identity";
 import { problemsOf } from "./config-problems";
 
-
 const github = { clientId: "gh-id", allowedOrganizations: ["europlanet-gmap", "planetary-lab:imaging"], admins: ["gh-boss"] };
-const gitlab = { clientId: "gl-id", url: "https://git.example.org/", allowedGroups: ["gmap/science"], allowedProjectIds: [42], admins: ["gl-boss"] };
+const gitlab = {
+  clientId: "gl-id",
+  url: "https://git.example.org/",
+  allowedGroups: ["gmap/science"],
+  allowedProjectIds: [42],
+  admins: ["gl-boss"],
+};
 const secrets = { githubClientSecret: "gh-secret", gitlabClientSecret: "gl-secret" };
 const multi = { auth: { providers: ["native", "github", "gitlab"], admins: ["hub-admin"], github, gitlab }, ...secrets };
 
@@ -27,7 +32,11 @@ describe("OAuth sign-in config: accepted configs become hub settings", () => {
   });
 
   it("one provider: the callback is <publicUrl>/hub/oauth_callback, also under a path prefix", () => {
-    const c = parseConfig({ auth: { providers: ["github"], github }, githubClientSecret: "s", hub: { publicUrl: "https://example.org/jupyter" } });
+    const c = parseConfig({
+      auth: { providers: ["github"], github },
+      githubClientSecret: "s",
+      hub: { publicUrl: "https://example.org/jupyter" },
+    });
     assert.equal(authSettings(c).github?.callbackUrl, "https://example.org/jupyter/hub/oauth_callback");
     const local = parseConfig({ auth: { providers: ["gitlab"], gitlab }, gitlabClientSecret: "s", hub: { port: 18001 } });
     assert.equal(authSettings(local).gitlab?.callbackUrl, "http://localhost:18001/hub/oauth_callback");
@@ -57,7 +66,10 @@ describe("OAuth sign-in config: accepted configs become hub settings", () => {
   });
 
   it("GitLab under a path (http://host/gitlab) is a valid base URL", () => {
-    const c = parseConfig({ auth: { providers: ["gitlab"], gitlab: { ...gitlab, url: "http://fake-oauth:8080/gitlab" } }, gitlabClientSecret: "s" });
+    const c = parseConfig({
+      auth: { providers: ["gitlab"], gitlab: { ...gitlab, url: "http://fake-oauth:8080/gitlab" } },
+      gitlabClientSecret: "s",
+    });
     assert.equal(authSettings(c).gitlab?.url, "http://fake-oauth:8080/gitlab");
   });
 
@@ -117,14 +129,36 @@ describe("OAuth sign-in config: user names", () => {
 });
 
 describe("OAuth sign-in config: bad config is rejected with its key", () => {
-  const gh = (extra: Record<string, unknown>) => ({ auth: { providers: ["github"], github: { ...github, ...extra } }, githubClientSecret: "s" });
-  const gl = (extra: Record<string, unknown>) => ({ auth: { providers: ["gitlab"], gitlab: { ...gitlab, ...extra } }, gitlabClientSecret: "s" });
+  const gh = (extra: Record<string, unknown>) => ({
+    auth: { providers: ["github"], github: { ...github, ...extra } },
+    githubClientSecret: "s",
+  });
+  const gl = (extra: Record<string, unknown>) => ({
+    auth: { providers: ["gitlab"], gitlab: { ...gitlab, ...extra } },
+    gitlabClientSecret: "s",
+  });
   const cases: Array<[string, Record<string, unknown>, string]> = [
-    ["github enabled without secret", { auth: { providers: ["github"], github } }, "jupyterhub:githubClientSecret: provider github is enabled"],
-    ["gitlab enabled without secret", { auth: { providers: ["native", "gitlab"], gitlab } }, "jupyterhub:gitlabClientSecret: provider gitlab is enabled"],
+    [
+      "github enabled without secret",
+      { auth: { providers: ["github"], github } },
+      "jupyterhub:githubClientSecret: provider github is enabled",
+    ],
+    [
+      "gitlab enabled without secret",
+      { auth: { providers: ["native", "gitlab"], gitlab } },
+      "jupyterhub:gitlabClientSecret: provider gitlab is enabled",
+    ],
     ["empty secret", { auth: { providers: ["github"], github }, githubClientSecret: "" }, "jupyterhub:githubClientSecret"],
-    ["secret with a line break", { auth: { providers: ["github"], github }, githubClientSecret: "abc\n" }, "jupyterhub:githubClientSecret: the client secret contains spaces"],
-    ["github enabled without section", { auth: { providers: ["github"] }, githubClientSecret: "s" }, "jupyterhub:auth.github: provider github is enabled"],
+    [
+      "secret with a line break",
+      { auth: { providers: ["github"], github }, githubClientSecret: "abc\n" },
+      "jupyterhub:githubClientSecret: the client secret contains spaces",
+    ],
+    [
+      "github enabled without section",
+      { auth: { providers: ["github"] }, githubClientSecret: "s" },
+      "jupyterhub:auth.github: provider github is enabled",
+    ],
     ["client id with a space", gh({ clientId: "my id" }), "jupyterhub:auth.github.clientId"],
     ["github url without scheme", gh({ url: "github.example.org" }), "jupyterhub:auth.github.url"],
     ["github url with a query", gh({ url: "https://github.example.org/?x=1" }), "jupyterhub:auth.github.url: url must not have a query"],
@@ -132,11 +166,27 @@ describe("OAuth sign-in config: bad config is rejected with its key", () => {
     ["gitlab url with a fragment", gl({ url: "https://git.example.org/#top" }), "jupyterhub:auth.gitlab.url"],
     ["gitlab url malformed", gl({ url: "https//git.example.org" }), "jupyterhub:auth.gitlab.url"],
     ["callback URL malformed", gh({ callbackUrl: "hub/oauth_callback" }), "jupyterhub:auth.github.callbackUrl"],
-    ["callback path of one provider with several", { ...multi, auth: { ...multi.auth, github: { ...github, callbackUrl: "http://localhost:8000/hub/oauth_callback" } } }, "jupyterhub:auth.github.callbackUrl: the hub serves the github callback at /hub/github/oauth_callback"],
-    ["callback path of several with one provider", gl({ callbackUrl: "http://localhost:8000/hub/gitlab/oauth_callback" }), "jupyterhub:auth.gitlab.callbackUrl: the hub serves the gitlab callback at /hub/oauth_callback"],
-    ["callback outside the public URL's path", { ...gh({ callbackUrl: "https://example.org/hub/oauth_callback" }), hub: { publicUrl: "https://example.org/jupyter" } }, "jupyterhub:auth.github.callbackUrl"],
+    [
+      "callback path of one provider with several",
+      { ...multi, auth: { ...multi.auth, github: { ...github, callbackUrl: "http://localhost:8000/hub/oauth_callback" } } },
+      "jupyterhub:auth.github.callbackUrl: the hub serves the github callback at /hub/github/oauth_callback",
+    ],
+    [
+      "callback path of several with one provider",
+      gl({ callbackUrl: "http://localhost:8000/hub/gitlab/oauth_callback" }),
+      "jupyterhub:auth.gitlab.callbackUrl: the hub serves the gitlab callback at /hub/oauth_callback",
+    ],
+    [
+      "callback outside the public URL's path",
+      { ...gh({ callbackUrl: "https://example.org/hub/oauth_callback" }), hub: { publicUrl: "https://example.org/jupyter" } },
+      "jupyterhub:auth.github.callbackUrl",
+    ],
     ["github without allow rules", gh({ allowedOrganizations: [], admins: [] }), "jupyterhub:auth.github: nobody could log in"],
-    ["gitlab without allow rules", gl({ allowedGroups: [], allowedProjectIds: [], admins: [], allowAll: false }), "jupyterhub:auth.gitlab: nobody could log in"],
+    [
+      "gitlab without allow rules",
+      gl({ allowedGroups: [], allowedProjectIds: [], admins: [], allowAll: false }),
+      "jupyterhub:auth.gitlab: nobody could log in",
+    ],
     ["github login with prefix", gh({ admins: ["github:octocat"] }), "jupyterhub:auth.github.admins[0]"],
     ["github login with capitals", gh({ allowedUsers: ["OctoCat"] }), "jupyterhub:auth.github.allowedUsers[0]"],
     ["github login with a double hyphen", gh({ allowedUsers: ["octo--cat"] }), "jupyterhub:auth.github.allowedUsers[0]"],
@@ -144,17 +194,32 @@ describe("OAuth sign-in config: bad config is rejected with its key", () => {
     ["team written with a slash", gh({ allowedOrganizations: ["org/team"] }), "jupyterhub:auth.github.allowedOrganizations[0]"],
     ["group path with trailing slash", gl({ allowedGroups: ["gmap/"] }), "jupyterhub:auth.gitlab.allowedGroups[0]"],
     ["project id zero", gl({ allowedProjectIds: [0] }), "jupyterhub:auth.gitlab.allowedProjectIds[0]"],
-    ["native admins without native", { ...gh({}), auth: { providers: ["github"], admins: ["admin"], github } }, "jupyterhub:auth.admins: auth.admins lists native accounts"],
-    ["native allowed users without native", { ...gl({}), auth: { providers: ["gitlab"], allowedUsers: ["ada"], gitlab } }, "jupyterhub:auth.allowedUsers"],
+    [
+      "native admins without native",
+      { ...gh({}), auth: { providers: ["github"], admins: ["admin"], github } },
+      "jupyterhub:auth.admins: auth.admins lists native accounts",
+    ],
+    [
+      "native allowed users without native",
+      { ...gl({}), auth: { providers: ["gitlab"], allowedUsers: ["ada"], gitlab } },
+      "jupyterhub:auth.allowedUsers",
+    ],
     ["native admin with a colon", { auth: { admins: ["native:admin"] } }, "jupyterhub:auth.admins[0]"],
     ["native admin with capitals", { auth: { admins: ["Admin"] } }, "jupyterhub:auth.admins[0]"],
-    ["provider listed twice", { auth: { providers: ["native", "native"] } }, 'jupyterhub:auth.providers: provider "native" is listed twice'],
+    [
+      "provider listed twice",
+      { auth: { providers: ["native", "native"] } },
+      'jupyterhub:auth.providers: provider "native" is listed twice',
+    ],
     ["unknown key in a provider", gh({ organizations: ["x"] }), "jupyterhub:auth.github.organizations: unknown key"],
   ];
   for (const [what, raw, key] of cases) {
     it(what, () => {
       const problems = problemsOf(raw);
-      assert.ok(problems.some((p) => p.startsWith(key)), `expected a problem starting with ${key}, got:\n${problems.join("\n")}`);
+      assert.ok(
+        problems.some((p) => p.startsWith(key)),
+        `expected a problem starting with ${key}, got:\n${problems.join("\n")}`,
+      );
     });
   }
 

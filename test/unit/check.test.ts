@@ -42,7 +42,10 @@ describe("npm run check", () => {
     });
     const { code, out } = check("production", "--config-file", file);
     assert.equal(code, 0, out);
-    assert.match(out, /ok \(secrets set, values not shown: jupyterhub:githubClientSecret, jupyterhub:gitlabClientSecret, jupyterhub:shareCredentials\.shared-smb\.password\)/);
+    assert.match(
+      out,
+      /ok \(secrets set, values not shown: jupyterhub:githubClientSecret, jupyterhub:gitlabClientSecret, jupyterhub:shareCredentials\.shared-smb\.password\)/,
+    );
     assert.ok(!out.includes("v1:"), "no ciphertext either");
   });
 
@@ -55,7 +58,8 @@ describe("npm run check", () => {
     const { code, out } = check("dev", "--config-file", file);
     assert.equal(code, 1);
     assert.match(out, /Invalid stack config: 3 problems/);
-    for (const key of ["jupyterhub:hub.port", "jupyterhub:storage[0].mountPath", "jupyterhub:imgaes: unknown key"]) assert.ok(out.includes(key), out);
+    for (const key of ["jupyterhub:hub.port", "jupyterhub:storage[0].mountPath", "jupyterhub:imgaes: unknown key"])
+      assert.ok(out.includes(key), out);
   });
 
   it("explains usage and unknown stacks", () => {

@@ -17,7 +17,14 @@ async function deploy(name: string, input: StackConfigInput, hookFiles = {}) {
   const hub = new JupyterHub(
     name,
     { config: parseConfig(input as Record<string, unknown>), hookFiles, stack: "unit", hubContext: "hub-config" },
-    { transformations: [(a) => { options[`${a.type}::${a.name}`] = a.opts as pulumi.CustomResourceOptions; return undefined; }] },
+    {
+      transformations: [
+        (a) => {
+          options[`${a.type}::${a.name}`] = a.opts as pulumi.CustomResourceOptions;
+          return undefined;
+        },
+      ],
+    },
   );
   await valueOf(hub.hubContainer);
   await settle();
@@ -28,7 +35,11 @@ const full: StackConfigInput = {
   prefix: "gmap",
   labels: { "org.example/team": "gmap" },
   hub: { publicUrl: "https://hub.example.org", port: 8443, bindAddress: "0.0.0.0" },
-  auth: { providers: ["native", "github"], admins: ["admin"], github: { clientId: "gh-id", allowedOrganizations: ["europlanet"], admins: ["octo"] } },
+  auth: {
+    providers: ["native", "github"],
+    admins: ["admin"],
+    github: { clientId: "gh-id", allowedOrganizations: ["europlanet"], admins: ["octo"] },
+  },
   githubClientSecret: "gh-secret-value",
   images: [
     { name: "isis", displayName: "ISIS", image: "gmap/jupyter-isis:8.0.0" },
@@ -36,14 +47,23 @@ const full: StackConfigInput = {
   ],
   defaultImage: "gispy",
   storage: [
-    { name: "isis-data", source: { type: "nfs", server: "nas.example.org", export: "/isis" }, mountPath: "/mnt/isis/data", readOnly: true, environment: { ISISDATA: "/mnt/isis/data" } },
+    {
+      name: "isis-data",
+      source: { type: "nfs", server: "nas.example.org", export: "/isis" },
+      mountPath: "/mnt/isis/data",
+      readOnly: true,
+      environment: { ISISDATA: "/mnt/isis/data" },
+    },
     { name: "archive", source: { type: "cifs", server: "smb.example.org", share: "archive" }, mountPath: "/mnt/archive", readOnly: true },
     { name: "shared", source: { type: "volume" }, mountPath: "/home/jovyan/shared" },
     { name: "scratch", source: { type: "host", path: "/srv/scratch/{username}" }, mountPath: "/mnt/scratch", perUser: true },
   ],
   shareCredentials: { archive: { username: "reader", password: "cifs-password-value" } },
   hooks: { postAuth: "hooks/post_auth.py", start: "hooks/start.sh" },
-  services: [{ name: "monitoring", scopes: ["read:metrics"] }, { name: "admin-api", scopes: ["admin:users"] }],
+  services: [
+    { name: "monitoring", scopes: ["read:metrics"] },
+    { name: "admin-api", scopes: ["admin:users"] },
+  ],
 };
 
 describe("JupyterHub component (full config)", () => {
@@ -99,7 +119,10 @@ describe("JupyterHub component (full config)", () => {
   it("runs the proxy on the network, published on the configured address, token secret", () => {
     const proxy = byType(types.container, "full-proxy")[0]!;
     assert.equal(proxy.inputs.name, "gmap-proxy");
-    assert.equal(proxy.inputs.image, "sha256:id-of-quay.io/jupyterhub/configurable-http-proxy:5.1.0".replace("5.1.0", proxy.inputs.image.split(":").pop()));
+    assert.equal(
+      proxy.inputs.image,
+      "sha256:id-of-quay.io/jupyterhub/configurable-http-proxy:5.1.0".replace("5.1.0", proxy.inputs.image.split(":").pop()),
+    );
     assert.deepEqual(proxy.inputs.ports, [{ internal: 8000, external: 8443, ip: "0.0.0.0", protocol: "tcp" }]);
     assert.deepEqual(proxy.inputs.networksAdvanced, [{ name: "gmap", aliases: ["proxy"] }]);
     assert.deepEqual(proxy.inputs.envs, ["CONFIGPROXY_AUTH_TOKEN=password-of-full-secrets-proxy-token"]);
@@ -122,11 +145,14 @@ describe("JupyterHub component (full config)", () => {
       { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" },
     ]);
     assert.equal(hubC.inputs.ports, undefined, "only the proxy is published");
-    assert.deepEqual(hubC.inputs.uploads.map((u: any) => [u.file, u.permissions]), [
-      ["/srv/jupyterhub/settings.json", "0644"],
-      ["/srv/jupyterhub/secrets.json", "0600"],
-      ["/srv/jupyterhub/hooks/post_auth.py", "0644"],
-    ]);
+    assert.deepEqual(
+      hubC.inputs.uploads.map((u: any) => [u.file, u.permissions]),
+      [
+        ["/srv/jupyterhub/settings.json", "0644"],
+        ["/srv/jupyterhub/secrets.json", "0600"],
+        ["/srv/jupyterhub/hooks/post_auth.py", "0644"],
+      ],
+    );
     // The mock monitor lifts a nested secret to the whole property; the engine keeps it on the element.
     assert.deepEqual(hubC.secretPaths, ["uploads"]);
     assert.equal(hubC.inputs.restart, "unless-stopped");
@@ -150,7 +176,11 @@ describe("JupyterHub component (full config)", () => {
     assert.equal(typeof servers.inputs.__provider, "string", "the provider is serialized into the state");
     const dependsOn = (r: { type: string; name: string }) =>
       ([optionsOf(r)?.dependsOn ?? []].flat() as (pulumi.Resource & { __name?: string })[]).map((d) => d.__name);
-    assert.deepEqual(dependsOn(byType(types.container, "full-hub")[0]!), ["full-hub-user-servers"], "the hub is deleted before its servers");
+    assert.deepEqual(
+      dependsOn(byType(types.container, "full-hub")[0]!),
+      ["full-hub-user-servers"],
+      "the hub is deleted before its servers",
+    );
     assert.deepEqual(dependsOn(byType(types.image, "full")[0]!), ["full-hub-image-tag"], "the image before its tag");
     assert.equal(optionsOf(byType(types.network, "full")[0]!)?.deleteBeforeReplace, true, "fixed name: delete first");
   });
@@ -163,7 +193,11 @@ describe("JupyterHub component (full config)", () => {
     }
     const settings = JSON.parse(settingsText);
     assert.equal(settings.hub.publicUrl, "https://hub.example.org");
-    assert.equal(settings.auth.github.callbackUrl, "https://hub.example.org/hub/github/oauth_callback", "several providers: each has its own callback path");
+    assert.equal(
+      settings.auth.github.callbackUrl,
+      "https://hub.example.org/hub/github/oauth_callback",
+      "several providers: each has its own callback path",
+    );
     assert.equal(settings.spawner.defaultImage, "gispy");
     // the spawner gives each server its own network and connects hub and proxy to it
     assert.equal(settings.spawner.networkTemplate, "gmap-u-{username}");
@@ -197,12 +231,19 @@ describe("JupyterHub component (full config)", () => {
   });
 
   it("generates secrets with @pulumi/random and exposes service tokens and admin passwords only as secrets", async () => {
-    assert.deepEqual(byType(types.bytes, "full").map((r) => r.inputs), [{ length: 32 }]);
+    assert.deepEqual(
+      byType(types.bytes, "full").map((r) => r.inputs),
+      [{ length: 32 }],
+    );
     assert.equal(byType(types.password, "full").length, 5, "proxy, culler, two services, one native admin");
     assert.equal(await pulumi.isSecret(hub.adminPasswords), true);
     assert.deepEqual(await valueOf(hub.adminPasswords), { admin: "password-of-full-secrets-admin-admin" });
     const secretsJson = JSON.parse(byType(types.container, "full-hub")[0]!.inputs.uploads[1].content);
-    assert.deepEqual(secretsJson.nativeAdminPasswordHashes, { admin: "$2a$10$hash-of-full-secrets-admin-admin" }, "the hub gets only the hash");
+    assert.deepEqual(
+      secretsJson.nativeAdminPasswordHashes,
+      { admin: "$2a$10$hash-of-full-secrets-admin-admin" },
+      "the hub gets only the hash",
+    );
     assert.equal(await pulumi.isSecret(hub.serviceTokens), true);
     assert.deepEqual(await valueOf(hub.serviceTokens), {
       "admin-api": "password-of-full-secrets-service-admin-api",

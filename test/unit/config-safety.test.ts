@@ -54,15 +54,30 @@ describe("spawner.cpuLimit", () => {
   });
 });
 
-const volumeAt = (mountPath: string, extra: Record<string, unknown> = {}) => ({ storage: [{ name: "data", source: { type: "volume" }, mountPath, ...extra }] });
-const hostBind = (path: string, extra: Record<string, unknown> = {}) => ({ storage: [{ name: "data", source: { type: "host", path }, mountPath: "/mnt/data", ...extra }] });
+const volumeAt = (mountPath: string, extra: Record<string, unknown> = {}) => ({
+  storage: [{ name: "data", source: { type: "volume" }, mountPath, ...extra }],
+});
+const hostBind = (path: string, extra: Record<string, unknown> = {}) => ({
+  storage: [{ name: "data", source: { type: "host", path }, mountPath: "/mnt/data", ...extra }],
+});
 
 describe("mount paths", () => {
   it("accepts ordinary mount paths", () => {
-    for (const p of ["/mnt/data", "/srv/isis-data", "/home/jovyan/shared", "/opt/data", "/etc-archive", "/var/data", "/home/jovyan/work/extra"]) {
+    for (const p of [
+      "/mnt/data",
+      "/srv/isis-data",
+      "/home/jovyan/shared",
+      "/opt/data",
+      "/etc-archive",
+      "/var/data",
+      "/home/jovyan/work/extra",
+    ]) {
       assert.equal(parseConfig(volumeAt(p)).storage[0]!.mountPath, p);
     }
-    assert.equal(parseConfig({ spawner: { workVolume: { mountPath: "/home/jovyan/persistent" } } }).spawner.workVolume.mountPath, "/home/jovyan/persistent");
+    assert.equal(
+      parseConfig({ spawner: { workVolume: { mountPath: "/home/jovyan/persistent" } } }).spawner.workVolume.mountPath,
+      "/home/jovyan/persistent",
+    );
   });
 
   it("refuses separators, control characters and paths not in normal form", () => {
@@ -75,14 +90,30 @@ describe("mount paths", () => {
     refused(volumeAt("/mnt/./data"), key, /"\." segments or "\/\/"/);
     refused(volumeAt("/mnt//data"), key, /"\." segments or "\/\/"/);
     refused(volumeAt("/mnt/data/"), key, /must not end with "\/": write \/mnt\/data/);
-    refused({ spawner: { workVolume: { mountPath: "/home/jovyan/my work" } } }, "jupyterhub:spawner.workVolume.mountPath", /must not contain spaces/);
+    refused(
+      { spawner: { workVolume: { mountPath: "/home/jovyan/my work" } } },
+      "jupyterhub:spawner.workVolume.mountPath",
+      /must not contain spaces/,
+    );
   });
 
   it("refuses system directories of the image and their ancestors", () => {
     const hidden: Array<[string, string]> = [
-      ["/", "/etc"], ["/etc", "/etc"], ["/usr", "/usr"], ["/bin", "/bin"], ["/sbin", "/sbin"], ["/lib", "/lib"], ["/lib64", "/lib64"],
-      ["/proc", "/proc"], ["/sys", "/sys"], ["/dev", "/dev"], ["/var", "/var/run"], ["/var/run", "/var/run"], ["/run", "/run"],
-      ["/opt", "/opt/conda"], ["/opt/conda", "/opt/conda"],
+      ["/", "/etc"],
+      ["/etc", "/etc"],
+      ["/usr", "/usr"],
+      ["/bin", "/bin"],
+      ["/sbin", "/sbin"],
+      ["/lib", "/lib"],
+      ["/lib64", "/lib64"],
+      ["/proc", "/proc"],
+      ["/sys", "/sys"],
+      ["/dev", "/dev"],
+      ["/var", "/var/run"],
+      ["/var/run", "/var/run"],
+      ["/run", "/run"],
+      ["/opt", "/opt/conda"],
+      ["/opt/conda", "/opt/conda"],
     ];
     for (const [p, what] of hidden) {
       refused(volumeAt(p, { readOnly: true }), "jupyterhub:storage[0].mountPath", new RegExp(`would hide ${what} of the notebook image`));
@@ -95,8 +126,16 @@ describe("mount paths", () => {
       refused(volumeAt(p), "jupyterhub:storage[0].mountPath", /shared writable mount .* would cover the notebook home \/home\/jovyan/);
       refused(hostBind("/srv/homes", { mountPath: p }), "jupyterhub:storage[0].mountPath", /would cover the notebook home/);
     }
-    refused({ ...volumeAt("/srv"), spawner: { notebookDir: "/srv/notebooks" } }, "jupyterhub:storage[0].mountPath", /would cover the notebook home \/srv\/notebooks/);
-    refused({ ...volumeAt("/srv/notebooks"), spawner: { notebookDir: "/srv/notebooks/" } }, "jupyterhub:storage[0].mountPath", /would cover the notebook home \/srv\/notebooks/);
+    refused(
+      { ...volumeAt("/srv"), spawner: { notebookDir: "/srv/notebooks" } },
+      "jupyterhub:storage[0].mountPath",
+      /would cover the notebook home \/srv\/notebooks/,
+    );
+    refused(
+      { ...volumeAt("/srv/notebooks"), spawner: { notebookDir: "/srv/notebooks/" } },
+      "jupyterhub:storage[0].mountPath",
+      /would cover the notebook home \/srv\/notebooks/,
+    );
     // per-user or read-only mounts there share nothing writable
     parseConfig({ ...volumeAt("/home/jovyan", { perUser: true }), spawner: { workVolume: { enabled: false } } });
     parseConfig({ ...volumeAt("/home/jovyan", { readOnly: true }), spawner: { workVolume: { enabled: false } } });
@@ -115,12 +154,30 @@ describe("host path sources", () => {
   it("refuses the Docker socket, system directories, their contents and their ancestors", () => {
     const key = "jupyterhub:storage[0].source.path";
     const exposed: Array<[string, string]> = [
-      ["/", "/etc"], ["/var/run/docker.sock", "/var/run"], ["/run/docker.sock", "/run"], ["/var/run", "/var/run"], ["/var", "/var/lib/docker"],
-      ["/etc", "/etc"], ["/etc/shadow", "/etc"], ["/proc", "/proc"], ["/proc/1/root", "/proc"], ["/sys", "/sys"], ["/dev/sda", "/dev"],
-      ["/var/lib/docker", "/var/lib/docker"], ["/var/lib", "/var/lib/docker"], ["/var/lib/docker/volumes/gmap-hub-data/_data", "/var/lib/docker"],
-      ["/root", "/root"], ["/root/.ssh", "/root"], ["/boot", "/boot"],
+      ["/", "/etc"],
+      ["/var/run/docker.sock", "/var/run"],
+      ["/run/docker.sock", "/run"],
+      ["/var/run", "/var/run"],
+      ["/var", "/var/lib/docker"],
+      ["/etc", "/etc"],
+      ["/etc/shadow", "/etc"],
+      ["/proc", "/proc"],
+      ["/proc/1/root", "/proc"],
+      ["/sys", "/sys"],
+      ["/dev/sda", "/dev"],
+      ["/var/lib/docker", "/var/lib/docker"],
+      ["/var/lib", "/var/lib/docker"],
+      ["/var/lib/docker/volumes/gmap-hub-data/_data", "/var/lib/docker"],
+      ["/root", "/root"],
+      ["/root/.ssh", "/root"],
+      ["/boot", "/boot"],
     ];
-    for (const [path, what] of exposed) refused(hostBind(path, { readOnly: true }), key, new RegExp(`${path.replace(/\./g, "\\.")} would give notebook users the host's ${what}`));
+    for (const [path, what] of exposed)
+      refused(
+        hostBind(path, { readOnly: true }),
+        key,
+        new RegExp(`${path.replace(/\./g, "\\.")} would give notebook users the host's ${what}`),
+      );
     refused(hostBind("/srv/../etc"), key, /must not contain "\.\." segments/);
     refused(hostBind("/etc/"), key, /must not end with "\/"/);
   });
@@ -128,13 +185,22 @@ describe("host path sources", () => {
   it("refuses the configured Docker socket and its directories", () => {
     const hub = { dockerSocket: "/srv/docker/docker.sock" };
     for (const path of ["/srv/docker/docker.sock", "/srv/docker", "/srv"]) {
-      refused({ ...hostBind(path), hub }, "jupyterhub:storage[0].source.path", /the host's \/srv\/docker\/docker\.sock.*\(hub\.dockerSocket\)/);
+      refused(
+        { ...hostBind(path), hub },
+        "jupyterhub:storage[0].source.path",
+        /the host's \/srv\/docker\/docker\.sock.*\(hub\.dockerSocket\)/,
+      );
     }
     parseConfig({ ...hostBind("/srv/data"), hub });
   });
 
   it("refuses per-user templates where a user name could reach a system directory", () => {
-    for (const [path, what] of [["/{username}", "/etc"], ["/var/lib/{username}", "/var/lib/docker"], ["/var/{username}/data", "/var/lib/docker"], ["/e{username}", "/etc"]]) {
+    for (const [path, what] of [
+      ["/{username}", "/etc"],
+      ["/var/lib/{username}", "/var/lib/docker"],
+      ["/var/{username}/data", "/var/lib/docker"],
+      ["/e{username}", "/etc"],
+    ]) {
       refused(hostBind(path!, { perUser: true }), "jupyterhub:storage[0].source.path", new RegExp(`could make .* the host's ${what}`));
     }
     refused(hostBind("/etc/{username}", { perUser: true }), "jupyterhub:storage[0].source.path", /the host's \/etc/);
@@ -142,7 +208,9 @@ describe("host path sources", () => {
 });
 
 describe("network share mount options", () => {
-  const nfs = (source: Record<string, unknown>) => ({ storage: [{ name: "isis", source: { type: "nfs", server: "nas", export: "/isis", ...source }, mountPath: "/mnt/isis" }] });
+  const nfs = (source: Record<string, unknown>) => ({
+    storage: [{ name: "isis", source: { type: "nfs", server: "nas", export: "/isis", ...source }, mountPath: "/mnt/isis" }],
+  });
   const cifs = (source: Record<string, unknown>, credentials: Record<string, unknown> = { username: "svc", password: "pw" }) => ({
     storage: [{ name: "share", source: { type: "cifs", server: "smb", share: "data", ...source }, mountPath: "/mnt/share" }],
     shareCredentials: { share: credentials },
@@ -152,10 +220,16 @@ describe("network share mount options", () => {
     parseConfig(nfs({ server: "nas.example.org", export: "/export/isis-data" }));
     parseConfig(nfs({ server: "10.1.2.3" }));
     parseConfig(nfs({ server: "fd00::1" }));
-    const c = parseConfig(cifs({ share: "data/sub dir", options: ["vers=3.0"] }, { username: "svc.reader", password: "p@ss=w0rd; ok", domain: "LAB" }));
+    const c = parseConfig(
+      cifs({ share: "data/sub dir", options: ["vers=3.0"] }, { username: "svc.reader", password: "p@ss=w0rd; ok", domain: "LAB" }),
+    );
     // every value stays one option of Docker's comma-separated list
     assert.deepEqual(shareDriverOptions(c.storage[0]!, c.shareCredentials)?.o?.split(","), [
-      "addr=smb", "username=svc.reader", "password=p@ss=w0rd; ok", "domain=LAB", "vers=3.0",
+      "addr=smb",
+      "username=svc.reader",
+      "password=p@ss=w0rd; ok",
+      "domain=LAB",
+      "vers=3.0",
     ]);
   });
 
@@ -168,17 +242,38 @@ describe("network share mount options", () => {
     refused(nfs({ export: "/isis\nrw" }), "jupyterhub:storage[0].source.export", /must not contain ",", "=" or control characters/);
     refused(cifs({ share: "data,uid=0" }), "jupyterhub:storage[0].source.share", /must not contain ",", "="/);
     refused(cifs({ share: "data=x" }), "jupyterhub:storage[0].source.share", /must not contain ",", "="/);
-    refused(nfs({ options: ["nfsvers=4\u0000"] }), "jupyterhub:storage[0].source.options[0]", /without commas, spaces or control characters/);
+    refused(
+      nfs({ options: ["nfsvers=4\u0000"] }),
+      "jupyterhub:storage[0].source.options[0]",
+      /without commas, spaces or control characters/,
+    );
   });
 
   it("refuses credentials that would break or add options, without showing them", () => {
     const secret = "hunter2,uid=0";
-    const problem = refused(cifs({}, { username: "svc", password: secret }), "jupyterhub:shareCredentials.share.password", /must not contain "," or control characters/);
+    const problem = refused(
+      cifs({}, { username: "svc", password: secret }),
+      "jupyterhub:shareCredentials.share.password",
+      /must not contain "," or control characters/,
+    );
     assert.ok(!problem.includes("hunter2"), problem);
-    const lineBreak = refused(cifs({}, { username: "svc", password: "pw\nsecret-line" }), "jupyterhub:shareCredentials.share.password", /line breaks/);
+    const lineBreak = refused(
+      cifs({}, { username: "svc", password: "pw\nsecret-line" }),
+      "jupyterhub:shareCredentials.share.password",
+      /line breaks/,
+    );
     assert.ok(!lineBreak.includes("secret-line"), lineBreak);
-    for (const [field, value] of [["username", "svc,uid=0"], ["username", "svc=admin"], ["domain", "LAB,rw"], ["domain", "LAB\n"]] as const) {
-      const p = refused(cifs({}, { username: "svc", password: "pw", [field]: value }), `jupyterhub:shareCredentials.share.${field}`, /must not contain ",", "=" or control characters/);
+    for (const [field, value] of [
+      ["username", "svc,uid=0"],
+      ["username", "svc=admin"],
+      ["domain", "LAB,rw"],
+      ["domain", "LAB\n"],
+    ] as const) {
+      const p = refused(
+        cifs({}, { username: "svc", password: "pw", [field]: value }),
+        `jupyterhub:shareCredentials.share.${field}`,
+        /must not contain ",", "=" or control characters/,
+      );
       assert.ok(!p.includes(value), p);
     }
   });
@@ -189,7 +284,10 @@ describe("spawner.networkPool", () => {
     assert.equal(parseConfig({}).spawner.networkPool, "10.251.0.0/16");
     assert.equal(parseConfig({ spawner: { networkPool: "192.168.64.0/20" } }).spawner.networkPool, "192.168.64.0/20");
     for (const bad of ["10.251.0.1/16", "10.251.0.0/25", "10.0.0.0/7", "10.251.0.0", "fd00::/64"]) {
-      assert.ok(problemsOf({ spawner: { networkPool: bad } }).some((p) => p.startsWith("jupyterhub:spawner.networkPool")), bad);
+      assert.ok(
+        problemsOf({ spawner: { networkPool: bad } }).some((p) => p.startsWith("jupyterhub:spawner.networkPool")),
+        bad,
+      );
     }
   });
 });

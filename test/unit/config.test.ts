@@ -4,7 +4,6 @@ import { configKey, loadConfig, parseConfig } from "../../components/config";
 import { defaultImages } from "../../components/versions";
 import { problemsOf } from "./config-problems";
 
-
 const github = { clientId: "id", allowedOrganizations: ["europlanet"] };
 const gitlab = { clientId: "id", url: "https://git.example.org", allowedGroups: ["gmap"] };
 
@@ -45,7 +44,13 @@ describe("config defaults", () => {
       ],
       defaultImage: "gispy",
       storage: [
-        { name: "isis-data", source: { type: "nfs", server: "nas", export: "/isis" }, mountPath: "/mnt/isis/data", readOnly: true, environment: { ISISDATA: "/mnt/isis/data" } },
+        {
+          name: "isis-data",
+          source: { type: "nfs", server: "nas", export: "/isis" },
+          mountPath: "/mnt/isis/data",
+          readOnly: true,
+          environment: { ISISDATA: "/mnt/isis/data" },
+        },
         { name: "scratch", source: { type: "cifs", server: "smb", share: "scratch/{username}" }, mountPath: "/mnt/scratch", perUser: true },
       ],
       shareCredentials: { scratch: { username: "u", password: "p" } },
@@ -69,35 +74,102 @@ describe("invalid configs are rejected with their keys", () => {
     ["untagged base image", { hub: { baseImage: "quay.io/jupyterhub/jupyterhub" } }, "jupyterhub:hub.baseImage"],
     ["log level", { hub: { logLevel: "LOUD" } }, "jupyterhub:hub.logLevel"],
     ["no images", { images: [] }, "jupyterhub:images"],
-    ["untagged notebook image", { images: [{ name: "isis", displayName: "ISIS", image: "gmap/jupyter-isis" }] }, "jupyterhub:images[0].image"],
+    [
+      "untagged notebook image",
+      { images: [{ name: "isis", displayName: "ISIS", image: "gmap/jupyter-isis" }] },
+      "jupyterhub:images[0].image",
+    ],
     ["image without display name", { images: [{ name: "isis", image: "gmap/jupyter-isis:1" }] }, "jupyterhub:images[0].displayName"],
-    ["duplicate image names", { images: [{ name: "a", displayName: "A", image: "x/a:1" }, { name: "a", displayName: "B", image: "x/b:1" }] }, 'jupyterhub:images: image name "a" is used twice'],
+    [
+      "duplicate image names",
+      {
+        images: [
+          { name: "a", displayName: "A", image: "x/a:1" },
+          { name: "a", displayName: "B", image: "x/b:1" },
+        ],
+      },
+      'jupyterhub:images: image name "a" is used twice',
+    ],
     ["default image not listed", { defaultImage: "isis" }, "jupyterhub:defaultImage"],
     ["unknown provider", { auth: { providers: ["ldap"] } }, "jupyterhub:auth.providers[0]"],
     ["no provider", { auth: { providers: [] } }, "jupyterhub:auth.providers"],
     ["github without client id", { auth: { providers: ["github"] }, githubClientSecret: "s" }, "jupyterhub:auth.github"],
-    ["github without secret", { auth: { providers: ["github"], github }, }, "jupyterhub:githubClientSecret"],
-    ["github without allow rules", { auth: { providers: ["github"], github: { clientId: "id" } }, githubClientSecret: "s" }, "jupyterhub:auth.github: nobody could log in"],
-    ["gitlab malformed URL", { auth: { providers: ["gitlab"], gitlab: { ...gitlab, url: "git.example.org" } }, gitlabClientSecret: "s" }, "jupyterhub:auth.gitlab.url"],
-    ["gitlab project id not a number", { auth: { providers: ["gitlab"], gitlab: { ...gitlab, allowedProjectIds: ["x"] } }, gitlabClientSecret: "s" }, "jupyterhub:auth.gitlab.allowedProjectIds[0]"],
-    ["provider section without provider", { auth: { gitlab } }, 'jupyterhub:auth.gitlab: auth.gitlab is configured but "gitlab" is not in auth.providers'],
+    ["github without secret", { auth: { providers: ["github"], github } }, "jupyterhub:githubClientSecret"],
+    [
+      "github without allow rules",
+      { auth: { providers: ["github"], github: { clientId: "id" } }, githubClientSecret: "s" },
+      "jupyterhub:auth.github: nobody could log in",
+    ],
+    [
+      "gitlab malformed URL",
+      { auth: { providers: ["gitlab"], gitlab: { ...gitlab, url: "git.example.org" } }, gitlabClientSecret: "s" },
+      "jupyterhub:auth.gitlab.url",
+    ],
+    [
+      "gitlab project id not a number",
+      { auth: { providers: ["gitlab"], gitlab: { ...gitlab, allowedProjectIds: ["x"] } }, gitlabClientSecret: "s" },
+      "jupyterhub:auth.gitlab.allowedProjectIds[0]",
+    ],
+    [
+      "provider section without provider",
+      { auth: { gitlab } },
+      'jupyterhub:auth.gitlab: auth.gitlab is configured but "gitlab" is not in auth.providers',
+    ],
     ["weak password length", { auth: { native: { minimumPasswordLength: 4 } } }, "jupyterhub:auth.native.minimumPasswordLength"],
     ["lockout too short", { auth: { native: { secondsBeforeNextTry: 0 } } }, "jupyterhub:auth.native.secondsBeforeNextTry"],
     ["relative mount path", { storage: [{ name: "d", source: { type: "volume" }, mountPath: "data" }] }, "jupyterhub:storage[0].mountPath"],
     ["unknown storage type", { storage: [{ name: "d", source: { type: "s3" }, mountPath: "/d" }] }, "jupyterhub:storage[0].source"],
-    ["host path relative", { storage: [{ name: "d", source: { type: "host", path: "srv/d" }, mountPath: "/d" }] }, "jupyterhub:storage[0].source.path"],
-    ["duplicate mount paths", { storage: [{ name: "a", source: { type: "volume" }, mountPath: "/d" }, { name: "b", source: { type: "volume" }, mountPath: "/d" }] }, "jupyterhub:storage: mount path /d is used twice"],
-    ["mount path hides the home volume", { storage: [{ name: "a", source: { type: "volume" }, mountPath: "/home/jovyan", perUser: true }] }, "mount path /home/jovyan is used twice"],
-    ["per-user host path without {username}", { storage: [{ name: "a", source: { type: "host", path: "/srv/a" }, mountPath: "/a", perUser: true }] }, "jupyterhub:storage[0].source.path"],
-    ["shared nfs with {username}", { storage: [{ name: "a", source: { type: "nfs", server: "n", export: "/e/{username}" }, mountPath: "/a" }] }, "jupyterhub:storage[0].perUser"],
-    ["cifs without credentials", { storage: [{ name: "a", source: { type: "cifs", server: "s", share: "x" }, mountPath: "/a" }] }, "jupyterhub:storage[0].source: CIFS needs credentials"],
+    [
+      "host path relative",
+      { storage: [{ name: "d", source: { type: "host", path: "srv/d" }, mountPath: "/d" }] },
+      "jupyterhub:storage[0].source.path",
+    ],
+    [
+      "duplicate mount paths",
+      {
+        storage: [
+          { name: "a", source: { type: "volume" }, mountPath: "/d" },
+          { name: "b", source: { type: "volume" }, mountPath: "/d" },
+        ],
+      },
+      "jupyterhub:storage: mount path /d is used twice",
+    ],
+    [
+      "mount path hides the home volume",
+      { storage: [{ name: "a", source: { type: "volume" }, mountPath: "/home/jovyan", perUser: true }] },
+      "mount path /home/jovyan is used twice",
+    ],
+    [
+      "per-user host path without {username}",
+      { storage: [{ name: "a", source: { type: "host", path: "/srv/a" }, mountPath: "/a", perUser: true }] },
+      "jupyterhub:storage[0].source.path",
+    ],
+    [
+      "shared nfs with {username}",
+      { storage: [{ name: "a", source: { type: "nfs", server: "n", export: "/e/{username}" }, mountPath: "/a" }] },
+      "jupyterhub:storage[0].perUser",
+    ],
+    [
+      "cifs without credentials",
+      { storage: [{ name: "a", source: { type: "cifs", server: "s", share: "x" }, mountPath: "/a" }] },
+      "jupyterhub:storage[0].source: CIFS needs credentials",
+    ],
     ["credentials of no mount", { shareCredentials: { ghost: { username: "u", password: "p" } } }, "jupyterhub:shareCredentials.ghost"],
     ["reserved storage name", { storage: [{ name: "user", source: { type: "volume" }, mountPath: "/u" }] }, "jupyterhub:storage[0].name"],
     ["bad env name", { spawner: { environment: { "1BAD": "x" } } }, "jupyterhub:spawner.environment.1BAD"],
     ["memory limit format", { spawner: { memLimit: "lots" } }, "jupyterhub:spawner.memLimit"],
     ["start timeout too short", { spawner: { startTimeout: 5 } }, "jupyterhub:spawner.startTimeout"],
     ["service without scopes", { services: [{ name: "ci", scopes: [] }] }, "jupyterhub:services[0].scopes"],
-    ["duplicate services", { services: [{ name: "ci", scopes: ["read:users"] }, { name: "ci", scopes: ["read:users"] }] }, 'jupyterhub:services: service "ci" is declared twice'],
+    [
+      "duplicate services",
+      {
+        services: [
+          { name: "ci", scopes: ["read:users"] },
+          { name: "ci", scopes: ["read:users"] },
+        ],
+      },
+      'jupyterhub:services: service "ci" is declared twice',
+    ],
     ["culler timeout under activity interval", { culler: { timeout: 60 } }, "jupyterhub:culler.timeout"],
     ["hook not a python file", { hooks: { postAuth: "hooks/post_auth.sh" } }, "jupyterhub:hooks.postAuth"],
     ["structured key given as a string", { storage: "none" }, "jupyterhub:storage"],
@@ -106,12 +178,20 @@ describe("invalid configs are rejected with their keys", () => {
   for (const [title, raw, expected] of cases) {
     it(title, () => {
       const problems = problemsOf(raw);
-      assert.ok(problems.some((p) => p.startsWith("jupyterhub:") && p.includes(expected)), `expected a problem containing "${expected}", got:\n${problems.join("\n")}`);
+      assert.ok(
+        problems.some((p) => p.startsWith("jupyterhub:") && p.includes(expected)),
+        `expected a problem containing "${expected}", got:\n${problems.join("\n")}`,
+      );
     });
   }
 
   it("lists every problem in one message", () => {
-    const problems = problemsOf({ prefix: "X", hub: { port: 0 }, images: [{ name: "a", displayName: "A", image: "a" }], culler: { timeout: 1 } });
+    const problems = problemsOf({
+      prefix: "X",
+      hub: { port: 0 },
+      images: [{ name: "a", displayName: "A", image: "a" }],
+      culler: { timeout: 1 },
+    });
     assert.equal(problems.length, 4, problems.join("\n"));
     try {
       parseConfig({ prefix: "X", hub: { port: 0 } });
@@ -135,7 +215,10 @@ describe("loadConfig", () => {
   const read = (f: string) => files[f];
 
   it("decodes structured values and keeps string keys as strings", () => {
-    const { config } = loadConfig({ "jupyterhub:prefix": "123abc".replace("123", "g"), "jupyterhub:hub": '{"port": 8001}', "other:key": "x" }, read);
+    const { config } = loadConfig(
+      { "jupyterhub:prefix": "123abc".replace("123", "g"), "jupyterhub:hub": '{"port": 8001}', "other:key": "x" },
+      read,
+    );
     assert.equal(config.prefix, "gabc");
     assert.equal(config.hub.port, 8001);
   });
@@ -145,8 +228,12 @@ describe("loadConfig", () => {
     assert.match(hookFiles.postAuth!, /post_auth_hook/);
     assert.throws(
       () => loadConfig({ "jupyterhub:hooks": '{"preSpawn": "hooks/missing.py"}', "jupyterhub:hub": '{"port": 0}' }, read),
-      (e: Error) => /jupyterhub:hooks\.preSpawn: file hooks\/missing\.py does not exist/.test(e.message) && /jupyterhub:hub\.port/.test(e.message),
+      (e: Error) =>
+        /jupyterhub:hooks\.preSpawn: file hooks\/missing\.py does not exist/.test(e.message) && /jupyterhub:hub\.port/.test(e.message),
     );
-    assert.throws(() => loadConfig({ "jupyterhub:hooks": '{"start": "../etc/passwd"}' }, read), /jupyterhub:hooks\.start: give a path inside the project/);
+    assert.throws(
+      () => loadConfig({ "jupyterhub:hooks": '{"start": "../etc/passwd"}' }, read),
+      /jupyterhub:hooks\.start: give a path inside the project/,
+    );
   });
 });

@@ -53,7 +53,8 @@ function outputsFor(type: string, name: string, inputs: Record<string, any>): Re
 export function redacted(value: any): any {
   if (Array.isArray(value)) return value.map(redacted);
   if (value && typeof value === "object") {
-    if (value[secretSig] !== undefined) return `[secret ${createHash("sha256").update(JSON.stringify(value.value)).digest("hex").slice(0, 12)}]`;
+    if (value[secretSig] !== undefined)
+      return `[secret ${createHash("sha256").update(JSON.stringify(value.value)).digest("hex").slice(0, 12)}]`;
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redacted(v)]));
   }
   return value;

@@ -15,7 +15,10 @@ interface Run {
 }
 
 function run(stack: string, extra: Record<string, string> = {}): Run {
-  const out = execFileSync(process.execPath, ["--import", "tsx", "test/unit/run-program.ts", stack, JSON.stringify(extra)], { cwd: root, encoding: "utf8" });
+  const out = execFileSync(process.execPath, ["--import", "tsx", "test/unit/run-program.ts", stack, JSON.stringify(extra)], {
+    cwd: root,
+    encoding: "utf8",
+  });
   return JSON.parse(out);
 }
 
@@ -37,11 +40,16 @@ describe("the program", () => {
   it("switching the notebook image changes only that image's pull and the hub container (a quiet preview)", () => {
     const before = run("dev");
     const after = run("dev", {
-      "jupyterhub:images": JSON.stringify([{ name: "minimal", displayName: "Minimal (Python)", image: "quay.io/jupyter/minimal-notebook:2025-10-20" }]),
+      "jupyterhub:images": JSON.stringify([
+        { name: "minimal", displayName: "Minimal (Python)", image: "quay.io/jupyter/minimal-notebook:2025-10-20" },
+      ]),
     });
     const key = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
     const old = new Map(before.resources.map((r) => [key(r), JSON.stringify(r)]));
-    const changed = after.resources.filter((r) => old.get(key(r)) !== JSON.stringify(r)).map(key).sort();
+    const changed = after.resources
+      .filter((r) => old.get(key(r)) !== JSON.stringify(r))
+      .map(key)
+      .sort();
     assert.deepEqual(changed, [
       "docker:index/container:Container::jupyterhub-hub",
       "docker:index/remoteImage:RemoteImage::jupyterhub-images-minimal",
@@ -60,7 +68,8 @@ describe("the program", () => {
     assert.equal(outputs.serviceTokens!.secret, true);
     assert.equal(outputs.adminPasswords!.secret, true);
     assert.deepEqual(Object.keys(outputs.adminPasswords!.value), ["admin"]);
-    for (const [key, o] of Object.entries(outputs)) if (!["serviceTokens", "adminPasswords"].includes(key)) assert.equal(o.secret, false, key);
+    for (const [key, o] of Object.entries(outputs))
+      if (!["serviceTokens", "adminPasswords"].includes(key)) assert.equal(o.secret, false, key);
   });
 
   it("the production example validates (with its secrets set) and keeps every secret secret", () => {
@@ -71,16 +80,34 @@ describe("the program", () => {
     }
     assert.ok(text.includes("[secret "), "secrets reach the resources as secrets");
     assert.ok(text.includes("gmap/jupyter-isis:8.0.3"));
-    assert.deepEqual(outputs.adminUsers!.value, ["github:gmap-maintainer", "native:gmap-admin"], "with several providers, names carry the provider");
+    assert.deepEqual(
+      outputs.adminUsers!.value,
+      ["github:gmap-maintainer", "native:gmap-admin"],
+      "with several providers, names carry the provider",
+    );
   });
 
   it("the e2e stack validates", () => {
     const { resources } = run("e2e");
-    assert.ok(resources.some((r) => r.type === "docker:index/remoteImage:RemoteImage" && JSON.stringify(r.inputs).includes("localhost/notebook-gispy")));
+    assert.ok(
+      resources.some(
+        (r) => r.type === "docker:index/remoteImage:RemoteImage" && JSON.stringify(r.inputs).includes("localhost/notebook-gispy"),
+      ),
+    );
   });
 
   it("refuses a bad config before declaring any resource, with keyed errors", () => {
-    const res = spawnSync(process.execPath, ["--import", "tsx", "test/unit/run-program.ts", "dev", JSON.stringify({ "jupyterhub:hub": '{"port": -1}', "jupyterhub:imgaes": "[]" })], { cwd: root, encoding: "utf8" });
+    const res = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "test/unit/run-program.ts",
+        "dev",
+        JSON.stringify({ "jupyterhub:hub": '{"port": -1}', "jupyterhub:imgaes": "[]" }),
+      ],
+      { cwd: root, encoding: "utf8" },
+    );
     assert.notEqual(res.status, 0);
     assert.match(res.stderr, /jupyterhub:hub\.port/);
     assert.match(res.stderr, /jupyterhub:imgaes: unknown key/);

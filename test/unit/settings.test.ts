@@ -5,16 +5,41 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { dockerDuration, hubHealthcheck, hubSecrets, hubSettings, labelsFor, names, proxyCommand, proxyEntrypoint, proxyStartScript, shareDriverOptions, spawnerMounts, stableJson } from "../../components/settings";
+import {
+  dockerDuration,
+  hubHealthcheck,
+  hubSecrets,
+  hubSettings,
+  labelsFor,
+  names,
+  proxyCommand,
+  proxyEntrypoint,
+  proxyStartScript,
+  shareDriverOptions,
+  spawnerMounts,
+  stableJson,
+} from "../../components/settings";
 
 describe("settings", () => {
   it("stableJson sorts keys at every level and drops undefined", () => {
-    assert.equal(stableJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: undefined } }), '{\n  "a": {\n    "d": [\n      {\n        "y": 2,\n        "z": 1\n      }\n    ]\n  },\n  "b": 1\n}\n');
+    assert.equal(
+      stableJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: undefined } }),
+      '{\n  "a": {\n    "d": [\n      {\n        "y": 2,\n        "z": 1\n      }\n    ]\n  },\n  "b": 1\n}\n',
+    );
   });
 
   it("labels are sorted and carry prefix, stack and component", () => {
     const labels = labelsFor({ prefix: "p", labels: { zeta: "1", "a.b": "2" } }, "dev", "hub");
-    assert.deepEqual(labels.map((l) => l.label), ["a.b", "org.europlanet-gmap.jupyterhub.component", "org.europlanet-gmap.jupyterhub.prefix", "org.europlanet-gmap.jupyterhub.stack", "zeta"]);
+    assert.deepEqual(
+      labels.map((l) => l.label),
+      [
+        "a.b",
+        "org.europlanet-gmap.jupyterhub.component",
+        "org.europlanet-gmap.jupyterhub.prefix",
+        "org.europlanet-gmap.jupyterhub.stack",
+        "zeta",
+      ],
+    );
   });
 
   it("derives every Docker name from the prefix", () => {
@@ -28,21 +53,44 @@ describe("settings", () => {
   it("mounts network shares through the local volume driver", () => {
     const c = parseConfig({
       storage: [
-        { name: "isis", source: { type: "nfs", server: "10.1.2.3", export: "/isis", options: ["nfsvers=4"] }, mountPath: "/mnt/isis", readOnly: true },
-        { name: "home", source: { type: "cifs", server: "smb", share: "homes/{username}", options: ["vers=3.0"] }, mountPath: "/mnt/home", perUser: true },
+        {
+          name: "isis",
+          source: { type: "nfs", server: "10.1.2.3", export: "/isis", options: ["nfsvers=4"] },
+          mountPath: "/mnt/isis",
+          readOnly: true,
+        },
+        {
+          name: "home",
+          source: { type: "cifs", server: "smb", share: "homes/{username}", options: ["vers=3.0"] },
+          mountPath: "/mnt/home",
+          perUser: true,
+        },
       ],
       shareCredentials: { home: { username: "svc", password: "pw", domain: "LAB" } },
     });
-    assert.deepEqual(shareDriverOptions(c.storage[0]!, c.shareCredentials), { type: "nfs", device: ":/isis", o: "addr=10.1.2.3,nfsvers=4,ro" });
+    assert.deepEqual(shareDriverOptions(c.storage[0]!, c.shareCredentials), {
+      type: "nfs",
+      device: ":/isis",
+      o: "addr=10.1.2.3,nfsvers=4,ro",
+    });
     assert.deepEqual(shareDriverOptions(c.storage[1]!, c.shareCredentials), {
       type: "cifs",
       device: "//smb/homes/{username}",
       o: "addr=smb,username=svc,password=pw,domain=LAB,vers=3.0",
     });
     const mounts = spawnerMounts(c);
-    assert.deepEqual(mounts.find((m) => m.name === "home"), {
-      name: "home", type: "volume", source: "jupyterhub-home-{username}", target: "/mnt/home", readOnly: false, perUser: true, driverOptions: true,
-    });
+    assert.deepEqual(
+      mounts.find((m) => m.name === "home"),
+      {
+        name: "home",
+        type: "volume",
+        source: "jupyterhub-home-{username}",
+        target: "/mnt/home",
+        readOnly: false,
+        perUser: true,
+        driverOptions: true,
+      },
+    );
     const secrets = hubSecrets(c, { cookieSecret: "c", proxyAuthToken: "p", cullerToken: "k", serviceTokens: {}, adminPasswordHashes: {} });
     assert.deepEqual(Object.keys(secrets.mountDriverOptions), ["home"], "only per-user shares need options at spawn time");
     const settings = stableJson(hubSettings(c, "dev", {}));
@@ -68,7 +116,18 @@ describe("settings", () => {
   });
 
   it("writes durations as Docker reads them back (Go's time.Duration form)", () => {
-    assert.deepEqual([0, 10, 15, 59, 60, 90, 120, 3599, 3600, 5400].map(dockerDuration), ["0s", "10s", "15s", "59s", "1m0s", "1m30s", "2m0s", "59m59s", "1h0m0s", "1h30m0s"]);
+    assert.deepEqual([0, 10, 15, 59, 60, 90, 120, 3599, 3600, 5400].map(dockerDuration), [
+      "0s",
+      "10s",
+      "15s",
+      "59s",
+      "1m0s",
+      "1m30s",
+      "2m0s",
+      "59m59s",
+      "1h0m0s",
+      "1h30m0s",
+    ]);
     const hc = hubHealthcheck("http://localhost:8000");
     assert.deepEqual([hc.interval, hc.timeout, hc.startPeriod], ["15s", "10s", "2m0s"]);
     assert.throws(() => dockerDuration(1.5));

@@ -8,7 +8,9 @@ import { escapeUserName } from "../../components/identity";
 function volumeNames(config: StackConfig, users: readonly string[]): string[] {
   const n = names(config.prefix);
   const stack = [n.hubDataVolume, ...config.storage.filter(isStackVolume).map((m) => n.storageVolume(m.name))];
-  const perUser = spawnerMounts(config).filter((m) => m.type === "volume" && m.perUser).map((m) => m.source);
+  const perUser = spawnerMounts(config)
+    .filter((m) => m.type === "volume" && m.perUser)
+    .map((m) => m.source);
   return [...stack, ...users.flatMap((u) => perUser.map((template) => template.replace("{username}", escapeUserName(u))))];
 }
 
@@ -29,7 +31,11 @@ function* storageCombinations(): Generator<Array<{ name: string; perUser: boolea
     for (const k1 of kinds) {
       yield [{ name: first, ...k1 }];
       for (const second of storageNames.slice(i + 1)) {
-        for (const k2 of kinds) yield [{ name: first, ...k1 }, { name: second, ...k2 }];
+        for (const k2 of kinds)
+          yield [
+            { name: first, ...k1 },
+            { name: second, ...k2 },
+          ];
       }
     }
   }
@@ -56,7 +62,10 @@ describe("volume names", () => {
         config = parseConfig(raw(mounts));
       } catch (e) {
         assert.ok(e instanceof ConfigError);
-        assert.ok(e.problems.every((p) => /^jupyterhub:storage\[\d\]\.name: /.test(p)), e.problems.join("\n"));
+        assert.ok(
+          e.problems.every((p) => /^jupyterhub:storage\[\d\]\.name: /.test(p)),
+          e.problems.join("\n"),
+        );
         if (repeated(volumeNames(unchecked(mounts), users)).length > 0) refusedClashes++;
         continue;
       }
@@ -75,8 +84,22 @@ describe("volume names", () => {
       [[{ name: "user", perUser: true }], "storage[0].name", /reserved/], // every user's work volume
       [[{ name: "user-a", perUser: false }], "storage[0].name", /reserved/], // work volume of user "a"
       [[{ name: "user-a", perUser: true }], "storage[0].name", /reserved/], // user "2dx" vs work volume of "a-x"
-      [[{ name: "a", perUser: true }, { name: "a-b", perUser: false }], "storage[1].name", /"a-b" extends the storage name "a"/], // user "b"
-      [[{ name: "a-b", perUser: true }, { name: "a", perUser: true }], "storage[0].name", /"a-b" extends the storage name "a"/], // users "b-x" and "2dx"
+      [
+        [
+          { name: "a", perUser: true },
+          { name: "a-b", perUser: false },
+        ],
+        "storage[1].name",
+        /"a-b" extends the storage name "a"/,
+      ], // user "b"
+      [
+        [
+          { name: "a-b", perUser: true },
+          { name: "a", perUser: true },
+        ],
+        "storage[0].name",
+        /"a-b" extends the storage name "a"/,
+      ], // users "b-x" and "2dx"
     ];
     for (const [mounts, key, message] of clashes) {
       assert.notDeepEqual(repeated(volumeNames(unchecked(mounts), users)), [], `${JSON.stringify(mounts)} should clash without the rules`);
@@ -85,7 +108,10 @@ describe("volume names", () => {
         assert.fail(`accepted ${JSON.stringify(mounts)}`);
       } catch (e) {
         assert.ok(e instanceof ConfigError, String(e));
-        assert.ok(e.problems.some((p) => p.startsWith(`jupyterhub:${key}: `) && message.test(p)), e.problems.join("\n"));
+        assert.ok(
+          e.problems.some((p) => p.startsWith(`jupyterhub:${key}: `) && message.test(p)),
+          e.problems.join("\n"),
+        );
       }
     }
   });
