@@ -12,7 +12,7 @@
  */
 import Docker from "dockerode";
 import { escapeUserName } from "../components/identity";
-import { labelKeys } from "../components/settings";
+import { labelKeys } from "../components/names";
 import { HubApi, uniqueName } from "../test/e2e/client";
 
 const [rounds = 5, ...crowds] = process.argv.slice(2).map(Number);

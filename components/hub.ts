@@ -1,7 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Leftovers } from "./leftovers";
-import { endpoints, hubHealthcheck, hubPaths, type Label } from "./settings";
+import { hubHealthcheck } from "./containers";
+import { endpoints, hubPaths, type Label } from "./names";
 
 /** A file written into the hub container before it starts. */
 export interface HubFile {

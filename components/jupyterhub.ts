@@ -6,19 +6,9 @@ import { HubNetwork } from "./network";
 import { HubProxy } from "./proxy";
 import { HubSecrets } from "./secrets";
 import { nativeAdmins, publicUrl } from "./identity";
-import {
-  hookPath,
-  hubPaths,
-  hubSecrets,
-  hubSettings,
-  isStackVolume,
-  labelsFor,
-  names,
-  shareDriverOptions,
-  stableJson,
-  userNetworkSelector,
-  userServerSelector,
-} from "./settings";
+import { isStackVolume, shareDriverOptions } from "./mounts";
+import { hubPaths, labelsFor, names, userNetworkSelector, userServerSelector } from "./names";
+import { hookPath, hubSecrets, hubSettings, stableJson } from "./settings";
 import { HubStorage } from "./storage";
 
 export interface JupyterHubArgs {

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { Label } from "./settings";
+import type { Label } from "./names";
 
 export interface HubNetworkArgs {
   /** Docker network name; hub, proxy and every user server join it. */

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { endpoints, proxyCommand, proxyEntrypoint, type Label } from "./settings";
+import { proxyCommand, proxyEntrypoint } from "./containers";
+import { endpoints, type Label } from "./names";
 
 export interface HubProxyArgs {
   /** Container name. */

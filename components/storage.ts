@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { Label } from "./settings";
+import type { Label } from "./names";
 
 /** A Docker volume the stack declares. */
 export interface VolumeSpec {

@@ -202,7 +202,7 @@ export function urlPath(url: string): string | undefined {
 }
 
 /**
- * Storage names that would let a volume name be taken twice (see names() in settings.ts): the
+ * Storage names that would let a volume name be taken twice (see names() in names.ts): the
  * stack's own volumes are <prefix>-hub-data and <prefix>-user-<username>, so a per-user volume
  * <prefix>-hub-<username> of user "data", or <prefix>-user-a-<username> against the work volume
  * of user "a-...", must not exist.

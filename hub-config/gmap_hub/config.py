@@ -34,7 +34,7 @@ MULTI_AUTHENTICATOR = "gmap_hub.auth.GmapMultiAuthenticator"
 MULTI_PROVIDERS = {**AUTHENTICATORS, "native": "gmap_hub.auth.MultiNativeAuthenticator"}
 #: With several providers (MultiAuthenticator): login service (the button says "Sign in with ..."),
 #: URL prefix under /hub, and user name prefix (MultiAuthenticator derives it from the login
-#: service: lower-cased, plus ":"). docs/oauth.md and components/settings.ts document these names.
+#: service: lower-cased, plus ":"). docs/oauth.md and components/identity.ts document these names.
 LOGIN_SERVICES = {"native": "Native", "github": "GitHub", "gitlab": "GitLab"}
 URL_PREFIXES = {"native": "/native", "github": "/github", "gitlab": "/gitlab"}
 USERNAME_PREFIXES = {p: f"{s.lower()}:" for p, s in LOGIN_SERVICES.items()}
@@ -198,7 +198,7 @@ def configure_native(c, native: Section, allowed_users: list[str], admins: list[
 
 
 def _callback_url(section: Section, provider: str, multi: bool) -> str:
-    """The callback URL as given (components/settings.ts derives it from the public URL); checked
+    """The callback URL as given (components/identity.ts derives it from the public URL); checked
     against the path the provider's callback handler is served at."""
     url = section.string("callbackUrl")
     parsed = urlparse(url)

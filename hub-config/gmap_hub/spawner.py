@@ -43,7 +43,7 @@ DockerSpawner's per-spawner ``network_name`` with ``use_internal_ip``). Docker i
 networks from one another and containers do not forward between their networks, so a server
 reaches neither another user's server (by address or by name: names resolve only on shared
 networks) nor the proxy's REST API, which listens only on the proxy's address on the stack's main
-network (components/settings.ts ``proxyStartScript``), where only the hub and the proxy live.
+network (components/containers.ts ``proxyStartScript``), where only the hub and the proxy live.
 Alternatives rejected: one shared network with inter-container communication off
 (``enable_icc=false``) also cuts the servers off the hub; Docker's ``internal`` networks cut them
 off the outside world; firewall rules on the host are outside what the stack manages.

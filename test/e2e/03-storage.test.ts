@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { HubApi, uniqueName } from "./client";
-import { labelKeys } from "../../components/settings";
+import { labelKeys } from "../../components/names";
 import { escapeUserName } from "../../components/identity";
 import { docker, stackSkip, prefix, userContainer } from "./stack";
 

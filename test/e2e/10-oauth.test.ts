@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { labelKeys } from "../../components/settings";
+import { labelKeys } from "../../components/names";
 import { escapeUserName } from "../../components/identity";
 import { type BrowserSession, chromiumArgs, chromiumPath, formsOf, HubApi, type HubEnv, linksOf, waitFor } from "./client";
 import {

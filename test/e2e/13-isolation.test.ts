@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { HubApi, uniqueName, waitFor } from "./client";
-import { labelKeys } from "../../components/settings";
+import { labelKeys } from "../../components/names";
 import { escapeUserName } from "../../components/identity";
 import {
   assertQuietPreview,

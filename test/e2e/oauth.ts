@@ -9,7 +9,7 @@
  */
 import * as dns from "node:dns";
 import Docker from "dockerode";
-import { labelKeys } from "../../components/settings";
+import { labelKeys } from "../../components/names";
 import { BrowserSession, formsOf, type HubEnv, type Page } from "./client";
 
 export const FAKE_OAUTH_IMAGE = "localhost/fake-oauth:1";

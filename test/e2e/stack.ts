@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Docker from "dockerode";
 import { editedStackFile as editedCopy, readStackFile } from "../../scripts/stack-file";
-import { labelKeys } from "../../components/settings";
+import { labelKeys } from "../../components/names";
 import { type HubEnv, waitFor } from "./client";
 
 export const projectDir = path.resolve(__dirname, "..", "..");

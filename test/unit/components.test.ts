@@ -7,7 +7,8 @@ installMocks("jupyterhub", "unit");
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig, type StackConfigInput } from "../../components/config";
 import { JupyterHub } from "../../components/jupyterhub";
-import { labelKeys, proxyEntrypoint } from "../../components/settings";
+import { proxyEntrypoint } from "../../components/containers";
+import { labelKeys } from "../../components/names";
 
 /** Resource options seen by a transformation on the component (mocks do not receive options), by type::name. */
 const options: Record<string, pulumi.CustomResourceOptions> = {};

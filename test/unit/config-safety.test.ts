@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseConfig } from "../../components/config";
-import { shareDriverOptions } from "../../components/settings";
+import { shareDriverOptions } from "../../components/mounts";
 import { problemsOf } from "./config-problems";
 
 /** Asserts that the config is refused with a problem at `key` whose text matches `message`. */

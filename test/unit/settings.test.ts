@@ -5,20 +5,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import {
-  dockerDuration,
-  hubHealthcheck,
-  hubSecrets,
-  hubSettings,
-  labelsFor,
-  names,
-  proxyCommand,
-  proxyEntrypoint,
-  proxyStartScript,
-  shareDriverOptions,
-  spawnerMounts,
-  stableJson,
-} from "../../components/settings";
+import { dockerDuration, hubHealthcheck, proxyCommand, proxyEntrypoint, proxyStartScript } from "../../components/containers";
+import { shareDriverOptions, spawnerMounts } from "../../components/mounts";
+import { labelsFor, names } from "../../components/names";
+import { hubSecrets, hubSettings, stableJson } from "../../components/settings";
 
 describe("settings", () => {
   it("stableJson sorts keys at every level and drops undefined", () => {

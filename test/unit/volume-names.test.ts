@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ConfigError, parseConfig, type StackConfig } from "../../components/config";
-import { isStackVolume, names, spawnerMounts } from "../../components/settings";
+import { isStackVolume, spawnerMounts } from "../../components/mounts";
+import { names } from "../../components/names";
 import { escapeUserName } from "../../components/identity";
 
 /** Every Docker volume name of a stack and these users, with repeats. */

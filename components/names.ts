@@ -1,0 +1,85 @@
+/**
+ * What every Docker object, path and endpoint of a stack is called and labelled, all derived from
+ * the stack's prefix (pure functions, no Pulumi).
+ */
+import type { PublicConfig } from "./config";
+
+/** Label keys put on every Docker object of a stack. */
+export const labelKeys = {
+  prefix: "org.europlanet-gmap.jupyterhub.prefix",
+  stack: "org.europlanet-gmap.jupyterhub.stack",
+  component: "org.europlanet-gmap.jupyterhub.component",
+} as const;
+
+/** Paths inside the hub container. */
+export const hubPaths = {
+  settings: "/srv/jupyterhub/settings.json",
+  secrets: "/srv/jupyterhub/secrets.json",
+  data: "/srv/jupyterhub/data",
+  hooks: "/srv/jupyterhub/hooks",
+  dockerSocket: "/var/run/docker.sock",
+} as const;
+
+/** Network aliases and ports of the hub and proxy containers. */
+export const endpoints = {
+  hubAlias: "hub",
+  hubPort: 8081,
+  proxyAlias: "proxy",
+  proxyPort: 8000,
+  proxyApiPort: 8001,
+} as const;
+
+/**
+ * Docker object names, all derived from the prefix.
+ *
+ * Volumes share one namespace: the stack's `<prefix>-hub-data` and `<prefix>-<mount>` (shared
+ * storage), and the per-user `<prefix>-<mount>-<user>` and `<prefix>-user-<user>` (work volume),
+ * where <user> is the escaped user name ([a-z0-9] and -xx escapes, so distinct users never share
+ * one). The names stay as they are, because existing data lives in these volumes; instead the
+ * config schema keeps them apart: storage names are not "hub", "user", hub-* or user-*, and no
+ * storage name extends another with "-". Then the part after `<prefix>-` starts with "hub-data",
+ * "user-", "<mount>" or "<mount>-" for exactly one kind and one mount, so no two of these names can
+ * be equal (test/unit/volume-names.test.ts enumerates the cases).
+ */
+export function names(prefix: string) {
+  return {
+    network: prefix,
+    hubImage: `${prefix}-hub:local`,
+    hubContainer: `${prefix}-hub`,
+    proxyContainer: `${prefix}-proxy`,
+    hubDataVolume: `${prefix}-hub-data`,
+    storageVolume: (mount: string) => `${prefix}-${mount}`,
+    userContainerTemplate: `${prefix}-user-{username}`,
+    userVolumeTemplate: `${prefix}-user-{username}`,
+    /** The own bridge network of each user server (network names are a namespace of their own). */
+    userNetworkTemplate: `${prefix}-u-{username}`,
+  };
+}
+
+export interface Label {
+  readonly label: string;
+  readonly value: string;
+}
+
+/** Labels of a Docker object, sorted by key so inputs are identical on every run. */
+export function labelsFor(config: Pick<PublicConfig, "prefix" | "labels">, stack: string, component: string): Label[] {
+  const all: Record<string, string> = {
+    ...config.labels,
+    [labelKeys.prefix]: config.prefix,
+    [labelKeys.stack]: stack,
+    [labelKeys.component]: component,
+  };
+  return Object.keys(all)
+    .sort()
+    .map((label) => ({ label, value: all[label]! }));
+}
+
+/** Labels every user server of a stack carries (the hub puts them on), to find them all. */
+export function userServerSelector(prefix: string): Record<string, string> {
+  return { [labelKeys.component]: "user", [labelKeys.prefix]: prefix };
+}
+
+/** Labels every per-user network of a stack carries (the hub puts them on), to find them all. */
+export function userNetworkSelector(prefix: string): Record<string, string> {
+  return { [labelKeys.component]: "user-network", [labelKeys.prefix]: prefix };
+}
