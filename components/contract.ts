@@ -5,6 +5,7 @@
  * and the hub validates both files against them at start, before reading a value.
  */
 import { z } from "zod";
+import { spawnerTraitOptions } from "./config/schema";
 
 const name = z.string().min(1);
 const stringMap = z.record(z.string(), z.string());
@@ -69,12 +70,7 @@ export const hubSettingsSchema = z.strictObject({
     containerNameTemplate: name,
     images: z.array(z.strictObject({ name, displayName: name, image: name })).min(1),
     defaultImage: name,
-    startTimeout: z.int().min(1),
-    httpTimeout: z.int().min(1),
-    defaultUrl: z.string().startsWith("/"),
-    notebookDir: z.string().startsWith("/"),
-    memLimit: z.string().nullable(),
-    cpuLimit: z.number().positive().nullable(),
+    ...spawnerTraitOptions,
     uid: z.int().min(0),
     gid: z.int().min(0),
     environment: stringMap,

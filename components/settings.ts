@@ -4,6 +4,7 @@
  */
 import type { HookFiles, OAuthProvider, PublicConfig, StackConfig } from "./config";
 import type { HubSecrets, HubSettings } from "./contract";
+import { spawnerTraitOptions } from "./config/schema";
 import { oauthCallbackUrl, publicUrl, userNameRule } from "./identity";
 import { shareDriverOptions, spawnerMounts } from "./mounts";
 import { endpoints, hubPaths, labelsFor, names } from "./names";
@@ -71,6 +72,12 @@ export function hookPath(kind: "postAuth" | "preSpawn"): string {
   return `${hubPaths.hooks}/${kind === "postAuth" ? "post_auth" : "pre_spawn"}.py`;
 }
 
+/** The spawner options the hub sets as traits unchanged (see `spawnerTraitOptions`). */
+function spawnerTraits(config: PublicConfig) {
+  const keys = Object.keys(spawnerTraitOptions) as (keyof typeof spawnerTraitOptions)[];
+  return Object.fromEntries(keys.map((k) => [k, config.spawner[k]])) as Pick<PublicConfig["spawner"], (typeof keys)[number]>;
+}
+
 /** The settings the hub reads from /srv/jupyterhub/settings.json. Never holds a secret. */
 export function hubSettings(config: PublicConfig, stack: string, hookFiles: HookFiles): HubSettings {
   const n = names(config.prefix);
@@ -96,12 +103,7 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       containerNameTemplate: n.userContainerTemplate,
       images: config.images,
       defaultImage: config.defaultImage ?? config.images[0]!.name,
-      startTimeout: config.spawner.startTimeout,
-      httpTimeout: config.spawner.httpTimeout,
-      defaultUrl: config.spawner.defaultUrl,
-      notebookDir: config.spawner.notebookDir,
-      memLimit: config.spawner.memLimit ?? null,
-      cpuLimit: config.spawner.cpuLimit ?? null,
+      ...spawnerTraits(config),
       uid: config.spawner.uid,
       gid: config.spawner.gid,
       environment,

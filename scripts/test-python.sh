@@ -34,4 +34,5 @@ else
 fi
 
 "$venv/bin/ruff" check --no-cache
+"$venv/bin/ruff" format --check --no-cache
 exec "$venv/bin/python" -m pytest test/python -q -p no:cacheprovider "$@"

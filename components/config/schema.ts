@@ -178,6 +178,36 @@ const authProvider = z.enum(["native", "github", "gitlab"], { error: 'providers 
 export const oauthProviders = ["github", "gitlab"] as const;
 export type OAuthProvider = (typeof oauthProviders)[number];
 
+/**
+ * Spawner options the hub receives as they are and sets one trait each: the table SPAWNER_TRAITS in
+ * hub-config/gmap_hub/config.py maps each key to its class and trait, and the settings contract
+ * (components/contract.ts) takes these entries as they are. A new option of this kind is one entry
+ * here, one line in that table and a test.
+ */
+export const spawnerTraitOptions = {
+  startTimeout: z.int().min(30).max(3600).default(600).describe("Seconds a server may take to start (large images take long)."),
+  httpTimeout: z.int().min(10).max(3600).default(120).describe("Seconds a started server may take to answer."),
+  defaultUrl: z.string().regex(/^\//, "spawner.defaultUrl starts with /").default("/lab").describe("Page users land on."),
+  notebookDir: absolutePath("spawner.notebookDir").default(notebookHome).describe("Notebook root directory in the container."),
+  memLimit: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = memLimitProblem(v);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .optional()
+    .describe("Memory limit per server: a number and a unit K, M, G or T (powers of 1024), e.g. 4G or 1.5G; at least 6M."),
+  cpuLimit: z
+    .number()
+    .min(
+      0.01,
+      "spawner.cpuLimit must be at least 0.01: DockerSpawner sets a CPU quota of cpuLimit x 100 ms, and Docker refuses quotas under 1 ms",
+    )
+    .max(1024, "spawner.cpuLimit must be at most 1024 (CPUs)")
+    .optional()
+    .describe("CPU limit per server in CPUs, e.g. 2 or 0.5; between 0.01 and 1024."),
+};
+
 /** The schema of every `jupyterhub:` key. Secrets are separate keys, set with `pulumi config set --secret`. */
 export const configSchema = z
   .object({
@@ -252,27 +282,7 @@ export const configSchema = z
     defaultImage: slug("defaultImage").optional().describe("Name of the preselected image; default the first."),
     spawner: z
       .object({
-        startTimeout: z.int().min(30).max(3600).default(600).describe("Seconds a server may take to start (large images take long)."),
-        httpTimeout: z.int().min(10).max(3600).default(120).describe("Seconds a started server may take to answer."),
-        defaultUrl: z.string().regex(/^\//, "spawner.defaultUrl starts with /").default("/lab").describe("Page users land on."),
-        notebookDir: absolutePath("spawner.notebookDir").default(notebookHome).describe("Notebook root directory in the container."),
-        memLimit: z
-          .string()
-          .superRefine((v, ctx) => {
-            const problem = memLimitProblem(v);
-            if (problem) ctx.addIssue({ code: "custom", message: problem });
-          })
-          .optional()
-          .describe("Memory limit per server: a number and a unit K, M, G or T (powers of 1024), e.g. 4G or 1.5G; at least 6M."),
-        cpuLimit: z
-          .number()
-          .min(
-            0.01,
-            "spawner.cpuLimit must be at least 0.01: DockerSpawner sets a CPU quota of cpuLimit x 100 ms, and Docker refuses quotas under 1 ms",
-          )
-          .max(1024, "spawner.cpuLimit must be at most 1024 (CPUs)")
-          .optional()
-          .describe("CPU limit per server in CPUs, e.g. 2 or 0.5; between 0.01 and 1024."),
+        ...spawnerTraitOptions,
         uid: z.int().min(0).default(1000).describe("Notebook user's uid (NB_UID)."),
         gid: z.int().min(0).default(100).describe("Notebook user's gid (NB_GID)."),
         environment: envMap.default({}).describe("Extra environment of every notebook container."),

@@ -58,9 +58,7 @@ from traitlets import Dict, Unicode, default
 #: Template names under which :class:`ScopedNativeTemplates` serves NativeAuthenticator's templates.
 TEMPLATE_PREFIX = "gmap-native/"
 #: NativeAuthenticator's templates (nativeauthenticator/templates).
-NATIVE_TEMPLATES = frozenset(
-    name for name in os.listdir(native_handlers.TEMPLATE_DIR) if name.endswith(".html")
-)
+NATIVE_TEMPLATES = frozenset(name for name in os.listdir(native_handlers.TEMPLATE_DIR) if name.endswith(".html"))
 #: Pages of NativeAuthenticator that its templates link to as ``{{ base_url }}<page>``.
 NATIVE_PAGES = ("login", "signup", "authorize", "change-password", "discard", "confirm")
 

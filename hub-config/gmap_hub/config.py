@@ -69,10 +69,10 @@ def set_traits(c, section: Section, table) -> None:
         if value is not None:
             setattr(getattr(c, cls), trait, value)
 
+
 CULLER_SERVICE = "idle-culler"
 #: Scopes the idle culler needs to find and stop idle servers (not users: it never culls users).
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
-
 
 
 def apply(c, settings_path: str = DEFAULT_SETTINGS, secrets_path: str = DEFAULT_SECRETS) -> None:
@@ -279,9 +279,7 @@ def _images(spawner: Section) -> tuple[list[dict], str]:
             raise spawner.error("images", f"{field} {dup[0]!r} is used by several images")
     default = spawner.string("defaultImage")
     if default not in {i["name"] for i in images}:
-        raise spawner.error(
-            "defaultImage", f"{default!r} is not the name of an image ({', '.join(i['name'] for i in images)})"
-        )
+        raise spawner.error("defaultImage", f"{default!r} is not the name of an image ({', '.join(i['name'] for i in images)})")
     return images, default
 
 
@@ -339,8 +337,8 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
     # docker-stacks images started as root set the notebook user's ids, fix the ownership of the
     # home and the writable mounts, then drop to the notebook user
     environment = {
-        "NB_UID": str(spawner.integer("uid", minimum=0)),
-        "NB_GID": str(spawner.integer("gid", minimum=0)),
+        "NB_UID": str(spawner.integer("uid")),
+        "NB_GID": str(spawner.integer("gid")),
         "CHOWN_HOME": "yes",
     }
     writable = [s["target"] for s in specs if not s["read_only"]]
@@ -357,10 +355,7 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
     g.volume_labels = dict(labels)
     g.volume_driver_options = driver_options
     g.start_hook = hooks.optional_string("startScript")
-    template = spawner.string("networkTemplate")
-    if "{username}" not in template:
-        raise spawner.error("networkTemplate", f"must contain {{username}} (one network per user), got {template!r}")
-    g.network_name_template = template
+    g.network_name_template = spawner.string("networkTemplate")
     g.network_labels = spawner.string_map("networkLabels")
     g.network_pool = spawner.string("networkPool")
     g.hub_container = hub.string("container")
@@ -391,14 +386,12 @@ def configure_services(c, services: list[Section], culler: Section, secrets: Sec
             raise svc.error("name", f"service {name!r} is declared twice")
         scopes = svc.strings("scopes")
         declared.append({"name": name, "api_token": tokens.string(name)})
-        roles.append(
-            {"name": f"service-{name}", "description": f"Scopes of the {name} service", "scopes": scopes, "services": [name]}
-        )
+        roles.append({"name": f"service-{name}", "description": f"Scopes of the {name} service", "scopes": scopes, "services": [name]})
 
     if culler.boolean("enabled"):
-        timeout = culler.integer("timeout", minimum=1)
-        every = culler.integer("every", minimum=1)
-        max_age = culler.integer("maxAge", minimum=0)
+        timeout = culler.integer("timeout")
+        every = culler.integer("every")
+        max_age = culler.integer("maxAge")
         declared.append(
             {
                 "name": CULLER_SERVICE,

@@ -22,16 +22,12 @@ def image_options_form(images: Iterable[Mapping[str, str]], default_name: str) -
     options = []
     for entry in images:
         selected = " selected" if entry["name"] == default_name else ""
-        options.append(
-            f'    <option value="{escape(entry["name"])}" title="{escape(entry["image"])}"{selected}>'
-            f'{escape(entry["displayName"])}</option>'
-        )
+        options.append(f'    <option value="{escape(entry["name"])}" title="{escape(entry["image"])}"{selected}>{escape(entry["displayName"])}</option>')
     return "\n".join(
         [
             '<div class="mb-3">',
             '  <label for="gmap-image" class="form-label">Notebook image</label>',
-            f'  <select class="form-select" id="gmap-image" name="{FIELD}" required autofocus'
-            ' aria-describedby="gmap-image-help">',
+            f'  <select class="form-select" id="gmap-image" name="{FIELD}" required autofocus aria-describedby="gmap-image-help">',
             *options,
             "  </select>",
             '  <div id="gmap-image-help" class="form-text">The software environment your server starts with.</div>',

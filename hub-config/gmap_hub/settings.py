@@ -1,14 +1,13 @@
 """Reading the hub's JSON files with clear errors.
 
-Every value is read through :class:`Section`, which knows the file and the key path it came from,
-so a missing or mistyped key fails with a message such as::
+Before any value is read, the whole file is validated against its JSON Schema, generated from the
+program's contract (components/contract.ts -> ``settings.schema.json`` / ``secrets.schema.json``
+beside this module); the first problem fails with the file and the key path, e.g.::
 
     /srv/jupyterhub/settings.json: key spawner.images[1].image: missing (required)
 
-Before any value is read, the whole file is validated against its JSON Schema, generated from the
-program's contract (components/contract.ts -> ``settings.schema.json`` / ``secrets.schema.json``
-beside this module), so what the schema guarantees is never checked again. Values of the secrets
-file are never repeated in error messages.
+Then every value is read through :class:`Section`, which never checks again what the schema
+guarantees. Values of the secrets file are never repeated in error messages.
 """
 
 from __future__ import annotations
@@ -46,7 +45,12 @@ def _describe(value: Any) -> str:
 
 
 class Section:
-    """A JSON object of a settings/secrets file, with typed accessors that name the failing key."""
+    """A JSON object of a settings/secrets file that passed its contract (``check_contract``).
+
+    The typed getters only read: the schema already guarantees each value's type and range. What a
+    JSON Schema cannot state (rules across keys, e.g. the default image is one of the images) the
+    hub configuration checks itself and reports with :meth:`error`, which names the key.
+    """
 
     def __init__(self, data: dict, file: str, path: str = "", sensitive: bool = False):
         self._data = data
@@ -54,7 +58,6 @@ class Section:
         self.path = path
         self.sensitive = sensitive
 
-    # -- helpers ----------------------------------------------------------------------------------
     def key_path(self, key: str | int) -> str:
         if isinstance(key, int):
             return f"{self.path}[{key}]"
@@ -64,115 +67,47 @@ class Section:
         where = f"key {self.key_path(key)}" if key is not None else (f"key {self.path}" if self.path else "top level")
         return SettingsError(f"{self.file}: {where}: {problem}")
 
-    def _type_error(self, key: str | int, expected: str, value: Any) -> SettingsError:
-        got = _describe(value)
-        if not self.sensitive and isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            got = f"{got} ({value!r})"
-        return self.error(key, f"expected {expected}, got {got}")
-
-    def _item_error(self, key: str, item: str | int, expected: str, value: Any) -> SettingsError:
-        path = f"{self.key_path(key)}[{item}]" if isinstance(item, int) else f"{self.key_path(key)}.{item}"
-        return Section({}, self.file, path, self.sensitive)._type_error(None, expected, value)
-
     def has(self, key: str) -> bool:
         return self._data.get(key) is not None
 
     def raw(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._data.get(key, _MISSING)
-        if value is _MISSING or value is None:
+        """The value of ``key``; ``default`` when it is absent or null (optional keys)."""
+        value = self._data.get(key)
+        if value is None:
             if default is _MISSING:
                 raise self.error(key, "missing (required)")
             return default
         return value
 
-    # -- scalars ----------------------------------------------------------------------------------
-    def string(self, key: str, default: Any = _MISSING, *, non_empty: bool = True) -> str:
-        value = self.raw(key, default)
-        if value is default and default is not _MISSING:
-            return value
-        if not isinstance(value, str):
-            raise self._type_error(key, "a string", value)
-        if non_empty and not value:
-            raise self.error(key, "must not be empty")
-        return value
+    def string(self, key: str, default: Any = _MISSING) -> str:
+        return self.raw(key, default)
 
     def optional_string(self, key: str) -> str | None:
-        """A string that may be missing or null (returns None then)."""
-        return self.string(key, None)
+        return self.raw(key, None)
 
-    def integer(self, key: str, default: Any = _MISSING, *, minimum: int | None = None) -> int:
-        value = self.raw(key, default)
-        if value is default and default is not _MISSING:
-            return value
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            else:
-                raise self._type_error(key, "an integer", value)
-        if minimum is not None and value < minimum:
-            raise self.error(key, f"must be at least {minimum}, got {value}")
-        return value
+    def integer(self, key: str, default: Any = _MISSING) -> int:
+        return self.raw(key, default)
 
     def number(self, key: str, default: Any = _MISSING) -> float:
-        value = self.raw(key, default)
-        if value is default and default is not _MISSING:
-            return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self._type_error(key, "a number", value)
-        return float(value)
+        return self.raw(key, default)
 
     def boolean(self, key: str, default: Any = _MISSING) -> bool:
-        value = self.raw(key, default)
-        if value is default and default is not _MISSING:
-            return value
-        if not isinstance(value, bool):
-            raise self._type_error(key, "true or false", value)
-        return value
+        return self.raw(key, default)
 
-    # -- containers -------------------------------------------------------------------------------
     def strings(self, key: str, default: Any = _MISSING) -> list[str]:
-        value = self.raw(key, default)
-        if not isinstance(value, list):
-            raise self._type_error(key, "a list of strings", value)
-        for i, item in enumerate(value):
-            if not isinstance(item, str) or not item:
-                raise self._item_error(key, i, "a non-empty string", item)
-        return list(value)
+        return list(self.raw(key, default))
 
     def integers(self, key: str, default: Any = _MISSING) -> list[int]:
-        value = self.raw(key, default)
-        if not isinstance(value, list):
-            raise self._type_error(key, "a list of integers", value)
-        for i, item in enumerate(value):
-            if isinstance(item, bool) or not isinstance(item, int):
-                raise self._item_error(key, i, "an integer", item)
-        return list(value)
+        return list(self.raw(key, default))
 
     def string_map(self, key: str, default: Any = _MISSING) -> dict[str, str]:
-        value = self.raw(key, default)
-        if not isinstance(value, dict):
-            raise self._type_error(key, "an object of strings", value)
-        for k, v in value.items():
-            if not isinstance(v, str):
-                raise self._item_error(key, k, "a string", v)
-        return dict(value)
+        return dict(self.raw(key, default))
 
     def section(self, key: str) -> Section:
-        value = self.raw(key)
-        if not isinstance(value, dict):
-            raise self._type_error(key, "an object", value)
-        return Section(value, self.file, self.key_path(key), self.sensitive)
+        return Section(self.raw(key), self.file, self.key_path(key), self.sensitive)
 
     def sections(self, key: str, default: Any = _MISSING) -> list[Section]:
-        value = self.raw(key, default)
-        if not isinstance(value, list):
-            raise self._type_error(key, "a list of objects", value)
-        out = []
-        for i, item in enumerate(value):
-            if not isinstance(item, dict):
-                raise self._item_error(key, i, "an object", item)
-            out.append(Section(item, self.file, f"{self.key_path(key)}[{i}]", self.sensitive))
-        return out
+        return [Section(item, self.file, f"{self.key_path(key)}[{i}]", self.sensitive) for i, item in enumerate(self.raw(key, default))]
 
 
 def check_contract(data: dict, path: str, what: str, sensitive: bool) -> None:
@@ -201,8 +136,7 @@ def load_json(path: str, what: str, env_var: str, *, sensitive: bool = False) ->
     overrides it."""
     if not os.path.exists(path):
         raise SettingsError(
-            f"The hub {what} file {path} does not exist. The Pulumi program uploads it into the hub "
-            f"container; set {env_var} to read another file."
+            f"The hub {what} file {path} does not exist. The Pulumi program uploads it into the hub container; set {env_var} to read another file."
         )
     try:
         with open(path, encoding="utf-8") as f:

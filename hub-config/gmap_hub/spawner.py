@@ -170,9 +170,7 @@ class GmapDockerSpawner(DockerSpawner):
         config=True,
         help='Image catalog: [{"name": short name, "displayName": label, "image": reference}].',
     )
-    default_image_name = Unicode(
-        "", config=True, help="Short name of the image preselected in the options form."
-    )
+    default_image_name = Unicode("", config=True, help="Short name of the image preselected in the options form.")
     mount_specs = List(
         Dict(),
         config=True,
@@ -181,9 +179,7 @@ class GmapDockerSpawner(DockerSpawner):
             " read_only, per_user, driver_options. {username} becomes the escaped user name."
         ),
     )
-    volume_labels = Dict(
-        Unicode(), config=True, help="Labels put on the per-user volumes Docker creates on first use."
-    )
+    volume_labels = Dict(Unicode(), config=True, help="Labels put on the per-user volumes Docker creates on first use.")
     volume_driver_options = Dict(
         Dict(),
         config=True,
@@ -195,21 +191,15 @@ class GmapDockerSpawner(DockerSpawner):
         config=True,
         help="Shell script run as the notebook user in the container before the server starts.",
     )
-    start_hook_poll_interval = Float(
-        1.0, config=True, help="Seconds between two looks at the start hook's outcome while the server starts."
-    )
-    network_name_template = Unicode(
-        "", config=True, help="Name of each server's own network; {username} becomes the escaped user name."
-    )
+    start_hook_poll_interval = Float(1.0, config=True, help="Seconds between two looks at the start hook's outcome while the server starts.")
+    network_name_template = Unicode("", config=True, help="Name of each server's own network; {username} becomes the escaped user name.")
     network_labels = Dict(Unicode(), config=True, help="Labels of the per-user networks.")
     network_pool = Unicode("", config=True, help="IPv4 range the per-user networks take a /28 each from (empty: Docker's pools).")
     network_subnet_tries = Integer(32, config=True, help="Free subnets tried before a spawn fails for want of one.")
     hub_container = Unicode("", config=True, help="Name of the hub's container, connected to each user network.")
     hub_alias = Unicode("hub", config=True, help="The hub's alias on each user network (the servers' hub_connect_ip).")
     proxy_container = Unicode("", config=True, help="Name of the proxy's container, connected to each user network.")
-    network_removal_timeout = Integer(
-        30, config=True, help="Seconds stop waits for the container to be gone before it removes the network."
-    )
+    network_removal_timeout = Integer(30, config=True, help="Seconds stop waits for the container to be gone before it removes the network.")
     network_removal_poll_interval = Float(0.5, config=True, help="Seconds between two looks at the stopping container.")
 
     # -- mounts -----------------------------------------------------------------------------------
@@ -236,9 +226,7 @@ class GmapDockerSpawner(DockerSpawner):
                 options = self.volume_driver_options.get(spec["name"])
                 if not options:
                     raise ValueError(f"mount {spec['name']!r} needs volume driver options, but none are configured")
-                kwargs["driver_config"] = DriverConfig(
-                    "local", {k: self._substitute_user(v) for k, v in options.items()}
-                )
+                kwargs["driver_config"] = DriverConfig("local", {k: self._substitute_user(v) for k, v in options.items()})
         return kwargs
 
     @default("mounts")
@@ -325,9 +313,7 @@ class GmapDockerSpawner(DockerSpawner):
 
     def _check_network_owner(self, network) -> None:
         if not self._is_ours(network):
-            raise web.HTTPError(
-                500, "%s", f"Docker network {self.network_name} exists but was not made by this hub; not using it"
-            )
+            raise web.HTTPError(500, "%s", f"Docker network {self.network_name} exists but was not made by this hub; not using it")
 
     async def create_network(self):
         """Creates this server's network (or reuses the hub's own one) and connects hub and proxy."""
@@ -378,9 +364,7 @@ class GmapDockerSpawner(DockerSpawner):
                 continue
             self.log.info("Connecting %s to network %s", name, self.network_name)
             try:
-                await self.docker(
-                    "connect_container_to_network", name, network["Id"], aliases=aliases or None
-                )
+                await self.docker("connect_container_to_network", name, network["Id"], aliases=aliases or None)
             except APIError as e:
                 # already connected (a concurrent poll, or a stopped container that keeps it): fine
                 message = str(e).lower()
@@ -457,9 +441,7 @@ class GmapDockerSpawner(DockerSpawner):
         if len(self.images) <= 1:
             return ""
         offered = set(self._offered_images().values())
-        return image_options_form(
-            [entry for entry in self.images if entry["image"] in offered], self.default_image_name
-        )
+        return image_options_form([entry for entry in self.images if entry["image"] in offered], self.default_image_name)
 
     def _offered_images(self) -> dict:
         """Every accepted spelling of a choice (display name, short name, reference) -> image."""
@@ -564,9 +546,5 @@ class GmapDockerSpawner(DockerSpawner):
         message = f"{summary}. Its last output:\n{output}" if output else f"{summary} without output."
         error = web.HTTPError(500, "%s", message)
         error.jupyterhub_message = message
-        error.jupyterhub_html_message = (
-            f"<p>{html.escape(summary)}. Its last output:</p><pre>{html.escape(output)}</pre>"
-            if output
-            else html.escape(message)
-        )
+        error.jupyterhub_html_message = f"<p>{html.escape(summary)}. Its last output:</p><pre>{html.escape(output)}</pre>" if output else html.escape(message)
         return error

@@ -20,9 +20,7 @@ def native_authenticator(app):
 
 def test_native_only(hub, settings, secrets):
     app = hub(settings, secrets)
-    assert app.authenticator_class.__module__ + "." + app.authenticator_class.__name__ == (
-        "gmap_hub.auth.GmapNativeAuthenticator"
-    )
+    assert app.authenticator_class.__module__ + "." + app.authenticator_class.__name__ == ("gmap_hub.auth.GmapNativeAuthenticator")
     auth = native_authenticator(app)
     assert auth.allow_all is True
     assert auth.allowed_users == set()
@@ -42,8 +40,12 @@ def test_native_only(hub, settings, secrets):
 
 def test_native_lockout_and_password_rules_follow_settings(hub, settings, secrets):
     settings["auth"]["native"].update(
-        openSignup=True, minimumPasswordLength=14, allowedFailedLogins=5, secondsBeforeNextTry=900,
-        checkCommonPassword=False, askEmail=True,
+        openSignup=True,
+        minimumPasswordLength=14,
+        allowedFailedLogins=5,
+        secondsBeforeNextTry=900,
+        checkCommonPassword=False,
+        askEmail=True,
     )
     auth = native_authenticator(hub(settings, secrets))
     assert (auth.open_signup, auth.minimum_password_length, auth.allowed_failed_logins) == (True, 14, 5)

@@ -106,9 +106,7 @@ def sign_in(auth, login, *, scope=None):
 def github(fake, **config):
     from oauthenticator.github import GitHubOAuthenticator
 
-    return GitHubOAuthenticator(
-        github_url=f"{fake}/github", client_id="gh-id", client_secret="gh-secret", oauth_callback_url=CALLBACK, **config
-    )
+    return GitHubOAuthenticator(github_url=f"{fake}/github", client_id="gh-id", client_secret="gh-secret", oauth_callback_url=CALLBACK, **config)
 
 
 def gitlab(fake, upstream=False, **config):
@@ -118,8 +116,12 @@ def gitlab(fake, upstream=False, **config):
 
     cls = GitLabOAuthenticator if upstream else GmapGitLabOAuthenticator
     return cls(
-        gitlab_url=f"{fake}/gitlab", client_id="gl-id", client_secret="gl-secret", oauth_callback_url=CALLBACK,
-        scope=["read_user", "read_api"], **config,
+        gitlab_url=f"{fake}/gitlab",
+        client_id="gl-id",
+        client_secret="gl-secret",
+        oauth_callback_url=CALLBACK,
+        scope=["read_user", "read_api"],
+        **config,
     )
 
 

@@ -7,6 +7,9 @@ import shutil
 
 import pytest
 from conftest import ROOT
+from dockerspawner import DockerSpawner
+from gmap_hub.config import SPAWNER_TRAITS
+from jupyterhub.spawner import Spawner
 
 GOLDEN = sorted((ROOT / "test" / "fixtures" / "settings").glob("*.json"))
 
@@ -37,11 +40,15 @@ def test_the_hub_starts_from_each_example_stack(path, hub, tmp_path):
     settings["culler"]["enabled"] = False  # nothing to cull, no service process to start
     app = hub(settings, secrets, initialize=True)
     providers = settings["auth"]["providers"]
-    expected = "GmapMultiAuthenticator" if len(providers) > 1 else {
-        "native": "GmapNativeAuthenticator",
-        "github": "GitHubOAuthenticator",
-        "gitlab": "GmapGitLabOAuthenticator",
-    }[providers[0]]
+    expected = (
+        "GmapMultiAuthenticator"
+        if len(providers) > 1
+        else {
+            "native": "GmapNativeAuthenticator",
+            "github": "GitHubOAuthenticator",
+            "gitlab": "GmapGitLabOAuthenticator",
+        }[providers[0]]
+    )
     assert type(app.authenticator).__name__ == expected
     images = {i["name"]: i["image"] for i in settings["spawner"]["images"]}
     assert app.config.DockerSpawner.image == images[settings["spawner"]["defaultImage"]]
@@ -52,3 +59,13 @@ def test_the_hub_starts_from_each_example_stack(path, hub, tmp_path):
     assert "network_name" not in app.config.DockerSpawner
     assert app.config.ConfigurableHTTPProxy.should_start is False
     assert {s.name for s in app._service_map.values()} >= {s["name"] for s in settings["services"]}
+    for key, cls, trait in SPAWNER_TRAITS:
+        if key in settings["spawner"]:
+            assert app.config[cls][trait] == settings["spawner"][key], key
+
+
+@pytest.mark.parametrize("key,cls,trait", SPAWNER_TRAITS, ids=lambda v: str(v))
+def test_each_spawner_trait_row_names_a_contract_key_and_a_real_trait(key, cls, trait):
+    schema = json.loads((ROOT / "hub-config" / "gmap_hub" / "settings.schema.json").read_text())
+    assert key in schema["properties"]["spawner"]["properties"]
+    assert trait in {"Spawner": Spawner, "DockerSpawner": DockerSpawner}[cls].class_trait_names(config=True)

@@ -6,19 +6,19 @@ import textwrap
 
 import pytest
 
-POST_AUTH = '''
+POST_AUTH = """
 def post_auth_hook(authenticator, handler, authentication):
     authentication.setdefault("auth_state", {})["seen_by_hook"] = True
     return authentication
-'''
+"""
 
-PRE_SPAWN_ASYNC = '''
+PRE_SPAWN_ASYNC = """
 import asyncio
 
 async def pre_spawn_hook(spawner):
     await asyncio.sleep(0)
     spawner.environment["GMAP_PRE_SPAWN_USER"] = spawner.user.name
-'''
+"""
 
 
 def write(tmp_path, name, text):
@@ -49,9 +49,7 @@ def test_hooks_are_loaded_from_files(hub, settings, secrets, tmp_path, make_spaw
 
 
 def test_sync_pre_spawn_hook(hub, settings, secrets, tmp_path, make_spawner):
-    settings["hooks"]["preSpawn"] = write(
-        tmp_path, "pre_spawn.py", "def pre_spawn_hook(spawner):\n    spawner.environment['X'] = 'sync'\n"
-    )
+    settings["hooks"]["preSpawn"] = write(tmp_path, "pre_spawn.py", "def pre_spawn_hook(spawner):\n    spawner.environment['X'] = 'sync'\n")
     spawner = make_spawner(hub(settings, secrets))
     spawner.run_pre_spawn_hook()
     assert spawner.environment["X"] == "sync"

@@ -79,7 +79,12 @@ class Browser:
             body = urlencode({"_xsrf": self.xsrf or "", **fields})
             hdrs["Content-Type"] = "application/x-www-form-urlencoded"
         resp = await self.client.fetch(
-            self.base + path, method=method, body=body, headers=hdrs, follow_redirects=False, raise_error=False,
+            self.base + path,
+            method=method,
+            body=body,
+            headers=hdrs,
+            follow_redirects=False,
+            raise_error=False,
             request_timeout=30,
         )
         for line in resp.headers.get_list("Set-Cookie"):

@@ -202,12 +202,17 @@ def test_without_start_hook_the_image_command_is_kept(hub, settings, secrets, ma
 def test_start_hook_wraps_the_image_command(hub, settings, secrets, make_spawner):
     from gmap_hub.spawner import START_HOOK_WRAPPER
 
-    settings["hooks"]["startScript"] = "#!/bin/sh\necho hello > \"$HOME/hello\"\n"
+    settings["hooks"]["startScript"] = '#!/bin/sh\necho hello > "$HOME/hello"\n'
     spawner = make_spawner(hub(settings, secrets))
     spawner.args = ["--ServerApp.log_level=DEBUG"]
     with_image_cmd(spawner, ["start-notebook.py"])
     assert asyncio.run(spawner.get_command()) == [
-        "sh", "-c", START_HOOK_WRAPPER, "gmap-start", "start-notebook.py", "--ServerApp.log_level=DEBUG",
+        "sh",
+        "-c",
+        START_HOOK_WRAPPER,
+        "gmap-start",
+        "start-notebook.py",
+        "--ServerApp.log_level=DEBUG",
     ]
     spawner.api_token = "t" * 32
     encoded = spawner.get_env()["GMAP_START_HOOK"]
@@ -227,7 +232,10 @@ def run_wrapper(tmp_path, script, command):
         env["GMAP_START_HOOK"] = base64.b64encode(script.encode()).decode()
     return subprocess.run(
         ["sh", "-c", START_HOOK_WRAPPER, "gmap-start", *command],
-        env=env, capture_output=True, text=True, timeout=30,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
 
 
@@ -266,8 +274,12 @@ def test_a_missing_hook_variable_fails_the_start(tmp_path):
 
 
 NETWORK_CALLS = {
-    "inspect_network", "create_network", "connect_container_to_network", "disconnect_container_from_network",
-    "remove_network", "networks",
+    "inspect_network",
+    "create_network",
+    "connect_container_to_network",
+    "disconnect_container_from_network",
+    "remove_network",
+    "networks",
 }
 
 
@@ -323,7 +335,10 @@ class FakeNetworks:
             if subnet in self.taken or subnet in {n.get("Subnet") for n in self.networks.values()}:
                 raise _api_error(403, f"Pool overlaps with other one on this address space: {subnet}")
             self.networks[name] = {
-                "Id": f"net-{len(self.networks)}", "Labels": dict(kwargs.get("labels") or {}), "members": {}, "Subnet": subnet,
+                "Id": f"net-{len(self.networks)}",
+                "Labels": dict(kwargs.get("labels") or {}),
+                "members": {},
+                "Subnet": subnet,
             }
             return {"Id": self.networks[name]["Id"]}
         if method == "connect_container_to_network":
@@ -461,9 +476,12 @@ STARTED = "gmap-start: running the start hook as uid 1000\n"
 def test_a_failing_start_hook_fails_the_spawn_with_its_last_output(hub, settings, secrets, make_spawner, monkeypatch):
     output = "".join(f"step {i}\n" for i in range(1, 26))
     failed = (
-        START_SH + STARTED + output
+        START_SH
+        + STARTED
+        + output
         + "\x1b[31mERROR\x1b[0m: token s3cr3t-api-token-0123456789abcdef rejected\t(x)\n"
-        + "y" * 5000 + "\n\n"
+        + "y" * 5000
+        + "\n\n"
         + "gmap-start: the start hook failed with exit status 3; not starting the server\n"
     )
     engine = FakeEngine([START_SH, START_SH + STARTED + "step 1\n", failed])
@@ -521,12 +539,18 @@ def test_without_start_hook_start_does_not_wait(hub, settings, secrets, make_spa
 # -- per-user host directories ------------------------------------------------------------------
 def test_per_user_host_directories_are_found_below_their_fixed_parent(hub, settings, secrets, make_spawner):
     settings["spawner"]["mounts"].append(
-        {"name": "deep", "type": "bind", "source": "/srv/deep/u-{username}/data", "target": "/mnt/deep",
-         "readOnly": True, "perUser": True, "driverOptions": False}
+        {
+            "name": "deep",
+            "type": "bind",
+            "source": "/srv/deep/u-{username}/data",
+            "target": "/mnt/deep",
+            "readOnly": True,
+            "perUser": True,
+            "driverOptions": False,
+        }
     )
     settings["spawner"]["mounts"].append(
-        {"name": "shared", "type": "bind", "source": "/srv/shared", "target": "/mnt/shared",
-         "readOnly": False, "perUser": False, "driverOptions": False}
+        {"name": "shared", "type": "bind", "source": "/srv/shared", "target": "/mnt/shared", "readOnly": False, "perUser": False, "driverOptions": False}
     )
     spawner = make_spawner(hub(settings, secrets))
     assert spawner.host_dirs() == [
@@ -613,8 +637,7 @@ def test_a_failing_helper_fails_the_spawn_and_is_removed(hub, settings, secrets,
     with pytest.raises(web.HTTPError) as e:
         asyncio.run(spawner.create_object())
     assert e.value.log_message % e.value.args == (
-        f"Could not create /srv/scratch/{ESCAPED} on the Docker host:"
-        " mkdir: cannot create directory 'x': Read-only file system"
+        f"Could not create /srv/scratch/{ESCAPED} on the Docker host: mkdir: cannot create directory 'x': Read-only file system"
     )
     assert [c[0] for c in engine.calls] == ["create_container", "start", "wait", "logs", "remove_container"]
     assert engine.calls[3][1:] == (("he1per",), {"tail": 20})
@@ -632,9 +655,7 @@ def run_mkdir_script(parent, *dirs):
     from gmap_hub.spawner import MKDIR_SCRIPT
 
     owner = f"{os.getuid()}:{os.getgid()}"
-    return subprocess.run(
-        ["sh", "-c", MKDIR_SCRIPT, "gmap-mkdir", str(parent), owner, *dirs], capture_output=True, text=True, timeout=30
-    )
+    return subprocess.run(["sh", "-c", MKDIR_SCRIPT, "gmap-mkdir", str(parent), owner, *dirs], capture_output=True, text=True, timeout=30)
 
 
 def test_mkdir_script_creates_missing_directories_private(tmp_path):

@@ -1,4 +1,5 @@
 """End-to-end post-auth hook: records each successful login in the hub's data volume."""
+
 import json
 import os
 import time

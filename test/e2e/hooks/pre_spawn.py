@@ -1,4 +1,5 @@
 """End-to-end pre-spawn hook: tells the notebook container what the hub saw."""
+
 import os
 
 MARKERS = "/srv/jupyterhub/data/e2e-post-auth"

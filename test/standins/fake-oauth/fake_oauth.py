@@ -119,8 +119,6 @@ def _pkce_ok(challenge: str | None, method: str | None, verifier: str | None) ->
     return verifier == challenge
 
 
-
-
 def _gitlab_levels(value) -> dict[str, int]:
     if isinstance(value, list):
         return {str(k): 30 for k in value}
@@ -222,11 +220,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._redirect_back(redirect_uri, denied)
         user = provider.find(login) if login else None
         if user is None:
-            hidden = "".join(
-                f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                for k, v in params.items()
-                if k not in ("login", "deny")
-            )
+            hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in params.items() if k not in ("login", "deny"))
             error = f'<p id="error">No user {html.escape(login)}.</p>' if login else ""
             action = provider.base + ("/login/oauth/authorize" if provider.name == "github" else "/oauth/authorize")
             form = (

@@ -4,14 +4,14 @@
 Started by JupyterHub (JUPYTERHUB_API_TOKEN set): hand over to start-singleuser.py.
 Otherwise: `jupyter ${DOCKER_STACKS_JUPYTER_CMD:-lab} $NOTEBOOK_ARGS <argv>`.
 """
+
 import os
 import shlex
 import sys
 
 if "JUPYTERHUB_API_TOKEN" in os.environ:
     print(
-        "WARNING: using start-singleuser.py instead of start-notebook.py"
-        " to start a server associated with JupyterHub.",
+        "WARNING: using start-singleuser.py instead of start-notebook.py to start a server associated with JupyterHub.",
         flush=True,
     )
     command = ["/usr/local/bin/start-singleuser.py", *sys.argv[1:]]

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Single-user server command of the notebook stand-in images (docker-stacks behaviour):
 `jupyterhub-singleuser $NOTEBOOK_ARGS <argv>`; JupyterHub passes its settings as env vars."""
+
 import os
 import shlex
 import sys
