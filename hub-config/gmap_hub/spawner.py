@@ -18,12 +18,17 @@ A failing start hook fails the spawn at once, with the hook's last output lines.
 does not watch the container after ``Spawner.start`` returns: ``User._wait_up`` only polls the
 server's URL until ``http_timeout``, and the container (``remove=True``: Docker's AutoRemove) and
 its log are gone as soon as it exits. So the wrapper reports the hook's outcome in the log, and on
-failure keeps the container (sleeping, at most 60 s) so that its log can still be read;
-``start`` waits for that outcome (reading the log tail and polling the container every
-``start_hook_poll_interval`` seconds) before it returns. A failure or an early exit raises an
-HTTPError whose message (``jupyterhub_message``) is the end of the hook's output, which JupyterHub
-shows on the spawn-pending page and returns from the API; JupyterHub then stops and removes the
-container. The hook's run time counts against ``start_timeout``, not ``http_timeout``.
+failure keeps the container (sleeping, at most 60 s) so that its log can still be read. ``start``
+returns only once the server answers: it asks the server every few tens of milliseconds (JupyterHub's
+own wait backs off to seconds between two requests, which would add up to a second or more to each
+spawn) and looks at the container every ``start_check_interval`` seconds meanwhile. A failed hook or
+a container that stopped raises an HTTPError whose message (``jupyterhub_message``) is the end of
+the output, which JupyterHub shows on the spawn-pending page and returns from the API; JupyterHub
+then stops and removes the container. The hook's run time counts against ``start_timeout``.
+
+Docker API calls of all spawns share ``docker_threads`` threads (DockerSpawner's own executor has
+one, so concurrent spawns queue behind each other's calls); the hub and the proxy join a new
+user network concurrently.
 
 Per-user host directories (bind mounts with ``per_user``) are created before the notebook
 container: Docker refuses a missing bind source given through the Mounts API (Docker 23+'s
@@ -76,11 +81,14 @@ import html
 import ipaddress
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from docker.errors import APIError, NotFound
 from docker.types import DriverConfig, IPAMConfig, IPAMPool
 from dockerspawner import DockerSpawner
+from jupyterhub.utils import url_path_join
 from tornado import web
+from tornado.httpclient import AsyncHTTPClient
 from traitlets import Dict, Float, Integer, List, Unicode, default
 
 from .forms import image_options_form
@@ -165,6 +173,17 @@ class GmapDockerSpawner(DockerSpawner):
         if not any(isinstance(f, HideShareCredentials) for f in self.log.filters):
             self.log.addFilter(HideShareCredentials())
 
+    _gmap_executor = None
+
+    @property
+    def executor(self):
+        """One executor for the Docker API calls of every spawn, with ``docker_threads`` threads
+        (DockerSpawner's single thread makes concurrent spawns wait for each other's calls)."""
+        cls = GmapDockerSpawner
+        if cls._gmap_executor is None:
+            cls._gmap_executor = ThreadPoolExecutor(self.docker_threads, thread_name_prefix="gmap-docker")
+        return cls._gmap_executor
+
     images = List(
         Dict(),
         config=True,
@@ -191,7 +210,9 @@ class GmapDockerSpawner(DockerSpawner):
         config=True,
         help="Shell script run as the notebook user in the container before the server starts.",
     )
-    start_hook_poll_interval = Float(1.0, config=True, help="Seconds between two looks at the start hook's outcome while the server starts.")
+    start_check_interval = Float(0.5, config=True, help="Seconds between two looks at the container (and the start hook's outcome) while the server starts.")
+    ready_poll_interval = Float(0.05, config=True, help="First pause between two requests to a starting server; grows to 0.25 s.")
+    docker_threads = Integer(8, config=True, help="Threads for Docker API calls, shared by every spawn (DockerSpawner's own default is 1: spawns queue).")
     network_name_template = Unicode("", config=True, help="Name of each server's own network; {username} becomes the escaped user name.")
     network_labels = Dict(Unicode(), config=True, help="Labels of the per-user networks.")
     network_pool = Unicode("", config=True, help="IPv4 range the per-user networks take a /28 each from (empty: Docker's pools).")
@@ -359,9 +380,8 @@ class GmapDockerSpawner(DockerSpawner):
 
     async def _connect_members(self, network) -> None:
         present = {c.get("Name") for c in (network.get("Containers") or {}).values()}
-        for name, aliases in self._members():
-            if name in present:
-                continue
+
+        async def connect(name: str, aliases: list[str]) -> None:
             self.log.info("Connecting %s to network %s", name, self.network_name)
             try:
                 await self.docker("connect_container_to_network", name, network["Id"], aliases=aliases or None)
@@ -371,6 +391,8 @@ class GmapDockerSpawner(DockerSpawner):
                 already = "already" in message or "exists" in message
                 if e.status_code not in (403, 409) or not already:
                     raise
+
+        await asyncio.gather(*(connect(name, aliases) for name, aliases in self._members() if name not in present))
 
     async def reconnect_network(self) -> None:
         """Connects the hub and the proxy to this running server's network where they are missing
@@ -500,25 +522,62 @@ class GmapDockerSpawner(DockerSpawner):
         return ["sh", "-c", START_HOOK_WRAPPER, "gmap-start", *cmd]
 
     async def start(self):
-        """DockerSpawner's start; with a start hook, returns only once the hook succeeded."""
+        """DockerSpawner's start, returning once the server answers (see ``_wait_until_up``)."""
+        started = asyncio.get_running_loop().time()
         address = await super().start()
-        if self.start_hook:
-            await self._wait_for_start_hook()
+        await self._wait_until_up(address, started)
         return address
 
-    async def _wait_for_start_hook(self):
-        """Waits for the wrapper's outcome line; raises the hook's failure, or the container's
-        exit before the outcome, as an HTTPError with the end of the hook's output."""
-        while True:
+    async def _answers(self, url: str) -> bool:
+        """True when the server answers HTTP at all (as JupyterHub's own wait counts it)."""
+        try:
+            await AsyncHTTPClient().fetch(url, request_timeout=2, raise_error=False, follow_redirects=False)
+            return True
+        except Exception:
+            return False
+
+    async def _wait_until_up(self, address: tuple[str, int], started: float) -> None:
+        """Waits for the server to answer, asking it every few tens of milliseconds, and looks at
+        the container every ``start_check_interval`` seconds meanwhile: a start hook that failed,
+        or a container that stopped, fails the spawn at once with the end of its output.
+
+        JupyterHub's own wait (``User._wait_up``, after ``start`` returns) backs off to seconds
+        between two requests, which adds up to a second or more to a spawn; after this wait its
+        first request succeeds. The wait stays within ``start_timeout`` and ``http_timeout``; when
+        it gives up, ``start`` returns and JupyterHub's wait goes on as usual. With a start hook, the
+        server answering means the hook succeeded (the wrapper starts the server only then).
+        """
+        ip, port = address
+        base_url = self.server.base_url if self.server else f"/user/{self.user.name}/"
+        url = f"http://{ip}:{port}{url_path_join(base_url, 'api')}"
+        loop = asyncio.get_running_loop()
+        deadline = min(started + self.start_timeout - 2, loop.time() + self.http_timeout)
+        hook_done = not self.start_hook
+        pause, next_look = self.ready_poll_interval, loop.time() + self.start_check_interval
+        while loop.time() < deadline:
+            if await self._answers(url):
+                return
+            if loop.time() >= next_look:
+                hook_done = await self._look_at_container(hook_done)
+                next_look = loop.time() + self.start_check_interval
+            await asyncio.sleep(pause)
+            pause = min(pause * 1.5, 0.25)
+
+    async def _look_at_container(self, hook_done: bool) -> bool:
+        """Raises the start hook's failure or the container's early exit; returns whether the
+        hook is known to have succeeded."""
+        lines = []
+        if not hook_done:
             lines = await self._log_lines(HOOK_SCAN_LINES)
             outcome = [line for line in lines if line.startswith((HOOK_SUCCEEDED, HOOK_FAILED))]
-            if outcome and outcome[-1].startswith(HOOK_SUCCEEDED):
-                return
-            if outcome:
-                raise self._start_hook_error("The start hook failed", lines)
-            if await self.poll() is not None:
-                raise self._start_hook_error("The server's container stopped before the start hook finished", lines)
-            await asyncio.sleep(self.start_hook_poll_interval)
+            if outcome and outcome[-1].startswith(HOOK_FAILED):
+                raise self._start_error("The start hook failed", lines)
+            hook_done = bool(outcome)
+        if await DockerSpawner.poll(self) is not None:
+            lines = await self._log_lines(HOOK_SCAN_LINES)
+            what = "the start hook finished" if not hook_done else "it answered"
+            raise self._start_error(f"The server's container stopped before {what}", lines)
+        return hook_done
 
     async def _log_lines(self, tail: int) -> list[str]:
         """The last lines of the container's log (stdout and stderr); none once it is gone."""
@@ -528,7 +587,7 @@ class GmapDockerSpawner(DockerSpawner):
             return []
         return log.decode("utf-8", "replace").splitlines()
 
-    def _start_hook_error(self, summary: str, lines: list[str]) -> web.HTTPError:
+    def _start_error(self, summary: str, lines: list[str]) -> web.HTTPError:
         """The spawn failure users see: the last lines logged since the hook started, without
         control characters or the server's API token, each line and their number bounded."""
         started = [i for i, line in enumerate(lines) if line.startswith(HOOK_STARTED)]

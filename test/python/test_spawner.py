@@ -457,16 +457,32 @@ class FakeEngine:
         raise AssertionError(f"unexpected docker call {method}")
 
 
-def hooked_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine):
+def engine_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine, answers=lambda url: False, hook=True):
+    """A spawner whose Docker calls go to ``engine`` and whose server answers when ``answers``
+    (called with the URL asked) says so."""
     import docker
 
-    settings["hooks"]["startScript"] = "#!/bin/sh\nexit 3\n"
+    if hook:
+        settings["hooks"]["startScript"] = "#!/bin/sh\nexit 3\n"
     spawner = make_spawner(hub(settings, secrets))
     spawner.api_token = "s3cr3t-api-token-0123456789abcdef"
-    spawner.start_hook_poll_interval = 0.01
+    spawner.start_check_interval = 0.01
+    spawner.ready_poll_interval = 0.001
     monkeypatch.setattr(type(spawner), "_client", docker.APIClient(base_url="unix:///nonexistent.sock", version="1.43"))
     spawner.docker = engine
+    asked = []
+
+    async def fake_answers(url):
+        asked.append(url)
+        return answers(url)
+
+    spawner._answers = fake_answers
+    spawner.asked = asked
     return spawner
+
+
+def hooked_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine, answers=lambda url: False):
+    return engine_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine, answers)
 
 
 START_SH = "Entered start.sh with args: sh -c set -eu\nRunning as jovyan\n"
@@ -511,9 +527,11 @@ def test_a_failing_start_hook_fails_the_spawn_with_its_last_output(hub, settings
 def test_a_successful_start_hook_lets_the_server_start(hub, settings, secrets, make_spawner, monkeypatch):
     succeeded = START_SH + STARTED + "hello\ngmap-start: the start hook succeeded; starting the server\n[I ServerApp] ...\n"
     engine = FakeEngine([START_SH + STARTED, START_SH + STARTED + "hello\n", succeeded])
-    spawner = hooked_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine)
+    # the server answers once the wrapper has started it, after the hook's success line
+    spawner = hooked_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine, answers=lambda url: [c[0] for c in engine.calls].count("logs") >= 3)
     assert asyncio.run(asyncio.wait_for(spawner.start(), timeout=5)) == ("172.18.0.5", 8888)
     assert len([c for c in engine.calls if c[0] == "logs"]) == 3
+    assert spawner.asked[-1] == f"http://172.18.0.5:8888/user/{spawner.user.name}/api"
 
 
 @pytest.mark.parametrize("gone", [False, True])
@@ -525,15 +543,48 @@ def test_a_container_that_stops_before_the_hook_outcome_fails_the_spawn(hub, set
     assert e.value.jupyterhub_message == "The server's container stopped before the start hook finished. Its last output:\ncloning"
 
 
-def test_without_start_hook_start_does_not_wait(hub, settings, secrets, make_spawner, monkeypatch):
-    import docker
-
-    spawner = make_spawner(hub(settings, secrets))
-    spawner.api_token = "t" * 32
-    monkeypatch.setattr(type(spawner), "_client", docker.APIClient(base_url="unix:///nonexistent.sock", version="1.43"))
-    spawner.docker = engine = FakeEngine([""])
-    assert asyncio.run(spawner.start()) == ("172.18.0.5", 8888)
+def test_start_returns_as_soon_as_the_server_answers(hub, settings, secrets, make_spawner, monkeypatch):
+    engine = FakeEngine([""])
+    spawner = engine_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine, answers=lambda url: len(spawner.asked) >= 5, hook=False)
+    spawner.start_check_interval = 3600  # no look at the container needed
+    assert asyncio.run(asyncio.wait_for(spawner.start(), timeout=5)) == ("172.18.0.5", 8888)
+    assert len(spawner.asked) == 5
     assert [c[0] for c in engine.calls].count("logs") == 0
+
+
+def test_a_server_that_stops_before_it_answers_fails_the_spawn_at_once(hub, settings, secrets, make_spawner, monkeypatch):
+    engine = FakeEngine(["Traceback (most recent call last):\nImportError: no module named jupyterhub\n"])
+
+    def crashed(url):  # the server exits while the spawner waits for it
+        engine.running_polls = 0
+        return False
+
+    spawner = engine_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine, answers=crashed, hook=False)
+    with pytest.raises(web.HTTPError) as e:
+        asyncio.run(asyncio.wait_for(spawner.start(), timeout=5))
+    assert e.value.jupyterhub_message == (
+        "The server's container stopped before it answered. Its last output:\nTraceback (most recent call last):\nImportError: no module named jupyterhub"
+    )
+
+
+def test_a_server_that_never_answers_is_left_to_jupyterhubs_own_wait(hub, settings, secrets, make_spawner, monkeypatch):
+    engine = FakeEngine([""])
+    spawner = engine_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine, hook=False)
+    spawner.http_timeout = 1
+    assert asyncio.run(asyncio.wait_for(spawner.start(), timeout=5)) == ("172.18.0.5", 8888)
+    assert len(spawner.asked) > 3
+
+
+def test_spawns_share_a_pool_of_docker_threads(hub, settings, secrets, make_spawner):
+    import threading
+
+    app = hub(settings, secrets)
+    first, second = make_spawner(app), make_spawner(app)
+    assert first.executor is second.executor and first.executor._max_workers == 8
+    both = threading.Barrier(2, timeout=5)
+    # two blocking calls at once: with one thread (DockerSpawner's default) the barrier breaks
+    done = [first.executor.submit(both.wait), second.executor.submit(both.wait)]
+    assert sorted(f.result(timeout=10) for f in done) == [0, 1]
 
 
 # -- per-user host directories ------------------------------------------------------------------
