@@ -1,24 +1,27 @@
 /**
- * Spawn latency of a running hub, against the floor measured in the same run: the same notebook
- * image started with `docker run` on a network of its own, until its HTTP API answers. Prints each
- * measure as a ratio to the floor (median and slowest), alone and in crowds, and where a spawn's
- * time goes (the hub's progress events, as they reach the client).
+ * Spawn latency of a running hub, against the floor measured in the same run (the same notebook
+ * image started with `docker run` on a network of its own, until its HTTP API answers) and against
+ * the reference deployment (jupyterhub-deploy-docker's basic example, bench/reference/), started
+ * by the benchmark from the same images on the same host. Prints, for one spawn at a time and for
+ * crowds, the median and slowest times and their ratios to the floor; where a spawn's time goes
+ * (bench/timeline.ts); and the resident memory of the hubs, the proxies and the user servers.
  *
  *   . scripts/pulumi-env.sh && node --import tsx test/e2e/deploy.ts up e2e   (prints HUB_URL, HUB_TOKEN)
  *   HUB_URL=... HUB_TOKEN=... npm run bench -- [rounds] [crowd sizes...]      (default: 5 10 20)
  *
  * Everything it creates carries the label org.europlanet-gmap.bench and is removed at the end
- * (bench users, their servers and volumes included).
+ * (bench users, their servers and volumes, the reference deployment).
  */
 import Docker from "dockerode";
 import { escapeUserName } from "../components/identity";
 import { labelKeys } from "../components/names";
 import { HubApi, uniqueName } from "../test/e2e/client";
+import { type Reference, startReference } from "./reference";
+import { EngineEvents, phasesOf, timedLog } from "./timeline";
 
 const [rounds = 5, ...crowds] = process.argv.slice(2).map(Number);
 const crowdSizes = crowds.length ? crowds : [10, 20];
 const docker = new Docker();
-const api = new HubApi();
 const BENCH = { "org.europlanet-gmap.bench": "spawn" };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -26,9 +29,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const slowest = (xs: number[]) => Math.max(...xs);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-/** Polls `probe` every 50 ms until it returns true; bounded (120 s). */
+/** Polls `probe` every 50 ms until it returns true; bounded (180 s). */
 async function until(what: string, probe: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 180_000;
   while (Date.now() < deadline) {
     if (await probe().catch(() => false)) return;
     await sleep(50);
@@ -36,12 +39,18 @@ async function until(what: string, probe: () => Promise<boolean>): Promise<void>
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** The floor: `docker run` of the image on `network` until GET /api answers (ms), for n at once. */
-async function floor(image: string, network: string, n: number): Promise<number[]> {
+/** The floor: `docker run` of the image on `network` until GET /api answers, for n at once. */
+async function floor(image: string, network: string, n: number, events: EngineEvents): Promise<Spawn[]> {
   return Promise.all(
     Array.from({ length: n }, async () => {
-      const t0 = performance.now();
-      const c = await docker.createContainer({ Image: image, Labels: BENCH, HostConfig: { NetworkMode: network, AutoRemove: false } });
+      const name = uniqueName("gmap-bench-floor");
+      const t0 = Date.now();
+      const c = await docker.createContainer({
+        name,
+        Image: image,
+        Labels: BENCH,
+        HostConfig: { NetworkMode: network, AutoRemove: false },
+      });
       try {
         await c.start();
         const ip = (await c.inspect()).NetworkSettings.Networks[network]!.IPAddress;
@@ -49,7 +58,10 @@ async function floor(image: string, network: string, n: number): Promise<number[
           `the floor container's API`,
           async () => (await fetch(`http://${ip}:8888/api`, { signal: AbortSignal.timeout(2000) })).ok,
         );
-        return performance.now() - t0;
+        const total = Date.now() - t0;
+        const phases = await phasesOf({ user: name, t0, container: name }, events, []);
+        phases.set("client: server answers", total);
+        return { total, phases };
       } finally {
         await c.remove({ force: true });
       }
@@ -57,102 +69,137 @@ async function floor(image: string, network: string, n: number): Promise<number[
   );
 }
 
+/** A hub the benchmark spawns on: this project's deployment or the reference. */
+interface Target {
+  readonly label: string;
+  readonly api: HubApi;
+  readonly hubContainer: string;
+  readonly proxyContainer: string;
+  readonly userContainer: (escaped: string) => string;
+  readonly userVolume: (escaped: string) => string;
+  readonly userNetwork?: (escaped: string) => string;
+  readonly hubAndProxyIds?: readonly string[];
+}
+
 interface Spawn {
   /** POST server -> the server answers GET /api through the proxy (ms). */
   readonly total: number;
-  /** Progress messages (numbers normalised) -> ms after the POST when the client received them. */
+  /** Phase -> ms after the POST. */
   readonly phases: Map<string, number>;
 }
 
-/**
- * Reads the spawn's progress events (server-sent) until the stream ends; records when each
- * arrived. Opened while the POST is still open (JupyterHub answers it only when the server is ready
- * or after 10 s); the stream exists once the spawn is pending.
- */
-async function progress(name: string, t0: number, phases: Map<string, number>): Promise<void> {
-  let res: Response | undefined;
-  for (let i = 0; i < 400 && !res?.ok; i++) {
-    if (res) await res.arrayBuffer();
-    res = await api.request(`/hub/api/users/${encodeURIComponent(name)}/server/progress`);
-    if (!res.ok) await sleep(25);
-  }
-  if (!res?.ok) return;
-  const reader = res.body!.getReader();
-  let buffer = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    buffer += new TextDecoder().decode(value);
-    for (const line of buffer.split("\n").slice(0, -1)) {
-      if (!line.startsWith("data: ")) continue;
-      const event = JSON.parse(line.slice(6)) as { message?: string; progress?: number };
-      const message = (event.message ?? "").split(name).join("<user>");
-      const label = `${String(event.progress ?? "").padStart(3)}% ${message.slice(0, 60)}`;
-      if (!phases.has(label)) phases.set(label, performance.now() - t0);
-    }
-    buffer = buffer.slice(buffer.lastIndexOf("\n") + 1);
-  }
-}
-
-/** Spawns the servers of `names` at once through the hub API. */
-async function spawn(names: string[]): Promise<Spawn[]> {
-  return Promise.all(
+/** Spawns the servers of `names` at once through the hub API, until each answers through the proxy. */
+async function spawn(target: Target, names: string[], events: EngineEvents): Promise<Spawn[]> {
+  const runs = await Promise.all(
     names.map(async (name) => {
       const phases = new Map<string, number>();
-      const t0 = performance.now();
-      const post = api.request(`/hub/api/users/${encodeURIComponent(name)}/server`, { method: "POST", body: "{}" });
-      const events = progress(name, t0, phases).catch(() => undefined);
-      const res = await post;
+      const t0 = Date.now();
+      const res = await target.api.request(`/hub/api/users/${encodeURIComponent(name)}/server`, { method: "POST", body: "{}" });
       await res.arrayBuffer();
-      if (![201, 202].includes(res.status)) throw new Error(`spawn ${name}: HTTP ${res.status}`);
-      phases.set(`POST answered (${res.status}: ${res.status === 201 ? "ready" : "pending"})`, performance.now() - t0);
+      if (![201, 202].includes(res.status)) throw new Error(`${target.label}: spawn ${name}: HTTP ${res.status}`);
+      phases.set(`hub: POST answered (${res.status === 201 ? "ready" : "still pending"})`, Date.now() - t0);
       await until(`${name}'s server through the proxy`, async () => {
-        const r = await api.request(`/user/${encodeURIComponent(name)}/api`);
+        const r = await target.api.request(`/user/${encodeURIComponent(name)}/api`);
         await r.arrayBuffer();
         return r.status === 200;
       });
-      const total = performance.now() - t0;
-      phases.set("answers through the proxy", total);
-      await Promise.race([events, sleep(1000)]);
-      return { total, phases };
+      const total = Date.now() - t0;
+      phases.set("client: server answers through the proxy", total);
+      return { name, t0, total, phases };
     }),
   );
+  const hubLog = await timedLog(target.hubContainer, Math.min(...runs.map((r) => r.t0)));
+  for (const r of runs) {
+    const e = escapeUserName(r.name);
+    const found = await phasesOf(
+      {
+        user: r.name,
+        t0: r.t0,
+        container: target.userContainer(e),
+        network: target.userNetwork?.(e),
+        hubAndProxy: target.hubAndProxyIds,
+      },
+      events,
+      hubLog,
+    );
+    for (const [k, v] of found) r.phases.set(k, v);
+  }
+  return runs.map(({ total, phases }) => ({ total, phases }));
 }
 
-async function cleanup(names: string[], prefix: string): Promise<void> {
-  await Promise.all(names.map((n) => api.stopServer(n).catch(() => undefined)));
-  for (const n of names) await api.hub(`/users/${encodeURIComponent(n)}`, { method: "DELETE" }, [204, 404]).catch(() => undefined);
+async function createUsers(target: Target, n: number): Promise<string[]> {
+  const names = Array.from({ length: n }, () => uniqueName("bench"));
+  for (const name of names) await target.api.createUser(name);
+  return names;
+}
+
+async function cleanup(target: Target, names: string[]): Promise<void> {
+  await Promise.all(names.map((n) => target.api.stopServer(n).catch(() => undefined)));
+  for (const n of names) await target.api.hub(`/users/${encodeURIComponent(n)}`, { method: "DELETE" }, [204, 404]).catch(() => undefined);
   for (const n of names)
     await docker
-      .getVolume(`${prefix}-user-${escapeUserName(n)}`)
+      .getVolume(target.userVolume(escapeUserName(n)))
       .remove()
       .catch(() => undefined);
 }
 
-function report(what: string, floorMs: number[], spawns: Spawn[]): void {
-  const totals = spawns.map((s) => s.total);
-  const ratio = (a: number, b: number) => (a / b).toFixed(2);
-  console.log(
-    `${what.padEnd(22)} floor median ${seconds(median(floorMs))}, slowest ${seconds(slowest(floorMs))} | ` +
-      `hub median ${seconds(median(totals))}, slowest ${seconds(slowest(totals))} | ` +
-      `ratio median ${ratio(median(totals), median(floorMs))}x, slowest ${ratio(slowest(totals), slowest(floorMs))}x`,
-  );
+/** Resident memory of a container in MiB (the cgroup's usage without the page cache it can drop). */
+async function memoryMiB(container: string): Promise<number> {
+  const stats = (await docker.getContainer(container).stats({ stream: false })) as any;
+  const m = stats.memory_stats ?? {};
+  const cache = m.stats?.inactive_file ?? m.stats?.total_inactive_file ?? 0;
+  return (m.usage - cache) / 2 ** 20;
 }
 
-function breakdown(spawns: Spawn[]): void {
+const mib = (x: number) => `${x.toFixed(0)} MiB`;
+
+async function memoryLine(target: Target, when: string, users: string[] = []): Promise<string> {
+  const [hub, proxy] = await Promise.all([memoryMiB(target.hubContainer), memoryMiB(target.proxyContainer)]);
+  let line = `  ${target.label.padEnd(13)} ${when.padEnd(22)} hub ${mib(hub).padStart(8)}, proxy ${mib(proxy).padStart(8)}`;
+  if (users.length) {
+    const each = await Promise.all(users.map((u) => memoryMiB(target.userContainer(escapeUserName(u))).catch(() => NaN)));
+    line += `, per user server median ${mib(median(each.filter((x) => !Number.isNaN(x))))}`;
+  }
+  return line;
+}
+
+interface Row {
+  readonly what: string;
+  readonly floor: Spawn[];
+  readonly results: Map<string, Spawn[]>;
+}
+
+function table(rows: Row[], labels: string[]): void {
+  const totals = (spawns: Spawn[]) => spawns.map((s) => s.total);
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+  console.log("\nspawn time: median / slowest, and as a ratio to the floor measured in the same run");
+  console.log(`${"".padEnd(18)} ${"floor".padEnd(18)} ${labels.map((l) => l.padEnd(34)).join(" ")}`);
+  for (const r of rows) {
+    const f = totals(r.floor);
+    const cells = labels.map((l) => {
+      const t = totals(r.results.get(l)!);
+      const text = `${seconds(median(t))} / ${seconds(slowest(t))} (${ratio(median(t), median(f))} / ${ratio(slowest(t), slowest(f))})`;
+      return text.padEnd(34);
+    });
+    console.log(`${r.what.padEnd(18)} ${`${seconds(median(f))} / ${seconds(slowest(f))}`.padEnd(18)} ${cells.join(" ")}`);
+  }
+}
+
+function breakdown(label: string, what: string, spawns: Spawn[]): void {
   const labels = [...new Set(spawns.flatMap((s) => [...s.phases.keys()]))];
   const rows = labels
-    .map((label) => ({ label, at: median(spawns.map((s) => s.phases.get(label)).filter((v): v is number => v !== undefined)) }))
+    .map((l) => ({ l, at: median(spawns.map((s) => s.phases.get(l)).filter((v): v is number => v !== undefined)) }))
     .sort((a, b) => a.at - b.at);
-  console.log("  where a spawn's time goes (median arrival after the POST):");
+  console.log(`\nwhere a spawn's time goes, ${label}, ${what} (median time after the POST, and the step from the line before):`);
   let previous = 0;
-  for (const { label, at } of rows) {
-    console.log(`    ${seconds(at).padStart(8)}  (+${seconds(at - previous).padStart(7)})  ${label}`);
+  for (const { l, at } of rows) {
+    console.log(`  ${seconds(at).padStart(8)}  (+${seconds(at - previous).padStart(7)})  ${l}`);
     previous = at;
   }
 }
 
 async function main(): Promise<void> {
+  const api = new HubApi();
   // the default image and the stack's prefix, from a first spawn
   const probe = uniqueName("bench");
   await api.createUser(probe);
@@ -163,36 +210,81 @@ async function main(): Promise<void> {
   if (!container) throw new Error("cannot find the probe's container (run the benchmark on the hub's Docker host)");
   const image = container.Image;
   const prefix = container.Labels[labelKeys.prefix]!;
-  await cleanup([probe], prefix);
+  const hubId = (await docker.getContainer(`${prefix}-hub`).inspect()).Id;
+  const proxyInfo = await docker.getContainer(`${prefix}-proxy`).inspect();
+  const project: Target = {
+    label: "this project",
+    api,
+    hubContainer: `${prefix}-hub`,
+    proxyContainer: `${prefix}-proxy`,
+    userContainer: (e) => `${prefix}-user-${e}`,
+    userVolume: (e) => `${prefix}-user-${e}`,
+    userNetwork: (e) => `${prefix}-u-${e}`,
+    hubAndProxyIds: [hubId, proxyInfo.Id],
+  };
+  await cleanup(project, [probe]);
 
+  const events = new EngineEvents();
+  await events.start();
   const network = (await docker.createNetwork({ Name: `gmap-bench-${Date.now().toString(36)}`, Driver: "bridge", Labels: BENCH })).id;
   const networkName = (await docker.getNetwork(network).inspect()).Name;
+  let reference: Reference | undefined;
   try {
+    reference = await startReference({ hub: `${prefix}-hub:local`, proxy: proxyInfo.Config.Image, notebook: image }, BENCH);
+    const ref: Target = {
+      label: "reference",
+      api: new HubApi({ url: reference.url, token: reference.token }),
+      hubContainer: reference.hubContainer,
+      proxyContainer: reference.hubContainer.replace(/-hub$/, "-proxy"),
+      userContainer: reference.userContainer,
+      userVolume: reference.userVolume,
+    };
+    const targets = [project, ref];
     console.log(`image ${image}; stack ${prefix}; ${rounds} sequential rounds; crowds of ${crowdSizes.join(", ")}`);
-    const floors: number[] = [];
-    const singles: Spawn[] = [];
+    const memory: string[] = [];
+    for (const t of targets) memory.push(await memoryLine(t, "idle"));
+
+    const rows: Row[] = [];
+    const singles: Row = { what: "one at a time", floor: [], results: new Map(targets.map((t) => [t.label, []])) };
     for (let i = 0; i < rounds; i++) {
-      floors.push(...(await floor(image, networkName, 1)));
-      const name = uniqueName("bench");
-      await api.createUser(name);
-      singles.push(...(await spawn([name])));
-      await cleanup([name], prefix);
-    }
-    report("one at a time", floors, singles);
-    breakdown(singles);
-    for (const n of crowdSizes) {
-      const crowdFloor = await floor(image, networkName, n);
-      const names = Array.from({ length: n }, () => uniqueName("bench"));
-      for (const name of names) await api.createUser(name);
-      try {
-        const crowd = await spawn(names);
-        report(`${n} users at once`, crowdFloor, crowd);
-        breakdown(crowd);
-      } finally {
-        await cleanup(names, prefix);
+      singles.floor.push(...(await floor(image, networkName, 1, events)));
+      for (const t of targets) {
+        const names = await createUsers(t, 1);
+        singles.results.get(t.label)!.push(...(await spawn(t, names, events)));
+        await cleanup(t, names);
       }
     }
+    rows.push(singles);
+    const crowdRows: Row[] = [];
+    for (const n of crowdSizes) {
+      const row: Row = { what: `${n} users at once`, floor: await floor(image, networkName, n, events), results: new Map() };
+      for (const t of targets) {
+        const names = await createUsers(t, n);
+        try {
+          row.results.set(t.label, await spawn(t, names, events));
+          if (n === Math.max(...crowdSizes)) memory.push(await memoryLine(t, `${n} servers running`, names));
+        } finally {
+          await cleanup(t, names);
+        }
+      }
+      rows.push(row);
+      crowdRows.push(row);
+    }
+    for (const t of targets) memory.push(await memoryLine(t, "idle again, at the end"));
+
+    table(
+      rows,
+      targets.map((t) => t.label),
+    );
+    for (const row of [singles, crowdRows.at(-1)].filter((r): r is Row => !!r)) {
+      breakdown("floor", row.what, row.floor);
+      for (const t of targets) breakdown(t.label, row.what, row.results.get(t.label)!);
+    }
+    console.log("\nresident memory (without the page cache):");
+    for (const line of memory) console.log(line);
   } finally {
+    events.stop();
+    await reference?.remove();
     await docker
       .getNetwork(network)
       .remove()
@@ -200,7 +292,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

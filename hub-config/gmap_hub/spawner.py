@@ -297,11 +297,22 @@ class GmapDockerSpawner(DockerSpawner):
                 await self.docker("remove_container", helper["Id"], force=True)
 
     async def create_object(self):
-        """Creates the user's network (hub and proxy connected) and missing host directories, then
-        DockerSpawner's container, on that network only."""
+        """Creates the user's network and missing host directories, then DockerSpawner's container,
+        on that network only. The hub and the proxy join the network meanwhile (``start`` waits for
+        them before it returns: the server needs neither before it runs)."""
         await self.create_network()
-        await self.create_host_dirs()
-        return await super().create_object()
+        try:
+            await self.create_host_dirs()
+            return await super().create_object()
+        except BaseException:
+            await asyncio.gather(self._members_joined(), return_exceptions=True)
+            raise
+
+    async def _members_joined(self) -> None:
+        """Waits for the hub and the proxy to be on the network (raises if they could not join)."""
+        joining, self._joining = getattr(self, "_joining", None), None
+        if joining is not None:
+            await joining
 
     # -- network isolation ------------------------------------------------------------------------
     @default("network_name")
@@ -337,7 +348,8 @@ class GmapDockerSpawner(DockerSpawner):
             raise web.HTTPError(500, "%s", f"Docker network {self.network_name} exists but was not made by this hub; not using it")
 
     async def create_network(self):
-        """Creates this server's network (or reuses the hub's own one) and connects hub and proxy."""
+        """Creates this server's network (or reuses the hub's own one) and starts connecting the hub and
+        the proxy to it (``_members_joined`` waits for them)."""
         network = await self._inspect_network()
         if network is None:
             self.log.info("Creating network %s for %s", self.network_name, self._log_name)
@@ -346,7 +358,7 @@ class GmapDockerSpawner(DockerSpawner):
             if network is None:
                 raise web.HTTPError(500, "%s", f"Docker network {self.network_name} could not be created")
         self._check_network_owner(network)
-        await self._connect_members(network)
+        self._joining = asyncio.ensure_future(self._connect_members(network))
 
     async def _subnets(self) -> list:
         """Candidate subnets of ``network_pool``: the name's hashed position first, used ones skipped."""
@@ -524,7 +536,12 @@ class GmapDockerSpawner(DockerSpawner):
     async def start(self):
         """DockerSpawner's start, returning once the server answers (see ``_wait_until_up``)."""
         started = asyncio.get_running_loop().time()
-        address = await super().start()
+        try:
+            address = await super().start()
+        except BaseException:
+            await asyncio.gather(self._members_joined(), return_exceptions=True)
+            raise
+        await self._members_joined()
         await self._wait_until_up(address, started)
         return address
 

@@ -5,6 +5,7 @@ import asyncio
 import ipaddress
 
 import pytest
+from docker.errors import APIError
 from test_spawner import ESCAPED, NETWORK_CALLS, NETWORK_LABELS, FakeNetworks, _api_error, _not_found
 from tornado import web
 
@@ -30,9 +31,8 @@ class Engine:
         if method == "create_container":
             if "entrypoint" in kwargs:
                 return {"Id": "he1per"}
-            # the network exists and holds hub and proxy before the container is created
-            net = self.net.networks[kwargs["host_config"]["NetworkMode"]]
-            assert set(net["members"]) == {"gmap-dev-hub", "gmap-dev-proxy"}
+            # the network exists before the container is created (hub and proxy join it meanwhile)
+            assert kwargs["host_config"]["NetworkMode"] in self.net.networks
             self.container = "created"
             self.created_with = kwargs
             return {"Id": "c0ffee"}
@@ -82,7 +82,7 @@ def test_each_user_gets_a_network_of_its_own(spawner):
     assert (ada.network_name, bob.network_name) == (NETWORK, "gmap-dev-u-bob")
 
 
-def test_start_creates_the_network_with_hub_and_proxy_before_the_container(spawner):
+def test_start_creates_the_network_before_the_container_and_returns_with_hub_and_proxy_on_it(spawner):
     engine = Engine()
     s = spawner(engine)
     assert asyncio.run(s.start()) == ("10.9.0.2", 8888)
@@ -232,3 +232,17 @@ def test_no_free_subnet_fails_the_spawn_with_what_to_do(spawner):
     assert "widen spawner.networkPool" in e.value.log_message % e.value.args
     assert len(_created_subnet(engine)) == 5, "bounded"
     assert "create_container" not in engine.calls
+
+
+class HubRefused(FakeNetworks):
+    async def __call__(self, method, *args, **kwargs):
+        if method == "connect_container_to_network" and args[0] == "gmap-dev-hub":
+            raise _api_error(500, "could not attach the endpoint")
+        return await super().__call__(method, *args, **kwargs)
+
+
+def test_a_hub_that_cannot_join_the_network_fails_the_spawn(spawner):
+    engine = Engine()
+    engine.net = HubRefused()
+    with pytest.raises(APIError, match="could not attach"):
+        asyncio.run(spawner(engine).start())
