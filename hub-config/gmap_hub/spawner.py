@@ -210,7 +210,7 @@ class GmapDockerSpawner(DockerSpawner):
         config=True,
         help="Shell script run as the notebook user in the container before the server starts.",
     )
-    start_check_interval = Float(0.5, config=True, help="Seconds between two looks at the container (and the start hook's outcome) while the server starts.")
+    start_check_interval = Float(1.0, config=True, help="Seconds between two looks at the container (and the start hook's outcome) while the server starts.")
     ready_poll_interval = Float(0.05, config=True, help="First pause between two requests to a starting server; grows to 0.25 s.")
     docker_threads = Integer(8, config=True, help="Threads for Docker API calls, shared by every spawn (DockerSpawner's own default is 1: spawns queue).")
     network_name_template = Unicode("", config=True, help="Name of each server's own network; {username} becomes the escaped user name.")
