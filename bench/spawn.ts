@@ -266,11 +266,11 @@ async function main(): Promise<void> {
         } finally {
           await cleanup(t, names);
         }
+        memory.push(await memoryLine(t, `after ${n} at once`));
       }
       rows.push(row);
       crowdRows.push(row);
     }
-    for (const t of targets) memory.push(await memoryLine(t, "idle again, at the end"));
 
     table(
       rows,
@@ -280,7 +280,7 @@ async function main(): Promise<void> {
       breakdown("floor", row.what, row.floor);
       for (const t of targets) breakdown(t.label, row.what, row.results.get(t.label)!);
     }
-    console.log("\nresident memory (without the page cache):");
+    console.log("\nresident memory (without the page cache): idle, with the largest crowd running, and after each crowd");
     for (const line of memory) console.log(line);
   } finally {
     events.stop();
