@@ -36,9 +36,10 @@ export function proxyEntrypoint(): string[] {
 
 /**
  * Arguments of configurable-http-proxy (after the start script's `--api-ip`): routes everything to
- * the hub until the hub adds the user routes.
+ * the hub until the hub adds the user routes. Behind the TLS front proxy (hub.tls on) it keeps the
+ * forwarding headers the front proxy set.
  */
-export function proxyCommand(): string[] {
+export function proxyCommand(behindFrontProxy = false): string[] {
   const hub = `http://${endpoints.hubAlias}:${endpoints.hubPort}`;
   return [
     "--ip=0.0.0.0",
@@ -46,6 +47,9 @@ export function proxyCommand(): string[] {
     `--api-port=${endpoints.proxyApiPort}`,
     `--default-target=${hub}`,
     `--error-target=${hub}/hub/error`,
+    // behind the TLS front proxy: its X-Forwarded-Proto (https) and -For reach the hub as they are,
+    // instead of getting ",http" and the front proxy's address appended
+    ...(behindFrontProxy ? ["--no-x-forward"] : []),
   ];
 }
 

@@ -37,6 +37,10 @@ export const hubSettingsSchema = z.strictObject({
     proxyContainer: name.describe("The proxy's container: the spawner connects it to each user server's network."),
     proxyApiUrl: z.url().describe("The external configurable-http-proxy's API."),
     dataDir: z.string().startsWith("/").describe("Mount point of the hub-data volume (database, lockouts, user providers)."),
+    secureCookies: z
+      .literal(true)
+      .optional()
+      .describe("Present with hub.tls on: every cookie of the hub and the user servers (XSRF included) is marked Secure."),
   }),
   auth: z.strictObject({
     providers: z.array(z.enum(["native", "github", "gitlab"])).min(1),

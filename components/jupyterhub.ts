@@ -4,6 +4,8 @@ import { Hub, type HubFile } from "./hub";
 import { NotebookImages } from "./images";
 import { HubNetwork } from "./network";
 import { HubProxy } from "./proxy";
+import { FrontProxy } from "./front-proxy";
+import { frontFiles, tlsEnabled } from "./tls";
 import { HubSecrets } from "./secrets";
 import { nativeAdmins, publicUrl } from "./identity";
 import { isStackVolume, shareDriverOptions } from "./mounts";
@@ -38,6 +40,8 @@ export class JupyterHub extends pulumi.ComponentResource {
   public readonly adminPasswords: pulumi.Output<Record<string, string>>;
   /** Name of the hub container. */
   public readonly hubContainer: pulumi.Output<string>;
+  /** Name of the TLS front proxy container (hub.tls on). */
+  public readonly frontProxyContainer: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: JupyterHubArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jupyterhub:index:JupyterHub", name, {}, opts);
@@ -79,21 +83,35 @@ export class JupyterHub extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // HTTPS (hub.tls): the front proxy and configurable-http-proxy share a network of their own
+    const tls = tlsEnabled(config);
+    const frontNetwork = tls
+      ? new HubNetwork(`${name}-front-network`, { networkName: n.frontNetwork, labels: labels("front-network") }, { parent: this })
+      : undefined;
+
     const proxy = new HubProxy(
       `${name}-proxy`,
       {
         containerName: n.proxyContainer,
         image: config.proxy.image,
         networkName: network.name,
-        bindAddress: config.hub.bindAddress,
-        port: config.hub.port,
+        ...(frontNetwork
+          ? { frontNetworkName: frontNetwork.name }
+          : { published: { bindAddress: config.hub.bindAddress, port: config.hub.port } }),
         authToken: secrets.proxyAuthToken,
         labels: labels("proxy"),
       },
       { parent: this },
     );
 
-    const { githubClientSecret: _g, gitlabClientSecret: _l, shareCredentials: _s, ...publicConfig } = config;
+    const {
+      githubClientSecret: _g,
+      gitlabClientSecret: _l,
+      shareCredentials: _s,
+      tlsCertificate: _c,
+      tlsKey: _k,
+      ...publicConfig
+    } = config;
     const files: HubFile[] = [
       { file: hubPaths.settings, content: stableJson(hubSettings(publicConfig, stack, args.hookFiles)), permissions: "0644" },
       {
@@ -126,18 +144,46 @@ export class JupyterHub extends pulumi.ComponentResource {
       { parent: this, dependsOn: [proxy, notebookImages, storage] },
     );
 
+    const front = frontNetwork
+      ? new FrontProxy(
+          `${name}-front-proxy`,
+          {
+            containerName: n.frontContainer,
+            image: config.hub.tls.image,
+            networkName: frontNetwork.name,
+            hostName: new URL(publicUrl(config)).hostname.replace(/^\[|\]$/g, ""),
+            bindAddress: config.hub.bindAddress,
+            httpPort: config.hub.tls.httpPort,
+            httpsPort: config.hub.tls.httpsPort,
+            volumeName: n.tlsVolume,
+            files: frontFiles(
+              { tls: config.hub.tls, publicUrl: publicUrl(config) },
+              { certificate: config.tlsCertificate, key: config.tlsKey },
+            ),
+            labels: labels("front-proxy"),
+            volumeLabels: labels("hub-tls"),
+          },
+          // opens the door once the hub answers
+          { parent: this, dependsOn: [proxy, hub] },
+        )
+      : undefined;
+
     this.url = publicUrl(config);
     this.networkName = network.name;
-    this.volumeNames = pulumi.all([storage.hubDataVolume, storage.sharedVolumes]).apply(([hubData, sharedVolumes]) => [
-      hubData,
-      ...Object.keys(sharedVolumes)
-        .sort()
-        .map((k) => sharedVolumes[k]!),
-    ]);
+    this.volumeNames = pulumi
+      .all([storage.hubDataVolume, storage.sharedVolumes, front?.volumeName])
+      .apply(([hubData, sharedVolumes, tlsVolume]) => [
+        hubData,
+        ...(tlsVolume ? [tlsVolume] : []),
+        ...Object.keys(sharedVolumes)
+          .sort()
+          .map((k) => sharedVolumes[k]!),
+      ]);
     this.images = notebookImages.references;
     this.serviceTokens = secrets.serviceTokens;
     this.adminPasswords = secrets.adminPasswords;
     this.hubContainer = hub.containerName;
+    this.frontProxyContainer = front?.containerName;
     this.registerOutputs({
       url: this.url,
       networkName: this.networkName,

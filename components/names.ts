@@ -25,6 +25,8 @@ export const endpoints = {
   hubAlias: "hub",
   hubPort: 8081,
   proxyAlias: "proxy",
+  /** The proxy's alias on the front network (hub.tls on), where only the front proxy reaches it. */
+  proxyFrontAlias: "hub-proxy",
   proxyPort: 8000,
   proxyApiPort: 8001,
 } as const;
@@ -47,6 +49,10 @@ export function names(prefix: string) {
     hubImage: `${prefix}-hub:local`,
     hubContainer: `${prefix}-hub`,
     proxyContainer: `${prefix}-proxy`,
+    /** The TLS front proxy (hub.tls on), its network shared with the proxy only, and its retained certificate volume. */
+    frontContainer: `${prefix}-front-proxy`,
+    frontNetwork: `${prefix}-front`,
+    tlsVolume: `${prefix}-hub-tls`,
     hubDataVolume: `${prefix}-hub-data`,
     storageVolume: (mount: string) => `${prefix}-${mount}`,
     userContainerTemplate: `${prefix}-user-{username}`,

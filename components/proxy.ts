@@ -10,9 +10,13 @@ export interface HubProxyArgs {
   readonly image: string;
   /** The stack's main network, shared with the hub only (the API listens there). */
   readonly networkName: pulumi.Input<string>;
-  /** Host address and port the proxy publishes. */
-  readonly bindAddress: string;
-  readonly port: number;
+  /**
+   * Host address and port the proxy publishes (hub.tls off); with hub.tls on it publishes nothing
+   * and serves the front proxy on `frontNetworkName` instead.
+   */
+  readonly published?: { readonly bindAddress: string; readonly port: number };
+  /** The front network, shared with the TLS front proxy only (hub.tls on). */
+  readonly frontNetworkName?: pulumi.Input<string>;
   /** Token the hub uses on the proxy's API (secret). */
   readonly authToken: pulumi.Input<string>;
   /** Labels of the container. */
@@ -23,7 +27,8 @@ export interface HubProxyArgs {
  * configurable-http-proxy in its own container: it keeps every route to user servers while the
  * hub container is replaced, so a config change does not interrupt running notebooks. The hub
  * connects it to each user server's own network; its REST API listens on the main network only
- * (`proxyEntrypoint`).
+ * (`proxyEntrypoint`). With hub.tls on, only the TLS front proxy reaches it, on a network of
+ * their own.
  */
 export class HubProxy extends pulumi.ComponentResource {
   /** The proxy container, for dependencies. */
@@ -32,16 +37,22 @@ export class HubProxy extends pulumi.ComponentResource {
   constructor(name: string, args: HubProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jupyterhub:docker:Proxy", name, {}, opts);
     const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+    const behindFront = args.frontNetworkName !== undefined;
     this.container = new docker.Container(
       name,
       {
         name: args.containerName,
         image: image.imageId,
         entrypoints: proxyEntrypoint(),
-        command: proxyCommand(),
+        command: proxyCommand(behindFront),
         envs: [pulumi.secret(pulumi.interpolate`CONFIGPROXY_AUTH_TOKEN=${args.authToken}`)],
-        networksAdvanced: [{ name: args.networkName, aliases: [endpoints.proxyAlias] }],
-        ports: [{ internal: endpoints.proxyPort, external: args.port, ip: args.bindAddress, protocol: "tcp" }],
+        networksAdvanced: [
+          { name: args.networkName, aliases: [endpoints.proxyAlias] },
+          ...(args.frontNetworkName !== undefined ? [{ name: args.frontNetworkName, aliases: [endpoints.proxyFrontAlias] }] : []),
+        ],
+        ...(args.published
+          ? { ports: [{ internal: endpoints.proxyPort, external: args.published.port, ip: args.published.bindAddress, protocol: "tcp" }] }
+          : {}),
         restart: "unless-stopped",
         labels: [...args.labels],
       },

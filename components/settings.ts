@@ -94,6 +94,8 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       proxyContainer: n.proxyContainer,
       proxyApiUrl: `http://${endpoints.proxyAlias}:${endpoints.proxyApiPort}`,
       dataDir: hubPaths.data,
+      // absent with hub.tls off, so the settings of such stacks stay as they were
+      secureCookies: config.hub.tls.mode !== "off" ? true : undefined,
     },
     auth: authSettings(config),
     spawner: {

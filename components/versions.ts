@@ -26,6 +26,7 @@ export function pinnedPythonVersion(
 /** Versions that are not Python packages, pinned in versions.json at the project root. */
 interface OtherVersions {
   readonly configurableHttpProxy: string;
+  readonly caddy: string;
 }
 
 const otherVersions: OtherVersions = JSON.parse(fs.readFileSync(path.join(projectDir, "versions.json"), "utf8"));
@@ -36,9 +37,13 @@ export const jupyterhubVersion = pinnedPythonVersion("jupyterhub");
 /** configurable-http-proxy version of the proxy image. */
 export const configurableHttpProxyVersion = otherVersions.configurableHttpProxy;
 
+/** Caddy version of the TLS front proxy image (hub.tls). */
+export const caddyVersion = otherVersions.caddy;
+
 /** Upstream default images, derived from the pins above. */
 export const defaultImages = {
   hubBase: `quay.io/jupyterhub/jupyterhub:${jupyterhubVersion}`,
   proxy: `quay.io/jupyterhub/configurable-http-proxy:${configurableHttpProxyVersion}`,
   notebook: `quay.io/jupyter/minimal-notebook:hub-${jupyterhubVersion}`,
+  caddy: `caddy:${caddyVersion}`,
 } as const;

@@ -40,7 +40,14 @@ export function golden(stack: string) {
     Object.fromEntries(cifs.map((m) => [m.name, { username: "gmap", password: "test-secret" }])),
   );
   const loaded = loadConfig(config, projectFiles(root));
-  const { githubClientSecret: _g, gitlabClientSecret: _l, shareCredentials: _s, ...publicConfig } = loaded.config;
+  const {
+    githubClientSecret: _g,
+    gitlabClientSecret: _l,
+    shareCredentials: _s,
+    tlsCertificate: _c,
+    tlsKey: _k,
+    ...publicConfig
+  } = loaded.config;
   const admins = loaded.config.auth.providers.includes("native") ? loaded.config.auth.admins : [];
   const generated = {
     cookieSecret: "0123456789abcdef".repeat(4),

@@ -8,9 +8,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
+import { secretPlaceholder } from "../components/config/rules";
 
-/** What stands in for an encrypted value. */
-export const secretPlaceholder = "[secret]";
+/** What stands in for an encrypted value (the config rules skip the checks of a secret's content for it). */
+export { secretPlaceholder };
 
 export interface StackFile {
   /** The file read. */

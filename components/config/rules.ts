@@ -3,6 +3,7 @@
  * or a memory limit must look like, with the reason given when it does not. Pure; the schema
  * (schema.ts) composes them.
  */
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { z } from "zod";
 import { userNameRule } from "../identity";
 
@@ -221,4 +222,97 @@ export function networkPoolFits(cidr: string): boolean {
   const prefix = Number(bits);
   const value = address.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
   return prefix >= 8 && prefix <= 24 && value % 2 ** (32 - prefix) === 0;
+}
+
+/** What stands in for an encrypted (`secure:`) value when a stack file is checked without decrypting it (scripts/check.ts). */
+export const secretPlaceholder = "[secret]";
+
+/** True for an IPv4 or IPv6 address written as a URL host ([::1] included). */
+export function isIpHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "");
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.includes(":");
+}
+
+/**
+ * True when a bind address reaches beyond this host and its private networks: every interface
+ * (0.0.0.0, ::) or a public address. Loopback and private ranges (a load balancer's side) are not.
+ */
+export function isPublicBindAddress(address: string): boolean {
+  if (address === "0.0.0.0" || address === "::") return true;
+  if (address.includes(":")) {
+    const a = address.toLowerCase();
+    return !(a === "::1" || a.startsWith("fc") || a.startsWith("fd") || a.startsWith("fe80"));
+  }
+  const [a = 0, b = 0] = address.split(".").map(Number);
+  const privateOrLocal = a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
+  return !privateOrLocal;
+}
+
+/** True for a loopback bind address (127.0.0.0/8, ::1). */
+export function isLoopbackAddress(address: string): boolean {
+  return address === "::1" || address.startsWith("127.");
+}
+
+/** The PEM blocks of a text, by label (CERTIFICATE, PRIVATE KEY, EC PRIVATE KEY, ...). */
+export function pemBlocks(text: string): { label: string; pem: string }[] {
+  return [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----\r?\n[\s\S]*?-----END \1-----/g)].map((m) => ({ label: m[1]!, pem: m[0] }));
+}
+
+/**
+ * Why a PEM text is not one or more certificates (a chain: the server's first), or undefined. Only
+ * the form and that each parses; the value itself is never put into a message.
+ */
+export function certificatePemProblem(text: string, what: string): string | undefined {
+  const blocks = pemBlocks(text);
+  if (blocks.length === 0 || blocks.some((b) => b.label !== "CERTIFICATE"))
+    return `${what} must be PEM certificates only (-----BEGIN CERTIFICATE----- blocks, the server's certificate first, then its intermediates)`;
+  for (const b of blocks) {
+    try {
+      new X509Certificate(b.pem);
+    } catch {
+      return `${what} holds a certificate block that does not parse: export it again as PEM`;
+    }
+  }
+  return undefined;
+}
+
+/** Why a PEM text is not one private key, or undefined (the key is never put into a message). */
+export function privateKeyPemProblem(text: string, what: string): string | undefined {
+  const blocks = pemBlocks(text);
+  if (blocks.length !== 1 || !/PRIVATE KEY$/.test(blocks[0]!.label))
+    return `${what} must be one unencrypted PEM private key (-----BEGIN PRIVATE KEY-----, RSA or EC)`;
+  try {
+    createPrivateKey(blocks[0]!.pem);
+  } catch {
+    return `${what} does not parse as a private key (is it encrypted? give it without a passphrase)`;
+  }
+  return undefined;
+}
+
+/**
+ * Why an operator's certificate and key do not serve `host` (the public URL's host name) now, or
+ * undefined: the key must belong to the first certificate, which must name the host and be valid
+ * at `now`. Assumes both have passed the form checks above.
+ */
+export function certificateForHostProblem(certificate: string, key: string, host: string, now: Date): string | undefined {
+  const leaf = new X509Certificate(pemBlocks(certificate)[0]!.pem);
+  if (!leaf.checkPrivateKey(createPrivateKey(pemBlocks(key)[0]!.pem)))
+    return "tlsKey is not the key of the first certificate in tlsCertificate (the server's certificate comes first)";
+  const names = isIpHost(host) ? leaf.checkIP(host.replace(/^\[|\]$/g, "")) : leaf.checkHost(host);
+  if (!names) return `the first certificate in tlsCertificate is not valid for ${host} (its names: ${leaf.subjectAltName ?? leaf.subject})`;
+  if (new Date(leaf.validTo).getTime() <= now.getTime())
+    return `the certificate in tlsCertificate expired on ${leaf.validTo}: give a current one`;
+  if (new Date(leaf.validFrom).getTime() > now.getTime()) return `the certificate in tlsCertificate is not valid before ${leaf.validFrom}`;
+  return undefined;
+}
+
+/** The ACME directories of Let's Encrypt, by the names hub.tls.acme.directory accepts. */
+export const letsEncryptDirectories = {
+  letsencrypt: "https://acme-v02.api.letsencrypt.org/directory",
+  "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+} as const;
+
+/** The ACME directory URL of hub.tls.acme.directory (a name above or a URL). */
+export function acmeDirectoryUrl(directory: string): string {
+  return directory in letsEncryptDirectories ? letsEncryptDirectories[directory as keyof typeof letsEncryptDirectories] : directory;
 }

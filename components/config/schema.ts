@@ -34,6 +34,15 @@ import {
   urlPath,
   isReservedStorageName,
   duplicates,
+  secretPlaceholder,
+  isIpHost,
+  isPublicBindAddress,
+  isLoopbackAddress,
+  certificatePemProblem,
+  privateKeyPemProblem,
+  certificateForHostProblem,
+  letsEncryptDirectories,
+  acmeDirectoryUrl,
 } from "./rules";
 
 /** Namespace of every config key (the project name in Pulumi.yaml). */
@@ -173,6 +182,66 @@ const gitlabAuth = z
   })
   .strict();
 
+const acmeDirectoryError = 'hub.tls.acme.directory is "letsencrypt", "letsencrypt-staging" or the https URL of an ACME directory';
+
+/** HTTPS: a TLS-terminating front proxy (Caddy) in front of the proxy, README "HTTPS". */
+const tlsSettings = z
+  .object({
+    mode: z
+      .enum(["off", "acme", "files"], { error: 'hub.tls.mode is "off", "acme" or "files"' })
+      .default("off")
+      .describe(
+        "off: plain HTTP from the proxy on hub.port (a host that terminates TLS itself); acme: automatic certificates for the host name of hub.publicUrl (Let's Encrypt by default); files: the operator's certificate and key (secret keys tlsCertificate, tlsKey).",
+      ),
+    acme: z
+      .object({
+        email: z
+          .email({ error: "hub.tls.acme.email must be an e-mail address such as ops@example.org" })
+          .optional()
+          .describe("Contact e-mail of the ACME account (the CA's notices about the certificates)."),
+        directory: z
+          .union([z.enum(["letsencrypt", "letsencrypt-staging"]), z.url({ protocol: /^https$/, error: acmeDirectoryError })], {
+            error: acmeDirectoryError,
+          })
+          .default("letsencrypt")
+          .describe(
+            'ACME directory: "letsencrypt" (production), "letsencrypt-staging" (untrusted test certificates, generous rate limits) or the https URL of another ACME server.',
+          ),
+        caRoot: z
+          .string()
+          .superRefine((v, ctx) => {
+            const problem = certificatePemProblem(v, "hub.tls.acme.caRoot");
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
+          })
+          .optional()
+          .describe(
+            "PEM root certificate(s) the ACME directory's own HTTPS is trusted with, for a private ACME server (e.g. step-ca, Pebble); not needed for Let's Encrypt.",
+          ),
+      })
+      .strict()
+      .optional()
+      .describe("Automatic certificates (mode acme)."),
+    httpPort: z
+      .int()
+      .min(1)
+      .max(65535)
+      .default(80)
+      .describe("Host port of plain HTTP (redirects to HTTPS; ACME HTTP-01 validation) with tls on."),
+    httpsPort: z.int().min(1).max(65535).default(443).describe("Host port of HTTPS with tls on."),
+    hstsMaxAge: z
+      .int()
+      .min(0)
+      .max(63072000)
+      .default(31536000)
+      .describe("Strict-Transport-Security max-age in seconds sent over HTTPS (0: no HSTS header)."),
+    image: imageRef.default(defaultImages.caddy).describe("Caddy image of the front proxy."),
+  })
+  .strict()
+  .prefault({})
+  .describe(
+    "HTTPS. With acme or files a Caddy container publishes hub.tls.httpPort and hub.tls.httpsPort on hub.bindAddress, redirects HTTP to HTTPS, sends HSTS and keeps its certificates in the volume <prefix>-hub-tls; the proxy then publishes nothing.",
+  );
+
 const authProvider = z.enum(["native", "github", "gitlab"], { error: 'providers are "native", "github" or "gitlab"' });
 /** The OAuth providers (the others of auth.providers: native). */
 export const oauthProviders = ["github", "gitlab"] as const;
@@ -219,14 +288,17 @@ export const configSchema = z
     hub: z
       .object({
         publicUrl: httpUrl("hub.publicUrl").optional().describe("URL users open; default http://localhost:<port>."),
-        port: z.int().min(1).max(65535).default(8000).describe("Host port the proxy publishes."),
+        port: z.int().min(1).max(65535).default(8000).describe("Host port the proxy publishes (with hub.tls.mode off)."),
         bindAddress: z
           .union([z.ipv4(), z.ipv6()], { error: "hub.bindAddress must be an IP address" })
           .default("127.0.0.1")
-          .describe("Host address the proxy port binds to (0.0.0.0 for every interface)."),
+          .describe(
+            "Host address the published ports bind to (0.0.0.0 for every interface): the proxy's hub.port, or with TLS on the front proxy's hub.tls ports.",
+          ),
         baseImage: imageRef.default(defaultImages.hubBase).describe("Base image of the hub image (override for a mirror)."),
         logLevel: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]).default("INFO").describe("Hub log level."),
         dockerSocket: absolutePath("hub.dockerSocket").default("/var/run/docker.sock").describe("Docker socket the spawner uses."),
+        tls: tlsSettings,
       })
       .strict()
       .prefault({})
@@ -367,6 +439,22 @@ export const configSchema = z
       .prefault({})
       .describe("The idle culler service."),
     githubClientSecret: z.string().min(1).optional().describe("Secret: GitHub OAuth client secret."),
+    tlsCertificate: z
+      .string()
+      .superRefine((v, ctx) => {
+        const problem = v === secretPlaceholder ? undefined : certificatePemProblem(v, "tlsCertificate");
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .optional()
+      .describe("Secret: PEM certificate chain of hub.tls.mode files (the server's certificate first, then intermediates)."),
+    tlsKey: z
+      .string()
+      .superRefine((v, ctx) => {
+        const problem = v === secretPlaceholder ? undefined : privateKeyPemProblem(v, "tlsKey");
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .optional()
+      .describe("Secret: PEM private key of tlsCertificate (hub.tls.mode files), unencrypted."),
     gitlabClientSecret: z.string().min(1).optional().describe("Secret: GitLab OAuth client secret."),
     shareCredentials: z
       .record(
@@ -502,10 +590,107 @@ export const configSchema = z
       }
     }
 
+    const tls = cfg.hub.tls;
+    const hubUrl = cfg.hub.publicUrl !== undefined ? parsedUrl(cfg.hub.publicUrl) : undefined;
+    const bind = cfg.hub.bindAddress;
+    if (tls.mode === "off") {
+      if (hubUrl?.protocol === "https:" && isPublicBindAddress(bind)) {
+        issue(
+          ["hub", "tls", "mode"],
+          `hub.publicUrl is https, but with hub.tls.mode off the proxy serves plain HTTP on ${bind}:${cfg.hub.port}, reachable from outside: set hub.tls.mode to acme (automatic certificates) or files, or bind hub.bindAddress to 127.0.0.1 (or the private address a TLS-terminating proxy forwards to)`,
+        );
+      }
+      if (tls.acme !== undefined) issue(["hub", "tls", "acme"], "hub.tls.acme is only used with hub.tls.mode acme");
+    } else {
+      if (cfg.hub.publicUrl === undefined) {
+        issue(
+          ["hub", "publicUrl"],
+          `hub.tls.mode ${tls.mode} serves HTTPS for the host name of hub.publicUrl: set it, e.g. https://hub.example.org`,
+        );
+      } else if (hubUrl && hubUrl.protocol !== "https:") {
+        issue(["hub", "publicUrl"], `hub.tls.mode is ${tls.mode}: hub.publicUrl must start with https://`);
+      } else if (hubUrl) {
+        const port = hubUrl.port === "" ? 443 : Number(hubUrl.port);
+        if (port !== tls.httpsPort) {
+          issue(
+            ["hub", "publicUrl"],
+            `hub.publicUrl has port ${port}, but the front proxy publishes HTTPS on hub.tls.httpsPort ${tls.httpsPort}: make them equal`,
+          );
+        }
+      }
+      if (tls.httpPort === tls.httpsPort) issue(["hub", "tls", "httpPort"], "hub.tls.httpPort and hub.tls.httpsPort must differ");
+    }
+    if (tls.mode === "acme") {
+      const host = hubUrl?.hostname;
+      if (host !== undefined && isIpHost(host)) {
+        issue(
+          ["hub", "publicUrl"],
+          `hub.tls.mode acme gets certificates for a host name, and ${host} is an IP address: give the DNS name that points to this host, or use hub.tls.mode files`,
+        );
+      } else if (host !== undefined && !host.includes(".")) {
+        issue(["hub", "publicUrl"], `hub.tls.mode acme needs a fully qualified host name that DNS points to this host, not "${host}"`);
+      }
+      if (!tls.acme?.email) {
+        issue(
+          ["hub", "tls", "acme", "email"],
+          "hub.tls.mode acme needs a contact e-mail for the ACME account (the CA's notices about expiring or revoked certificates)",
+        );
+      }
+      const directory = acmeDirectoryUrl(tls.acme?.directory ?? "letsencrypt");
+      if ((Object.values(letsEncryptDirectories) as string[]).includes(directory)) {
+        if (isLoopbackAddress(bind)) {
+          issue(
+            ["hub", "bindAddress"],
+            `Let's Encrypt validates the host name from the internet, and hub.bindAddress ${bind} is reachable from this host only: set 0.0.0.0 (or the host's public address)`,
+          );
+        }
+        if (tls.httpPort !== 80 && tls.httpsPort !== 443) {
+          issue(
+            ["hub", "tls", "httpPort"],
+            "Let's Encrypt validates on port 80 (HTTP-01) or 443 (TLS-ALPN-01): publish at least one of them (hub.tls.httpPort 80 or hub.tls.httpsPort 443)",
+          );
+        }
+        if (host !== undefined && /\.(test|example|invalid|localhost|local|internal|lan|home\.arpa)$/.test(host)) {
+          issue(["hub", "publicUrl"], `Let's Encrypt issues certificates for public DNS names only, not ${host}`);
+        }
+      }
+    }
+    if (tls.mode === "files") {
+      if (!cfg.tlsCertificate) {
+        issue(["tlsCertificate"], 'hub.tls.mode files: pulumi config set --secret tlsCertificate -- "$(cat fullchain.pem)"');
+      }
+      if (!cfg.tlsKey) issue(["tlsKey"], 'hub.tls.mode files: pulumi config set --secret tlsKey -- "$(cat privkey.pem)"');
+      const cert = cfg.tlsCertificate;
+      const key = cfg.tlsKey;
+      if (
+        cert &&
+        key &&
+        hubUrl &&
+        cert !== secretPlaceholder &&
+        key !== secretPlaceholder &&
+        !certificatePemProblem(cert, "tlsCertificate") &&
+        !privateKeyPemProblem(key, "tlsKey")
+      ) {
+        const problem = certificateForHostProblem(cert, key, hubUrl.hostname, new Date());
+        if (problem) issue(["tlsCertificate"], problem);
+      }
+    } else {
+      if (cfg.tlsCertificate !== undefined) issue(["tlsCertificate"], "tlsCertificate is only used with hub.tls.mode files");
+      if (cfg.tlsKey !== undefined) issue(["tlsKey"], "tlsKey is only used with hub.tls.mode files");
+    }
+
     const serviceNames = cfg.services.map((s) => s.name);
     duplicates(serviceNames).forEach((n) => issue(["services"], `service "${n}" is declared twice`));
     if (serviceNames.includes("idle-culler")) issue(["services"], `"idle-culler" is reserved for the idle culler`);
   });
+
+function parsedUrl(url: string): URL | undefined {
+  try {
+    return new URL(url);
+  } catch {
+    return undefined;
+  }
+}
 
 /** A validated stack config, defaults applied. */
 export type StackConfig = z.output<typeof configSchema>;
@@ -513,7 +698,7 @@ export type StackConfig = z.output<typeof configSchema>;
 export type StackConfigInput = z.input<typeof configSchema>;
 
 /** Config keys holding secrets: read with requireSecret and never copied into plain settings. */
-export const secretKeys = ["githubClientSecret", "gitlabClientSecret", "shareCredentials"] as const;
+export const secretKeys = ["githubClientSecret", "gitlabClientSecret", "shareCredentials", "tlsCertificate", "tlsKey"] as const;
 export type SecretKey = (typeof secretKeys)[number];
 
 /** The part of the config that never holds a secret. */

@@ -118,6 +118,12 @@ def configure_hub(c, hub: Section, secrets: Section) -> None:
 
     c.JupyterHub.cookie_secret = bytes.fromhex(secrets.string("cookieSecret"))
 
+    # HTTPS by the stack's front proxy (hub.tls): JupyterHub marks its login cookies Secure from
+    # the https public URL; cookie_options adds the XSRF cookie and, through the spawner
+    # (JUPYTERHUB_COOKIE_OPTIONS), the user servers' cookies
+    if hub.boolean("secureCookies", False):
+        c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}
+
 
 # -- authentication -----------------------------------------------------------------------------
 def configure_auth(c, auth: Section, secrets: Section, data_dir: str) -> None:

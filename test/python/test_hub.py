@@ -37,6 +37,21 @@ def test_public_url_with_a_path_sets_base_url(hub, settings, secrets):
     assert app.log_level == 10
 
 
+def test_cookies_are_left_to_jupyterhub_without_tls(hub, settings, secrets):
+    app = hub(settings, secrets)
+    assert "cookie_options" not in app.tornado_settings
+
+
+def test_secure_cookies_with_tls(hub, settings, secrets):
+    settings["hub"]["publicUrl"] = "https://hub.example.org"
+    settings["hub"]["secureCookies"] = True
+    app = hub(settings, secrets, initialize=True)
+    assert app.tornado_settings["cookie_options"] == {"secure": True}
+    # the XSRF cookie follows cookie_options, and the user servers get them from their spawner
+    assert app.tornado_settings["xsrf_cookie_kwargs"]["secure"] is True
+    assert app.public_url == "https://hub.example.org/"
+
+
 def test_full_initialization_accepts_the_configuration(hub, settings, secrets):
     app = hub(settings, secrets, initialize=True)
     assert type(app.authenticator).__name__ == "GmapNativeAuthenticator"

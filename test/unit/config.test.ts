@@ -34,7 +34,7 @@ describe("config defaults", () => {
   it("accepts a full production-like config", () => {
     const c = parseConfig({
       prefix: "gmap",
-      hub: { publicUrl: "https://hub.example.org", bindAddress: "0.0.0.0", port: 443 },
+      hub: { publicUrl: "https://hub.example.org", bindAddress: "0.0.0.0", tls: { mode: "acme", acme: { email: "ops@example.org" } } },
       auth: { providers: ["native", "github", "gitlab"], admins: ["admin"], github, gitlab },
       githubClientSecret: "s1",
       gitlabClientSecret: "s2",
