@@ -22,7 +22,7 @@ export const schemaDir = path.join(root, "hub-config", "gmap_hub");
 /** Where the golden settings go. */
 export const goldenDir = path.join(root, "test", "fixtures", "settings");
 /** The example stacks with golden settings. */
-export const goldenStacks = ["dev", "e2e", "e2e-oauth", "production"] as const;
+export const goldenStacks = ["dev", "e2e", "e2e-oauth", "e2e-tls", "production"] as const;
 
 /** What a stack file gives the hub: settings.json, secrets.json and where its hook files come from. */
 export function golden(stack: string) {

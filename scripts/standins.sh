@@ -7,9 +7,14 @@
 #   localhost/notebook-minimal:<JH>             ~ quay.io/jupyter/minimal-notebook (docker-stacks)
 #   localhost/notebook-gispy:<JH>               ~ a GIS notebook image (minimal + shapely)
 #   localhost/fake-oauth:1                      a fake GitHub/GitLab OAuth provider (e2e tests)
+#   localhost/caddy:<CADDY>                     ~ caddy:<CADDY> (the TLS front proxy)
+#   localhost/pebble:<PEBBLE>                   Let's Encrypt's ACME test server (HTTPS e2e tests)
 #
-# <JH> is the jupyterhub pin of hub-config/requirements.txt, <CHP> the configurableHttpProxy entry
-# of versions.json. Recipes live in test/standins/<name>/.
+# <JH> is the jupyterhub pin of hub-config/requirements.txt, <CHP> and <CADDY> the
+# configurableHttpProxy and caddy entries of versions.json, <PEBBLE> the version below. Recipes
+# live in test/standins/<name>/. Caddy and Pebble are Go modules: their binaries are built here
+# with Go (`go install`, static, through the Go module proxy) into $GMAP_GO_BIN_CACHE (default
+# ~/.cache/gmap-standins/go-bin, a few minutes the first time) and copied into the build context.
 #
 # Cached by content: every image carries the label org.europlanet-gmap.recipe=<sha256 of its recipe
 # files, build arguments and parent image id> and is rebuilt only when that hash changes. Prints one
@@ -17,7 +22,7 @@
 #
 # Usage: scripts/standins.sh            build what is missing or stale
 #        scripts/standins.sh --print    print KEY=image lines (HUB_BASE, PROXY, NOTEBOOK_MINIMAL,
-#                                       NOTEBOOK_GISPY, FAKE_OAUTH) without building anything
+#                                       NOTEBOOK_GISPY, FAKE_OAUTH, CADDY, PEBBLE) without building anything
 # Env:   STANDINS_VERBOSE=1 streams build output (default: to log files, shown on failure)
 #        STANDINS_BUILD_TIMEOUT seconds per image (default 1800)
 set -euo pipefail
@@ -40,6 +45,10 @@ JH="$(sed -n 's/^[[:space:]]*jupyterhub[[:space:]]*==[[:space:]]*\([0-9A-Za-z.+-
 CHP="$(tr -d '\n' <"$versions_file" |
   sed -n 's/.*"configurableHttpProxy"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')"
 [[ "$CHP" =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]] || die "no \"configurableHttpProxy\": \"X.Y.Z\" in $versions_file"
+CADDY="$(tr -d '\n' <"$versions_file" | sed -n 's/.*"caddy"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')"
+[[ "$CADDY" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "no \"caddy\": \"X.Y.Z\" in $versions_file"
+# Let's Encrypt's ACME test server, for the HTTPS e2e tests only
+PEBBLE="2.10.3"
 
 IMG_DEBIAN="localhost/gmap-debian:bookworm"
 IMG_HUB="localhost/jupyterhub:$JH"
@@ -47,6 +56,8 @@ IMG_PROXY="localhost/configurable-http-proxy:$CHP"
 IMG_NB_MINIMAL="localhost/notebook-minimal:$JH"
 IMG_NB_GISPY="localhost/notebook-gispy:$JH"
 IMG_FAKE_OAUTH="localhost/fake-oauth:1"
+IMG_CADDY="localhost/caddy:$CADDY"
+IMG_PEBBLE="localhost/pebble:$PEBBLE"
 
 if [[ "${1:-}" == "--print" ]]; then
   echo "HUB_BASE=$IMG_HUB"
@@ -54,6 +65,8 @@ if [[ "${1:-}" == "--print" ]]; then
   echo "NOTEBOOK_MINIMAL=$IMG_NB_MINIMAL"
   echo "NOTEBOOK_GISPY=$IMG_NB_GISPY"
   echo "FAKE_OAUTH=$IMG_FAKE_OAUTH"
+  echo "CADDY=$IMG_CADDY"
+  echo "PEBBLE=$IMG_PEBBLE"
   exit 0
 elif [[ $# -gt 0 ]]; then
   die "unknown argument '$1' (usage: $0 [--print])"
@@ -170,8 +183,10 @@ build_debian() {
 
 # --- 2..6. docker build images ------------------------------------------------------------------
 # build_image <image> <recipe dir> <parent image> [KEY=VALUE build args...]
+# With EXTRA_CONTEXT set to a directory, its files are added to a copy of the recipe directory as
+# the build context (binaries built here); the build args name what they were built from.
 build_image() {
-  local image="$1" name="$2" dir="$recipes/$2" parent="$3"
+  local image="$1" name="$2" dir="$recipes/$2" parent="$3" context="$recipes/$2"
   shift 3
   [[ -f "$dir/Dockerfile" ]] || die "$dir/Dockerfile is missing"
   local parent_id
@@ -187,13 +202,20 @@ build_image() {
   for kv in "$@"; do args+=(--build-arg "$kv"); done
   local log="$log_dir/$name.log" old_id new_id start=$SECONDS
   old_id="$(image_id "$image")"
+  if [[ -n "${EXTRA_CONTEXT:-}" ]]; then
+    context="$(mktemp -d "${TMPDIR:-/tmp}/gmap-standin-$name.XXXXXX")"
+    cp -a "$dir/." "$context/"
+    cp -a "$EXTRA_CONTEXT/." "$context/"
+  fi
   if ! run_logged "$log" timeout "$build_timeout" docker build --pull=false --force-rm \
     "${args[@]}" \
     --label "$LABEL_RECIPE=$hash" --label "$LABEL_STANDIN=true" \
-    -t "$image" "$dir"; then
+    -t "$image" "$context"; then
+    [[ "$context" == "$dir" ]] || rm -rf "$context"
     [[ "${STANDINS_VERBOSE:-0}" == "1" ]] || show_failure "$log"
     die "building $image from ${dir#"$repo_root"/} failed (log: $log)"
   fi
+  [[ "$context" == "$dir" ]] || rm -rf "$context"
   new_id="$(image_id "$image")"
   [[ "$(image_recipe "$image")" == "$hash" ]] || die "$image was built but does not carry the expected recipe label"
   drop_old "$old_id" "$new_id"
@@ -206,3 +228,56 @@ build_image "$IMG_PROXY" configurable-http-proxy "$IMG_DEBIAN" "CHP_VERSION=$CHP
 build_image "$IMG_NB_MINIMAL" notebook "$IMG_DEBIAN" "JUPYTERHUB_VERSION=$JH"
 build_image "$IMG_NB_GISPY" notebook-gispy "$IMG_NB_MINIMAL"
 build_image "$IMG_FAKE_OAUTH" fake-oauth "$IMG_DEBIAN"
+
+# --- 7, 8. Go-built images: Caddy (the front proxy) and Pebble (ACME test server) ---------------
+go_bin_cache="${GMAP_GO_BIN_CACHE:-$HOME/.cache/gmap-standins/go-bin}"
+
+# go_install <dir> <module@version> [more packages@version...]: static binaries into <dir>, once
+go_install() {
+  local dest="$1" tmp log start=$SECONDS
+  shift
+  [[ -f "$dest/.complete" ]] && return 0
+  command -v go >/dev/null 2>&1 || die "go not found: needed to build $* (Go toolchain, https://go.dev/dl)"
+  tmp="$dest.tmp.$$"
+  log="$log_dir/go-install-$(basename "$dest").log"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  if ! CGO_ENABLED=0 GOBIN="$tmp" GOFLAGS="${GOFLAGS:-} -trimpath" run_logged "$log" timeout "$build_timeout" go install "$@"; then
+    [[ "${STANDINS_VERBOSE:-0}" == "1" ]] || show_failure "$log"
+    rm -rf "$tmp"
+    die "go install $* failed (log: $log)"
+  fi
+  touch "$tmp/.complete"
+  rm -rf "$dest" && mv "$tmp" "$dest"
+  echo "standins: go install $* in $((SECONDS - start))s"
+}
+
+# only when the image is missing or stale: a cached image needs neither Go nor the module cache
+needs_build() {
+  local image="$1" name="$2" parent="$3"
+  shift 3
+  [[ "$(image_recipe "$image")" != "$(recipe_hash "$recipes/$name" "BASE_IMAGE=$parent" "BASE_ID=$(image_id "$parent")" "$@")" ]]
+}
+
+if needs_build "$IMG_CADDY" caddy "$IMG_DEBIAN" "CADDY_VERSION=$CADDY"; then
+  go_install "$go_bin_cache/caddy-$CADDY" "github.com/caddyserver/caddy/v2/cmd/caddy@v$CADDY"
+  EXTRA_CONTEXT="$go_bin_cache/caddy-$CADDY" build_image "$IMG_CADDY" caddy "$IMG_DEBIAN" "CADDY_VERSION=$CADDY"
+else
+  echo "standins: cached $IMG_CADDY"
+fi
+
+if needs_build "$IMG_PEBBLE" pebble "$IMG_DEBIAN" "PEBBLE_VERSION=$PEBBLE"; then
+  pebble_bin="$go_bin_cache/pebble-$PEBBLE"
+  go_install "$pebble_bin" "github.com/letsencrypt/pebble/v2/cmd/pebble@v$PEBBLE" \
+    "github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv@v$PEBBLE"
+  # the module's own test certificates (the directory's HTTPS), from the module cache go install filled
+  pebble_src="$(go env GOMODCACHE)/github.com/letsencrypt/pebble/v2@v$PEBBLE"
+  [[ -f "$pebble_src/test/certs/pebble.minica.pem" ]] || die "no $pebble_src/test/certs after go install"
+  if [[ ! -f "$pebble_bin/certs/pebble.minica.pem" ]]; then
+    mkdir -p "$pebble_bin/certs"
+    cp -r "$pebble_src/test/certs/." "$pebble_bin/certs/"
+    chmod -R u+w "$pebble_bin/certs"
+  fi
+  EXTRA_CONTEXT="$pebble_bin" build_image "$IMG_PEBBLE" pebble "$IMG_DEBIAN" "PEBBLE_VERSION=$PEBBLE"
+else
+  echo "standins: cached $IMG_PEBBLE"
+fi

@@ -600,7 +600,6 @@ export const configSchema = z
           `hub.publicUrl is https, but with hub.tls.mode off the proxy serves plain HTTP on ${bind}:${cfg.hub.port}, reachable from outside: set hub.tls.mode to acme (automatic certificates) or files, or bind hub.bindAddress to 127.0.0.1 (or the private address a TLS-terminating proxy forwards to)`,
         );
       }
-      if (tls.acme !== undefined) issue(["hub", "tls", "acme"], "hub.tls.acme is only used with hub.tls.mode acme");
     } else {
       if (cfg.hub.publicUrl === undefined) {
         issue(
@@ -620,6 +619,7 @@ export const configSchema = z
       }
       if (tls.httpPort === tls.httpsPort) issue(["hub", "tls", "httpPort"], "hub.tls.httpPort and hub.tls.httpsPort must differ");
     }
+    if (tls.mode !== "acme" && tls.acme !== undefined) issue(["hub", "tls", "acme"], "hub.tls.acme is only used with hub.tls.mode acme");
     if (tls.mode === "acme") {
       const host = hubUrl?.hostname;
       if (host !== undefined && isIpHost(host)) {
@@ -657,9 +657,9 @@ export const configSchema = z
     }
     if (tls.mode === "files") {
       if (!cfg.tlsCertificate) {
-        issue(["tlsCertificate"], 'hub.tls.mode files: pulumi config set --secret tlsCertificate -- "$(cat fullchain.pem)"');
+        issue(["tlsCertificate"], "hub.tls.mode files: pulumi config set --secret tlsCertificate < fullchain.pem");
       }
-      if (!cfg.tlsKey) issue(["tlsKey"], 'hub.tls.mode files: pulumi config set --secret tlsKey -- "$(cat privkey.pem)"');
+      if (!cfg.tlsKey) issue(["tlsKey"], "hub.tls.mode files: pulumi config set --secret tlsKey < privkey.pem");
       const cert = cfg.tlsCertificate;
       const key = cfg.tlsKey;
       if (

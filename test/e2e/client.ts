@@ -11,6 +11,46 @@ import WebSocket from "ws";
 export interface HubEnv {
   readonly url: string;
   readonly token: string;
+  /**
+   * For a hub served over HTTPS under a test host name (test/e2e/14-tls.test.ts): the CA
+   * certificate(s) to trust (PEM) and the address every host name is connected to. Without it,
+   * the system's trust store and resolver are used.
+   */
+  readonly connect?: { readonly ca: string; readonly address: string };
+}
+
+/** dns.lookup-like resolution of every host name to one address (HubEnv.connect). */
+export function fixedLookup(address: string) {
+  const family = address.includes(":") ? 6 : 4;
+  return (_host: string, options: unknown, callback?: unknown) => {
+    const cb = (typeof options === "function" ? options : callback) as (...args: unknown[]) => void;
+    const all = typeof options === "object" && options !== null && (options as { all?: boolean }).all;
+    if (all) cb(null, [{ address, family }]);
+    else cb(null, address, family);
+  };
+}
+
+const nullBodyStatus = new Set([101, 204, 205, 304]);
+
+/** fetch() through node's https client, with HubEnv.connect's CA and address (got: fetch has no per-request CA). */
+async function fetchVia(connect: NonNullable<HubEnv["connect"]>, url: string, init: RequestInit): Promise<Response> {
+  const res = await got(url, {
+    method: (init.method ?? "GET") as never,
+    headers: Object.fromEntries(new Headers(init.headers).entries()),
+    ...(init.body !== undefined && init.body !== null ? { body: init.body as string } : {}),
+    followRedirect: false,
+    throwHttpErrors: false,
+    retry: { limit: 0 },
+    timeout: { request: 60_000 },
+    https: { certificateAuthority: connect.ca },
+    dnsLookup: fixedLookup(connect.address) as never,
+    responseType: "buffer",
+  });
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(res.headers)) {
+    for (const one of [v ?? []].flat()) headers.append(k, String(one));
+  }
+  return new Response(nullBodyStatus.has(res.statusCode) ? null : res.body, { status: res.statusCode, headers });
 }
 
 /** The hub under test, from HUB_URL and HUB_TOKEN (set by scripts/test-e2e.sh or by hand). */
@@ -47,7 +87,7 @@ export class HubApi {
   constructor(readonly env: HubEnv = hubEnv()) {}
 
   async request(path: string, init: RequestInit = {}): Promise<Response> {
-    return fetch(`${this.env.url}${path}`, {
+    return (this.env.connect ? (u: string, i: RequestInit) => fetchVia(this.env.connect!, u, i) : fetch)(`${this.env.url}${path}`, {
       ...init,
       redirect: "manual",
       headers: {
@@ -143,7 +183,11 @@ export class HubApi {
     const wsUrl = `${this.env.url.replace(/^http/, "ws")}/user/${encodeURIComponent(name)}/api/kernels/${kernelId}/channels`;
     const msgId = `e2e-${Date.now()}-${Math.random()}`;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(wsUrl, { headers: { Authorization: `token ${this.env.token}` } });
+      const connect = this.env.connect;
+      const ws = new WebSocket(wsUrl, {
+        headers: { Authorization: `token ${this.env.token}` },
+        ...(connect ? { ca: connect.ca, lookup: fixedLookup(connect.address) as never } : {}),
+      });
       let stdout = "";
       const timer = setTimeout(() => {
         ws.terminate();
@@ -261,6 +305,7 @@ export class BrowserSession {
       retry: { limit: 0 },
       timeout: { request: 60_000 },
       ...(options.lookup ? { dnsLookup: options.lookup as never } : {}),
+      ...(env.connect ? { dnsLookup: fixedLookup(env.connect.address) as never, https: { certificateAuthority: env.connect.ca } } : {}),
     });
   }
 

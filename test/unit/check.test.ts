@@ -18,7 +18,7 @@ const edited = (stack: string, edit: (config: Record<string, any>) => void) => e
 const secure = (n: number) => ({ secure: `v1:ZmFrZQ==:v1:ZmFrZQ==:c2VjcmV0LXZhbHVlLSR7bn0=${n}` });
 
 describe("npm run check", () => {
-  for (const stack of ["dev", "e2e", "e2e-oauth"]) {
+  for (const stack of ["dev", "e2e", "e2e-oauth", "e2e-tls"]) {
     it(`Pulumi.${stack}.yaml is ok`, () => {
       const { code, out } = check(stack);
       assert.equal(code, 0, out);

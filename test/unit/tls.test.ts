@@ -124,8 +124,8 @@ describe("hub.tls config", () => {
   it("files: certificate and key as secret keys, for the public host name, matching; values never shown", () => {
     const files = { hub: { publicUrl: "https://hub.example.org", bindAddress: "0.0.0.0", tls: { mode: "files" } } };
     assert.deepEqual(problemsOf(files).sort(), [
-      'jupyterhub:tlsCertificate: hub.tls.mode files: pulumi config set --secret tlsCertificate -- "$(cat fullchain.pem)"',
-      'jupyterhub:tlsKey: hub.tls.mode files: pulumi config set --secret tlsKey -- "$(cat privkey.pem)"',
+      "jupyterhub:tlsCertificate: hub.tls.mode files: pulumi config set --secret tlsCertificate < fullchain.pem",
+      "jupyterhub:tlsKey: hub.tls.mode files: pulumi config set --secret tlsKey < privkey.pem",
     ]);
     const ca = testCa();
     const good = ca.issue("hub.example.org");
