@@ -328,7 +328,15 @@ describe("HTTPS out of the box (own stack Pulumi.e2e-tls.yaml, Pebble as ACME se
       });
       try {
         const page = await browser.newPage();
-        await page.goto(`http://${HOST}:${HTTP_PORT}/hub/login`);
+        // Chromium aborts a navigation when the host's interfaces change (Docker creating networks): once more then
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await page.goto(`http://${HOST}:${HTTP_PORT}/hub/login`);
+            break;
+          } catch (e) {
+            if (attempt >= 3 || !/ERR_NETWORK_CHANGED/.test(String(e))) throw e;
+          }
+        }
         assert.equal(new URL(page.url()).protocol, "https:", "the browser was redirected to HTTPS");
         await page.fill("#username_input", "tls-admin");
         await page.fill("#password_input", adminPassword);
