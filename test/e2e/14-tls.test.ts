@@ -24,7 +24,7 @@ import { X509Certificate } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import got from "got";
 import { chromium } from "playwright-core";
-import { labelKeys } from "../../components/settings";
+import { labelKeys } from "../../components/names";
 import { BrowserSession, chromiumArgs, chromiumPath, HubApi, type HubEnv, waitFor } from "./client";
 import {
   docker,
