@@ -22,7 +22,12 @@ export const schemaDir = path.join(root, "hub-config", "gmap_hub");
 /** Where the golden settings go. */
 export const goldenDir = path.join(root, "test", "fixtures", "settings");
 /** The example stacks with golden settings. */
-export const goldenStacks = ["dev", "e2e", "e2e-oauth", "e2e-tls", "production"] as const;
+/** Every example stack of the project (Pulumi.<stack>.yaml). */
+export const goldenStacks = fs
+  .readdirSync(root)
+  .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+  .filter((s): s is string => !!s)
+  .sort();
 
 /** What a stack file gives the hub: settings.json, secrets.json and where its hook files come from. */
 export function golden(stack: string) {

@@ -78,6 +78,14 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
 }
 
+/**
+ * A user name in a server URL (`/user/<name>/`) as JupyterHub writes it (url_escape_path: "@" and
+ * "~" stay): the server's routes are under that exact prefix, so `%40` would miss them.
+ */
+export function userUrlName(name: string): string {
+  return encodeURIComponent(name).replace(/%40/g, "@");
+}
+
 /** A unique, valid user name for one test. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
@@ -150,12 +158,12 @@ export class HubApi {
 
   /** Calls the Jupyter server API of a user's server through the proxy. */
   server<T = any>(name: string, path: string, init: RequestInit = {}, expected?: number[]): Promise<T> {
-    return this.json<T>(`/user/${encodeURIComponent(name)}/api${path}`, init, expected);
+    return this.json<T>(`/user/${userUrlName(name)}/api${path}`, init, expected);
   }
 
   /** Writes a text file through the contents API. */
   async putFile(name: string, path: string, content: string): Promise<Response> {
-    return this.request(`/user/${encodeURIComponent(name)}/api/contents/${path}`, {
+    return this.request(`/user/${userUrlName(name)}/api/contents/${path}`, {
       method: "PUT",
       body: JSON.stringify({ type: "file", format: "text", content }),
     });
@@ -163,7 +171,7 @@ export class HubApi {
 
   /** Reads a text file through the contents API (undefined when missing). */
   async getFile(name: string, path: string): Promise<string | undefined> {
-    const res = await this.request(`/user/${encodeURIComponent(name)}/api/contents/${path}?content=1&type=file&format=text`);
+    const res = await this.request(`/user/${userUrlName(name)}/api/contents/${path}?content=1&type=file&format=text`);
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw new Error(`GET contents ${path}: HTTP ${res.status}: ${await res.text()}`);
     return (await res.json()).content;
@@ -175,12 +183,12 @@ export class HubApi {
     try {
       return await this.execute(name, kernel.id, code, timeoutMs);
     } finally {
-      await this.request(`/user/${encodeURIComponent(name)}/api/kernels/${kernel.id}`, { method: "DELETE" });
+      await this.request(`/user/${userUrlName(name)}/api/kernels/${kernel.id}`, { method: "DELETE" });
     }
   }
 
   private execute(name: string, kernelId: string, code: string, timeoutMs: number): Promise<string> {
-    const wsUrl = `${this.env.url.replace(/^http/, "ws")}/user/${encodeURIComponent(name)}/api/kernels/${kernelId}/channels`;
+    const wsUrl = `${this.env.url.replace(/^http/, "ws")}/user/${userUrlName(name)}/api/kernels/${kernelId}/channels`;
     const msgId = `e2e-${Date.now()}-${Math.random()}`;
     return new Promise((resolve, reject) => {
       const connect = this.env.connect;

@@ -196,11 +196,11 @@ export async function waitForHub(url: string, seconds = 180): Promise<void> {
   throw new Error(`${api} did not answer 200 within ${seconds}s (last: ${last})`);
 }
 
-/** Waits (bounded) until the deployed stack's hub container is healthy and its API answers again. */
-export async function waitForHealthyHub(url: string): Promise<void> {
+/** Waits (bounded) until the deployed stack's hub container (or `container`) is healthy and its API answers again. */
+export async function waitForHealthyHub(url: string, container = `${prefix()}-hub`): Promise<void> {
   await waitFor(
     "the hub to be healthy",
-    async () => ((await inspectContainer(`${prefix()}-hub`)).State.Health?.Status === "healthy" ? true : undefined),
+    async () => ((await inspectContainer(container)).State.Health?.Status === "healthy" ? true : undefined),
     180_000,
   );
   await waitForHub(url, 60);

@@ -1,0 +1,23 @@
+/** The stack a backup or restore works on, from its stack file alone (no Pulumi state, no secrets). */
+import * as path from "node:path";
+import { ConfigError, loadConfig, projectFiles, type StackConfig } from "../../components/config";
+import { publicUrl } from "../../components/identity";
+import { readStackFile } from "../stack-file";
+
+export interface Stack {
+  readonly name: string;
+  readonly config: StackConfig;
+  readonly hubUrl: string;
+}
+
+/** Reads and validates `Pulumi.<stack>.yaml` of the project, as `npm run check` does. */
+export function loadStack(projectDir: string, name: string): Stack {
+  const { file, config } = readStackFile(projectDir, name);
+  try {
+    const loaded = loadConfig(config, projectFiles(projectDir));
+    return { name, config: loaded.config, hubUrl: publicUrl(loaded.config) };
+  } catch (e) {
+    if (e instanceof ConfigError) throw new Error(`${path.relative(projectDir, file) || file}: ${e.message}`, { cause: e });
+    throw e;
+  }
+}

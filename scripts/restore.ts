@@ -1,0 +1,133 @@
+/**
+ * Restores a backup of `npm run backup` into a stack on this Docker host:
+ *
+ *   npm run restore -- <stack> <backup directory> [--user NAME] [--image IMAGE]
+ *
+ * The whole stack (hub database, hub data, shared storage, every user's volumes), or with --user
+ * only the volumes of that hub user (not the database: accounts are stack-wide). First checks the
+ * manifest and every file it restores (size and SHA-256) and that no running container uses a
+ * volume it would overwrite; it lists the servers and the hub to stop otherwise, and restores
+ * nothing. Each volume is emptied and refilled; missing volumes are created with their labels.
+ * A whole-stack restore therefore needs the hub stopped (`docker stop <prefix>-hub`), or the stack
+ * not deployed at all (restore, then `pulumi up`).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { names } from "../components/names";
+import { operatorCwd, parseRestoreArgs, restoreUsage, UsageError } from "./backups/args";
+import { databaseEngine, databaseKinds } from "./backups/database";
+import { connect, helperImage, ping, removeLiveHelpers, runningUsers } from "./backups/engine";
+import { feedFromFile, helperMountPoint, lastLines, tarExtractScript } from "./backups/io";
+import { checkFiles, describeItem, formatBytes, itemsToRestore, manifestFile, parseManifest, restoreOrder } from "./backups/manifest";
+import { loadStack } from "./backups/stack";
+import { inUseProblems } from "./backups/volumes";
+
+const projectDir = path.resolve(__dirname, "..");
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Thrown with the lines that explain why nothing was restored. */
+class Refused extends Error {}
+
+async function main(argv: string[]): Promise<void> {
+  const args = parseRestoreArgs(argv, operatorCwd());
+  const stack = loadStack(projectDir, args.stack);
+  const prefix = stack.config.prefix;
+  const n = names(prefix);
+
+  const manifestPath = path.join(args.backup, manifestFile);
+  if (!fs.existsSync(manifestPath))
+    throw new Error(`${args.backup} holds no ${manifestFile}: not a backup of npm run backup, or an unfinished one`);
+  const manifest = parseManifest(fs.readFileSync(manifestPath, "utf8"), manifestPath);
+  if (manifest.prefix !== prefix) {
+    throw new Error(
+      `${args.backup} is a backup of the prefix ${manifest.prefix} (stack ${manifest.stack}), but the stack ${args.stack} has the prefix ${prefix}: ` +
+        "its volume names would not match; restore it into a stack with that prefix",
+    );
+  }
+  const items = restoreOrder(itemsToRestore(manifest, args.user));
+  const engine = databaseEngine(stack.config);
+  const foreign = items.find((i) => i.kind === "database" && i.engine !== engine);
+  if (foreign) throw new Error(`the backup holds a ${foreign.engine} database, but the stack ${args.stack} uses ${engine}`);
+
+  say(`checking ${items.length} file(s) of ${args.backup} against its manifest (backup of ${manifest.stack}, ${manifest.created})`);
+  const problems = await checkFiles(args.backup, items);
+  if (problems.length) throw new Refused(`the backup does not match its manifest; nothing was restored:\n  ${problems.join("\n  ")}`);
+
+  const docker = connect();
+  await ping(docker);
+  const volumes = [...new Set(items.map((i) => i.volume))];
+  const busy = inUseProblems(prefix, volumes, await runningUsers(docker, volumes), stack.hubUrl);
+  if (busy.length) throw new Refused(`${busy.join("\n")}\nNothing was restored.`);
+  const image = await helperImage(docker, prefix, stack.config.hub.baseImage, args.image);
+  const kind = databaseKinds[engine];
+  say(
+    `restoring ${args.user === undefined ? `the whole stack ${args.stack}` : `the volumes of ${args.user}`} with the helper image ${image}`,
+  );
+
+  for (const [index, item] of items.entries()) {
+    const t0 = Date.now();
+    // a server may have started since the check above
+    const nowBusy = inUseProblems(prefix, [item.volume], await runningUsers(docker, [item.volume]), stack.hubUrl);
+    if (nowBusy.length)
+      throw new Error(`${nowBusy.join("\n")}\n(${index} of ${items.length} items were restored before; run the restore again)`);
+    const file = path.join(args.backup, item.file);
+    let created = false;
+    try {
+      await docker.getVolume(item.volume).inspect();
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+      await docker.createVolume({ Name: item.volume, Driver: "local", Labels: item.labels ?? {} });
+      created = true;
+    }
+    if (item.kind === "database") {
+      await kind.restore({ docker, prefix, image, hubDataVolume: item.volume }, item, file);
+    } else {
+      const out = await feedFromFile(
+        docker,
+        prefix,
+        { image, script: tarExtractScript, mounts: [{ volume: item.volume, target: helperMountPoint, readOnly: false }] },
+        file,
+        item.sha256,
+      );
+      if (out.code !== 0) throw new Error(`restoring ${describeItem(item)} failed (tar exit ${out.code}):\n${lastLines(out.stderr)}`);
+    }
+    say(
+      `[${index + 1}/${items.length}] ${describeItem(item)}: ${formatBytes(item.contentBytes)} restored` +
+        `${created ? " into a new volume" : ""} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
+  }
+
+  if (args.user === undefined) {
+    say(`restore complete. Start the hub: docker start ${n.hubContainer} (or pulumi up, if the stack is not deployed on this host)`);
+  } else {
+    say(`restore complete: ${args.user} can start their server again`);
+  }
+}
+
+/** Set on Ctrl-C: the failure that follows (the helper was killed) is no news. */
+let interrupted = false;
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    process.stderr.write(`restore: interrupted (${signal}); the volume being restored is incomplete, run the restore again\n`);
+    void removeLiveHelpers().finally(() => process.exit(130));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  () => {
+    process.exitCode = 0;
+  },
+  async (e: Error) => {
+    if (interrupted) return;
+    await removeLiveHelpers();
+    if (e instanceof UsageError) {
+      process.stderr.write(`restore: ${e.message}\n${restoreUsage}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(e instanceof Refused ? `restore: ${e.message}\n` : `restore: failed: ${e.message}\n`);
+    process.exitCode = 1;
+  },
+);
