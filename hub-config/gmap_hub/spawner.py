@@ -19,7 +19,7 @@ does not watch the container after ``Spawner.start`` returns: ``User._wait_up`` 
 server's URL until ``http_timeout``, and the container (``remove=True``: Docker's AutoRemove) and
 its log are gone as soon as it exits. So the wrapper reports the hook's outcome in the log, and on
 failure keeps the container (sleeping, at most 60 s) so that its log can still be read. ``start``
-returns only once the server answers: it asks the server every few tens of milliseconds (JupyterHub's
+returns only once the server answers: it asks the server every tenth of a second (JupyterHub's
 own wait backs off to seconds between two requests, which would add up to a second or more to each
 spawn) and looks at the container every ``start_check_interval`` seconds meanwhile. A failed hook or
 a container that stopped raises an HTTPError whose message (``jupyterhub_message``) is the end of
@@ -211,7 +211,7 @@ class GmapDockerSpawner(DockerSpawner):
         help="Shell script run as the notebook user in the container before the server starts.",
     )
     start_check_interval = Float(1.0, config=True, help="Seconds between two looks at the container (and the start hook's outcome) while the server starts.")
-    ready_poll_interval = Float(0.05, config=True, help="First pause between two requests to a starting server; grows to 0.25 s.")
+    ready_poll_interval = Float(0.1, config=True, help="Seconds between two requests to a starting server.")
     docker_threads = Integer(8, config=True, help="Threads for Docker API calls, shared by every spawn (DockerSpawner's own default is 1: spawns queue).")
     network_name_template = Unicode("", config=True, help="Name of each server's own network; {username} becomes the escaped user name.")
     network_labels = Dict(Unicode(), config=True, help="Labels of the per-user networks.")
@@ -554,7 +554,7 @@ class GmapDockerSpawner(DockerSpawner):
             return False
 
     async def _wait_until_up(self, address: tuple[str, int], started: float) -> None:
-        """Waits for the server to answer, asking it every few tens of milliseconds, and looks at
+        """Waits for the server to answer, asking it every ``ready_poll_interval`` seconds, and looks at
         the container every ``start_check_interval`` seconds meanwhile: a start hook that failed,
         or a container that stopped, fails the spawn at once with the end of its output.
 
@@ -570,15 +570,14 @@ class GmapDockerSpawner(DockerSpawner):
         loop = asyncio.get_running_loop()
         deadline = min(started + self.start_timeout - 2, loop.time() + self.http_timeout)
         hook_done = not self.start_hook
-        pause, next_look = self.ready_poll_interval, loop.time() + self.start_check_interval
+        next_look = loop.time() + self.start_check_interval
         while loop.time() < deadline:
             if await self._answers(url):
                 return
             if loop.time() >= next_look:
                 hook_done = await self._look_at_container(hook_done)
                 next_look = loop.time() + self.start_check_interval
-            await asyncio.sleep(pause)
-            pause = min(pause * 1.5, 0.25)
+            await asyncio.sleep(self.ready_poll_interval)
 
     async def _look_at_container(self, hook_done: bool) -> bool:
         """Raises the start hook's failure or the container's early exit; returns whether the
