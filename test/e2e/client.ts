@@ -3,6 +3,7 @@
  * admin-scoped service token (HUB_URL, HUB_TOKEN): the REST API, a notebook server's API, kernels,
  * and browser-like form sessions with cookies and XSRF.
  */
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import got from "got";
 import { CookieJar } from "tough-cookie";
@@ -88,7 +89,7 @@ export function userUrlName(name: string): string {
 
 /** A unique, valid user name for one test. */
 export function uniqueName(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
+  return `${prefix}-${Date.now().toString(36)}${randomBytes(4).toString("hex")}`;
 }
 
 export class HubApi {
