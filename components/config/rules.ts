@@ -316,3 +316,7 @@ export const letsEncryptDirectories = {
 export function acmeDirectoryUrl(directory: string): string {
   return directory in letsEncryptDirectories ? letsEncryptDirectories[directory as keyof typeof letsEncryptDirectories] : directory;
 }
+
+/** The OAuth providers (the others of auth.providers: native). */
+export const oauthProviders = ["github", "gitlab"] as const;
+export type OAuthProvider = (typeof oauthProviders)[number];
