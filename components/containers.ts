@@ -1,8 +1,9 @@
 /**
- * What the hub and proxy containers run: the proxy's start script and arguments, the hub's
- * healthcheck (pure functions, identical on every run so previews stay quiet).
+ * What the hub, proxy and PostgreSQL containers run: the proxy's start script and arguments,
+ * the PostgreSQL start script, the healthchecks (pure functions, identical on every run so previews
+ * stay quiet).
  */
-import { endpoints } from "./names";
+import { endpoints, postgres } from "./names";
 
 /**
  * How the proxy container starts: a static `sh -c` script (identical on every run, so previews stay
@@ -80,4 +81,73 @@ export function dockerDuration(seconds: number): string {
   if (h > 0) return `${h}h${m}m${s}s`;
   if (m > 0) return `${m}m${s}s`;
   return `${s}s`;
+}
+
+/** Environment of the PostgreSQL container: names and the password's file, never the password. */
+export function postgresEnvs(): string[] {
+  return [`POSTGRES_USER=${postgres.user}`, `POSTGRES_DB=${postgres.database}`, `POSTGRES_PASSWORD_FILE=${postgres.passwordFile}`];
+}
+
+/** Marker file of the PostgreSQL container: the role's password is the stack's (see `postgresStartScript`). */
+const postgresReadyFile = "/run/gmap-postgres-password-set";
+
+/**
+ * How the PostgreSQL container starts: a static `sh -c` script (identical on every run) around the
+ * image's own entrypoint (`docker-entrypoint.sh postgres`, which initialises an empty data
+ * directory with the password file). The image sets the password only when it creates the data
+ * directory, but the data outlives the generated password (a `pulumi destroy` and `pulumi up`
+ * generate a new one, a restored volume comes with its own): so at every start, once the server
+ * answers on TCP, the script sets the role's password to the file's over a trusted local
+ * connection (the password goes from the file to the server through psql's own backquote
+ * substitution, never through a command line), and only then marks the container ready for its
+ * healthcheck. It forwards the stop signal to the server (a fast, clean shutdown) and exits with
+ * the server's status.
+ */
+export const postgresStartScript = `rm -f ${postgresReadyFile}
+docker-entrypoint.sh postgres &
+pid=$!
+trap 'kill -INT "$pid" 2>/dev/null' INT TERM
+attempt=0
+while [ "$attempt" -lt 600 ] && kill -0 "$pid" 2>/dev/null; do
+  if pg_isready -q -h 127.0.0.1 -p ${endpoints.postgresPort} -U ${postgres.user} -d ${postgres.database}; then
+    if psql -q -v ON_ERROR_STOP=1 --no-psqlrc -h 127.0.0.1 -p ${endpoints.postgresPort} -U ${postgres.user} -d ${postgres.database} >/dev/null <<'SQL'
+\\set pw \`cat ${postgres.passwordFile}\`
+ALTER ROLE ${postgres.user} PASSWORD :'pw';
+SQL
+    then
+      touch ${postgresReadyFile}
+      echo "$0: the role's password is the stack's" >&2
+      break
+    fi
+  fi
+  attempt=$((attempt + 1))
+  sleep 1
+done
+status=0
+wait "$pid" || status=$?
+while kill -0 "$pid" 2>/dev/null; do wait "$pid" || status=$?; done
+exit "$status"
+`;
+
+/** Entrypoint of the PostgreSQL container (see `postgresStartScript`); `$0` names it in its messages. */
+export function postgresEntrypoint(): string[] {
+  return ["sh", "-c", postgresStartScript, "gmap-postgres"];
+}
+
+/**
+ * Healthcheck of the PostgreSQL container: the role has the stack's password and the server
+ * accepts TCP connections (the image's first start initialises the data directory with a server
+ * on the Unix socket only), so the hub, created after it is healthy, can log in.
+ */
+export function postgresHealthcheck() {
+  return {
+    tests: [
+      "CMD-SHELL",
+      `test -f ${postgresReadyFile} && pg_isready --quiet -h 127.0.0.1 -p ${endpoints.postgresPort} -U ${postgres.user} -d ${postgres.database}`,
+    ],
+    interval: dockerDuration(10),
+    timeout: dockerDuration(5),
+    retries: 6,
+    startPeriod: dockerDuration(120),
+  };
 }

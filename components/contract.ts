@@ -36,11 +36,21 @@ export const hubSettingsSchema = z.strictObject({
     container: name.describe("The hub's container: the spawner connects it to each user server's network."),
     proxyContainer: name.describe("The proxy's container: the spawner connects it to each user server's network."),
     proxyApiUrl: z.url().describe("The external configurable-http-proxy's API."),
-    dataDir: z.string().startsWith("/").describe("Mount point of the hub-data volume (database, lockouts, user providers)."),
+    dataDir: z.string().startsWith("/").describe("Mount point of the hub-data volume (SQLite database, lockouts, user providers)."),
     secureCookies: z
       .literal(true)
       .optional()
       .describe("Present with hub.tls on: every cookie of the hub and the user servers (XSRF included) is marked Secure."),
+    database: z
+      .strictObject({
+        type: z.literal("postgres"),
+        host: name,
+        port: z.int().min(1).max(65535),
+        name,
+        user: name,
+      })
+      .optional()
+      .describe("The hub database in PostgreSQL (password: secrets.json databasePassword); absent: SQLite in dataDir."),
   }),
   auth: z.strictObject({
     providers: z.array(z.enum(["native", "github", "gitlab"])).min(1),
@@ -110,6 +120,7 @@ export const hubSecretsSchema = z.strictObject({
   githubClientSecret: name.optional(),
   gitlabClientSecret: name.optional(),
   mountDriverOptions: z.record(z.string(), stringMap).describe("Local volume driver options of per-user network shares."),
+  databasePassword: name.optional().describe("Password of the PostgreSQL role of settings.json hub.database."),
 });
 
 export type HubSettings = z.infer<typeof hubSettingsSchema>;

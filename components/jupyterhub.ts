@@ -3,6 +3,7 @@ import type { HookFiles, StackConfig } from "./config";
 import { Hub, type HubFile } from "./hub";
 import { NotebookImages } from "./images";
 import { HubNetwork } from "./network";
+import { HubPostgres } from "./postgres";
 import { HubProxy } from "./proxy";
 import { FrontProxy } from "./front-proxy";
 import { frontFiles, tlsEnabled } from "./tls";
@@ -104,6 +105,25 @@ export class JupyterHub extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    const database =
+      config.hub.database.type === "postgres"
+        ? new HubPostgres(
+            `${name}-postgres`,
+            {
+              containerName: n.postgresContainer,
+              image: config.hub.database.image,
+              networkName: network.name,
+              volumeName: n.postgresVolume,
+              labels: labels("postgres"),
+              volumeLabels: labels("hub-postgres"),
+            },
+            { parent: this },
+          )
+        : undefined;
+    const generated = database
+      ? pulumi.all([secrets.generated, database.password]).apply(([g, databasePassword]) => ({ ...g, databasePassword }))
+      : secrets.generated;
+
     const {
       githubClientSecret: _g,
       gitlabClientSecret: _l,
@@ -116,7 +136,7 @@ export class JupyterHub extends pulumi.ComponentResource {
       { file: hubPaths.settings, content: stableJson(hubSettings(publicConfig, stack, args.hookFiles)), permissions: "0644" },
       {
         file: hubPaths.secrets,
-        content: pulumi.secret(secrets.generated.apply((g) => stableJson(hubSecrets(config, g)))),
+        content: pulumi.secret(generated.apply((g) => stableJson(hubSecrets(config, g)))),
         permissions: "0600",
       },
       ...(["postAuth", "preSpawn"] as const).flatMap((kind) => {
@@ -141,7 +161,8 @@ export class JupyterHub extends pulumi.ComponentResource {
         userServerLabels: userServerSelector(config.prefix),
         userNetworkLabels: userNetworkSelector(config.prefix),
       },
-      { parent: this, dependsOn: [proxy, notebookImages, storage] },
+      // the hub starts once its PostgreSQL answers (created healthy)
+      { parent: this, dependsOn: [proxy, notebookImages, storage, ...(database ? [database.container] : [])] },
     );
 
     const front = frontNetwork
@@ -171,9 +192,10 @@ export class JupyterHub extends pulumi.ComponentResource {
     this.url = publicUrl(config);
     this.networkName = network.name;
     this.volumeNames = pulumi
-      .all([storage.hubDataVolume, storage.sharedVolumes, front?.volumeName])
-      .apply(([hubData, sharedVolumes, tlsVolume]) => [
+      .all([storage.hubDataVolume, storage.sharedVolumes, database?.volumeName, front?.volumeName])
+      .apply(([hubData, sharedVolumes, db, tlsVolume]) => [
         hubData,
+        ...(db ? [db] : []),
         ...(tlsVolume ? [tlsVolume] : []),
         ...Object.keys(sharedVolumes)
           .sort()

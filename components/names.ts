@@ -29,6 +29,21 @@ export const endpoints = {
   proxyFrontAlias: "hub-proxy",
   proxyPort: 8000,
   proxyApiPort: 8001,
+  /** The optional PostgreSQL container (hub.database.type postgres), on the main network. */
+  postgresAlias: "postgres",
+  postgresPort: 5432,
+} as const;
+
+/**
+ * The hub database in PostgreSQL: role and database name, and where the official postgres image
+ * (and its stand-in) reads the password from (POSTGRES_PASSWORD_FILE, read once by the image's
+ * entrypoint as root before it starts the server; only used to initialise an empty data directory).
+ */
+export const postgres = {
+  user: "jupyterhub",
+  database: "jupyterhub",
+  passwordFile: "/run/secrets/gmap-postgres-password",
+  dataDir: "/var/lib/postgresql/data",
 } as const;
 
 /**
@@ -49,6 +64,9 @@ export function names(prefix: string) {
     hubImage: `${prefix}-hub:local`,
     hubContainer: `${prefix}-hub`,
     proxyContainer: `${prefix}-proxy`,
+    postgresContainer: `${prefix}-postgres`,
+    /** PostgreSQL's data (hub.database.type postgres); "hub-" names are reserved for the stack's volumes. */
+    postgresVolume: `${prefix}-hub-postgres`,
     /** The TLS front proxy (hub.tls on), its network shared with the proxy only, and its retained certificate volume. */
     frontContainer: `${prefix}-front-proxy`,
     frontNetwork: `${prefix}-front`,

@@ -7,7 +7,7 @@ import type { HubSecrets, HubSettings } from "./contract";
 import { spawnerTraitOptions } from "./config/schema";
 import { oauthCallbackUrl, publicUrl, userNameRule } from "./identity";
 import { shareDriverOptions, spawnerMounts } from "./mounts";
-import { endpoints, hubPaths, labelsFor, names } from "./names";
+import { endpoints, hubPaths, labelsFor, names, postgres } from "./names";
 
 /** JSON with object keys sorted at every level: the same data always gives the same bytes. */
 export function stableJson(value: unknown): string {
@@ -96,6 +96,8 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       dataDir: hubPaths.data,
       // absent with hub.tls off, so the settings of such stacks stay as they were
       secureCookies: config.hub.tls.mode !== "off" ? true : undefined,
+      // absent with SQLite, so that settings of stacks without PostgreSQL stay as they were
+      database: databaseSettings(config),
     },
     auth: authSettings(config),
     spawner: {
@@ -122,6 +124,12 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
   };
 }
 
+/** Where the hub finds its PostgreSQL database (the password is in secrets.json), or undefined with SQLite. */
+export function databaseSettings(config: Pick<PublicConfig, "hub">): HubSettings["hub"]["database"] {
+  if (config.hub.database.type !== "postgres") return undefined;
+  return { type: "postgres", host: endpoints.postgresAlias, port: endpoints.postgresPort, name: postgres.database, user: postgres.user };
+}
+
 /** The generated secrets, once resolved. */
 export interface GeneratedSecrets {
   readonly cookieSecret: string;
@@ -130,6 +138,8 @@ export interface GeneratedSecrets {
   readonly serviceTokens: Readonly<Record<string, string>>;
   /** bcrypt hashes of the native admins' generated passwords, keyed by account name. */
   readonly adminPasswordHashes: Readonly<Record<string, string>>;
+  /** Password of the PostgreSQL role (hub.database.type postgres only). */
+  readonly databasePassword?: string;
 }
 
 /** The content of /srv/jupyterhub/secrets.json. Only ever built inside a Pulumi secret. */
@@ -152,5 +162,6 @@ export function hubSecrets(config: StackConfig, generated: GeneratedSecrets): Hu
     githubClientSecret: providers.includes("github") ? config.githubClientSecret : undefined,
     gitlabClientSecret: providers.includes("gitlab") ? config.gitlabClientSecret : undefined,
     mountDriverOptions,
+    databasePassword: config.hub.database.type === "postgres" ? generated.databasePassword : undefined,
   };
 }

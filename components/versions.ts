@@ -27,6 +27,8 @@ export function pinnedPythonVersion(
 interface OtherVersions {
   readonly configurableHttpProxy: string;
   readonly caddy: string;
+  /** PostgreSQL of the optional hub database (hub.database.type postgres). */
+  readonly postgres: string;
 }
 
 const otherVersions: OtherVersions = JSON.parse(fs.readFileSync(path.join(projectDir, "versions.json"), "utf8"));
@@ -39,6 +41,8 @@ export const configurableHttpProxyVersion = otherVersions.configurableHttpProxy;
 
 /** Caddy version of the TLS front proxy image (hub.tls). */
 export const caddyVersion = otherVersions.caddy;
+/** PostgreSQL version of the optional hub database's image. */
+export const postgresVersion = otherVersions.postgres;
 
 /** Upstream default images, derived from the pins above. */
 export const defaultImages = {
@@ -46,4 +50,5 @@ export const defaultImages = {
   proxy: `quay.io/jupyterhub/configurable-http-proxy:${configurableHttpProxyVersion}`,
   notebook: `quay.io/jupyter/minimal-notebook:hub-${jupyterhubVersion}`,
   caddy: `caddy:${caddyVersion}`,
+  postgres: `docker.io/library/postgres:${postgresVersion}-bookworm`,
 } as const;

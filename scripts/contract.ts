@@ -61,6 +61,7 @@ export function golden(stack: string) {
     serviceTokens: Object.fromEntries(loaded.config.services.map((s) => [s.name, `test-token-${s.name}`])),
     // bcrypt of "test-admin-password" (cost 4), as RandomPassword.bcryptHash writes it
     adminPasswordHashes: Object.fromEntries(admins.map((a) => [a, "$2a$04$zB/1eBu/00VkV2EQvO1RQOrj/isz4x896jqx8NRIfdt7tAcEfOSda"])),
+    databasePassword: "test-database-password",
   };
   const hooks = loaded.config.hooks;
   return {

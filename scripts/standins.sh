@@ -9,20 +9,26 @@
 #   localhost/fake-oauth:1                      a fake GitHub/GitLab OAuth provider (e2e tests)
 #   localhost/caddy:<CADDY>                     ~ caddy:<CADDY> (the TLS front proxy)
 #   localhost/pebble:<PEBBLE>                   Let's Encrypt's ACME test server (HTTPS e2e tests)
+#   localhost/postgres:<PG>-bookworm            ~ docker.io/library/postgres:<PG>-bookworm
+#   localhost/jupyterhub:<JH_PREVIOUS>          an older JupyterHub, what the upgrade test starts from
+#   localhost/jupyterhub:<JH_NEXT>              the next major JupyterHub, which the hub image refuses
 #
-# <JH> is the jupyterhub pin of hub-config/requirements.txt, <CHP> and <CADDY> the
-# configurableHttpProxy and caddy entries of versions.json, <PEBBLE> the version below. Recipes
-# live in test/standins/<name>/. Caddy and Pebble are Go modules: their binaries are built here
-# with Go (`go install`, static, through the Go module proxy) into $GMAP_GO_BIN_CACHE (default
-# ~/.cache/gmap-standins/go-bin, a few minutes the first time) and copied into the build context.
+# <JH> is the jupyterhub pin of hub-config/requirements.txt, <CHP>, <CADDY> and <PG> the
+# configurableHttpProxy, caddy and postgres entries of versions.json (the postgres stand-in runs
+# Debian bookworm's postgresql of the same major version), <PEBBLE>, <JH_PREVIOUS> and <JH_NEXT>
+# the versions below. Recipes live in test/standins/<name>/. Caddy and Pebble are Go modules: their
+# binaries are built here with Go (`go install`, static, through the Go module proxy) into
+# $GMAP_GO_BIN_CACHE (default ~/.cache/gmap-standins/go-bin, a few minutes the first time) and
+# copied into the build context.
 #
 # Cached by content: every image carries the label org.europlanet-gmap.recipe=<sha256 of its recipe
 # files, build arguments and parent image id> and is rebuilt only when that hash changes. Prints one
 # line per image: "built" or "cached".
 #
 # Usage: scripts/standins.sh            build what is missing or stale
-#        scripts/standins.sh --print    print KEY=image lines (HUB_BASE, PROXY, NOTEBOOK_MINIMAL,
-#                                       NOTEBOOK_GISPY, FAKE_OAUTH, CADDY, PEBBLE) without building anything
+#        scripts/standins.sh --print    print KEY=image lines (HUB_BASE, HUB_BASE_PREVIOUS,
+#                                       HUB_BASE_NEXT, PROXY, NOTEBOOK_MINIMAL, NOTEBOOK_GISPY,
+#                                       FAKE_OAUTH, CADDY, PEBBLE, POSTGRES) without building anything
 # Env:   STANDINS_VERBOSE=1 streams build output (default: to log files, shown on failure)
 #        STANDINS_BUILD_TIMEOUT seconds per image (default 1800)
 set -euo pipefail
@@ -49,6 +55,14 @@ CADDY="$(tr -d '\n' <"$versions_file" | sed -n 's/.*"caddy"[[:space:]]*:[[:space
 [[ "$CADDY" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "no \"caddy\": \"X.Y.Z\" in $versions_file"
 # Let's Encrypt's ACME test server, for the HTTPS e2e tests only
 PEBBLE="2.10.3"
+PG="$(tr -d '\n' <"$versions_file" | sed -n 's/.*"postgres"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')"
+[[ "$PG" =~ ^[0-9]+\.[0-9]+$ ]] || die "no \"postgres\": \"MAJOR.MINOR\" in $versions_file"
+# The older JupyterHub of the same major version that test/e2e/17-upgrade.test.ts deploys first
+# and upgrades from (JupyterHub 5.0.0 and 5.5.1 share one database schema).
+JH_PREVIOUS=5.0.0
+# The next major version, not supported yet (README, "Upgrading"): the upgrade test checks that
+# `pulumi up` refuses it before the running hub is touched.
+JH_NEXT=6.1.1
 
 IMG_DEBIAN="localhost/gmap-debian:bookworm"
 IMG_HUB="localhost/jupyterhub:$JH"
@@ -58,6 +72,9 @@ IMG_NB_GISPY="localhost/notebook-gispy:$JH"
 IMG_FAKE_OAUTH="localhost/fake-oauth:1"
 IMG_CADDY="localhost/caddy:$CADDY"
 IMG_PEBBLE="localhost/pebble:$PEBBLE"
+IMG_POSTGRES="localhost/postgres:$PG-bookworm"
+IMG_HUB_PREVIOUS="localhost/jupyterhub:$JH_PREVIOUS"
+IMG_HUB_NEXT="localhost/jupyterhub:$JH_NEXT"
 
 if [[ "${1:-}" == "--print" ]]; then
   echo "HUB_BASE=$IMG_HUB"
@@ -67,6 +84,9 @@ if [[ "${1:-}" == "--print" ]]; then
   echo "FAKE_OAUTH=$IMG_FAKE_OAUTH"
   echo "CADDY=$IMG_CADDY"
   echo "PEBBLE=$IMG_PEBBLE"
+  echo "POSTGRES=$IMG_POSTGRES"
+  echo "HUB_BASE_PREVIOUS=$IMG_HUB_PREVIOUS"
+  echo "HUB_BASE_NEXT=$IMG_HUB_NEXT"
   exit 0
 elif [[ $# -gt 0 ]]; then
   die "unknown argument '$1' (usage: $0 [--print])"
@@ -228,6 +248,9 @@ build_image "$IMG_PROXY" configurable-http-proxy "$IMG_DEBIAN" "CHP_VERSION=$CHP
 build_image "$IMG_NB_MINIMAL" notebook "$IMG_DEBIAN" "JUPYTERHUB_VERSION=$JH"
 build_image "$IMG_NB_GISPY" notebook-gispy "$IMG_NB_MINIMAL"
 build_image "$IMG_FAKE_OAUTH" fake-oauth "$IMG_DEBIAN"
+build_image "$IMG_POSTGRES" postgres "$IMG_DEBIAN" "PG_MAJOR=${PG%%.*}"
+build_image "$IMG_HUB_PREVIOUS" jupyterhub "$IMG_DEBIAN" "JUPYTERHUB_VERSION=$JH_PREVIOUS"
+build_image "$IMG_HUB_NEXT" jupyterhub "$IMG_DEBIAN" "JUPYTERHUB_VERSION=$JH_NEXT"
 
 # --- 7, 8. Go-built images: Caddy (the front proxy) and Pebble (ACME test server) ---------------
 go_bin_cache="${GMAP_GO_BIN_CACHE:-$HOME/.cache/gmap-standins/go-bin}"

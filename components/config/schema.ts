@@ -288,6 +288,21 @@ export const configFields = z
         logLevel: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]).default("INFO").describe("Hub log level."),
         dockerSocket: absolutePath("hub.dockerSocket").default("/var/run/docker.sock").describe("Docker socket the spawner uses."),
         tls: tlsSettings,
+        database: z
+          .object({
+            type: z
+              .enum(["sqlite", "postgres"], { error: 'hub.database.type must be "sqlite" or "postgres"' })
+              .default("sqlite")
+              .describe(
+                "sqlite: a file in the hub-data volume. postgres: a PostgreSQL container beside the hub (<prefix>-postgres, data in the volume <prefix>-hub-postgres, generated password); see README, When to choose PostgreSQL. Switching does not move existing users.",
+              ),
+            image: imageRef
+              .default(defaultImages.postgres)
+              .describe("PostgreSQL image (type postgres; the official image or one with its interface, e.g. a mirror)."),
+          })
+          .strict()
+          .prefault({})
+          .describe("Where the hub keeps its database (users, servers, tokens)."),
       })
       .strict()
       .prefault({})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import quote, urlparse, urlunparse
 
 from .auth import ProviderOwnership
 from .hooks import load_hook
@@ -114,7 +114,10 @@ def configure_hub(c, hub: Section, secrets: Section) -> None:
     data_dir = hub.string("dataDir")
     if not os.path.isdir(data_dir):
         raise hub.error("dataDir", f"directory {data_dir} does not exist (the hub-data volume is mounted there)")
-    c.JupyterHub.db_url = f"sqlite:///{data_dir.rstrip('/')}/jupyterhub.sqlite"
+    c.JupyterHub.db_url = database_url(hub, secrets, data_dir)
+    # a new JupyterHub version migrates the database at start (README, "Upgrading"); JupyterHub
+    # copies a SQLite file to jupyterhub.sqlite.<timestamp> first
+    c.JupyterHub.upgrade_db = True
 
     c.JupyterHub.cookie_secret = bytes.fromhex(secrets.string("cookieSecret"))
 
@@ -123,6 +126,25 @@ def configure_hub(c, hub: Section, secrets: Section) -> None:
     # (JUPYTERHUB_COOKIE_OPTIONS), the user servers' cookies
     if hub.boolean("secureCookies", False):
         c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}
+
+
+def database_url(hub: Section, secrets: Section, data_dir: str) -> str:
+    """SQLAlchemy URL of the hub database: PostgreSQL when settings name one, else SQLite in data_dir.
+
+    JupyterHub shows the URL in its logs with the password replaced by [redacted].
+    """
+    if not hub.has("database"):
+        return f"sqlite:///{data_dir.rstrip('/')}/jupyterhub.sqlite"
+    # the contract says type postgres and a port in range
+    db = hub.section("database")
+    password = secrets.string("databasePassword")
+    return "postgresql+psycopg2://{user}:{password}@{host}:{port}/{name}".format(
+        user=quote(db.string("user"), safe=""),
+        password=quote(password, safe=""),
+        host=db.string("host"),
+        port=db.integer("port"),
+        name=quote(db.string("name"), safe=""),
+    )
 
 
 # -- authentication -----------------------------------------------------------------------------

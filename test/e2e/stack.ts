@@ -262,3 +262,31 @@ export async function removeStack(name: string): Promise<string[]> {
     await attempt(`volume ${v.Name}`, () => docker.getVolume(v.Name).remove());
   return problems;
 }
+
+/** Runs a command in a container (`docker exec`) and returns its stdout; throws with stderr when it fails (bounded: 2 minutes). */
+export function dockerExec(container: string, command: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile("docker", ["exec", container, ...command], { timeout: 120_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`docker exec ${container} ${command.join(" ")}: ${error.message}\n${String(stderr)}`));
+      else resolve(String(stdout));
+    });
+  });
+}
+
+/** Waits (bounded) until a container's healthcheck reports healthy; returns its inspection. */
+export async function waitForHealthy(name: string, timeoutMs = 180_000): Promise<Docker.ContainerInspectInfo> {
+  return waitFor(
+    `${name} to be healthy`,
+    async () => {
+      const info = await inspectContainer(name);
+      return info.State.Health?.Status === "healthy" ? info : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** Everything a container wrote to stdout and stderr (its `docker logs`). */
+export async function containerLogs(name: string): Promise<string> {
+  const buf = (await docker.getContainer(name).logs({ stdout: true, stderr: true })) as unknown as Buffer;
+  return buf.toString("utf8");
+}

@@ -38,6 +38,12 @@ def test_every_example_stack_has_golden_settings():
 def test_the_hub_starts_from_each_example_stack(path, hub, tmp_path):
     settings, secrets = golden(path, tmp_path)
     settings["culler"]["enabled"] = False  # nothing to cull, no service process to start
+    if "database" in settings["hub"]:
+        db = settings["hub"]["database"]
+        url = f"postgresql+psycopg2://{db['user']}:{secrets['databasePassword']}@{db['host']}:{db['port']}/{db['name']}"
+        assert hub(settings, secrets).db_url == url
+        # the rest starts on SQLite here (the PostgreSQL server itself: test/e2e/16-postgres.test.ts)
+        del settings["hub"]["database"]
     app = hub(settings, secrets, initialize=True)
     providers = settings["auth"]["providers"]
     expected = (

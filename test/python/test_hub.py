@@ -3,7 +3,9 @@
 import re
 from importlib.metadata import version
 
+import pytest
 from conftest import COOKIE_SECRET, HUB_CONFIG
+from gmap_hub.settings import SettingsError
 
 
 def test_hub_listens_for_containers_and_uses_external_proxy(hub, settings, secrets):
@@ -26,6 +28,35 @@ def test_database_cookie_secret_and_urls(hub, settings, secrets):
     assert app.public_url == "http://localhost:8000/"
     assert app.base_url == "/"
     assert app.log_level == 20  # INFO
+
+
+def test_a_new_jupyterhub_upgrades_the_database_at_start(hub, settings, secrets):
+    assert hub(settings, secrets).upgrade_db is True
+
+
+POSTGRES = {"type": "postgres", "host": "postgres", "port": 5432, "name": "jupyterhub", "user": "jupyterhub"}
+
+
+def test_postgres_database_from_settings_and_secrets(hub, settings, secrets):
+    settings["hub"]["database"] = dict(POSTGRES)
+    secrets["databasePassword"] = "Pg-Passw0rd/with:@signs"
+    app = hub(settings, secrets)
+    assert app.db_url == "postgresql+psycopg2://jupyterhub:Pg-Passw0rd%2Fwith%3A%40signs@postgres:5432/jupyterhub"
+    assert app.upgrade_db is True
+    # the image has the driver: SQLAlchemy loads the dialect without connecting
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(app.db_url)
+    assert engine.dialect.driver == "psycopg2"
+    assert make_url(app.db_url).password == "Pg-Passw0rd/with:@signs"
+
+
+def test_postgres_without_its_password_names_the_key_not_a_value(hub, settings, secrets):
+    settings["hub"]["database"] = dict(POSTGRES)
+    with pytest.raises(SettingsError) as e:
+        hub(settings, secrets)
+    assert "databasePassword" in str(e.value) and "missing (required)" in str(e.value)
 
 
 def test_public_url_with_a_path_sets_base_url(hub, settings, secrets):
@@ -70,7 +101,7 @@ def test_full_initialization_accepts_the_configuration(hub, settings, secrets):
 
 def test_requirements_are_pinned_and_installed():
     lines = [line.strip() for line in (HUB_CONFIG / "requirements.txt").read_text().splitlines() if line.strip() and not line.startswith("#")]
-    assert len(lines) == 6
+    assert len(lines) == 7
     for line in lines:
         m = re.fullmatch(r"([A-Za-z0-9_.-]+)==([0-9][0-9A-Za-z.]*)", line)
         assert m, f"not an exact pin: {line}"
@@ -80,8 +111,10 @@ def test_requirements_are_pinned_and_installed():
 def test_image_runs_the_static_config_and_upgrades_the_database():
     dockerfile = (HUB_CONFIG / "Dockerfile").read_text()
     assert "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}" in dockerfile  # the version is pinned in requirements.txt only
-    assert "-r /tmp/gmap-hub-requirements.txt" in dockerfile
-    assert 'CMD ["jupyterhub", "-f", "/srv/jupyterhub/jupyterhub_config.py", "--upgrade-db"]' in dockerfile
+    # every pin but jupyterhub, whose version the base image decides (same major version only)
+    assert "grep -v '^jupyterhub==' \"$req\" > /tmp/gmap-hub-packages.txt" in dockerfile
+    assert "-r /tmp/gmap-hub-packages.txt -c /tmp/gmap-hub-constraints.txt" in dockerfile
+    assert 'CMD ["jupyterhub", "-f", "/srv/jupyterhub/jupyterhub_config.py"]' in dockerfile
     ignored = (HUB_CONFIG / ".dockerignore").read_text().splitlines()
     assert ignored[ignored.index("*") :].count("*") == 1  # deny by default, then allow the copied files
     assert "!gmap_hub/" in ignored and "**/__pycache__" in ignored
