@@ -2,17 +2,18 @@
  * The hub database in PostgreSQL (hub.database.type postgres), on its own stack
  * (Pulumi.e2e-pg.yaml, prefix gmap-upg-pg, port 18031) deployed with the real `pulumi up`: the hub
  * waits for a healthy PostgreSQL and keeps its users there; users, a native account with its
- * password, a login and a file survive a hub restart, a hub replacement, and a `pulumi destroy`
- * followed by `pulumi up` (the data volume is retained); the generated password appears nowhere in
- * plain text (state, outputs, container configuration, labels, logs, the CLI's output). Removes
- * everything, volumes included, at the end. Skipped against a hub deployed elsewhere.
+ * password, a login and a file survive a hub restart, a hub replacement, a PostgreSQL restart under
+ * the running hub, and a `pulumi destroy` followed by `pulumi up` (the data volume is retained); the
+ * generated password appears nowhere in plain text (state, outputs, container configuration,
+ * labels, logs, the CLI's output). Removes everything, volumes included, at the end. Skipped
+ * against a hub deployed elsewhere.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { labelKeys } from "../../components/names";
-import { BrowserSession, HubApi, type HubEnv } from "./client";
+import { BrowserSession, HubApi, type HubEnv, waitFor } from "./client";
 import {
   containerLogs,
   destroy,
@@ -163,6 +164,22 @@ describe("PostgreSQL hub database (own stack Pulumi.e2e-pg.yaml)", { skip }, () 
       [],
       "pulumi preview right after pulumi up plans no change",
     );
+  });
+
+  it("a PostgreSQL restart under a running hub: the hub reconnects, nothing is lost", async () => {
+    const hubBefore = (await inspectContainer(HUB)).Id;
+    await docker.getContainer(POSTGRES).restart({ t: 30 });
+    await waitForHealthy(POSTGRES);
+    await waitFor(
+      "the hub to answer from its database again",
+      async () => ((await api.request("/hub/api/users")).status === 200 ? true : undefined),
+      120_000,
+    );
+    assert.equal((await inspectContainer(HUB)).Id, hubBefore, "the hub was not replaced");
+    await assertKept("after a PostgreSQL restart");
+    const probe = `pg-probe-${Date.now().toString(36)}`;
+    await api.createUser(probe);
+    assert.deepEqual(await sql(`select name from users where name = '${probe}'`), [probe], "the hub writes to PostgreSQL again");
   });
 
   it("pulumi destroy keeps the PostgreSQL volume: pulumi up again finds every user and password", async () => {
