@@ -181,7 +181,18 @@ export const sqlite: DatabaseKind = {
 /** Every database kind, by engine. */
 export const databaseKinds: Record<DatabaseEngine, DatabaseKind> = { sqlite };
 
-/** The database engine of a stack (SQLite; a `hub.database` setting picks another once there is one). */
-export function databaseEngine(_config: StackConfig): DatabaseEngine {
+/**
+ * The database engine of a stack. A stack with its hub database in PostgreSQL
+ * (hub.database.type postgres) is refused until there is a pg_dump kind: archiving its data volume
+ * as files while the server runs would not be a consistent copy.
+ */
+export function databaseEngine(config: Pick<StackConfig, "prefix" | "hub">): DatabaseEngine {
+  if (config.hub.database.type === "postgres") {
+    throw new Error(
+      `the stack keeps its hub database in PostgreSQL (hub.database.type postgres), which backup and restore do not handle yet. ` +
+        `Dump it while the hub runs with: docker exec ${config.prefix}-postgres pg_dump -U jupyterhub -Fc jupyterhub > hub-db.dump ` +
+        `(README, "When to choose PostgreSQL"), and back up the volumes by hand meanwhile`,
+    );
+  }
   return "sqlite";
 }

@@ -12,7 +12,7 @@ import { escapeUserName } from "../../components/identity";
 import { spawnerMounts } from "../../components/mounts";
 import { labelKeys, labelsFor } from "../../components/names";
 import { parseBackupArgs, parseRestoreArgs, UsageError } from "../../scripts/backups/args";
-import { databaseKinds, sqliteFile } from "../../scripts/backups/database";
+import { databaseEngine, databaseKinds, sqliteFile } from "../../scripts/backups/database";
 import { Demux, Meter } from "../../scripts/backups/engine";
 import { excludeArgs } from "../../scripts/backups/io";
 import {
@@ -462,7 +462,7 @@ describe("helper container streams", () => {
 describe("the SQLite database kind", () => {
   it("copies the file the hub's config names, and leaves it and its journals out of the hub-data archive", () => {
     const hubConfig = fs.readFileSync(path.join(__dirname, "..", "..", "hub-config", "gmap_hub", "config.py"), "utf8");
-    assert.match(hubConfig, new RegExp(`db_url = f"sqlite:///\\{data_dir\\.rstrip\\('/'\\)\\}/${sqliteFile.replace(".", "\\.")}"`));
+    assert.match(hubConfig, new RegExp(`return f"sqlite:///\\{data_dir\\.rstrip\\('/'\\)\\}/${sqliteFile.replace(".", "\\.")}"`));
     assert.deepEqual(excludeArgs(databaseKinds.sqlite.hubDataExcludes), [
       "--exclude=./jupyterhub.sqlite",
       "--exclude=./jupyterhub.sqlite-journal",
@@ -470,5 +470,15 @@ describe("the SQLite database kind", () => {
       "--exclude=./jupyterhub.sqlite-shm",
     ]);
     assert.deepEqual(databaseKinds.sqlite.ownVolumes("p"), []);
+  });
+});
+
+describe("the hub database of a backup", () => {
+  it("SQLite by default; a PostgreSQL stack is refused with the pg_dump command, not archived as files", () => {
+    assert.equal(databaseEngine(parseConfig({ prefix: "gmap-x" })), "sqlite");
+    assert.throws(
+      () => databaseEngine(parseConfig({ prefix: "gmap-x", hub: { database: { type: "postgres" } } })),
+      /hub\.database\.type postgres.*docker exec gmap-x-postgres pg_dump -U jupyterhub -Fc jupyterhub > hub-db\.dump/,
+    );
   });
 });
