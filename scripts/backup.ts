@@ -4,7 +4,7 @@
  *   npm run backup -- <stack> [--to DIR] [--include-readonly] [--image IMAGE]
  *
  * Writes one directory DIR/<stack>-<UTC time> (DIR defaults to ./backups) holding a consistent copy
- * of the hub database (SQLite's online backup API, not a file copy), one gzip-compressed tar per
+ * of the hub database (SQLite's online backup API, or pg_dump for PostgreSQL; not a file copy), one gzip-compressed tar per
  * volume of the stack (the rest of the hub-data volume, writable shared storage, every user's
  * volumes; read-only storage only with --include-readonly; network shares never: their data lives
  * on their server) and manifest.json with each file's size and SHA-256. The stack's names and
@@ -18,9 +18,17 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { names } from "../components/names";
 import { backupUsage, operatorCwd, parseBackupArgs, UsageError } from "./backups/args";
-import { databaseEngine, databaseKinds } from "./backups/database";
+import { databaseEngine, databaseKinds, withoutDatabaseVolumes } from "./backups/database";
 import { connect, helperImage, ping, removeLiveHelpers } from "./backups/engine";
-import { captureToFile, excludeArgs, helperMountPoint, lastLines, tarChangedWhileRead, tarCreateScript } from "./backups/io";
+import {
+  backupFileMode,
+  captureToFile,
+  excludeArgs,
+  helperMountPoint,
+  lastLines,
+  tarChangedWhileRead,
+  tarCreateScript,
+} from "./backups/io";
 import {
   backupDirName,
   claimBackupDir,
@@ -60,11 +68,12 @@ async function main(argv: string[]): Promise<void> {
   const kind = databaseKinds[databaseEngine(config)];
 
   const listed = await docker.listVolumes({ filters: stackVolumeFilter(prefix) });
-  const own = new Set(kind.ownVolumes(prefix));
-  const volumes = (listed.Volumes ?? [])
-    .filter((v) => !own.has(v.Name))
-    .map((v) => ({ name: v.Name, labels: v.Labels ?? {}, driver: v.Driver, options: v.Options ?? {} }));
-  const selection = selectVolumes(config, volumes, { includeReadOnly: args.includeReadOnly });
+  const own = withoutDatabaseVolumes(
+    kind,
+    prefix,
+    (listed.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {}, driver: v.Driver, options: v.Options ?? {} })),
+  );
+  const selection = selectVolumes(config, own.volumes, { includeReadOnly: args.includeReadOnly });
   const hubDataVolume = names(prefix).hubDataVolume;
   if (!selection.hubData)
     throw new Error(`there is no volume ${hubDataVolume} on this Docker host: is the stack ${args.stack} deployed here?`);
@@ -121,7 +130,8 @@ async function main(argv: string[]): Promise<void> {
     items.push(item);
     say(progress(i + 2, total, item, (Date.now() - t0) / 1000));
   }
-  for (const s of selection.skipped) say(`skipped ${s.volume}: ${s.reason}`);
+  const skipped = [...selection.skipped, ...own.skipped];
+  for (const s of skipped) say(`skipped ${s.volume}: ${s.reason}`);
 
   const manifest: Manifest = {
     format: manifestFormat,
@@ -134,9 +144,9 @@ async function main(argv: string[]): Promise<void> {
     image,
     host: os.hostname(),
     items,
-    skipped: selection.skipped,
+    skipped,
   };
-  fs.writeFileSync(path.join(dir, manifestFile), manifestText(manifest), { flag: "wx" });
+  fs.writeFileSync(path.join(dir, manifestFile), manifestText(manifest), { flag: "wx", mode: backupFileMode });
   fs.renameSync(dir, final);
   partialDir = undefined;
   const bytes = items.reduce((sum, i) => sum + i.bytes, 0);

@@ -55,32 +55,45 @@ async function main(argv: string[]): Promise<void> {
 
   const docker = connect();
   await ping(docker);
-  const volumes = [...new Set(items.map((i) => i.volume))];
+  const kind = databaseKinds[engine];
+  // a PostgreSQL database is restored through its own running container, not into an unused volume
+  const viaVolume = (i: (typeof items)[number]) => i.kind !== "database" || kind.restoresIntoUnusedVolume;
+  const volumes = [...new Set(items.filter(viaVolume).map((i) => i.volume))];
   const busy = inUseProblems(prefix, volumes, await runningUsers(docker, volumes), stack.hubUrl);
   if (busy.length) throw new Refused(`${busy.join("\n")}\nNothing was restored.`);
   const image = await helperImage(docker, prefix, stack.config.hub.baseImage, args.image);
-  const kind = databaseKinds[engine];
+  const databaseContext = { docker, prefix, image, hubDataVolume: n.hubDataVolume };
+  const database = items.find((i) => i.kind === "database");
+  const databaseProblems = database ? await kind.restoreProblems(databaseContext, database) : [];
+  if (databaseProblems.length)
+    throw new Refused(`cannot restore the hub database now:\n  - ${databaseProblems.join("\n  - ")}\nNothing was restored.`);
   say(
     `restoring ${args.user === undefined ? `the whole stack ${args.stack}` : `the volumes of ${args.user}`} with the helper image ${image}`,
   );
 
   for (const [index, item] of items.entries()) {
     const t0 = Date.now();
-    // a server may have started since the check above
-    const nowBusy = inUseProblems(prefix, [item.volume], await runningUsers(docker, [item.volume]), stack.hubUrl);
-    if (nowBusy.length)
-      throw new Error(`${nowBusy.join("\n")}\n(${index} of ${items.length} items were restored before; run the restore again)`);
     const file = path.join(args.backup, item.file);
     let created = false;
-    try {
-      await docker.getVolume(item.volume).inspect();
-    } catch (e) {
-      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
-      await docker.createVolume({ Name: item.volume, Driver: "local", Labels: item.labels ?? {} });
-      created = true;
+    if (viaVolume(item)) {
+      // a server may have started since the check above
+      const nowBusy = inUseProblems(prefix, [item.volume], await runningUsers(docker, [item.volume]), stack.hubUrl);
+      if (nowBusy.length)
+        throw new Error(`${nowBusy.join("\n")}\n(${index} of ${items.length} items were restored before; run the restore again)`);
+      try {
+        await docker.getVolume(item.volume).inspect();
+      } catch (e) {
+        if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+        await docker.createVolume({ Name: item.volume, Driver: "local", Labels: item.labels ?? {} });
+        created = true;
+      }
+    } else {
+      const nowProblems = await kind.restoreProblems(databaseContext, item);
+      if (nowProblems.length)
+        throw new Error(`${nowProblems.join("\n")}\n(${index} of ${items.length} items were restored before; run the restore again)`);
     }
     if (item.kind === "database") {
-      await kind.restore({ docker, prefix, image, hubDataVolume: item.volume }, item, file);
+      await kind.restore({ ...databaseContext, hubDataVolume: item.volume }, item, file);
     } else {
       const out = await feedFromFile(
         docker,

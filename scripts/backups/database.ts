@@ -1,18 +1,26 @@
 /**
  * The hub database in a backup: one kind per database engine, each a small backup and a small
- * restore function. SQLite (the default: `jupyterhub.sqlite` in the hub-data volume, see
- * hub-config/gmap_hub/config.py) is copied with SQLite's online backup API while the hub runs.
+ * restore function, chosen by the stack's hub.database.type (`databaseEngine`).
  *
- * A server database (PostgreSQL with pg_dump/pg_restore) is another entry of `databaseKinds`: its
- * `backup` runs the dump in a helper container on the stack's network (or `docker exec` in the
- * database container) into a file of the backup; `ownVolumes` names its data volume, which is then
- * not archived as a volume (a file copy of a running server's data is not consistent); and
- * `databaseEngine` picks it from the stack config.
+ * SQLite (the default: `jupyterhub.sqlite` in the hub-data volume, see
+ * hub-config/gmap_hub/config.py) is copied with SQLite's online backup API while the hub runs, and
+ * put back into the hub-data volume with the hub stopped.
+ *
+ * PostgreSQL (hub.database.type postgres) is dumped with `pg_dump -Fc` inside the running
+ * `<prefix>-postgres` container (docker exec; local connections there need no password), a
+ * consistent snapshot while the hub writes, and restored there with `pg_restore` in one transaction
+ * with the hub stopped. Its data volume `<prefix>-hub-postgres` is never archived as files (a file
+ * copy of a running server's data directory is not consistent).
  */
 import * as path from "node:path";
 import type Docker from "dockerode";
+import * as fs from "node:fs";
+import { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { StackConfig } from "../../components/config";
-import { captureToFile, feedFromFile, helperMountPoint, lastLines } from "./io";
+import { names, postgres as pg } from "../../components/names";
+import { execIn, isRunning, Meter, runHelper } from "./engine";
+import { backupFileMode, captureToFile, feedFromFile, helperMountPoint, lastLines } from "./io";
 import type { DatabaseEngine, Item } from "./manifest";
 
 export interface DatabaseContext {
@@ -33,6 +41,13 @@ export interface DatabaseKind {
   readonly hubDataExcludes: readonly string[];
   /** Volumes that hold the database only: not archived as volumes. */
   ownVolumes(prefix: string): string[];
+  /**
+   * Whether a restore needs the item's volume unused by any container (SQLite: the hub-data
+   * volume), or restores through the database's own running container (PostgreSQL).
+   */
+  readonly restoresIntoUnusedVolume: boolean;
+  /** Why the database of `item` cannot be restored now (empty: it can), checked before anything is restored. */
+  restoreProblems(ctx: DatabaseContext, item: Item): Promise<string[]>;
   /** Writes a consistent copy of the running hub's database to `dir/file`; the manifest item. */
   backup(ctx: DatabaseContext, dir: string): Promise<DatabaseItem & { readonly jupyterhubVersion?: string }>;
   /** Puts the database of `file` in place (the hub is stopped). */
@@ -123,6 +138,8 @@ export const sqlite: DatabaseKind = {
   engine: "sqlite",
   hubDataExcludes: [sqliteFile, `${sqliteFile}-journal`, `${sqliteFile}-wal`, `${sqliteFile}-shm`],
   ownVolumes: () => [],
+  restoresIntoUnusedVolume: true,
+  restoreProblems: () => Promise.resolve([]),
 
   async backup(ctx, dir) {
     const file = `database/${sqliteFile}.gz`;
@@ -178,21 +195,207 @@ export const sqlite: DatabaseKind = {
   },
 };
 
-/** Every database kind, by engine. */
-export const databaseKinds: Record<DatabaseEngine, DatabaseKind> = { sqlite };
+/** The hub database's dump in a backup (`pg_dump -Fc`: PostgreSQL's own compressed archive format). */
+export const pgDumpFile = "database/jupyterhub.pgdump";
+
+/** The client tools' connection: the hub's role and database over the container's local socket (trusted, no password). */
+const pgConnection = ["-X", "-U", pg.user, "-d", pg.database] as const;
 
 /**
- * The database engine of a stack. A stack with its hub database in PostgreSQL
- * (hub.database.type postgres) is refused until there is a pg_dump kind: archiving its data volume
- * as files while the server runs would not be a consistent copy.
+ * Runs in the PostgreSQL container: facts about the database on a `gmap-facts:` line of stderr
+ * (server version number, schema revision, number of users; numbers and hex only), then the dump on
+ * stdout. `pg_dump` takes one snapshot (a repeatable-read transaction): consistent while the hub writes.
  */
-export function databaseEngine(config: Pick<StackConfig, "prefix" | "hub">): DatabaseEngine {
-  if (config.hub.database.type === "postgres") {
-    throw new Error(
-      `the stack keeps its hub database in PostgreSQL (hub.database.type postgres), which backup and restore do not handle yet. ` +
-        `Dump it while the hub runs with: docker exec ${config.prefix}-postgres pg_dump -U jupyterhub -Fc jupyterhub > hub-db.dump ` +
-        `(README, "When to choose PostgreSQL"), and back up the volumes by hand meanwhile`,
-    );
-  }
-  return "sqlite";
+const pgBackupScript = `set -eu
+q() { psql ${pgConnection.join(" ")} -tAq -v ON_ERROR_STOP=1 -c "$1"; }
+version=$(q 'SHOW server_version_num')
+revision=$(q 'SELECT version_num FROM alembic_version' 2>/dev/null || true)
+users=$(q 'SELECT count(*) FROM users' 2>/dev/null || true)
+printf 'gmap-facts: {"serverVersionNum":"%s","schemaRevision":"%s","users":"%s"}\n' "$version" "$revision" "$users" >&2
+exec pg_dump ${pgConnection.join(" ")} --format=custom
+`;
+
+/**
+ * Runs in the PostgreSQL container with the dump on stdin: drops the objects of the dump that exist
+ * (`--clean --if-exists`) and creates them again with their rows, owned by the connecting role
+ * (`--no-owner`), all in one transaction that any error rolls back (`--single-transaction
+ * --exit-on-error`): the database is either the dump's or unchanged.
+ */
+export const pgRestoreCommand = [
+  "pg_restore",
+  ...pgConnection.filter((a) => a !== "-X"),
+  "--clean",
+  "--if-exists",
+  "--no-owner",
+  "--no-privileges",
+  "--single-transaction",
+  "--exit-on-error",
+] as const;
+
+/** "15.20" of server_version_num 150020 (PostgreSQL 10 and later: major * 10000 + minor). */
+export function pgVersionOfNum(num: string): string {
+  const n = Number(num.trim());
+  if (!Number.isInteger(n) || n < 100000) throw new Error(`not a PostgreSQL 10+ server_version_num: ${JSON.stringify(num)}`);
+  return `${Math.floor(n / 10000)}.${n % 10000}`;
+}
+
+/** The version "15.20" of `pg_restore --version` output, e.g. "pg_restore (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)". */
+export function pgToolVersion(output: string): string | undefined {
+  return /\(PostgreSQL\) (\d+)(?:\.(\d+))?/
+    .exec(output)
+    ?.slice(1, 3)
+    .map((p) => p ?? "0")
+    .join(".");
+}
+
+/**
+ * Why a dump made by a `dumpVersion` server cannot be restored with a `restoreVersion` pg_restore
+ * (undefined: it can). pg_restore reads the archives of its own major version and older ones, never
+ * newer ones.
+ */
+export function pgRestoreVersionProblem(dumpVersion: string, restoreVersion: string, container: string): string | undefined {
+  const major = (v: string) => Number(v.split(".")[0]);
+  if (major(restoreVersion) >= major(dumpVersion)) return undefined;
+  return (
+    `the backup's database was dumped from PostgreSQL ${dumpVersion}, but ${container} runs PostgreSQL ${restoreVersion}: ` +
+    `pg_restore needs PostgreSQL ${major(dumpVersion)} or newer. Set hub.database.image to a PostgreSQL ${major(dumpVersion)}+ image ` +
+    `(a new major version needs a new, empty data volume), pulumi up, stop the hub and restore again`
+  );
+}
+
+/** The JupyterHub version of the helper image (the hub image), or undefined. */
+async function hubImageJupyterhubVersion(ctx: DatabaseContext): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  const stdout = new Writable({
+    write: (c: Buffer, _e, cb) => {
+      chunks.push(c);
+      cb();
+    },
+  });
+  const out = await runHelper(ctx.docker, ctx.prefix, {
+    image: ctx.image,
+    script: python,
+    args: ["import jupyterhub; print(jupyterhub.__version__)"],
+    mounts: [],
+    stdout,
+  });
+  const version = Buffer.concat(chunks).toString("utf8").trim();
+  return out.code === 0 && /^[0-9A-Za-z.+-]+$/.test(version) ? version : undefined;
+}
+
+export const postgresKind: DatabaseKind = {
+  engine: "postgres",
+  hubDataExcludes: [],
+  ownVolumes: (prefix) => [names(prefix).postgresVolume],
+  restoresIntoUnusedVolume: false,
+
+  async backup(ctx, dir) {
+    const n = names(ctx.prefix);
+    if (!(await isRunning(ctx.docker, n.postgresContainer)))
+      throw new Error(
+        `the hub database runs in ${n.postgresContainer}, which is not running: start it (docker start ${n.postgresContainer}, or pulumi up) and back up again`,
+      );
+    const meter = new Meter();
+    const written = pipeline(meter, fs.createWriteStream(`${dir}/${pgDumpFile}`, { flags: "wx", mode: backupFileMode }));
+    written.catch(() => undefined); // awaited below
+    const out = await execIn(ctx.docker, n.postgresContainer, { cmd: ["sh", "-c", pgBackupScript], stdout: meter });
+    await written;
+    if (out.code !== 0)
+      throw new Error(`pg_dump of the hub database in ${n.postgresContainer} failed (exit ${out.code}):\n${lastLines(out.stderr)}`);
+    const factsLine = out.stderr.split("\n").find((l) => l.startsWith("gmap-facts: "));
+    if (!factsLine) throw new Error(`pg_dump in ${n.postgresContainer} did not report the server's version:\n${lastLines(out.stderr)}`);
+    const facts = JSON.parse(factsLine.slice("gmap-facts: ".length)) as { serverVersionNum: string; schemaRevision: string; users: string };
+    const jupyterhubVersion = await hubImageJupyterhubVersion(ctx);
+    return {
+      kind: "database",
+      engine: "postgres",
+      volume: n.postgresVolume,
+      file: pgDumpFile,
+      format: "pg_dump-custom",
+      bytes: meter.bytes,
+      contentBytes: meter.bytes,
+      sha256: meter.sha256,
+      serverVersion: pgVersionOfNum(facts.serverVersionNum),
+      ...(facts.schemaRevision ? { schemaRevision: facts.schemaRevision } : {}),
+      ...(/^\d+$/.test(facts.users) ? { users: Number(facts.users) } : {}),
+      ...(jupyterhubVersion ? { jupyterhubVersion } : {}),
+    };
+  },
+
+  async restoreProblems(ctx, item) {
+    const n = names(ctx.prefix);
+    const problems: string[] = [];
+    if (await isRunning(ctx.docker, n.hubContainer))
+      problems.push(
+        `the hub ${n.hubContainer} runs: stop it before its database is restored (after the user servers): docker stop ${n.hubContainer}, and after the restore: docker start ${n.hubContainer}`,
+      );
+    if (!(await isRunning(ctx.docker, n.postgresContainer))) {
+      problems.push(
+        `the hub database is restored through ${n.postgresContainer}, which is not running: start it (docker start ${n.postgresContainer}; ` +
+          `on a host without the stack: pulumi up, then docker stop ${n.hubContainer}), then restore again`,
+      );
+      return problems;
+    }
+    const chunks: Buffer[] = [];
+    const stdout = new Writable({
+      write: (c: Buffer, _e, cb) => {
+        chunks.push(c);
+        cb();
+      },
+    });
+    const out = await execIn(ctx.docker, n.postgresContainer, { cmd: ["pg_restore", "--version"], stdout });
+    const version = pgToolVersion(Buffer.concat(chunks).toString("utf8"));
+    if (out.code !== 0 || !version) problems.push(`cannot run pg_restore in ${n.postgresContainer}:\n${lastLines(out.stderr)}`);
+    else {
+      const problem = pgRestoreVersionProblem(item.serverVersion ?? "0.0", version, n.postgresContainer);
+      if (problem) problems.push(problem);
+    }
+    return problems;
+  },
+
+  async restore(ctx, item, file) {
+    const n = names(ctx.prefix);
+    const meter = new Meter();
+    const source = fs.createReadStream(file);
+    const reading = pipeline(source, meter);
+    reading.catch(() => undefined); // a broken file shows as pg_restore's failure; the cause is rethrown below
+    const out = await execIn(ctx.docker, n.postgresContainer, { cmd: pgRestoreCommand, stdin: meter });
+    try {
+      await reading;
+    } catch (e) {
+      throw new Error(`reading ${file}: ${(e as Error).message}`, { cause: e });
+    }
+    if (out.code !== 0)
+      throw new Error(
+        `pg_restore into the hub database in ${n.postgresContainer} failed (exit ${out.code}; nothing was changed, it runs in one transaction):\n${lastLines(out.stderr)}`,
+      );
+    if (meter.sha256 !== item.sha256)
+      throw new Error(`${file} changed since it was checked (SHA-256 ${meter.sha256}, expected ${item.sha256})`);
+  },
+};
+
+/** Every database kind, by engine. */
+export const databaseKinds: Record<DatabaseEngine, DatabaseKind> = { sqlite, postgres: postgresKind };
+
+/** The database engine of a stack: its hub.database.type. */
+export function databaseEngine(config: Pick<StackConfig, "hub">): DatabaseEngine {
+  return config.hub.database.type;
+}
+
+/**
+ * The stack's volumes a backup archives as files, and those it leaves out because they hold the
+ * database only (`ownVolumes`, e.g. PostgreSQL's data directory, in the backup as a dump), with why.
+ */
+export function withoutDatabaseVolumes<V extends { readonly name: string }>(
+  kind: Pick<DatabaseKind, "engine" | "ownVolumes">,
+  prefix: string,
+  volumes: readonly V[],
+): { volumes: V[]; skipped: { volume: string; reason: string }[] } {
+  const own = new Set(kind.ownVolumes(prefix));
+  return {
+    volumes: volumes.filter((v) => !own.has(v.name)),
+    skipped: volumes
+      .filter((v) => own.has(v.name))
+      .map((v) => ({ volume: v.name, reason: `the ${kind.engine} data directory: the database item holds its dump` })),
+  };
 }

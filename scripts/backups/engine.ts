@@ -194,6 +194,68 @@ export async function runHelper(docker: Docker, prefix: string, run: HelperRun):
   }
 }
 
+export interface ExecRun {
+  /** The command, run in the container as its default user. */
+  readonly cmd: readonly string[];
+  /** Fed to the command's stdin (then closed). */
+  readonly stdin?: Readable;
+  /** Receives the command's stdout; without it stdout is dropped. */
+  readonly stdout?: NodeJS.WritableStream;
+}
+
+/**
+ * Runs `cmd` in the running container `container` (docker exec), streaming stdin in and stdout out;
+ * returns the exit code and the end of stderr.
+ */
+export async function execIn(docker: Docker, container: string, run: ExecRun): Promise<HelperResult> {
+  const withStdin = run.stdin !== undefined;
+  const exec = await docker.getContainer(container).exec({
+    Cmd: [...run.cmd],
+    Env: ["LC_ALL=C.UTF-8"],
+    AttachStdin: withStdin,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+  });
+  const stream = (await exec.start({ hijack: withStdin, stdin: withStdin, Tty: false })) as NodeJS.ReadWriteStream;
+  const demux = new Demux();
+  const sink = run.stdout ?? new Writable({ write: (_c, _e, cb) => cb() });
+  const output = pipeline(stream, demux, sink);
+  output.catch(() => undefined); // awaited below
+  let fed: { ok: true } | { ok: false; error: Error } | undefined;
+  const input = run.stdin
+    ? feed(run.stdin, stream).then(
+        () => (fed = { ok: true }),
+        (error: Error) => (fed = { ok: false, error }),
+      )
+    : Promise.resolve();
+  await output;
+  if (run.stdin && fed === undefined) run.stdin.destroy();
+  await input;
+  // the stream ends when the command exits; its exit code follows within moments
+  let code: number | null = null;
+  for (let i = 0; i < 100 && code === null; i++) {
+    const info = await exec.inspect();
+    if (!info.Running) code = info.ExitCode ?? null;
+    else await new Promise((r) => setTimeout(r, 100));
+  }
+  if (code === null) throw new Error(`${run.cmd[0]} in ${container} did not exit after its output ended`);
+  const f = fed as { ok: true } | { ok: false; error: Error } | undefined;
+  if (run.stdin && code === 0 && !f?.ok)
+    throw new Error(`${run.cmd[0]} in ${container} exited before it read all of its input${f && !f.ok ? `: ${f.error.message}` : ""}`);
+  return { code, stderr: demux.stderr };
+}
+
+/** Whether a container exists and runs. */
+export async function isRunning(docker: Docker, container: string): Promise<boolean> {
+  try {
+    return (await docker.getContainer(container).inspect()).State.Running;
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode === 404) return false;
+    throw e;
+  }
+}
+
 /** Writes `source` into the attach stream and then half-closes it, which closes the container's stdin. */
 async function feed(source: Readable, stream: NodeJS.ReadWriteStream): Promise<void> {
   let closed = false;

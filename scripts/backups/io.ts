@@ -30,6 +30,9 @@ export interface Captured {
  */
 export const gzipLevel = 3;
 
+/** Mode of every file of a backup (password hashes, everyone's files): its owner's only. */
+export const backupFileMode = 0o600;
+
 /** Runs a helper and writes its stdout, gzip-compressed, into `file` (which must not exist). */
 export async function captureToFile(
   docker: Docker,
@@ -39,7 +42,12 @@ export async function captureToFile(
 ): Promise<Captured> {
   const content = new Meter();
   const archive = new Meter();
-  const written = pipeline(content, createGzip({ level: gzipLevel }), archive, fs.createWriteStream(file, { flags: "wx" }));
+  const written = pipeline(
+    content,
+    createGzip({ level: gzipLevel }),
+    archive,
+    fs.createWriteStream(file, { flags: "wx", mode: backupFileMode }),
+  );
   written.catch(() => undefined); // awaited below
   const result = await runHelper(docker, prefix, { ...run, stdout: content });
   await written;

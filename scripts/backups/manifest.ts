@@ -21,7 +21,7 @@ export const itemKinds = ["database", "hub-data", "shared", "user", "other"] as 
 export type ItemKind = (typeof itemKinds)[number];
 
 /** Database engines a backup can hold (components/config decides which a stack uses). */
-export const databaseEngines = ["sqlite"] as const;
+export const databaseEngines = ["sqlite", "postgres"] as const;
 export type DatabaseEngine = (typeof databaseEngines)[number];
 
 const relativeFile = z
@@ -42,8 +42,11 @@ const itemSchema = z
     engine: z.enum(databaseEngines).optional(),
     /** The file in the backup directory. */
     file: relativeFile,
-    /** How the file is made: a gzip-compressed tar of the volume, or a gzip-compressed database copy. */
-    format: z.enum(["tar+gzip", "sqlite+gzip"]),
+    /**
+     * How the file is made: a gzip-compressed tar of the volume, a gzip-compressed SQLite copy, or
+     * PostgreSQL's custom dump format (`pg_dump -Fc`, compressed by pg_dump).
+     */
+    format: z.enum(["tar+gzip", "sqlite+gzip", "pg_dump-custom"]),
     /** Size of the file, in bytes. */
     bytes: z.number().int().nonnegative(),
     /** Size before compression (the tar stream or the database file), in bytes. */
@@ -57,6 +60,11 @@ const itemSchema = z
     /** The database's schema revision (alembic) and number of hub users (kind database). */
     schemaRevision: z.string().optional(),
     users: z.number().int().nonnegative().optional(),
+    /** The PostgreSQL server's version that made the dump, e.g. "15.20" (engine postgres): a restore needs this major version or a newer one. */
+    serverVersion: z
+      .string()
+      .regex(/^\d+\.\d+$/)
+      .optional(),
     /** What went not quite right, e.g. files that changed while they were read. */
     warnings: z.array(z.string()).optional(),
   })
@@ -65,6 +73,8 @@ const itemSchema = z
     if (item.kind === "user" && !item.user) ctx.addIssue({ code: "custom", message: "a user item names its user", path: ["user"] });
     if (item.kind === "database" && !item.engine)
       ctx.addIssue({ code: "custom", message: "a database item names its engine", path: ["engine"] });
+    if (item.engine === "postgres" && !item.serverVersion)
+      ctx.addIssue({ code: "custom", message: "a PostgreSQL dump names its server version", path: ["serverVersion"] });
   });
 
 export type Item = z.infer<typeof itemSchema>;

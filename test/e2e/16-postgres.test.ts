@@ -3,16 +3,21 @@
  * (Pulumi.e2e-pg.yaml, prefix gmap-upg-pg, port 18031) deployed with the real `pulumi up`: the hub
  * waits for a healthy PostgreSQL and keeps its users there; users, a native account with its
  * password, a login and a file survive a hub restart, a hub replacement, a PostgreSQL restart under
- * the running hub, and a `pulumi destroy` followed by `pulumi up` (the data volume is retained); the
+ * the running hub, and a `pulumi destroy` followed by `pulumi up` (the data volume is retained);
+ * `npm run backup` dumps the database with pg_dump while the hub runs and `npm run restore` puts it
+ * back with the hub stopped (a deleted native account logs in again, a later user is gone); the
  * generated password appears nowhere in plain text (state, outputs, container configuration,
  * labels, logs, the CLI's output). Removes everything, volumes included, at the end. Skipped
  * against a hub deployed elsewhere.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { labelKeys } from "../../components/names";
+import type { Manifest } from "../../scripts/backups/manifest";
 import { BrowserSession, HubApi, type HubEnv, waitFor } from "./client";
 import {
   containerLogs,
@@ -46,6 +51,8 @@ const PASSWORD = "Pg-Person-Passw0rd";
 
 /** Every `pulumi` run's output, searched for the password at the end. */
 const cliOutput: string[] = [];
+/** Every `npm run backup` / `npm run restore` output, searched for the password at the end. */
+const toolOutput: string[] = [];
 
 async function up(configFile?: string): Promise<HubEnv> {
   const run = await pulumiUp({ stack: STACK, ...(configFile ? { configFile } : {}) });
@@ -55,6 +62,23 @@ async function up(configFile?: string): Promise<HubEnv> {
   await waitForHub(env.url);
   return env;
 }
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `npm run <script> -- <args>` in the project, as an operator runs it; never throws. */
+function npmRun(script: "backup" | "restore", args: readonly string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile("npm", ["run", "-s", script, "--", ...args], { cwd: projectDir, timeout: 5 * 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 /** A SQL query as the hub's role, inside the PostgreSQL container (local connections need no password). */
 async function sql(query: string): Promise<string[]> {
@@ -201,6 +225,69 @@ describe("PostgreSQL hub database (own stack Pulumi.e2e-pg.yaml)", { skip }, () 
     await api.stopServer(WORKER);
   });
 
+  it("npm run backup dumps the database while the hub runs; npm run restore puts it back with the hub stopped", async () => {
+    const LATER = "pg-later";
+    const to = fs.mkdtempSync(path.join(os.tmpdir(), "gmap-pg-backup-"));
+    try {
+      const backup = await npmRun("backup", [STACK, "--to", to]);
+      toolOutput.push(backup.stdout, backup.stderr);
+      assert.equal(backup.code, 0, show(backup));
+      const [name] = fs.readdirSync(to);
+      const dir = path.join(to, name!);
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as Manifest;
+      const database = manifest.items.find((i) => i.kind === "database")!;
+      assert.equal(database.engine, "postgres");
+      assert.equal(database.format, "pg_dump-custom");
+      assert.equal(database.file, "database/jupyterhub.pgdump");
+      assert.equal(database.volume, VOLUME);
+      assert.match(database.serverVersion ?? "", /^15\.\d+$/, "the server's version is recorded");
+      assert.ok((database.users ?? 0) >= 3, `users counted: ${database.users}`);
+      const dump = fs.readFileSync(path.join(dir, database.file));
+      assert.equal(dump.subarray(0, 5).toString("latin1"), "PGDMP", "a pg_dump custom-format archive");
+      assert.equal(dump.length, database.bytes);
+      assert.ok(!manifest.items.some((i) => i.volume === VOLUME && i.kind !== "database"), "the data directory is not archived as files");
+      assert.ok(!fs.existsSync(path.join(dir, "volumes", `${VOLUME}.tar.gz`)));
+      assert.ok(
+        manifest.skipped.some((s) => s.volume === VOLUME),
+        "the data volume is listed as skipped",
+      );
+      for (const file of ["manifest.json", database.file, ...manifest.items.map((i) => i.file)]) {
+        assert.equal(fs.statSync(path.join(dir, file)).mode & 0o777, 0o600, `${file} is its owner's only`);
+      }
+      assert.match(backup.stdout, /hub database \(postgres\) in gmap-upg-pg-hub-postgres/);
+
+      // the database changes after the backup: a native account deleted, a user added
+      assert.equal((await api.request(`/hub/api/users/${PERSON}`, { method: "DELETE" })).status, 204);
+      await api.createUser(LATER);
+      assert.deepEqual(await sql(`select name from users where name in ('${PERSON}', '${LATER}')`), [LATER]);
+
+      const refused = await npmRun("restore", [STACK, dir]);
+      toolOutput.push(refused.stdout, refused.stderr);
+      assert.equal(refused.code, 1, show(refused));
+      assert.match(refused.stderr, new RegExp(`docker stop ${HUB}`), "the operator is told to stop the hub");
+      assert.match(refused.stderr, /Nothing was restored/);
+      assert.deepEqual(await sql(`select name from users where name = '${LATER}'`), [LATER], "nothing changed");
+
+      await docker.getContainer(HUB).stop({ t: 10 });
+      const restore = await npmRun("restore", [STACK, dir]);
+      toolOutput.push(restore.stdout, restore.stderr);
+      assert.equal(restore.code, 0, show(restore));
+      assert.match(restore.stdout, /hub database \(postgres\) in gmap-upg-pg-hub-postgres: .* restored/);
+      await docker.getContainer(HUB).start();
+      await waitForHealthy(HUB);
+      await waitForHub(env.url, 60);
+
+      const users = (await api.hub<{ name: string }[]>("/users")).map((u) => u.name);
+      assert.ok(users.includes(PERSON), `the deleted account is back: ${users}`);
+      assert.ok(!users.includes(LATER), `the user made after the backup is gone: ${users}`);
+      const again = new BrowserSession(env);
+      await again.login(PERSON, PASSWORD);
+      assert.equal(await again.whoami(), PERSON, "the restored native account logs in with its password");
+    } finally {
+      fs.rmSync(to, { recursive: true, force: true });
+    }
+  });
+
   it("the generated password appears nowhere in plain text", async () => {
     const secrets = JSON.parse(await dockerExec(HUB, ["cat", "/srv/jupyterhub/secrets.json"])) as { databasePassword?: string };
     const password = secrets.databasePassword;
@@ -211,6 +298,7 @@ describe("PostgreSQL hub database (own stack Pulumi.e2e-pg.yaml)", { skip }, () 
       "pulumi stack export": (await pulumiOk(["stack", "export", "--stack", STACK])).stdout,
       "pulumi stack output": (await pulumiOk(["stack", "output", "--json", "--stack", STACK])).stdout,
       "the CLI's output": cliOutput.join("\n"),
+      "npm run backup / restore": toolOutput.join("\n"),
       "docker inspect": JSON.stringify([
         await inspectContainer(HUB),
         await inspectContainer(POSTGRES),

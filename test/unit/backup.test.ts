@@ -10,9 +10,19 @@ import { describe, it } from "node:test";
 import { parseConfig, type StackConfig } from "../../components/config";
 import { escapeUserName } from "../../components/identity";
 import { spawnerMounts } from "../../components/mounts";
-import { labelKeys, labelsFor } from "../../components/names";
+import { labelKeys, labelsFor, names, postgres } from "../../components/names";
 import { parseBackupArgs, parseRestoreArgs, UsageError } from "../../scripts/backups/args";
-import { databaseEngine, databaseKinds, sqliteFile } from "../../scripts/backups/database";
+import {
+  databaseEngine,
+  databaseKinds,
+  pgDumpFile,
+  pgRestoreCommand,
+  pgRestoreVersionProblem,
+  pgToolVersion,
+  pgVersionOfNum,
+  sqliteFile,
+  withoutDatabaseVolumes,
+} from "../../scripts/backups/database";
 import { Demux, Meter } from "../../scripts/backups/engine";
 import { excludeArgs } from "../../scripts/backups/io";
 import {
@@ -474,11 +484,98 @@ describe("the SQLite database kind", () => {
 });
 
 describe("the hub database of a backup", () => {
-  it("SQLite by default; a PostgreSQL stack is refused with the pg_dump command, not archived as files", () => {
+  it("chosen by hub.database.type: SQLite by default, PostgreSQL with type postgres", () => {
     assert.equal(databaseEngine(parseConfig({ prefix: "gmap-x" })), "sqlite");
-    assert.throws(
-      () => databaseEngine(parseConfig({ prefix: "gmap-x", hub: { database: { type: "postgres" } } })),
-      /hub\.database\.type postgres.*docker exec gmap-x-postgres pg_dump -U jupyterhub -Fc jupyterhub > hub-db\.dump/,
+    assert.equal(databaseEngine(parseConfig({ prefix: "gmap-x", hub: { database: { type: "postgres" } } })), "postgres");
+    assert.equal(databaseKinds.postgres.engine, "postgres");
+    assert.equal(databaseKinds.sqlite.engine, "sqlite");
+  });
+});
+
+describe("the PostgreSQL database kind", () => {
+  const kind = databaseKinds.postgres;
+
+  it("leaves the data volume out of the archives (the dump holds the database) and nothing out of hub-data", () => {
+    assert.deepEqual(kind.ownVolumes("gmap-x"), [names("gmap-x").postgresVolume]);
+    assert.deepEqual(kind.ownVolumes("gmap-x"), ["gmap-x-hub-postgres"]);
+    assert.deepEqual(kind.hubDataExcludes, []);
+    assert.equal(kind.restoresIntoUnusedVolume, false, "restored through its running container");
+    const all = ["gmap-x-hub-data", "gmap-x-hub-postgres", "gmap-x-user-ada"].map((name) => ({ name }));
+    assert.deepEqual(withoutDatabaseVolumes(kind, "gmap-x", all), {
+      volumes: [{ name: "gmap-x-hub-data" }, { name: "gmap-x-user-ada" }],
+      skipped: [{ volume: "gmap-x-hub-postgres", reason: "the postgres data directory: the database item holds its dump" }],
+    });
+    assert.deepEqual(withoutDatabaseVolumes(databaseKinds.sqlite, "gmap-x", all).volumes, all, "SQLite leaves no volume out");
+    // without the exclusion the data directory would be archived as files of another labelled volume
+    const labelled = volume("p-hub-postgres", "hub-postgres");
+    assert.deepEqual(
+      selectVolumes(config([]), [labelled], { includeReadOnly: false }).volumes.map((v) => v.kind),
+      ["other"],
     );
+    assert.deepEqual(withoutDatabaseVolumes(kind, "p", [labelled]).volumes, []);
+  });
+
+  it("reads versions: server_version_num and the tools' --version", () => {
+    assert.equal(pgVersionOfNum("150020"), "15.20");
+    assert.equal(pgVersionOfNum("170000\n"), "17.0");
+    assert.throws(() => pgVersionOfNum("90624"), /PostgreSQL 10\+/);
+    assert.throws(() => pgVersionOfNum(""), /server_version_num/);
+    assert.equal(pgToolVersion("pg_restore (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)\n"), "15.20");
+    assert.equal(pgToolVersion("pg_restore (PostgreSQL) 18devel"), "18.0");
+    assert.equal(pgToolVersion("bash: pg_restore: not found"), undefined);
+  });
+
+  it("restores with the same major version or a newer one, and says what to do otherwise", () => {
+    assert.equal(pgRestoreVersionProblem("15.20", "15.2", "gmap-x-postgres"), undefined);
+    assert.equal(pgRestoreVersionProblem("15.20", "16.4", "gmap-x-postgres"), undefined);
+    const problem = pgRestoreVersionProblem("16.4", "15.20", "gmap-x-postgres");
+    assert.match(
+      problem ?? "",
+      /dumped from PostgreSQL 16\.4, but gmap-x-postgres runs PostgreSQL 15\.20: pg_restore needs PostgreSQL 16 or newer/,
+    );
+    assert.match(problem ?? "", /hub\.database\.image/);
+  });
+
+  it("pg_restore replaces the database's objects in one transaction, as the hub's role, without a password", () => {
+    assert.deepEqual(
+      [...pgRestoreCommand],
+      [
+        "pg_restore",
+        "-U",
+        postgres.user,
+        "-d",
+        postgres.database,
+        "--clean",
+        "--if-exists",
+        "--no-owner",
+        "--no-privileges",
+        "--single-transaction",
+        "--exit-on-error",
+      ],
+    );
+    assert.equal(pgDumpFile, "database/jupyterhub.pgdump");
+  });
+
+  it("its manifest item names the server version and the dump format", () => {
+    const pgItem = item({
+      kind: "database",
+      engine: "postgres",
+      volume: "p-hub-postgres",
+      file: pgDumpFile,
+      format: "pg_dump-custom",
+      serverVersion: "15.20",
+      users: 3,
+    });
+    const m = manifest([pgItem, ...items.slice(1)]);
+    assert.deepEqual(parseManifest(manifestText(m)), m);
+    const without = structuredClone(m) as any;
+    delete without.items[0].serverVersion;
+    assert.throws(() => parseManifest(JSON.stringify(without)), /items\.0\.serverVersion: a PostgreSQL dump names its server version/);
+    const bad = structuredClone(m) as any;
+    bad.items[0].serverVersion = "15.20 (Debian)";
+    assert.throws(() => parseManifest(JSON.stringify(bad)), /items\.0\.serverVersion/);
+    bad.items[0].serverVersion = "15.20";
+    bad.items[0].format = "pg_dump-plain";
+    assert.throws(() => parseManifest(JSON.stringify(bad)), /items\.0\.format/);
   });
 });
