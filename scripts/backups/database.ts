@@ -199,7 +199,7 @@ export const sqlite: DatabaseKind = {
 export const pgDumpFile = "database/jupyterhub.pgdump";
 
 /** The client tools' connection: the hub's role and database over the container's local socket (trusted, no password). */
-const pgConnection = ["-X", "-U", pg.user, "-d", pg.database] as const;
+const pgConnection = ["-U", pg.user, "-d", pg.database] as const;
 
 /**
  * Runs in the PostgreSQL container: facts about the database on a `gmap-facts:` line of stderr
@@ -207,7 +207,7 @@ const pgConnection = ["-X", "-U", pg.user, "-d", pg.database] as const;
  * stdout. `pg_dump` takes one snapshot (a repeatable-read transaction): consistent while the hub writes.
  */
 const pgBackupScript = `set -eu
-q() { psql ${pgConnection.join(" ")} -tAq -v ON_ERROR_STOP=1 -c "$1"; }
+q() { psql -X ${pgConnection.join(" ")} -tAq -v ON_ERROR_STOP=1 -c "$1"; }
 version=$(q 'SHOW server_version_num')
 revision=$(q 'SELECT version_num FROM alembic_version' 2>/dev/null || true)
 users=$(q 'SELECT count(*) FROM users' 2>/dev/null || true)
@@ -223,7 +223,7 @@ exec pg_dump ${pgConnection.join(" ")} --format=custom
  */
 export const pgRestoreCommand = [
   "pg_restore",
-  ...pgConnection.filter((a) => a !== "-X"),
+  ...pgConnection,
   "--clean",
   "--if-exists",
   "--no-owner",

@@ -225,7 +225,7 @@ describe("PostgreSQL hub database (own stack Pulumi.e2e-pg.yaml)", { skip }, () 
     await api.stopServer(WORKER);
   });
 
-  it("npm run backup dumps the database while the hub runs; npm run restore puts it back with the hub stopped", async () => {
+  it("npm run backup dumps the database while the hub runs; npm run restore puts it back with the hub stopped", async (t) => {
     const LATER = "pg-later";
     const to = fs.mkdtempSync(path.join(os.tmpdir(), "gmap-pg-backup-"));
     try {
@@ -272,6 +272,8 @@ describe("PostgreSQL hub database (own stack Pulumi.e2e-pg.yaml)", { skip }, () 
       const restore = await npmRun("restore", [STACK, dir]);
       toolOutput.push(restore.stdout, restore.stderr);
       assert.equal(restore.code, 0, show(restore));
+      for (const line of [...backup.stdout.split("\n"), ...restore.stdout.split("\n")].filter((l) => /hub database|complete/.test(l)))
+        t.diagnostic(line);
       assert.match(restore.stdout, /hub database \(postgres\) in gmap-upg-pg-hub-postgres: .* restored/);
       await docker.getContainer(HUB).start();
       await waitForHealthy(HUB);
