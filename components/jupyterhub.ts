@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { HookFiles, StackConfig } from "./config";
+import { type HookFiles, type StackConfig, withoutSecrets } from "./config";
 import { Hub, type HubFile } from "./hub";
 import { NotebookImages } from "./images";
 import { HubNetwork } from "./network";
@@ -124,14 +124,7 @@ export class JupyterHub extends pulumi.ComponentResource {
       ? pulumi.all([secrets.generated, database.password]).apply(([g, databasePassword]) => ({ ...g, databasePassword }))
       : secrets.generated;
 
-    const {
-      githubClientSecret: _g,
-      gitlabClientSecret: _l,
-      shareCredentials: _s,
-      tlsCertificate: _c,
-      tlsKey: _k,
-      ...publicConfig
-    } = config;
+    const publicConfig = withoutSecrets(config);
     const files: HubFile[] = [
       { file: hubPaths.settings, content: stableJson(hubSettings(publicConfig, stack, args.hookFiles)), permissions: "0644" },
       {

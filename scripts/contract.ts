@@ -11,7 +11,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadConfig, projectFiles } from "../components/config";
+import { loadConfig, projectFiles, withoutSecrets } from "../components/config";
 import { contractJsonSchemas } from "../components/contract";
 import { hookPath, hubSecrets, hubSettings, stableJson } from "../components/settings";
 import { readStackFile, secretPlaceholder } from "./stack-file";
@@ -45,14 +45,7 @@ export function golden(stack: string) {
     Object.fromEntries(cifs.map((m) => [m.name, { username: "gmap", password: "test-secret" }])),
   );
   const loaded = loadConfig(config, projectFiles(root));
-  const {
-    githubClientSecret: _g,
-    gitlabClientSecret: _l,
-    shareCredentials: _s,
-    tlsCertificate: _c,
-    tlsKey: _k,
-    ...publicConfig
-  } = loaded.config;
+  const publicConfig = withoutSecrets(loaded.config);
   const admins = loaded.config.auth.providers.includes("native") ? loaded.config.auth.admins : [];
   const generated = {
     cookieSecret: "0123456789abcdef".repeat(4),

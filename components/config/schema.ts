@@ -497,3 +497,10 @@ export type SecretKey = (typeof secretKeys)[number];
 
 /** The part of the config that never holds a secret. */
 export type PublicConfig = Omit<StackConfig, SecretKey>;
+
+/** The config without its secret keys (what may go into plain settings). */
+export function withoutSecrets(config: StackConfig): PublicConfig {
+  const copy: Partial<StackConfig> = { ...config };
+  for (const key of secretKeys) delete copy[key];
+  return copy as PublicConfig;
+}
