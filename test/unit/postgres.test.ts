@@ -1,28 +1,12 @@
 /** The optional PostgreSQL hub database (hub.database): config, settings, and what the program declares. */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import * as path from "node:path";
 import { describe, it } from "node:test";
+import { runProgram } from "./run-program";
 import { ConfigError, parseConfig } from "../../components/config";
 import { postgresEntrypoint, postgresEnvs, postgresHealthcheck } from "../../components/containers";
 import { names } from "../../components/names";
 import { databaseSettings, hubSecrets, hubSettings } from "../../components/settings";
 import { defaultImages } from "../../components/versions";
-
-const root = path.resolve(__dirname, "..", "..");
-
-interface Run {
-  resources: { type: string; name: string; inputs: any; secretPaths: string[] }[];
-  outputs: Record<string, { secret: boolean; value: any }>;
-}
-
-function run(stack: string, extra: Record<string, string> = {}): Run {
-  const out = execFileSync(process.execPath, ["--import", "tsx", "test/unit/run-program.ts", stack, JSON.stringify(extra)], {
-    cwd: root,
-    encoding: "utf8",
-  });
-  return JSON.parse(out);
-}
 
 const withPostgres = { "jupyterhub:hub": JSON.stringify({ database: { type: "postgres" } }) };
 
@@ -109,15 +93,15 @@ describe("hub.database settings", () => {
 
 describe("the program with hub.database", () => {
   it("SQLite (the default, or said explicitly) declares exactly the resources it declared before", () => {
-    const implicit = run("dev");
-    const explicit = run("dev", { "jupyterhub:hub": JSON.stringify({ database: { type: "sqlite" } }) });
+    const implicit = runProgram("dev");
+    const explicit = runProgram("dev", { "jupyterhub:hub": JSON.stringify({ database: { type: "sqlite" } }) });
     assert.deepEqual(explicit.resources, implicit.resources);
     assert.ok(!implicit.resources.some((r) => r.name.includes("postgres")));
   });
 
   it("PostgreSQL adds a password, the image, a retained volume and a container; the password stays secret", () => {
-    const plain = run("dev");
-    const pg = run("dev", withPostgres);
+    const plain = runProgram("dev");
+    const pg = runProgram("dev", withPostgres);
     const added = pg.resources
       .filter((r) => !plain.resources.some((p) => p.type === r.type && p.name === r.name))
       .map((r) => `${r.type}::${r.name}`)

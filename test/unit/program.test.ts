@@ -1,26 +1,14 @@
 /** The whole program (index.ts) with each stack file of the repository, under plain mocks. */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import { runProgram } from "./run-program";
 import YAML from "yaml";
 import { withConfigReference } from "../../scripts/config-reference";
 
 const root = path.resolve(__dirname, "..", "..");
-
-interface Run {
-  resources: { type: string; name: string; inputs: unknown; secretPaths: string[] }[];
-  outputs: Record<string, { secret: boolean; value: any }>;
-}
-
-function run(stack: string, extra: Record<string, string> = {}): Run {
-  const out = execFileSync(process.execPath, ["--import", "tsx", "test/unit/run-program.ts", stack, JSON.stringify(extra)], {
-    cwd: root,
-    encoding: "utf8",
-  });
-  return JSON.parse(out);
-}
 
 /** Placeholder secrets for stacks whose secrets live encrypted outside the repository. */
 const productionSecrets = {
@@ -31,15 +19,15 @@ const productionSecrets = {
 
 describe("the program", () => {
   it("is deterministic: two runs with the same config declare identical inputs", () => {
-    const one = run("dev");
-    const two = run("dev");
+    const one = runProgram("dev");
+    const two = runProgram("dev");
     assert.ok(one.resources.length >= 10);
     assert.deepEqual(two.resources, one.resources);
   });
 
   it("switching the notebook image changes only that image's pull and the hub container (a quiet preview)", () => {
-    const before = run("dev");
-    const after = run("dev", {
+    const before = runProgram("dev");
+    const after = runProgram("dev", {
       "jupyterhub:images": JSON.stringify([
         { name: "minimal", displayName: "Minimal (Python)", image: "quay.io/jupyter/minimal-notebook:2025-10-20" },
       ]),
@@ -58,7 +46,7 @@ describe("the program", () => {
   });
 
   it("exports the documented outputs, service tokens and admin passwords only as secrets", () => {
-    const { outputs } = run("dev");
+    const { outputs } = runProgram("dev");
     assert.equal(outputs.hubUrl!.value, "http://localhost:8000");
     assert.equal(outputs.networkName!.value, "gmap-dev");
     assert.deepEqual(outputs.volumeNames!.value, ["gmap-dev-hub-data", "gmap-dev-shared"]);
@@ -73,7 +61,7 @@ describe("the program", () => {
   });
 
   it("the production example validates (with its secrets set) and keeps every secret secret", () => {
-    const { resources, outputs } = run("production", productionSecrets);
+    const { resources, outputs } = runProgram("production", productionSecrets);
     const text = JSON.stringify(resources);
     for (const secret of ["gh-placeholder-secret", "gl-placeholder-secret", "smb-placeholder-secret"]) {
       assert.ok(!text.includes(secret), `${secret} appears in plain inputs`);
@@ -88,7 +76,7 @@ describe("the program", () => {
   });
 
   it("the e2e stack validates", () => {
-    const { resources } = run("e2e");
+    const { resources } = runProgram("e2e");
     assert.ok(
       resources.some(
         (r) => r.type === "docker:index/remoteImage:RemoteImage" && JSON.stringify(r.inputs).includes("localhost/notebook-gispy"),

@@ -1,10 +1,13 @@
 /**
  * Runs index.ts once under plain mocks with a stack file's config and prints what it declared:
  * every resource's inputs (secret values shown as "[secret <hash>]") and the stack outputs. Used by
- * program.test.ts, one process per run (the program declares its resources at import time).
+ * the unit tests through `runProgram`, one process per run (the program declares its resources at
+ * import time).
  *
  *   node --import tsx test/unit/run-program.ts <stack> [extra config JSON]
  */
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { readStackFile } from "../../scripts/stack-file";
 import { installMocks, recorded, redacted, settle } from "./mocks";
@@ -28,7 +31,24 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({ resources, outputs }));
 }
 
-main().catch((e) => {
-  process.stderr.write(String(e instanceof Error ? e.message : e));
-  process.exit(1);
-});
+/** What one run of the program declared. */
+export interface ProgramRun {
+  resources: { type: string; name: string; inputs: any; secretPaths: string[] }[];
+  outputs: Record<string, { secret: boolean; value: any }>;
+}
+
+/** Runs index.ts with the stack file of `stack` (plus `extra` config) in a child process. */
+export function runProgram(stack: string, extra: Record<string, string> = {}): ProgramRun {
+  const out = execFileSync(process.execPath, ["--import", "tsx", __filename, stack, JSON.stringify(extra)], {
+    cwd: path.resolve(__dirname, "..", ".."),
+    encoding: "utf8",
+  });
+  return JSON.parse(out);
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(String(e instanceof Error ? e.message : e));
+    process.exit(1);
+  });
+}
