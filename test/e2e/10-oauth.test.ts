@@ -27,6 +27,7 @@ import {
   stackHub,
   stackSkip as skip,
   up as pulumiUp,
+  requireEngine,
 } from "./stack";
 import { FakeOAuth, type FakeOAuthConfig, fakeSession, nativeLogin, nativeSignUp, oauthLogin } from "./oauth";
 
@@ -130,11 +131,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
 
   before(
     async () => {
-      try {
-        await docker.ping();
-      } catch (e) {
-        throw new Error(`no Docker engine: ${(e as Error).message}`, { cause: e });
-      }
+      await requireEngine();
       // leftovers of an interrupted run of this file (only objects labelled with this run id)
       await FakeOAuth.removeAll(docker, RUN_ID);
       await removeStack(STACK);

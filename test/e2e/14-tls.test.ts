@@ -40,6 +40,7 @@ import {
   stackHub,
   stackSkip as skip,
   up as pulumiUp,
+  requireEngine,
 } from "./stack";
 import { testCa } from "../unit/tls-fixtures";
 
@@ -192,11 +193,7 @@ describe("HTTPS out of the box (own stack Pulumi.e2e-tls.yaml, Pebble as ACME se
 
   before(
     async () => {
-      try {
-        await docker.ping();
-      } catch (e) {
-        throw new Error(`no Docker engine: ${(e as Error).message}`, { cause: e });
-      }
+      await requireEngine();
       // leftovers of an interrupted run (Pebble carries the stack's prefix label too)
       await removeStack(STACK);
       minica = await pebbleMinica();

@@ -16,7 +16,6 @@
  * elsewhere; removes everything, volumes included, at the end.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -40,6 +39,9 @@ import {
   up,
   waitForHealthyHub,
   waitForHub,
+  requireEngine,
+  npmRun,
+  type Run,
 } from "./stack";
 
 const STACK = "e2e-backup";
@@ -50,26 +52,6 @@ const PASSWORD = "Backup-Passw0rd-2026";
 const USERS = ["ada", "zoe.d@lab", "grace"] as const;
 const NATIVE = "grace";
 const FINGERPRINT_IMAGE = "localhost/gmap-debian:bookworm";
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** `npm run <script> -- <args>` in the project, as an operator runs it; never throws. */
-function npmRun(script: "backup" | "restore", args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      "npm",
-      ["run", "-s", script, "--", ...args],
-      { cwd: projectDir, timeout: 10 * 60_000, maxBuffer: 64 << 20 },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-  });
-}
 
 const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
@@ -198,11 +180,7 @@ describe("backups and restores (own stack Pulumi.e2e-backup.yaml)", { skip }, ()
 
   before(
     async () => {
-      try {
-        await docker.ping();
-      } catch (e) {
-        throw new Error(`no Docker engine: ${(e as Error).message}`, { cause: e });
-      }
+      await requireEngine();
       work = fs.mkdtempSync(path.join(os.tmpdir(), "gmap-backup-e2e-"));
       await removeStack(STACK);
       await ensureStack(STACK);

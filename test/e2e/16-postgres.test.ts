@@ -11,7 +11,6 @@
  * against a hub deployed elsewhere.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -37,6 +36,8 @@ import {
   up as pulumiUp,
   waitForHealthy,
   waitForHub,
+  npmRun,
+  type Run,
 } from "./stack";
 
 const STACK = "e2e-pg";
@@ -61,21 +62,6 @@ async function up(configFile?: string): Promise<HubEnv> {
   const env = await stackHub({ stack: STACK });
   await waitForHub(env.url);
   return env;
-}
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** `npm run <script> -- <args>` in the project, as an operator runs it; never throws. */
-function npmRun(script: "backup" | "restore", args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile("npm", ["run", "-s", script, "--", ...args], { cwd: projectDir, timeout: 5 * 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
 }
 
 const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;

@@ -53,23 +53,37 @@ export interface Run {
   readonly stderr: string;
 }
 
+/** Runs a command in the project directory; never throws (bounded by `timeout`). */
+function command(file: string, args: readonly string[], timeout: number, env?: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(file, [...args], { cwd: projectDir, env, timeout, maxBuffer: 256 << 20 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolve({
+        code,
+        stdout: String(stdout),
+        stderr: String(stderr) + (error && typeof error.code !== "number" ? `\n${error.message}` : ""),
+      });
+    });
+  });
+}
+
 /** Runs `pulumi <args>` in the project directory; never throws (bounded: 20 minutes). */
 export function pulumi(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      "pulumi",
-      [...args, "--non-interactive"],
-      { cwd: projectDir, env: pulumiEnv(), timeout: 20 * 60_000, maxBuffer: 256 << 20 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        resolve({
-          code,
-          stdout: String(stdout),
-          stderr: String(stderr) + (error && typeof error.code !== "number" ? `\n${error.message}` : ""),
-        });
-      },
-    );
-  });
+  return command("pulumi", [...args, "--non-interactive"], 20 * 60_000, pulumiEnv());
+}
+
+/** `npm run <script> -- <args>` in the project, as an operator runs it; never throws (bounded: 10 minutes). */
+export function npmRun(script: string, args: readonly string[]): Promise<Run> {
+  return command("npm", ["run", "-s", script, "--", ...args], 10 * 60_000);
+}
+
+/** Fails with a clear message when no Docker engine answers (for a suite's `before`). */
+export async function requireEngine(): Promise<void> {
+  try {
+    await docker.ping();
+  } catch (e) {
+    throw new Error(`no Docker engine: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 /** Like `pulumi`, but throws with the output when the command fails. */
