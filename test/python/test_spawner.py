@@ -481,10 +481,6 @@ def engine_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine, an
     return spawner
 
 
-def hooked_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine, answers=lambda url: False):
-    return engine_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine, answers)
-
-
 START_SH = "Entered start.sh with args: sh -c set -eu\nRunning as jovyan\n"
 STARTED = "gmap-start: running the start hook as uid 1000\n"
 
@@ -501,7 +497,7 @@ def test_a_failing_start_hook_fails_the_spawn_with_its_last_output(hub, settings
         + "gmap-start: the start hook failed with exit status 3; not starting the server\n"
     )
     engine = FakeEngine([START_SH, START_SH + STARTED + "step 1\n", failed])
-    spawner = hooked_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine)
+    spawner = engine_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine)
     with pytest.raises(web.HTTPError) as e:
         asyncio.run(asyncio.wait_for(spawner.start(), timeout=5))
     message = e.value.jupyterhub_message
@@ -528,7 +524,7 @@ def test_a_successful_start_hook_lets_the_server_start(hub, settings, secrets, m
     succeeded = START_SH + STARTED + "hello\ngmap-start: the start hook succeeded; starting the server\n[I ServerApp] ...\n"
     engine = FakeEngine([START_SH + STARTED, START_SH + STARTED + "hello\n", succeeded])
     # the server answers once the wrapper has started it, after the hook's success line
-    spawner = hooked_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine, answers=lambda url: [c[0] for c in engine.calls].count("logs") >= 3)
+    spawner = engine_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine, answers=lambda url: [c[0] for c in engine.calls].count("logs") >= 3)
     assert asyncio.run(asyncio.wait_for(spawner.start(), timeout=5)) == ("172.18.0.5", 8888)
     assert len([c for c in engine.calls if c[0] == "logs"]) == 3
     assert spawner.asked[-1] == f"http://172.18.0.5:8888/user/{spawner.user.name}/api"
@@ -537,7 +533,7 @@ def test_a_successful_start_hook_lets_the_server_start(hub, settings, secrets, m
 @pytest.mark.parametrize("gone", [False, True])
 def test_a_container_that_stops_before_the_hook_outcome_fails_the_spawn(hub, settings, secrets, make_spawner, monkeypatch, gone):
     engine = FakeEngine([START_SH + STARTED + "cloning\n"], running_polls=2, gone=gone)
-    spawner = hooked_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine)
+    spawner = engine_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine)
     with pytest.raises(web.HTTPError) as e:
         asyncio.run(asyncio.wait_for(spawner.start(), timeout=5))
     assert e.value.jupyterhub_message == "The server's container stopped before the start hook finished. Its last output:\ncloning"
