@@ -96,10 +96,18 @@ export const hubSettingsSchema = z.strictObject({
         target: z.string().startsWith("/"),
         readOnly: z.boolean(),
         perUser: z.boolean(),
-        driverOptions: z.boolean().describe("True when secrets.json's mountDriverOptions create the per-user volume."),
+        driverOptions: z.boolean().describe("True when secrets.json's mountDriverOptions create the volume (on each node in swarm mode)."),
+        driver: name.optional().describe("Volume driver of those options; absent: Docker's local driver."),
       }),
     ),
     labels: stringMap,
+    swarm: z
+      .strictObject({
+        constraints: z.array(name).describe("Placement constraints of every user server."),
+        imageConstraints: z.record(z.string(), z.array(name)).describe("Extra placement constraints per image short name."),
+      })
+      .optional()
+      .describe("Present in swarm mode only: user servers run as Swarm services."),
   }),
   hooks: z.strictObject({
     postAuth: z.string().startsWith("/").nullable(),
@@ -119,7 +127,9 @@ export const hubSecretsSchema = z.strictObject({
   nativeAdminPasswordHashes: stringMap.describe("bcrypt hashes of the native admins' generated passwords."),
   githubClientSecret: name.optional(),
   gitlabClientSecret: name.optional(),
-  mountDriverOptions: z.record(z.string(), stringMap).describe("Local volume driver options of per-user network shares."),
+  mountDriverOptions: z
+    .record(z.string(), stringMap)
+    .describe('Volume driver options of the mounts the spawner creates, by mount name ("user": the homes).'),
   databasePassword: name.optional().describe("Password of the PostgreSQL role of settings.json hub.database."),
 });
 

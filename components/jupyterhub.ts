@@ -4,6 +4,7 @@ import { Hub, type HubFile } from "./hub";
 import { NotebookImages } from "./images";
 import { HubNetwork } from "./network";
 import { HubPostgres } from "./postgres";
+import { ImagePrePull } from "./prepull";
 import { HubProxy } from "./proxy";
 import { FrontProxy } from "./front-proxy";
 import { frontFiles, tlsEnabled } from "./tls";
@@ -50,7 +51,12 @@ export class JupyterHub extends pulumi.ComponentResource {
     const n = names(config.prefix);
     const labels = (component: string) => labelsFor(config, stack, component);
 
-    const network = new HubNetwork(`${name}-network`, { networkName: n.network, labels: labels("network") }, { parent: this });
+    const swarm = config.engine.mode === "swarm";
+    const network = new HubNetwork(
+      `${name}-network`,
+      { networkName: n.network, labels: labels("network"), ...(swarm ? { driver: "overlay" } : {}) },
+      { parent: this },
+    );
 
     const shared = Object.fromEntries(
       config.storage.filter(isStackVolume).map((m) => {
@@ -61,6 +67,7 @@ export class JupyterHub extends pulumi.ComponentResource {
           {
             name: n.storageVolume(m.name),
             labels: labels(`storage-${m.name}`),
+            ...(m.source.type === "driver" ? { driver: m.source.driver } : {}),
             ...(opts ? { driverOpts: secret ? pulumi.secret(opts) : opts } : {}),
           },
         ];
@@ -77,6 +84,28 @@ export class JupyterHub extends pulumi.ComponentResource {
       { images: Object.fromEntries(config.images.map((i) => [i.name, i.image])) },
       { parent: this },
     );
+
+    // swarm mode: the images on every node that may run their servers
+    const prePull =
+      swarm && config.engine.prePull
+        ? new ImagePrePull(
+            `${name}-pre-pull`,
+            {
+              images: Object.fromEntries(
+                config.images.map((i) => [
+                  i.name,
+                  {
+                    serviceName: n.prePullService(i.name),
+                    image: i.image,
+                    constraints: [...config.engine.serverConstraints, ...(i.constraints ?? [])].map((c) => c.trim()),
+                  },
+                ]),
+              ),
+              labels: labels("pre-pull"),
+            },
+            { parent: this },
+          )
+        : undefined;
 
     const secrets = new HubSecrets(
       `${name}-secrets`,
@@ -155,7 +184,10 @@ export class JupyterHub extends pulumi.ComponentResource {
         userNetworkLabels: userNetworkSelector(config.prefix),
       },
       // the hub starts once its PostgreSQL answers (created healthy)
-      { parent: this, dependsOn: [proxy, notebookImages, storage, ...(database ? [database.container] : [])] },
+      {
+        parent: this,
+        dependsOn: [proxy, notebookImages, storage, ...(prePull ? [prePull] : []), ...(database ? [database.container] : [])],
+      },
     );
 
     const front = frontNetwork

@@ -3,8 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 /** Docker objects that are not Pulumi resources but must go when the resource that made them goes. */
 export interface LeftoversArgs {
   /**
-   * Containers to stop and remove: those that carry every one of these labels (the user servers
-   * the hub started, wherever they are attached). Their volumes are kept. `network` is the stack's
+   * Containers (and, in swarm mode, services) to stop and remove: those that carry every one of
+   * these labels (the user servers the hub started, wherever they are attached). Their volumes are kept. `network` is the stack's
    * main network: when it is replaced, this resource is replaced (deleting first) and takes the
    * servers with it.
    */
@@ -63,6 +63,22 @@ const provider: pulumi.dynamic.ResourceProvider = {
         .sort()
         .map((k) => `${k}=${labels[k]}`);
     if (props.containers) {
+      // swarm mode: the user servers are services (an engine outside a swarm answers 503)
+      let services: { ID: string }[] = [];
+      try {
+        services = (await docker.listServices({ filters: { label: selector(props.containers.labels) } })) as { ID: string }[];
+      } catch (e) {
+        if ((e as { statusCode?: number }).statusCode !== 503) throw e;
+      }
+      await Promise.all(
+        services.map(async (s) => {
+          try {
+            await docker.getService(s.ID).remove();
+          } catch (e) {
+            if (!missing(e)) throw e;
+          }
+        }),
+      );
       const list = await docker.listContainers({ all: true, filters: { label: selector(props.containers.labels) } });
       await Promise.all(
         list.map(async (c) => {
@@ -96,7 +112,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
             break;
           } catch (e) {
             if (missing(e)) break;
-            if (attempt >= 10) throw e;
+            if (attempt >= 30) throw e; // swarm tasks leave an overlay network a few seconds after their service
             await new Promise((r) => setTimeout(r, 1000));
           }
         }

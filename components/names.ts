@@ -75,6 +75,8 @@ export function names(prefix: string) {
     storageVolume: (mount: string) => `${prefix}-${mount}`,
     userContainerTemplate: `${prefix}-user-{username}`,
     userVolumeTemplate: `${prefix}-user-{username}`,
+    /** Swarm mode: the global service that keeps a notebook image on every node, per image short name. */
+    prePullService: (image: string) => `${prefix}-pull-${image}`,
     /** The own bridge network of each user server (network names are a namespace of their own). */
     userNetworkTemplate: `${prefix}-u-{username}`,
   };

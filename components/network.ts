@@ -7,9 +7,14 @@ export interface HubNetworkArgs {
   readonly networkName: string;
   /** Labels of the network. */
   readonly labels: readonly Label[];
+  /**
+   * bridge (one host), or overlay (swarm mode): attachable, so that the hub and the proxy, plain
+   * containers on the manager, join it like the user servers' services.
+   */
+  readonly driver?: "bridge" | "overlay";
 }
 
-/** The dedicated bridge network of one hub. */
+/** The dedicated network of one hub. */
 export class HubNetwork extends pulumi.ComponentResource {
   /** The network's name, as the spawner needs it. */
   public readonly name: pulumi.Output<string>;
@@ -18,7 +23,12 @@ export class HubNetwork extends pulumi.ComponentResource {
     super("jupyterhub:docker:Network", name, {}, opts);
     const network = new docker.Network(
       name,
-      { name: args.networkName, driver: "bridge", labels: [...args.labels] },
+      {
+        name: args.networkName,
+        driver: args.driver ?? "bridge",
+        ...(args.driver === "overlay" ? { attachable: true } : {}),
+        labels: [...args.labels],
+      },
       // Fixed name: the old network must go before the new one is created.
       { parent: this, deleteBeforeReplace: true },
     );

@@ -6,7 +6,7 @@ import type { HookFiles, OAuthProvider, PublicConfig, StackConfig } from "./conf
 import type { HubSecrets, HubSettings } from "./contract";
 import { spawnerTraitOptions } from "./config/schema";
 import { oauthCallbackUrl, publicUrl, userNameRule } from "./identity";
-import { shareDriverOptions, spawnerMounts } from "./mounts";
+import { spawnerDriverOptions, spawnerMounts } from "./mounts";
 import { endpoints, hubPaths, labelsFor, names, postgres } from "./names";
 
 /** JSON with object keys sorted at every level: the same data always gives the same bytes. */
@@ -105,7 +105,7 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       networkLabels: labelMap("user-network"),
       networkPool: config.spawner.networkPool,
       containerNameTemplate: n.userContainerTemplate,
-      images: config.images,
+      images: config.images.map(({ name, displayName, image }) => ({ name, displayName, image })),
       defaultImage: config.defaultImage ?? config.images[0]!.name,
       ...spawnerTraits(config),
       uid: config.spawner.uid,
@@ -113,6 +113,8 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       environment,
       mounts: spawnerMounts(config),
       labels: labelMap("user"),
+      // absent in host mode, so that the settings of such stacks stay as they were
+      swarm: swarmSettings(config),
     },
     hooks: {
       postAuth: hookFiles.postAuth !== undefined ? hookPath("postAuth") : null,
@@ -121,6 +123,17 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
     },
     services: config.services,
     culler: config.culler,
+  };
+}
+
+/** Where user servers may run (engine.mode swarm), or undefined in host mode. */
+export function swarmSettings(config: Pick<PublicConfig, "engine" | "images">): HubSettings["spawner"]["swarm"] {
+  if (config.engine.mode !== "swarm") return undefined;
+  return {
+    constraints: config.engine.serverConstraints.map((c) => c.trim()),
+    imageConstraints: Object.fromEntries(
+      config.images.flatMap((i) => (i.constraints ? [[i.name, i.constraints.map((c) => c.trim())]] : [])),
+    ),
   };
 }
 
@@ -145,14 +158,7 @@ export interface GeneratedSecrets {
 /** The content of /srv/jupyterhub/secrets.json. Only ever built inside a Pulumi secret. */
 export function hubSecrets(config: StackConfig, generated: GeneratedSecrets): HubSecrets {
   const providers = config.auth.providers;
-  const mountDriverOptions = Object.fromEntries(
-    config.storage
-      .filter((m) => m.perUser)
-      .flatMap((m) => {
-        const opts = shareDriverOptions(m, config.shareCredentials);
-        return opts ? [[m.name, opts] as const] : [];
-      }),
-  );
+  const mountDriverOptions = spawnerDriverOptions(config);
   return {
     cookieSecret: generated.cookieSecret,
     proxyAuthToken: generated.proxyAuthToken,

@@ -8,7 +8,9 @@ export interface VolumeSpec {
   readonly name: string;
   /** Labels of the volume. */
   readonly labels: readonly Label[];
-  /** Local-driver options (network shares); a secret when they carry credentials. */
+  /** Volume driver: a plugin's name; default Docker's local driver. */
+  readonly driver?: string;
+  /** Driver options (network shares); a secret when they carry credentials. */
   readonly driverOpts?: pulumi.Input<Record<string, string>>;
 }
 
@@ -36,7 +38,7 @@ export class HubStorage extends pulumi.ComponentResource {
         resourceName,
         {
           name: spec.name,
-          driver: "local",
+          driver: spec.driver ?? "local",
           labels: [...spec.labels],
           ...(spec.driverOpts ? { driverOpts: spec.driverOpts } : {}),
         },

@@ -88,10 +88,26 @@ export function crossKeyChecks(cfg: Fields, ctx: z.RefinementCtx<Fields>): void 
     const clash = Object.keys(m.environment).filter((k) => k in cfg.spawner.environment);
     clash.forEach((k) => issue(["storage", i, "environment", k], `${k} is also set in spawner.environment`));
   });
+  const home = cfg.spawner.workVolume;
+  const homeTemplate = home.source?.type === "nfs" ? home.source.export : home.source?.type === "cifs" ? home.source.share : undefined;
+  if (home.source && homeTemplate !== undefined && !homeTemplate.includes("{username}")) {
+    const key = home.source.type === "nfs" ? "export" : "share";
+    issue(["spawner", "workVolume", "source", key], "the users' homes must include {username} so users get separate directories");
+  }
+  if (home.source?.type === "cifs" && !home.source.options.includes("guest") && !("user" in cfg.shareCredentials)) {
+    issue(
+      ["spawner", "workVolume", "source"],
+      `CIFS needs credentials: pulumi config set --secret --path 'shareCredentials.user.password' ... (and .username), or the option "guest"`,
+    );
+  }
   Object.keys(cfg.shareCredentials).forEach((name) => {
     const mount = cfg.storage.find((m) => m.name === name);
-    if (!mount || mount.source.type !== "cifs") issue(["shareCredentials", name], `no CIFS storage mount is named "${name}"`);
+    const homes = name === "user" && home.source?.type === "cifs";
+    if (!homes && (!mount || mount.source.type !== "cifs")) {
+      issue(["shareCredentials", name], `no CIFS storage mount is named "${name}" (the homes on CIFS: "user")`);
+    }
   });
+  swarmChecks(cfg, issue);
 
   const providers = cfg.auth.providers;
   duplicates(providers).forEach((p) => issue(["auth", "providers"], `provider "${p}" is listed twice`));
@@ -238,5 +254,37 @@ function parsedUrl(url: string): URL | undefined {
     return new URL(url);
   } catch {
     return undefined;
+  }
+}
+
+/** What engine.mode swarm needs: data every node reaches, and the swarm-only keys only there. */
+function swarmChecks(cfg: Fields, issue: (path: (string | number)[], message: string) => void): void {
+  const swarm = cfg.engine.mode === "swarm";
+  if (!swarm) {
+    if (cfg.engine.serverConstraints.length > 0) issue(["engine", "serverConstraints"], "placement constraints need engine.mode swarm");
+    cfg.images.forEach((image, i) => {
+      if (image.constraints !== undefined) issue(["images", i, "constraints"], "placement constraints need engine.mode swarm");
+    });
+    return;
+  }
+  cfg.storage.forEach((m, i) => {
+    if (m.source.type === "volume") {
+      issue(
+        ["storage", i, "source", "type"],
+        "engine.mode swarm starts servers on any node, and a Docker volume lives on one node: a user would find other files on every node. Use nfs, cifs or driver (a volume plugin every node has)",
+      );
+    }
+    if (m.source.type === "host") {
+      issue(
+        ["storage", i, "source", "type"],
+        "engine.mode swarm starts servers on any node, and a host directory exists on one node only: export it (nfs, cifs) or use a volume plugin (driver)",
+      );
+    }
+  });
+  if (cfg.spawner.workVolume.enabled && cfg.spawner.workVolume.source === undefined) {
+    issue(
+      ["spawner", "workVolume", "source"],
+      "engine.mode swarm starts a user's server on any node, so the homes must live on the network for the files to follow the user: set spawner.workVolume.source (nfs, cifs or driver), or spawner.workVolume.enabled: false",
+    );
   }
 }

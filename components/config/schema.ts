@@ -39,6 +39,52 @@ import {
 /** Namespace of every config key (the project name in Pulumi.yaml). */
 export const configNamespace = "jupyterhub";
 
+const nfsSource = z
+  .object({
+    type: z.literal("nfs"),
+    server: shareServer("NFS").describe("NFS server host name or address."),
+    export: absolutePath("source.export")
+      .refine(fitsMountOptions, breaksMountOptions("source.export"))
+      .describe("Exported path. Per-user mounts must include {username}."),
+    options: mountOptions,
+  })
+  .describe("An NFS export, mounted by Docker's local volume driver.");
+
+const cifsSource = z
+  .object({
+    type: z.literal("cifs"),
+    server: shareServer("SMB/CIFS").describe("SMB/CIFS server host name or address."),
+    share: z
+      .string()
+      .regex(/^[^/\\][^\\]*$/, "source.share is the share name and optional path, e.g. isis/data")
+      .refine(fitsMountOptions, breaksMountOptions("source.share"))
+      .describe("Share name and optional sub path. Per-user mounts must include {username}."),
+    options: mountOptions,
+  })
+  .describe(
+    "A SMB/CIFS share, mounted by Docker's local volume driver. Credentials come from the secret config key shareCredentials.<mount name> unless options contain `guest`.",
+  );
+
+const driverSource = z
+  .object({
+    type: z.literal("driver"),
+    driver: z
+      .string()
+      .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.\-/:]*$/, "source.driver is the name of a Docker volume plugin, e.g. rclone or vieux/sshfs:latest")
+      .refine((d) => d !== "local", { message: 'source.driver "local" is Docker\'s node-local driver: use type volume, nfs or cifs' })
+      .describe("Name of the Docker volume plugin, installed on every node (docker plugin install, or a legacy plugin socket)."),
+    options: z
+      .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "option names are letters, digits, _ . -"), z.string())
+      .default({})
+      .describe("The plugin's volume options (docker volume create -o); values may contain {username} in per-user mounts."),
+  })
+  .describe("A volume of a Docker volume plugin (a cluster file system or a network share the plugin mounts on each node).");
+
+/** Sources whose data lives on the network: every node of a swarm reaches the same files. */
+const networkSource = z.discriminatedUnion("type", [nfsSource, cifsSource, driverSource], {
+  error: 'source.type must be one of "nfs", "cifs", "driver"',
+});
+
 /** Where a storage mount's data comes from. */
 const storageSource = z
   .discriminatedUnion(
@@ -60,34 +106,21 @@ const storageSource = z
             ),
         })
         .describe("A directory of the Docker host (bind mount)."),
-      z
-        .object({
-          type: z.literal("nfs"),
-          server: shareServer("NFS").describe("NFS server host name or address."),
-          export: absolutePath("source.export")
-            .refine(fitsMountOptions, breaksMountOptions("source.export"))
-            .describe("Exported path. Per-user mounts must include {username}."),
-          options: mountOptions,
-        })
-        .describe("An NFS export, mounted by Docker's local volume driver."),
-      z
-        .object({
-          type: z.literal("cifs"),
-          server: shareServer("SMB/CIFS").describe("SMB/CIFS server host name or address."),
-          share: z
-            .string()
-            .regex(/^[^/\\][^\\]*$/, "source.share is the share name and optional path, e.g. isis/data")
-            .refine(fitsMountOptions, breaksMountOptions("source.share"))
-            .describe("Share name and optional sub path. Per-user mounts must include {username}."),
-          options: mountOptions,
-        })
-        .describe(
-          "A SMB/CIFS share, mounted by Docker's local volume driver. Credentials come from the secret config key shareCredentials.<mount name> unless options contain `guest`.",
-        ),
+      nfsSource,
+      cifsSource,
+      driverSource,
     ],
-    { error: 'source.type must be one of "volume", "host", "nfs", "cifs"' },
+    { error: 'source.type must be one of "volume", "host", "nfs", "cifs", "driver"' },
   )
-  .describe("Where the data comes from: type volume, host, nfs or cifs.");
+  .describe("Where the data comes from: type volume, host, nfs, cifs or driver.");
+
+/** A Swarm placement constraint (engine.mode swarm), as `docker service create --constraint` takes it. */
+const placementConstraint = z
+  .string()
+  .regex(
+    /^\s*(node\.(id|hostname|role|platform\.os|platform\.arch|labels\.[^\s=!]+)|engine\.labels\.[^\s=!]+)\s*(==|!=)\s*\S+\s*$/,
+    "placement constraints read <attribute>==<value> or <attribute>!=<value>, the attribute one of node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.<label>, engine.labels.<label> (e.g. node.labels.memory==big)",
+  );
 
 const storageMount = z
   .object({
@@ -274,6 +307,28 @@ export const configFields = z
       .record(z.string().regex(/^[a-z0-9][a-z0-9.\-/]*$/, "label keys are lower-case, digits, ., -, /"), z.string())
       .default({})
       .describe("Extra labels put on every Docker object."),
+    engine: z
+      .object({
+        mode: z
+          .enum(["host", "swarm"], { error: 'engine.mode is "host" or "swarm"' })
+          .default("host")
+          .describe(
+            "host: everything on one Docker host. swarm: the user servers run as Swarm services on the nodes of the Docker Swarm this host manages (README, Swarm mode); hub, proxy and database stay on this manager node.",
+          ),
+        serverConstraints: z
+          .array(placementConstraint)
+          .default([])
+          .describe("engine.mode swarm: placement constraints of every user server, e.g. node.role==worker to keep the manager free."),
+        prePull: z
+          .boolean()
+          .default(true)
+          .describe(
+            "engine.mode swarm: keep every notebook image on every node that may run its servers (a global service <prefix>-pull-<image> per image, one idle container per node), so that no spawn waits on a pull and nodes that join later get the images too.",
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe("Where user servers run: this Docker host, or the nodes of a Docker Swarm."),
     hub: z
       .object({
         publicUrl: httpUrl("hub.publicUrl").optional().describe("URL users open; default http://localhost:<port>."),
@@ -349,6 +404,12 @@ export const configFields = z
             name: slug("image name").describe("Short unique name, used in defaultImage."),
             displayName: z.string().min(1).describe("What users see in the image menu."),
             image: imageRef.describe("Image reference, pinned by tag or digest."),
+            constraints: z
+              .array(placementConstraint)
+              .optional()
+              .describe(
+                "engine.mode swarm: extra placement constraints of this image's servers, e.g. node.labels.memory==big for a large image such as ISIS.",
+              ),
           })
           .strict(),
       )
@@ -378,6 +439,11 @@ export const configFields = z
               .default(notebookHome)
               .describe(
                 "Where it is mounted: the whole home by default, so whatever a user saves anywhere in the file browser persists (before: /home/jovyan/work).",
+              ),
+            source: networkSource
+              .optional()
+              .describe(
+                "Where the homes live when not in a volume of the Docker host: nfs, cifs (credentials in shareCredentials.user) or driver, one volume <prefix>-user-<username> per user (export/share/options with {username}: one directory each). Required with engine.mode swarm, where a server may start on any node.",
               ),
           })
           .strict()

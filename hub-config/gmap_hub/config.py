@@ -40,6 +40,8 @@ URL_PREFIXES = {"native": "/native", "github": "/github", "gitlab": "/gitlab"}
 USERNAME_PREFIXES = {p: f"{s.lower()}:" for p, s in LOGIN_SERVICES.items()}
 
 SPAWNER_CLASS = "gmap_hub.spawner.GmapDockerSpawner"
+#: The spawner in swarm mode (spawner.swarm): each server a Swarm service.
+SWARM_SPAWNER_CLASS = "gmap_hub.spawner.GmapSwarmSpawner"
 
 #: Settings that map one to one onto a trait, one line per option: (settings key, class, trait).
 #: The contract (settings.schema.json) has checked their values; null leaves the trait unset.
@@ -311,7 +313,13 @@ def _images(spawner: Section) -> tuple[list[dict], str]:
     return images, default
 
 
-def _mounts(spawner: Section, secrets: Section) -> tuple[list[dict], dict]:
+def _mounts(spawner: Section, secrets: Section, swarm: bool = False) -> tuple[list[dict], dict]:
+    """The mount specs and the driver options of the mounts the spawner creates, by mount name.
+
+    ``driver`` (default Docker's ``local``) is the volume driver of a mount's driver options; a
+    volume plugin may need none, the local driver always does. In swarm mode every node creates a
+    volume with driver options on first use, shared ones too, and there are no per-user host
+    directories (the hub creates those on its own host only)."""
     specs, driver_options = [], {}
     for m in spawner.sections("mounts", []):
         spec = {
@@ -322,14 +330,17 @@ def _mounts(spawner: Section, secrets: Section) -> tuple[list[dict], dict]:
             "read_only": m.boolean("readOnly"),
             "per_user": m.boolean("perUser"),
             "driver_options": m.boolean("driverOptions"),
+            "driver": m.string("driver", "local"),
         }
         if spec["type"] == "bind" and not spec["source"].startswith("/"):
             raise m.error("source", f"a bind mount needs an absolute host path, got {spec['source']!r}")
+        if swarm and spec["type"] == "bind" and spec["per_user"]:
+            raise m.error("perUser", "per-user host directories are not available in swarm mode (servers run on any node); use a volume")
         if spec["driver_options"]:
-            if spec["type"] != "volume" or not spec["per_user"]:
+            if spec["type"] != "volume" or not (spec["per_user"] or swarm):
                 raise m.error("driverOptions", "only per-user volumes are created with driver options")
             options = secrets.section("mountDriverOptions").string_map(spec["name"])
-            if not options:
+            if not options and spec["driver"] == "local":
                 raise secrets.error(f"mountDriverOptions.{spec['name']}", "must not be empty")
             driver_options[spec["name"]] = options
         specs.append(spec)
@@ -345,16 +356,19 @@ def _mounts(spawner: Section, secrets: Section) -> tuple[list[dict], dict]:
 def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub: Section) -> None:
     images, default = _images(spawner)
     default_image = next(i["image"] for i in images if i["name"] == default)
-    specs, driver_options = _mounts(spawner, secrets)
+    swarm = spawner.section("swarm") if spawner.has("swarm") else None
+    specs, driver_options = _mounts(spawner, secrets, swarm is not None)
     labels = spawner.string_map("labels", {})
 
-    c.JupyterHub.spawner_class = SPAWNER_CLASS
+    c.JupyterHub.spawner_class = SPAWNER_CLASS if swarm is None else SWARM_SPAWNER_CLASS
 
     d = c.DockerSpawner
     # every server on its own network (GmapDockerSpawner.network_name), reached at its address there
     d.use_internal_ip = True
-    # a fresh container from the current image at every start; data lives in the mounts
-    d.remove = True
+    # a fresh container from the current image at every start; data lives in the mounts (a stopped
+    # service always goes: SwarmSpawner has no remove option)
+    if swarm is None:
+        d.remove = True
     d.name_template = spawner.string("containerNameTemplate")
     d.image = default_image
     # several images: DockerSpawner lets users choose among allowed_images (label -> image)
@@ -389,6 +403,22 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
     g.hub_container = hub.string("container")
     g.hub_alias = hub.string("connectHost")
     g.proxy_container = hub.string("proxyContainer")
+
+    if swarm is not None:
+        configure_swarm(c, swarm, {i["name"] for i in images})
+
+
+def configure_swarm(c, swarm: Section, image_names: set[str]) -> None:
+    """Swarm mode: where the servers' services may run, for every image and per image."""
+    image_constraints = swarm.section("imageConstraints")
+    per_image = {}
+    for name in swarm.raw("imageConstraints"):
+        if name not in image_names:
+            raise image_constraints.error(name, f"{name!r} is not the name of an image ({', '.join(sorted(image_names))})")
+        per_image[name] = image_constraints.strings(name)
+    s = c.GmapSwarmSpawner
+    s.constraints = swarm.strings("constraints")
+    s.image_constraints = per_image
 
 
 # -- hooks --------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ Everything comes from configuration set by :mod:`gmap_hub.config`:
   anything outside ``allowed_images`` with HTTP 400.
 - ``mount_specs``: the settings' mounts. They become DockerSpawner ``mounts`` (docker Mount
   kwargs) per spawner, with ``{username}`` replaced by DockerSpawner's escaped user name;
-  per-user volumes carry ``volume_labels`` and, when asked, a local-driver config built from
-  ``volume_driver_options`` (the secrets file).
+  per-user volumes carry ``volume_labels`` and, when asked, a driver config (the mount's ``driver``,
+  Docker's ``local`` by default) built from ``volume_driver_options`` (the secrets file).
 - ``start_hook``: a script run as the notebook user before the server starts. It travels in the
   ``GMAP_START_HOOK`` environment variable (base64) and the image's command is wrapped in a static
   ``sh -c`` script that runs it and fails the start when it fails.
@@ -70,6 +70,26 @@ at once), not a range of the Docker daemon's own pools, which give only about 30
 The first candidate is the one the network name hashes to, so concurrent spawns rarely try the
 same subnet; subnets of existing user networks are skipped, and one another network took meanwhile
 (Docker refuses overlapping subnets) moves on to the next candidate.
+
+Swarm mode (``GmapSwarmSpawner``, the settings' ``spawner.swarm``): each server is a Swarm service
+with one task, named like the container would be, labelled (the service and its container), run as
+root with the same command (start hook wrapper included), environment and mounts. A volume with
+driver options gets them with its ``driver`` (a volume plugin may need none); each node creates it
+on first use, shared ones too. There are no per-user host directories (the helper would run on the
+manager, not where the server runs). The user network is an attachable overlay network: the hub and
+the proxy stay plain containers on the manager and join it as above. The service has no virtual IP
+(``dnsrr``) and publishes no port; the hub and the proxy reach the task at its address on the user
+network (a service name would be cached across restarts). Placement: ``constraints`` plus the
+chosen image's ``image_constraints``; reservations equal the limits unless guarantees are set, so
+that Swarm places servers by free capacity. The restart policy is ``none``: a server that ended is
+reported stopped instead of restarted. ``start`` waits for the task to run: a task that ended fails
+the spawn with Swarm's reason and the end of the service's log, one that no node takes (constraints
+that match no node, a missing volume plugin, no capacity left) fails it after ``placement_timeout``
+seconds with Swarm's reason; then it waits for the server as above, reading the service's log
+(in time order: Swarm delivers stdout and stderr out of order). ``stop`` removes the service and
+waits (``network_removal_timeout``) until its task is gone before it removes the network. The
+Swarm manager accepts an overlay network whose subnet overlaps another one and leaves it without
+addresses: such a network is removed and the next candidate tried.
 """
 
 from __future__ import annotations
@@ -78,14 +98,15 @@ import asyncio
 import base64
 import hashlib
 import html
+import inspect
 import ipaddress
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 
 from docker.errors import APIError, NotFound
-from docker.types import DriverConfig, IPAMConfig, IPAMPool
-from dockerspawner import DockerSpawner
+from docker.types import ContainerSpec, DriverConfig, EndpointSpec, IPAMConfig, IPAMPool, Placement, Resources, RestartPolicy, TaskTemplate
+from dockerspawner import DockerSpawner, SwarmSpawner
 from jupyterhub.utils import url_path_join
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient
@@ -157,9 +178,13 @@ class HideShareCredentials(logging.Filter):
 
     _credential = re.compile(r"((?:password|pass|credentials)=)[^,'\"\s}]*", re.IGNORECASE)
 
+    @classmethod
+    def hide(cls, text: str) -> str:
+        return cls._credential.sub(r"\1[hidden]", text)
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        hidden = self._credential.sub(r"\1[hidden]", message)
+        hidden = self.hide(message)
         if hidden != message:
             record.msg, record.args = hidden, ()
         return True
@@ -202,7 +227,7 @@ class GmapDockerSpawner(DockerSpawner):
     volume_driver_options = Dict(
         Dict(),
         config=True,
-        help="Local volume driver options per mount name (mounts with driver_options); {username} is substituted.",
+        help="Volume driver options per mount name (mounts with driver_options); {username} is substituted.",
     )
     start_hook = Unicode(
         None,
@@ -240,14 +265,16 @@ class GmapDockerSpawner(DockerSpawner):
             "target": self._literal(self._substitute_user(spec["target"])),
             "read_only": bool(spec["read_only"]),
         }
-        if spec["type"] == "volume" and spec["per_user"]:
-            if self.volume_labels:
-                kwargs["labels"] = dict(self.volume_labels)
-            if spec["driver_options"]:
-                options = self.volume_driver_options.get(spec["name"])
-                if not options:
-                    raise ValueError(f"mount {spec['name']!r} needs volume driver options, but none are configured")
-                kwargs["driver_config"] = DriverConfig("local", {k: self._substitute_user(v) for k, v in options.items()})
+        if spec["type"] == "volume" and spec["per_user"] and self.volume_labels:
+            kwargs["labels"] = dict(self.volume_labels)
+        if spec["type"] == "volume" and spec["driver_options"]:
+            # the volume driver ("local": NFS/CIFS shares) creates the volume from these options on first
+            # use; a volume plugin may need none
+            driver = spec.get("driver") or "local"
+            options = self.volume_driver_options.get(spec["name"])
+            if options is None or (not options and driver == "local"):
+                raise ValueError(f"mount {spec['name']!r} needs volume driver options, but none are configured")
+            kwargs["driver_config"] = DriverConfig(driver, {k: self._substitute_user(v) for k, v in options.items()})
         return kwargs
 
     @default("mounts")
@@ -303,10 +330,14 @@ class GmapDockerSpawner(DockerSpawner):
         await self.create_network()
         try:
             await self.create_host_dirs()
-            return await super().create_object()
+            return await self.create_server()
         except BaseException:
             await asyncio.gather(self._members_joined(), return_exceptions=True)
             raise
+
+    async def create_server(self):
+        """The server's Docker object: DockerSpawner's container."""
+        return await DockerSpawner.create_object(self)
 
     async def _members_joined(self) -> None:
         """Waits for the hub and the proxy to be on the network (raises if they could not join)."""
@@ -373,21 +404,28 @@ class GmapDockerSpawner(DockerSpawner):
         start = int(hashlib.sha256(self.network_name.encode()).hexdigest(), 16) % len(subnets)
         return [s for s in subnets[start:] + subnets[:start] if str(s) not in used]
 
+    def network_options(self) -> dict:
+        """Docker's create_network arguments of the user networks, besides name and subnet."""
+        return {"driver": "bridge", "labels": dict(self.network_labels)}
+
     async def _create_network(self) -> None:
-        create = {"driver": "bridge", "labels": dict(self.network_labels)}
+        create = self.network_options()
         candidates = await self._subnets() if self.network_pool else [None]
         for subnet in candidates[: self.network_subnet_tries]:
             if subnet is not None:
                 create["ipam"] = IPAMConfig(pool_configs=[IPAMPool(subnet=str(subnet))])
             try:
-                await self.docker("create_network", self.network_name, **create)
-                return
+                created = await self.docker("create_network", self.network_name, **create)
             except APIError as e:
                 if e.status_code == 409:  # created meanwhile: checked by the caller
                     return
                 if subnet is None or "overlap" not in str(e).lower():
                     raise
                 self.log.debug("Subnet %s is taken; trying the next one for %s", subnet, self.network_name)
+                continue
+            if subnet is None or await self._subnet_allocated(created["Id"], subnet):
+                return
+            self.log.debug("Subnet %s is taken; trying the next one for %s", subnet, self.network_name)
         raise web.HTTPError(500, "%s", f"no free subnet for {self.network_name} in {self.network_pool}: widen spawner.networkPool")
 
     async def _connect_members(self, network) -> None:
@@ -431,18 +469,28 @@ class GmapDockerSpawner(DockerSpawner):
         await super().stop(now)
         await self.remove_network()
 
+    async def _subnet_allocated(self, network_id: str, subnet) -> bool:
+        """Whether a network just created holds its subnet (Docker refuses a bridge network's
+        overlapping subnet at once)."""
+        return True
+
+    async def _server_gone(self) -> bool:
+        """Whether the stopped server has left its network: its container is gone."""
+        try:
+            await self.docker("inspect_container", self.object_name)
+        except NotFound:
+            return True
+        return False
+
     async def remove_network(self) -> None:
         """Removes this server's network once its container is gone (see module docstring)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.network_removal_timeout
-        while True:
-            try:
-                await self.docker("inspect_container", self.object_name)
-            except NotFound:
-                break
+        while not await self._server_gone():
             if loop.time() >= deadline:
                 self.log.warning(
-                    "Container %s is still there; network %s is left for the next start",
+                    "%s %s is still there; network %s is left for the next start",
+                    self.object_type.title(),
                     self.object_name,
                     self.network_name,
                 )
@@ -589,11 +637,18 @@ class GmapDockerSpawner(DockerSpawner):
             if outcome and outcome[-1].startswith(HOOK_FAILED):
                 raise self._start_error("The start hook failed", lines)
             hook_done = bool(outcome)
-        if await DockerSpawner.poll(self) is not None:
+        stopped = await self._stopped()
+        if stopped:
             lines = await self._log_lines(HOOK_SCAN_LINES)
             what = "the start hook finished" if not hook_done else "it answered"
-            raise self._start_error(f"The server's container stopped before {what}", lines)
+            raise self._start_error(f"{stopped} before {what}", lines)
         return hook_done
+
+    async def _stopped(self) -> str | None:
+        """What ended the server ("The server's container stopped"), None while it runs."""
+        if await DockerSpawner.poll(self) is not None:
+            return "The server's container stopped"
+        return None
 
     async def _log_lines(self, tail: int) -> list[str]:
         """The last lines of the container's log (stdout and stderr); none once it is gone."""
@@ -603,9 +658,16 @@ class GmapDockerSpawner(DockerSpawner):
             return []
         return log.decode("utf-8", "replace").splitlines()
 
-    def _start_error(self, summary: str, lines: list[str]) -> web.HTTPError:
+    def _start_error(self, summary: str, lines: list[str] | None) -> web.HTTPError:
         """The spawn failure users see: the last lines logged since the hook started, without
-        control characters or the server's API token, each line and their number bounded."""
+        control characters or the server's API token, each line and their number bounded (None:
+        the server never ran, the summary says all)."""
+        if lines is None:
+            message = f"{summary}."
+            error = web.HTTPError(500, "%s", message)
+            error.jupyterhub_message = message
+            error.jupyterhub_html_message = html.escape(message)
+            return error
         started = [i for i, line in enumerate(lines) if line.startswith(HOOK_STARTED)]
         if started:
             lines = lines[started[-1] + 1 :]
@@ -623,3 +685,253 @@ class GmapDockerSpawner(DockerSpawner):
         error.jupyterhub_message = message
         error.jupyterhub_html_message = f"<p>{html.escape(summary)}. Its last output:</p><pre>{html.escape(output)}</pre>" if output else html.escape(message)
         return error
+
+
+#: Swarm task states before the task runs (``start_object`` waits), and the ones a task that has not
+#: been placed on a node yet is in (bounded by ``placement_timeout``).
+TASK_STARTING = {"new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
+TASK_UNPLACED = {"new", "allocated", "pending"}
+#: A log line's timestamp (``service_logs(timestamps=True)``): date and time, fraction of a second.
+_LOG_TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(?:Z|[+-]\d\d:\d\d) ")
+
+
+def _in_time_order(log: str) -> list[str]:
+    """The lines of a service log with timestamps, oldest first, without the timestamps: Swarm
+    delivers stdout and stderr of a task out of order."""
+    keyed = []
+    for i, line in enumerate(log.splitlines()):
+        match = _LOG_TIMESTAMP.match(line)
+        if match:
+            key = (match[1], (match[2] or "").ljust(9, "0"))
+            line = line[match.end() :]
+        else:  # a continuation: stays after its predecessor
+            key = keyed[-1][0] if keyed else ("", "")
+        keyed.append((key, i, line))
+    return [line for _, _, line in sorted(keyed)]
+
+
+class GmapSwarmSpawner(GmapDockerSpawner, SwarmSpawner):
+    """GmapDockerSpawner whose servers are Docker Swarm services (see module docstring)."""
+
+    constraints = List(Unicode(), config=True, help="Swarm placement constraints of every server, e.g. node.role==worker.")
+    image_constraints = Dict(
+        List(Unicode()),
+        config=True,
+        help="Extra placement constraints of the servers of an image, by the image's short name.",
+    )
+    placement_timeout = Float(
+        30.0,
+        config=True,
+        help="Seconds a server's task may wait for a node (Swarm finds none that fits) before the spawn fails with Swarm's reason.",
+    )
+    network_allocation_timeout = Float(2.0, config=True, help="Seconds a new user network may take to get its subnet from the Swarm manager.")
+
+    _removed_service = None
+
+    # -- mounts -----------------------------------------------------------------------------------
+    def _refuse_per_user_binds(self) -> None:
+        for spec in self.mount_specs:
+            if spec["type"] == "bind" and spec["per_user"]:
+                raise ValueError(
+                    f"mount {spec['name']!r}: per-user host directories are not available with Docker Swarm (servers run on any node); use a volume"
+                )
+
+    @property
+    def mounts(self):
+        """The mount kwargs of every spec (SwarmSpawner's own mounts know only ``volume_binds``)."""
+        self._refuse_per_user_binds()
+        return [self.mount_kwargs(spec) for spec in self.mount_specs]
+
+    async def create_host_dirs(self):
+        """No per-user host directories: the helper would run on the manager, not on the server's node."""
+        self._refuse_per_user_binds()
+
+    # -- network ----------------------------------------------------------------------------------
+    def network_options(self) -> dict:
+        """An overlay network that the hub's and the proxy's plain containers can join."""
+        return {**super().network_options(), "driver": "overlay", "attachable": True}
+
+    async def _subnet_allocated(self, network_id: str, subnet) -> bool:
+        """The Swarm manager accepts an overlay network with a subnet that overlaps another one and
+        leaves it without address pool: that network is removed and the next subnet tried."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.network_allocation_timeout
+        while True:
+            network = await self.docker("inspect_network", network_id)
+            configs = (network.get("IPAM") or {}).get("Config") or []
+            if any(config.get("Subnet") == str(subnet) for config in configs):
+                return True
+            if loop.time() >= deadline:
+                break
+            await asyncio.sleep(0.05)
+        try:
+            await self.docker("remove_network", network_id)
+        except NotFound:
+            pass
+        return False
+
+    async def _server_gone(self) -> bool:
+        """Whether every task of the removed service is gone (its container left the network)."""
+        if not self._removed_service:
+            return True
+        # tasks are named <service>.<slot>.<id>; the name filter is a prefix
+        tasks = await self.docker("tasks", filters={"name": f"{self.service_name}."})
+        return not any(task.get("ServiceID") == self._removed_service for task in tasks)
+
+    # -- the service ------------------------------------------------------------------------------
+    def _image_name(self) -> str | None:
+        """The short name of the image the server runs (``images``), None for another image."""
+        return next((entry["name"] for entry in self.images if entry["image"] == self.image), None)
+
+    async def create_server(self):
+        """One service with one task: the container DockerSpawner would create (command, environment,
+        user, labels, mounts), on the user's network only, placed by the constraints and the limits
+        (reservations default to the limits, so that Swarm places servers by free capacity), never
+        restarted (a server that ended is reported stopped), without published ports or virtual IP."""
+        extra = self._eval_if_callable(self.extra_create_kwargs)
+        if inspect.isawaitable(extra):
+            extra = await extra
+        extra = dict(self._render_templates(extra))
+        labels = dict(extra.pop("labels", None) or {})
+        container = {
+            "image": self.image,
+            "args": await self.get_command(),
+            "env": self.get_env(),
+            "user": extra.pop("user", None),
+            "labels": labels,
+            "mounts": self.mount_binds,
+        }
+        container.update(self.extra_container_spec)
+
+        nano_cpus = lambda cpus: int(cpus * 1e9) if cpus else None  # noqa: E731
+        resources = {
+            "mem_limit": self.mem_limit or None,
+            "cpu_limit": nano_cpus(self.cpu_limit),
+            "mem_reservation": self.mem_guarantee or self.mem_limit or None,
+            "cpu_reservation": nano_cpus(self.cpu_guarantee) or nano_cpus(self.cpu_limit),
+        }
+        resources.update(self.extra_resources_spec)
+        placement = {"constraints": [*self.constraints, *self.image_constraints.get(self._image_name(), [])]}
+        placement.update(self.extra_placement_spec)
+
+        task = {
+            "container_spec": ContainerSpec(**container),
+            "resources": Resources(**resources),
+            "placement": Placement(**placement),
+            "restart_policy": RestartPolicy(condition="none"),
+            "networks": [self.network_name],
+        }
+        task.update(self.extra_task_spec)
+        endpoint = {"mode": "dnsrr"}
+        endpoint.update(self.extra_endpoint_spec)
+        create = {
+            "task_template": TaskTemplate(**task),
+            "name": self.service_name,
+            "labels": labels,
+            "endpoint_spec": EndpointSpec(**endpoint),
+            **extra,
+        }
+        # not the environment: it holds the server's API token
+        self.log.debug("Creating service %s: %s, %s, mounts %s", self.service_name, task["placement"], task["resources"], container["mounts"])
+        return await self.docker("create_service", **create)
+
+    async def start_object(self):
+        """Waits until the service's task runs. A task that ended fails the spawn at once with Swarm's
+        reason and its output; one that no node takes for ``placement_timeout`` seconds fails it
+        with Swarm's reason (e.g. "no suitable node (scheduling constraints not satisfied on 3
+        nodes)")."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadline, unplaced_since, delay = now + self.start_timeout, now, self.ready_poll_interval
+        while True:
+            task = await self.get_task()
+            if task is None and not self.object_id:
+                raise self._start_error("The server's service is gone", None)
+            state = task["Status"]["State"] if task else "new"
+            if state == "running":
+                return
+            if state not in TASK_STARTING:
+                lines = await self._log_lines(HOOK_SCAN_LINES)
+                raise self._start_error(f"The server's task {self._task_outcome(task)}", lines or None)
+            now = loop.time()
+            if state not in TASK_UNPLACED:
+                unplaced_since = now
+            elif now - unplaced_since >= self.placement_timeout:
+                reason = self._task_reason(task) if task else "Swarm created no task"
+                raise self._start_error(f"No Swarm node could run the server within {self.placement_timeout:g} seconds: {reason}", None)
+            if now >= deadline:
+                raise self._start_error(f"The server's task is still {state} after {self.start_timeout} seconds", None)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.start_check_interval)
+
+    @staticmethod
+    def _task_reason(task: dict) -> str:
+        """Swarm's reason for a task's state; a failed mount's message may quote its options."""
+        status = task.get("Status") or {}
+        return HideShareCredentials.hide(status.get("Err") or status.get("Message") or status.get("State") or "unknown")
+
+    def _task_outcome(self, task: dict | None) -> str:
+        """How a task ended, e.g. "failed: task: non-zero exit (3)"."""
+        if task is None:
+            return "is gone"
+        return f"{task['Status']['State']}: {self._task_reason(task)}"
+
+    async def _stopped(self) -> str | None:
+        task = await self.get_task()
+        if task is not None and task["Status"]["State"] in TASK_STARTING | {"running"}:
+            return None
+        return f"The server's task {self._task_outcome(task)}"
+
+    async def poll(self):
+        """The task-based poll. A server Swarm moved to another node (its node was drained) counts as
+        stopped: the proxy's route and the hub's record still point to the old address, so the hub
+        stops the service and the user starts again, on a node that runs servers, with the same
+        files (they live on the network)."""
+        status = await super().poll()
+        if status is not None or self.server is None or not self.server.ip:
+            return status
+        try:
+            ip, _port = await self.get_ip_and_port()
+        except web.HTTPError:
+            return None  # a replacement task without an address yet: looked at again next poll
+        if ip != self.server.ip:
+            self.log.warning("%s was moved by Swarm from %s to %s (a drained node): stopping it", self._log_name, self.server.ip, ip)
+            return f"moved by Swarm from {self.server.ip} to {ip}"
+        return None
+
+    async def get_ip_and_port(self):
+        """The task's address on the user's network: names are cached by the proxy and the hub,
+        addresses change at every start."""
+        task = await self.get_task()
+        for attachment in (task or {}).get("NetworksAttachments") or []:
+            network = attachment.get("Network") or {}
+            if (network.get("Spec") or {}).get("Name") == self.network_name and attachment.get("Addresses"):
+                return attachment["Addresses"][0].split("/", 1)[0], self.port
+        raise web.HTTPError(500, "%s", f"The server's task has no address on network {self.network_name}")
+
+    def _docker(self, method, *args, **kwargs):
+        result = super()._docker(method, *args, **kwargs)
+        if method == "service_logs":  # a stream: read in the executor's thread too
+            result = b"".join(result)
+        return result
+
+    async def _log_lines(self, tail: int) -> list[str]:
+        """The last lines of the service's log (every task, stdout and stderr, in time order)."""
+        try:
+            log = await self.docker("service_logs", self.service_id, stdout=True, stderr=True, tail=tail, timestamps=True, is_tty=False)
+        except APIError:
+            return []
+        return _in_time_order(log.decode("utf-8", "replace"))
+
+    async def remove_object(self):
+        """Removes the service (Swarm stops its task); an absent service is fine."""
+        if not self.object_id:
+            await self.get_object()  # found by name
+        self._removed_service = self.object_id
+        if not self.object_id:
+            return
+        self.log.info("Removing service %s (id: %s)", self.service_name, self.object_id[:7])
+        try:
+            await self.docker("remove_service", self.object_id)
+        except NotFound:
+            self.log.debug("Service %s was already removed", self.service_name)

@@ -157,9 +157,9 @@ export async function preview(t: Target = {}): Promise<Preview> {
   return { ...run, steps, changes: steps.filter((s) => s.op !== "same"), summary };
 }
 
-/** Asserts that `pulumi preview` of the deployed e2e stack plans no change at all. */
-export async function assertQuietPreview(when: string): Promise<void> {
-  const p = await preview();
+/** Asserts that `pulumi preview` of the deployed e2e stack (or `t`) plans no change at all. */
+export async function assertQuietPreview(when: string, t: Target = {}): Promise<void> {
+  const p = await preview(t);
   assert.equal(p.code, 0, p.stdout + p.stderr);
   const changes = p.changes.map((s) => `${s.op} ${s.type} ${s.name} [${s.replaceKeys.join(",")}]`);
   assert.deepEqual(changes, [], `pulumi preview ${when} plans changes`);

@@ -1,0 +1,63 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { Label } from "./names";
+
+/** One notebook image to keep on the nodes. */
+export interface PrePulledImage {
+  /** Name of the global service that keeps it. */
+  readonly serviceName: string;
+  /** Image reference. */
+  readonly image: string;
+  /** Placement constraints: the nodes that may run servers of this image. */
+  readonly constraints: readonly string[];
+}
+
+export interface ImagePrePullArgs {
+  /** The images, keyed by short name. */
+  readonly images: Readonly<Record<string, PrePulledImage>>;
+  /** Labels of the services and their containers. */
+  readonly labels: readonly Label[];
+}
+
+/**
+ * Swarm mode: every notebook image on every node that may run its servers, before a user needs it.
+ * One global service per image runs an idle container of the image on each such node (nodes that
+ * join later included): Swarm pulls the image there, and an image in use is never pruned. A new
+ * image reference updates the service, which pulls the new image on every node. Each container
+ * sleeps, with at most 32 MiB of memory.
+ */
+export class ImagePrePull extends pulumi.ComponentResource {
+  /** Names of the services, keyed by image short name. */
+  public readonly services: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: ImagePrePullArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jupyterhub:docker:ImagePrePull", name, {}, opts);
+    const keys = Object.keys(args.images).sort();
+    const services = keys.map((key) => {
+      const spec = args.images[key]!;
+      return new docker.Service(
+        `${name}-${key}`,
+        {
+          name: spec.serviceName,
+          labels: [...args.labels],
+          mode: { global: true },
+          taskSpec: {
+            containerSpec: {
+              image: spec.image,
+              // the image's own entrypoint (e.g. docker-stacks' tini + start.sh) is not needed to sleep
+              commands: ["sleep", "infinity"],
+              labels: [...args.labels],
+              stopGracePeriod: "1s",
+            },
+            placement: { constraints: [...spec.constraints] },
+            resources: { limits: { memoryBytes: 32 * 1024 * 1024 } },
+            restartPolicy: { condition: "any", delay: "10s" },
+          },
+        },
+        { parent: this, deleteBeforeReplace: true },
+      );
+    });
+    this.services = pulumi.all(Object.fromEntries(keys.map((key, i) => [key, services[i]!.name])));
+    this.registerOutputs({ services: this.services });
+  }
+}

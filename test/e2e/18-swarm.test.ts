@@ -1,0 +1,259 @@
+/**
+ * Swarm mode (engine.mode swarm) on a real three-node Docker Swarm: the cluster of
+ * scripts/swarm-cluster.sh (a manager and two workers, each its own dockerd in its own network
+ * namespace on this machine, images loaded into each) and its network volume stand-in (a volume
+ * plugin whose volumes every node sees). The stack Pulumi.e2e-swarm.yaml (prefix gmap-swarm) is
+ * deployed with the real `pulumi up` on the manager. Proven here:
+ *
+ * - the notebook images are kept on every worker by the pre-pull services before anyone spawns;
+ * - ten users spawned at once land on both workers and never on the manager (node.role==worker),
+ *   and servers of the image constrained to w2 land on w2 only;
+ * - each user finds their files after the server is stopped and started on another node; the
+ *   read-only archive is readable and not writable;
+ * - a node drained by the operator moves no data: its servers stop (Swarm shuts their tasks
+ *   down; the hub notices), their users start again on the other worker and find their files, and
+ *   new spawns avoid the drained node;
+ * - `pulumi up` with a changed hub setting replaces the hub while the servers keep running and
+ *   answering, and a second preview is quiet;
+ * - `pulumi destroy` removes the user services and keeps the homes.
+ *
+ * Needs root (namespaces, engines). The cluster is removed at the end unless E2E_KEEP_SWARM=1.
+ * Skipped against a hub deployed elsewhere.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import Docker from "dockerode";
+import { labelKeys } from "../../components/names";
+import { HubApi, type HubEnv, waitFor } from "./client";
+import {
+  assertQuietPreview,
+  destroy,
+  editedStackFile,
+  ensureStack,
+  projectDir,
+  pulumi,
+  stackHub,
+  stackSkip as skip,
+  up,
+  waitForHub,
+} from "./stack";
+
+const STACK = "e2e-swarm";
+const PREFIX = "gmap-swarm";
+const NODES = ["m", "w1", "w2"] as const;
+type Node = (typeof NODES)[number];
+const socket = (node: Node) => `/run/gmapsw/${node}/docker.sock`;
+const engines = Object.fromEntries(NODES.map((n) => [n, new Docker({ socketPath: socket(n) })])) as Record<Node, Docker>;
+const manager = engines.m;
+const SHARE = "/var/lib/gmapsw/share";
+const IMAGES = ["localhost/notebook-minimal:5.5.1", "localhost/notebook-gispy:5.5.1"];
+const MANAGER_ONLY = ["localhost/jupyterhub:5.5.1", "localhost/configurable-http-proxy:5.1.0"];
+const USERS = Array.from({ length: 10 }, (_, i) => `swarmuser${i}`);
+
+function cluster(args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile("bash", [path.join(projectDir, "scripts/swarm-cluster.sh"), ...args], { timeout: 20 * 60_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`swarm-cluster.sh ${args.join(" ")}: ${error.message}\n${String(stderr).slice(-3000)}`));
+      else resolve(String(stdout));
+    });
+  });
+}
+
+/** The node ("m", "w1", "w2") whose running task serves a user's server. */
+async function nodeOf(user: string): Promise<Node | undefined> {
+  const tasks = await manager.listTasks({ filters: { service: [`${PREFIX}-user-${user}`], "desired-state": ["running"] } });
+  const running = tasks.find((t) => t.Status?.State === "running");
+  if (!running) return undefined;
+  const node = await manager.getNode(running.NodeID!).inspect();
+  return node.Spec?.Labels?.["gmap-node"] as Node | undefined;
+}
+
+async function nodeId(node: Node): Promise<string> {
+  return (await engines[node].info()).Swarm.NodeID as string;
+}
+
+async function setAvailability(node: Node, availability: "active" | "drain"): Promise<void> {
+  const n = manager.getNode(await nodeId(node));
+  const info = await n.inspect();
+  await n.update({ version: info.Version.Index, ...info.Spec, Availability: availability });
+}
+
+describe("swarm mode on a three-node cluster", { skip, timeout: 40 * 60_000 }, () => {
+  let env: HubEnv;
+  let api: HubApi;
+  const placed = new Map<string, Node>();
+
+  before(async () => {
+    assert.equal(process.getuid?.(), 0, "the swarm tests create network namespaces and Docker engines: run them as root");
+    await cluster(["up", ...IMAGES]);
+    await cluster(["load", "--manager", ...MANAGER_ONLY]);
+    // the program and the pulumi CLI talk to the manager's engine, as on a real manager node
+    process.env.DOCKER_HOST = `unix://${socket("m")}`;
+    await destroy({ stack: STACK });
+    await ensureStack(STACK);
+    const run = await up({ stack: STACK });
+    assert.equal(run.code, 0, `pulumi up failed:\n${(run.stdout + run.stderr).slice(-6000)}`);
+    env = await stackHub({ stack: STACK });
+    await waitForHub(env.url);
+    api = new HubApi(env);
+  });
+
+  after(async () => {
+    if (process.env.DOCKER_HOST) {
+      const d = await destroy({ stack: STACK });
+      if (d.code !== 0) process.stderr.write(`pulumi destroy ${STACK} failed:\n${(d.stdout + d.stderr).slice(-3000)}\n`);
+      await pulumi(["stack", "rm", "--yes", "--force", "--preserve-config", "--stack", STACK]);
+    }
+    if (process.env.E2E_KEEP_SWARM !== "1") await cluster(["down"]);
+  });
+
+  it("keeps the notebook images on every worker before anyone spawns", async () => {
+    for (const name of ["minimal", "gispy"]) {
+      const tasks = await waitFor(`pre-pull tasks of ${name}`, async () => {
+        const list = await manager.listTasks({ filters: { service: [`${PREFIX}-pull-${name}`], "desired-state": ["running"] } });
+        const running = list.filter((t) => t.Status?.State === "running");
+        return running.length === (name === "gispy" ? 1 : 2) ? running : undefined;
+      });
+      const nodes = await Promise.all(tasks.map(async (t) => (await manager.getNode(t.NodeID!).inspect()).Spec?.Labels?.["gmap-node"]));
+      assert.deepEqual(nodes.sort(), name === "gispy" ? ["w2"] : ["w1", "w2"]);
+    }
+  });
+
+  it("spreads ten users over both workers, never the manager; the constrained image runs on w2 only", async () => {
+    for (const user of USERS) await api.createUser(user);
+    await Promise.all(USERS.map((user, i) => api.startServer(user, i === 0 ? { image: "gispy" } : {})));
+    for (const user of USERS) {
+      const node = await nodeOf(user);
+      assert.ok(node, `${user} has no running task`);
+      placed.set(user, node);
+    }
+    const used = new Set(placed.values());
+    assert.ok(!used.has("m"), "a server ran on the manager");
+    assert.deepEqual([...used].sort(), ["w1", "w2"], `servers landed on ${[...used].join(", ")} only`);
+    assert.equal(placed.get(USERS[0]!), "w2", "the gispy server must run on w2");
+    // every server answers through the proxy on the manager, across the overlay network
+    for (const user of USERS) {
+      const res = await api.putFile(user, "hello.txt", `hello from ${user}`);
+      assert.ok(res.ok, `${user}: saving a file answered ${res.status}`);
+    }
+  });
+
+  it("reads the shared archive and cannot write to it", async () => {
+    fs.mkdirSync(path.join(SHARE, `${PREFIX}-archive`), { recursive: true });
+    fs.writeFileSync(path.join(SHARE, `${PREFIX}-archive`, "kernels.txt"), "naif0012.tls\n");
+    const user = USERS[1]!;
+    const out = await api.runPython(
+      user,
+      [
+        "import os",
+        "print(open(os.environ['ISISDATA'] + '/kernels.txt').read().strip())",
+        "try:",
+        "    open('/mnt/isis/data/x', 'w')",
+        "    print('writable')",
+        "except OSError as e:",
+        "    print('read-only', e.errno)",
+      ].join("\n"),
+    );
+    assert.match(out, /naif0012\.tls/);
+    assert.match(out, /read-only 30/);
+  });
+
+  it("a user's files follow the user to another node", async () => {
+    const user = USERS.find((u, i) => i > 0 && placed.get(u) === "w1") ?? USERS[1]!;
+    const from = placed.get(user)!;
+    const to: Node = from === "w1" ? "w2" : "w1";
+    await api.stopServer(user);
+    // keep the server off its old node for this start only
+    await setAvailability(from, "drain");
+    try {
+      await api.startServer(user);
+      assert.equal(await nodeOf(user), to);
+    } finally {
+      await setAvailability(from, "active");
+    }
+    assert.equal(await api.getFile(user, "hello.txt"), `hello from ${user}`);
+    placed.set(user, to);
+  });
+
+  it("draining a node moves no data: its servers stop, start again on the other worker, new spawns avoid it", async () => {
+    const drained: Node = "w1";
+    const victims = USERS.filter((u) => placed.get(u) === drained);
+    assert.ok(victims.length > 0, "no server on w1 to drain");
+    const homes = fs
+      .readdirSync(SHARE)
+      .filter((d) => d.startsWith(`${PREFIX}-user-`))
+      .sort();
+    await setAvailability(drained, "drain");
+    try {
+      // the hub notices at its next poll of each server (JupyterHub polls every 30 s)
+      for (const user of victims) {
+        await waitFor(
+          `${user}'s server on the drained node to stop`,
+          async () => ((await api.user(user)).servers?.[""] ? undefined : true),
+          150_000,
+          2000,
+        );
+      }
+      for (const user of victims) {
+        await api.startServer(user);
+        assert.equal(await nodeOf(user), "w2", `${user} must start on w2 while w1 drains`);
+        assert.equal(await api.getFile(user, "hello.txt"), `hello from ${user}`);
+        placed.set(user, "w2");
+      }
+      const late = "swarmlate";
+      await api.createUser(late);
+      await api.startServer(late);
+      assert.equal(await nodeOf(late), "w2");
+      await api.stopServer(late);
+    } finally {
+      await setAvailability(drained, "active");
+    }
+    // the homes stayed where they were: the same directories on the network volume
+    const after = fs
+      .readdirSync(SHARE)
+      .filter((d) => d.startsWith(`${PREFIX}-user-`) && d !== `${PREFIX}-user-swarmlate`)
+      .sort();
+    assert.deepEqual(after, homes);
+  });
+
+  it("pulumi up replaces the hub while the servers keep running; the next preview is quiet", async () => {
+    const before = new Map<string, string>();
+    for (const user of USERS) {
+      const tasks = await manager.listTasks({ filters: { service: [`${PREFIX}-user-${user}`], "desired-state": ["running"] } });
+      before.set(user, tasks[0]!.ID!);
+    }
+    const oldHub = (await manager.getContainer(`${PREFIX}-hub`).inspect()).Id;
+    const file = editedStackFile((c) => {
+      c["jupyterhub:hub"].logLevel = "DEBUG";
+    }, STACK);
+    const run = await up({ stack: STACK, configFile: file });
+    assert.equal(run.code, 0, `pulumi up failed:\n${(run.stdout + run.stderr).slice(-6000)}`);
+    assert.notEqual((await manager.getContainer(`${PREFIX}-hub`).inspect()).Id, oldHub, "the hub was not replaced");
+    await waitForHub(env.url);
+    for (const user of USERS) {
+      const tasks = await manager.listTasks({ filters: { service: [`${PREFIX}-user-${user}`], "desired-state": ["running"] } });
+      assert.equal(tasks[0]?.ID, before.get(user), `${user}'s server was restarted`);
+      assert.equal(await api.getFile(user, "hello.txt"), `hello from ${user}`);
+    }
+    const rerun = await up({ stack: STACK });
+    assert.equal(rerun.code, 0, (rerun.stdout + rerun.stderr).slice(-4000));
+    await waitForHub(env.url);
+    await assertQuietPreview("after pulumi up in swarm mode", { stack: STACK });
+  });
+
+  it("pulumi destroy removes the user services and keeps the homes", async () => {
+    const d = await destroy({ stack: STACK });
+    assert.equal(d.code, 0, (d.stdout + d.stderr).slice(-4000));
+    const services = await manager.listServices({ filters: { label: [`${labelKeys.prefix}=${PREFIX}`] } });
+    assert.deepEqual(
+      services.map((s) => s.Spec?.Name),
+      [],
+    );
+    for (const user of USERS) {
+      assert.equal(fs.readFileSync(path.join(SHARE, `${PREFIX}-user-${user}`, "hello.txt"), "utf8"), `hello from ${user}`);
+    }
+  });
+});
