@@ -204,7 +204,7 @@ down() {
   ip link del gmapsw-host 2>/dev/null || true
   ip netns del "$switch" 2>/dev/null || true
   # engines leave mounts (overlay2, netns) below their directories
-  grep -o " $data_dir[^ ]*\| $run_dir[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  { grep -o " $data_dir[^ ]*\| $run_dir[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$run_dir" "$data_dir"
   log "removed"
 }
