@@ -97,7 +97,7 @@ export class JupyterHub extends pulumi.ComponentResource {
                   {
                     serviceName: n.prePullService(i.name),
                     image: i.image,
-                    constraints: [...config.engine.serverConstraints, ...(i.constraints ?? [])].map((c) => c.trim()),
+                    constraints: [...config.engine.serverConstraints, ...(i.constraints ?? [])],
                   },
                 ]),
               ),

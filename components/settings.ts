@@ -130,10 +130,8 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
 export function swarmSettings(config: Pick<PublicConfig, "engine" | "images">): HubSettings["spawner"]["swarm"] {
   if (config.engine.mode !== "swarm") return undefined;
   return {
-    constraints: config.engine.serverConstraints.map((c) => c.trim()),
-    imageConstraints: Object.fromEntries(
-      config.images.flatMap((i) => (i.constraints ? [[i.name, i.constraints.map((c) => c.trim())]] : [])),
-    ),
+    constraints: config.engine.serverConstraints,
+    imageConstraints: Object.fromEntries(config.images.flatMap((i) => (i.constraints ? [[i.name, i.constraints]] : []))),
   };
 }
 

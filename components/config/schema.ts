@@ -117,8 +117,9 @@ const storageSource = z
 /** A Swarm placement constraint (engine.mode swarm), as `docker service create --constraint` takes it. */
 const placementConstraint = z
   .string()
+  .trim()
   .regex(
-    /^\s*(node\.(id|hostname|role|platform\.os|platform\.arch|labels\.[^\s=!]+)|engine\.labels\.[^\s=!]+)\s*(==|!=)\s*\S+\s*$/,
+    /^(node\.(id|hostname|role|platform\.os|platform\.arch|labels\.[^\s=!]+)|engine\.labels\.[^\s=!]+)\s*(==|!=)\s*\S+$/,
     "placement constraints read <attribute>==<value> or <attribute>!=<value>, the attribute one of node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.<label>, engine.labels.<label> (e.g. node.labels.memory==big)",
   );
 

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 from gmap_hub.settings import SettingsError
-from test_spawner import ESCAPED, ISIS, LABELS, MINIMAL, NETWORK_CALLS, NETWORK_LABELS, FakeNetworks, _not_found
+from test_spawner import ESCAPED, ISIS, LABELS, MINIMAL, NETWORK_CALLS, NETWORK_LABELS, FakeNetworks, _not_found, engine_spawner
 from tornado import web
 
 NETWORK = f"gmap-dev-u-{ESCAPED}"
@@ -17,14 +17,21 @@ NFS = {"type": "nfs", "o": "addr=10.0.0.5,ro,nfsvers=4", "device": ":/export/isi
 
 
 @pytest.fixture
-def swarm_settings(settings, secrets):
+def per_user_bind(settings):
+    """The per-user host directory of the shared test settings (conftest), which swarm mode refuses."""
+    return dict(next(m for m in settings["spawner"]["mounts"] if m["type"] == "bind" and m["perUser"]))
+
+
+@pytest.fixture
+def swarm_settings(settings, secrets, per_user_bind):
     """Swarm mode: homes on a volume plugin without options, the shared ISIS data on NFS created by
     every node, no per-user host directory."""
     settings["spawner"]["swarm"] = {k: (list(v) if isinstance(v, list) else dict(v)) for k, v in SWARM.items()}
-    user, isis, _nfs, _scratch = settings["spawner"]["mounts"]
+    mounts = settings["spawner"]["mounts"]
+    mounts.remove(per_user_bind)
+    user, isis, _nfs = mounts
     user.update(driverOptions=True, driver="gmap-sharedfs")
     isis.update(driverOptions=True)
-    del settings["spawner"]["mounts"][3]
     secrets["mountDriverOptions"]["user"] = {}
     secrets["mountDriverOptions"]["isis"] = dict(NFS)
     return settings, secrets
@@ -118,19 +125,9 @@ def test_shared_volumes_get_driver_options_in_swarm_mode_only(hub, settings, sec
         hub(settings, secrets)
 
 
-def test_per_user_host_directories_are_refused_in_swarm_mode(hub, swarm_settings, settings):
+def test_per_user_host_directories_are_refused_in_swarm_mode(hub, swarm_settings, per_user_bind):
     settings, secrets = swarm_settings
-    settings["spawner"]["mounts"].append(
-        {
-            "name": "scratch",
-            "type": "bind",
-            "source": "/srv/scratch/{username}",
-            "target": "/mnt/scratch",
-            "readOnly": False,
-            "perUser": True,
-            "driverOptions": False,
-        }
-    )
+    settings["spawner"]["mounts"].append(per_user_bind)
     with pytest.raises(SettingsError, match=r"key spawner\.mounts\[3\]\.perUser: per-user host directories are not available in swarm mode"):
         hub(settings, secrets)
 
@@ -229,29 +226,13 @@ class Swarm:
 @pytest.fixture
 def swarm_spawner(hub, swarm_settings, make_spawner, monkeypatch):
     """swarm_spawner(engine, answers=...) -> a GmapSwarmSpawner whose Docker calls go to ``engine``."""
-    import docker
 
     def make(engine, answers=lambda url: True, hook=False, **settings_changes):
         settings, secrets = swarm_settings
         settings["spawner"].update(settings_changes)
-        if hook:
-            settings["hooks"]["startScript"] = "#!/bin/sh\nexit 3\n"
-        spawner = make_spawner(hub(settings, secrets))
-        spawner.api_token = "s3cr3t-api-token-0123456789abcdef"
-        spawner.start_check_interval = 0.01
-        spawner.ready_poll_interval = 0.001
+        spawner = engine_spawner(hub, settings, secrets, make_spawner, monkeypatch, engine, answers=answers, hook=hook)
         spawner.network_removal_poll_interval = 0.001
         spawner.network_allocation_timeout = 0.05
-        monkeypatch.setattr(type(spawner), "_client", docker.APIClient(base_url="unix:///nonexistent.sock", version="1.41"))
-        spawner.docker = engine
-        asked = []
-
-        async def fake_answers(url):
-            asked.append(url)
-            return answers(url)
-
-        spawner._answers = fake_answers
-        spawner.asked = asked
         return spawner
 
     return make
