@@ -6,7 +6,7 @@
  * crowds, the median and slowest times and their ratios to the floor; where a spawn's time goes
  * (bench/timeline.ts); and the resident memory of the hubs, the proxies and the user servers.
  *
- *   . scripts/pulumi-env.sh && node --import tsx test/e2e/deploy.ts up e2e   (prints HUB_URL, HUB_TOKEN)
+ *   . test/infra/pulumi-env.sh && node --import tsx test/e2e/deploy.ts up e2e   (prints HUB_URL, HUB_TOKEN)
  *   HUB_URL=... HUB_TOKEN=... npm run bench -- [rounds] [crowd sizes...]      (default: 5 10 20)
  *
  * Everything it creates carries the label org.europlanet-gmap.bench and is removed at the end

@@ -224,7 +224,7 @@ export function networkPoolFits(cidr: string): boolean {
   return prefix >= 8 && prefix <= 24 && value % 2 ** (32 - prefix) === 0;
 }
 
-/** What stands in for an encrypted (`secure:`) value when a stack file is checked without decrypting it (scripts/check.ts). */
+/** What stands in for an encrypted (`secure:`) value when a stack file is checked without decrypting it (ops/check.ts). */
 export const secretPlaceholder = "[secret]";
 
 /** True for an IPv4 or IPv6 address written as a URL host ([::1] included). */

@@ -14,7 +14,7 @@ const api = new HubApi();
 const executablePath = chromiumPath();
 const artifacts = path.join(projectDir, "test-artifacts");
 
-describe("in a real browser", { skip: executablePath ? false : "Chromium is not installed (scripts/engine.sh installs it)" }, () => {
+describe("in a real browser", { skip: executablePath ? false : "Chromium is not installed (test/infra/engine.sh installs it)" }, () => {
   let browser: Browser;
   const name = uniqueName("lab");
   const password = "Browser-Passw0rd-1";

@@ -303,7 +303,7 @@ describe("HTTPS out of the box (own stack Pulumi.e2e-tls.yaml, Pebble as ACME se
 
   it(
     "in a real browser trusting the test root: log in and reach JupyterLab over HTTPS",
-    { skip: chromiumPath() ? false : "Chromium is not installed (scripts/engine.sh installs it)" },
+    { skip: chromiumPath() ? false : "Chromium is not installed (test/infra/engine.sh installs it)" },
     async () => {
       // Chromium takes public keys of certificates the server presents: Pebble's intermediate, which its root signed
       const intermediate = await got(`https://localhost:${PEBBLE_MANAGEMENT_PORT}/intermediates/0`, {

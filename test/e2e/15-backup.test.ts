@@ -24,7 +24,7 @@ import { after, before, describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
 import { escapeUserName } from "../../components/identity";
 import { labelKeys } from "../../components/names";
-import { backupDirName, type Manifest } from "../../scripts/backups/manifest";
+import { backupDirName, type Manifest } from "../../ops/backups/manifest";
 import { BrowserSession, HubApi, type HubEnv } from "./client";
 import {
   destroy,

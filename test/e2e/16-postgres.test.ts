@@ -16,7 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { labelKeys } from "../../components/names";
-import type { Manifest } from "../../scripts/backups/manifest";
+import type { Manifest } from "../../ops/backups/manifest";
 import { BrowserSession, HubApi, type HubEnv, waitFor } from "./client";
 import {
   containerLogs,

@@ -1,7 +1,7 @@
 /**
  * Upgrading JupyterHub with `pulumi up`, on its own stack (Pulumi.e2e-upgrade.yaml, prefix
  * gmap-upg-up, port 18030): deployed first at an older JupyterHub 5.x (an edited copy of the stack
- * file whose hub.baseImage is the stand-in HUB_BASE_PREVIOUS of scripts/standins.sh), with users, a
+ * file whose hub.baseImage is the stand-in HUB_BASE_PREVIOUS of test/infra/standins.sh), with users, a
  * native account, a running server and a file; then `pulumi up` with the stack file as it is (the
  * pinned JupyterHub): the plan rebuilds the hub image and replaces the hub container, nothing else;
  * the database is at the new JupyterHub's schema (a SQLite backup file is left exactly when a
@@ -44,9 +44,9 @@ const PERSON = "up-person";
 const PASSWORD = "Up-Person-Passw0rd";
 const DATA = "/srv/jupyterhub/data";
 
-/** A hub base stand-in of scripts/standins.sh (HUB_BASE_PREVIOUS, HUB_BASE_NEXT) and its JupyterHub version. */
+/** A hub base stand-in of test/infra/standins.sh (HUB_BASE_PREVIOUS, HUB_BASE_NEXT) and its JupyterHub version. */
 function standIn(key: string): { image: string; version: string } {
-  const lines = execFileSync("bash", ["scripts/standins.sh", "--print"], { cwd: projectDir, encoding: "utf8" });
+  const lines = execFileSync("bash", ["test/infra/standins.sh", "--print"], { cwd: projectDir, encoding: "utf8" });
   const image = new RegExp(`^${key}=(.+)$`, "m").exec(lines)![1]!;
   return { image, version: image.split(":").pop()! };
 }

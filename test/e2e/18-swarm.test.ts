@@ -1,6 +1,6 @@
 /**
  * Swarm mode (engine.mode swarm) on a real three-node Docker Swarm: the cluster of
- * scripts/swarm-cluster.sh (a manager and two workers, each its own dockerd in its own network
+ * test/infra/swarm-cluster.sh (a manager and two workers, each its own dockerd in its own network
  * namespace on this machine, images loaded into each) and its network volume stand-in (a volume
  * plugin whose volumes every node sees). The stack Pulumi.e2e-swarm.yaml (prefix gmap-swarm) is
  * deployed with the real `pulumi up` on the manager. Proven here:
@@ -55,7 +55,7 @@ const USERS = Array.from({ length: 10 }, (_, i) => `swarmuser${i}`);
 
 function cluster(args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile("bash", [path.join(projectDir, "scripts/swarm-cluster.sh"), ...args], { timeout: 20 * 60_000 }, (error, stdout, stderr) => {
+    execFile("bash", [path.join(projectDir, "test/infra/swarm-cluster.sh"), ...args], { timeout: 20 * 60_000 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`swarm-cluster.sh ${args.join(" ")}: ${error.message}\n${String(stderr).slice(-3000)}`));
       else resolve(String(stdout));
     });

@@ -54,7 +54,7 @@ async function fetchVia(connect: NonNullable<HubEnv["connect"]>, url: string, in
   return new Response(nullBodyStatus.has(res.statusCode) ? null : res.body, { status: res.statusCode, headers });
 }
 
-/** The hub under test, from HUB_URL and HUB_TOKEN (set by scripts/test-e2e.sh or by hand). */
+/** The hub under test, from HUB_URL and HUB_TOKEN (set by test/infra/test-e2e.sh or by hand). */
 export function hubEnv(): HubEnv {
   const url = process.env.HUB_URL;
   const token = process.env.HUB_TOKEN;
@@ -400,7 +400,7 @@ export class BrowserSession {
   }
 }
 
-/** Debian's Chromium (scripts/engine.sh installs it), or CHROMIUM_PATH; undefined when missing. */
+/** Debian's Chromium (test/infra/engine.sh installs it), or CHROMIUM_PATH; undefined when missing. */
 export function chromiumPath(): string | undefined {
   const candidates = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"];
   return candidates.find((p): p is string => !!p && fs.existsSync(p));

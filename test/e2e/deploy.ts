@@ -1,6 +1,6 @@
 /**
  * Deploys and removes the end-to-end stacks with the real Pulumi CLI (see stack.ts); used by
- * scripts/test-e2e.sh.
+ * test/infra/test-e2e.sh.
  *
  *   node --import tsx test/e2e/deploy.ts up <stack>
  *       Removes what an interrupted earlier run left of the stack, creates it in the test backend,

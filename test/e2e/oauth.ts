@@ -67,7 +67,7 @@ export class FakeOAuth {
     try {
       await docker.getImage(FAKE_OAUTH_IMAGE).inspect();
     } catch {
-      throw new Error(`image ${FAKE_OAUTH_IMAGE} is missing: build it with bash scripts/standins.sh`);
+      throw new Error(`image ${FAKE_OAUTH_IMAGE} is missing: build it with bash test/infra/standins.sh`);
     }
     const container = await docker.createContainer({
       name,

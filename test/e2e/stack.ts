@@ -12,7 +12,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Docker from "dockerode";
-import { editedStackFile as editedCopy, readStackFile } from "../../scripts/stack-file";
+import { editedStackFile as editedCopy, readStackFile } from "../../ops/stack-file";
 import { labelKeys } from "../../components/names";
 import { type HubEnv, waitFor } from "./client";
 

@@ -11,7 +11,7 @@ import { parseConfig, type StackConfig } from "../../components/config";
 import { escapeUserName } from "../../components/identity";
 import { spawnerMounts } from "../../components/mounts";
 import { labelKeys, labelsFor, names, postgres } from "../../components/names";
-import { parseBackupArgs, parseRestoreArgs, UsageError } from "../../scripts/backups/args";
+import { parseBackupArgs, parseRestoreArgs, UsageError } from "../../ops/backups/args";
 import {
   databaseEngine,
   databaseKinds,
@@ -22,9 +22,9 @@ import {
   pgVersionOfNum,
   sqliteFile,
   withoutDatabaseVolumes,
-} from "../../scripts/backups/database";
-import { Demux, Meter } from "../../scripts/backups/engine";
-import { excludeArgs } from "../../scripts/backups/io";
+} from "../../ops/backups/database";
+import { Demux, Meter } from "../../ops/backups/engine";
+import { excludeArgs } from "../../ops/backups/io";
 import {
   backupDirName,
   checkFiles,
@@ -35,8 +35,8 @@ import {
   manifestText,
   parseManifest,
   restoreOrder,
-} from "../../scripts/backups/manifest";
-import { inUseProblems, selectVolumes, unescapeUserName, type VolumeInfo } from "../../scripts/backups/volumes";
+} from "../../ops/backups/manifest";
+import { inUseProblems, selectVolumes, unescapeUserName, type VolumeInfo } from "../../ops/backups/volumes";
 
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "user-names.json"), "utf8")) as {
   names: { name: string; escaped: string; accepted: boolean }[];

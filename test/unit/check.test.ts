@@ -3,13 +3,13 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { goldenStacks } from "../../scripts/contract";
-import { editedStackFile } from "../../scripts/stack-file";
+import { goldenStacks } from "../../generate/contract";
+import { editedStackFile } from "../../ops/stack-file";
 
 const root = path.resolve(__dirname, "..", "..");
 
 function check(...args: string[]) {
-  const res = spawnSync(process.execPath, ["--import", "tsx", "scripts/check.ts", ...args], { cwd: root, encoding: "utf8" });
+  const res = spawnSync(process.execPath, ["--import", "tsx", "ops/check.ts", ...args], { cwd: root, encoding: "utf8" });
   return { code: res.status, out: res.stdout + res.stderr };
 }
 

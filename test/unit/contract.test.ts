@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { hubSecretsSchema, hubSettingsSchema } from "../../components/contract";
-import { contractFiles, golden, goldenStacks } from "../../scripts/contract";
+import { contractFiles, golden, goldenStacks } from "../../generate/contract";
 
 const root = path.resolve(__dirname, "..", "..");
 

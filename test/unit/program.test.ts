@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { runProgram } from "./run-program";
 import YAML from "yaml";
-import { withConfigReference } from "../../scripts/config-reference";
+import { withConfigReference } from "../../generate/config-reference";
 
 const root = path.resolve(__dirname, "..", "..");
 

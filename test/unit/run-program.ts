@@ -9,7 +9,7 @@
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { readStackFile } from "../../scripts/stack-file";
+import { readStackFile } from "../../ops/stack-file";
 import { installMocks, recorded, redacted, settle } from "./mocks";
 
 async function main(): Promise<void> {

@@ -6,7 +6,7 @@
 # The whole suite (no arguments) then runs the native-account and persistence scenarios once more
 # against the e2e-pg stack (Pulumi.e2e-pg.yaml: the hub database in PostgreSQL).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 if [ $# -gt 0 ]; then tests=("$@"); else tests=(test/e2e/*.test.ts); fi
 run() { node --import tsx --test --test-concurrency=1 --test-timeout=1200000 "$@"; }
 
@@ -15,7 +15,7 @@ if [ -n "${HUB_URL:-}" ] && [ -n "${HUB_TOKEN:-}" ]; then
   exit
 fi
 
-. scripts/pulumi-env.sh
+. test/infra/pulumi-env.sh
 pulumi version
 mkdir -p test-artifacts
 deployed=()

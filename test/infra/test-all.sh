@@ -3,15 +3,15 @@
 # engine (installed and started when missing) with the offline stand-in images, deployed with the
 # real Pulumi CLI (built from source in the background meanwhile when there is none).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 mkdir -p test-artifacts
-( . scripts/pulumi-env.sh ) > test-artifacts/pulumi-cli.log 2>&1 &
+( . test/infra/pulumi-env.sh ) > test-artifacts/pulumi-cli.log 2>&1 &
 cli=$!
 echo "== type check"; npm run -s build
 echo "== lint"; npm run -s lint
 echo "== unit tests"; npm run -s test:unit
 echo "== python tests"; npm run -s test:python
-echo "== docker engine"; bash scripts/engine.sh
-echo "== stand-in images"; bash scripts/standins.sh
+echo "== docker engine"; bash test/infra/engine.sh
+echo "== stand-in images"; bash test/infra/standins.sh
 echo "== pulumi CLI"; wait "$cli" || { cat test-artifacts/pulumi-cli.log >&2; exit 1; }
 echo "== end-to-end tests"; npm run -s test:e2e

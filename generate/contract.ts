@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { loadConfig, projectFiles, withoutSecrets } from "../components/config";
 import { contractJsonSchemas } from "../components/contract";
 import { hookPath, hubSecrets, hubSettings, stableJson } from "../components/settings";
-import { readStackFile, secretPlaceholder } from "./stack-file";
+import { readStackFile, secretPlaceholder } from "../ops/stack-file";
 
 const root = path.join(__dirname, "..");
 /** Where the schemas go. */

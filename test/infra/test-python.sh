@@ -9,7 +9,7 @@
 # this script's arguments.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 python="${PYTHON:-python3}"
 venv=.venv

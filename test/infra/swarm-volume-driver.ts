@@ -1,5 +1,5 @@
 /**
- * The stand-in of a network file system for the swarm-mode tests (scripts/swarm-cluster.sh): a
+ * The stand-in of a network file system for the swarm-mode tests (test/infra/swarm-cluster.sh): a
  * Docker volume plugin (the plugin HTTP API over a unix socket, announced in /run/docker/plugins)
  * whose volumes are directories below one directory of this machine. Every engine of the test
  * cluster runs on this machine, so every node sees the same files, as it would on NFS.
@@ -7,7 +7,7 @@
  * Scope "global": Docker treats a volume of this driver as the same volume on every node.
  * Removing a volume keeps its directory (data is never deleted by the driver).
  *
- * Usage: node --import tsx scripts/swarm-volume-driver.ts <socket path> <directory>
+ * Usage: node --import tsx test/infra/swarm-volume-driver.ts <socket path> <directory>
  */
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:http";

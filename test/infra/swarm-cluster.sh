@@ -13,20 +13,20 @@
 # nothing else; the manager reaches the outside world through the host (NAT), as a real manager
 # does: it builds the hub image, whose build installs the hub's Python packages from PyPI. Each node's engine answers on unix:///run/gmapsw/<node>/docker.sock. Images are
 # copied into every node with `docker save | docker load` (no registry here), and the stand-in of
-# a network file system (scripts/swarm-volume-driver.ts: a Docker volume plugin backed by one
+# a network file system (test/infra/swarm-volume-driver.ts: a Docker volume plugin backed by one
 # directory of this machine, which every node sees) is started and announced to every engine.
 #
-# Usage: scripts/swarm-cluster.sh up [IMAGE...]   create (or keep) the cluster; load the images
-#        scripts/swarm-cluster.sh load [--manager] IMAGE...
+# Usage: test/infra/swarm-cluster.sh up [IMAGE...]   create (or keep) the cluster; load the images
+#        test/infra/swarm-cluster.sh load [--manager] IMAGE...
 #                                                 copy images from the host's engine into every node
 #                                                 (--manager: into the manager only)
-#        scripts/swarm-cluster.sh down            stop the engines, remove namespaces and data
-#        scripts/swarm-cluster.sh env             print MANAGER_HOST=..., NODE_<name>_HOST=... lines
+#        test/infra/swarm-cluster.sh down            stop the engines, remove namespaces and data
+#        test/infra/swarm-cluster.sh env             print MANAGER_HOST=..., NODE_<name>_HOST=... lines
 # Idempotent; must run as root. Every wait is bounded (SWARM_WAIT_SECONDS, default 60).
 set -euo pipefail
 exec </dev/null
 
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 run_dir=/run/gmapsw
 data_dir="${SWARM_DATA_DIR:-/var/lib/gmapsw}"
 share_dir="$data_dir/share"
@@ -149,7 +149,7 @@ start_plugin() {
   local pidfile="$run_dir/$plugin.pid"
   if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
   log "starting the volume plugin $plugin (directory $share_dir)"
-  setsid nohup node --import tsx "$repo_root/scripts/swarm-volume-driver.ts" "/run/docker/plugins/$plugin.sock" "$share_dir" \
+  setsid nohup node --import tsx "$repo_root/test/infra/swarm-volume-driver.ts" "/run/docker/plugins/$plugin.sock" "$share_dir" \
     >"$run_dir/$plugin.log" 2>&1 &
   echo $! >"$pidfile"
   wait_for "volume plugin $plugin (see $run_dir/$plugin.log)" test -S "/run/docker/plugins/$plugin.sock"
@@ -169,7 +169,7 @@ announce_plugin() {
 
 up() {
   [[ "$(id -u)" == 0 ]] || die "must run as root"
-  command -v dockerd >/dev/null || die "dockerd is missing (scripts/engine.sh installs it)"
+  command -v dockerd >/dev/null || die "dockerd is missing (test/infra/engine.sh installs it)"
   mkdir -p "$run_dir"
   wire
   manager_outside

@@ -25,8 +25,8 @@
 # files, build arguments and parent image id> and is rebuilt only when that hash changes. Prints one
 # line per image: "built" or "cached".
 #
-# Usage: scripts/standins.sh            build what is missing or stale
-#        scripts/standins.sh --print    print KEY=image lines (HUB_BASE, HUB_BASE_PREVIOUS,
+# Usage: test/infra/standins.sh            build what is missing or stale
+#        test/infra/standins.sh --print    print KEY=image lines (HUB_BASE, HUB_BASE_PREVIOUS,
 #                                       HUB_BASE_NEXT, PROXY, NOTEBOOK_MINIMAL, NOTEBOOK_GISPY,
 #                                       FAKE_OAUTH, CADDY, PEBBLE, POSTGRES) without building anything
 # Env:   STANDINS_VERBOSE=1 streams build output (default: to log files, shown on failure)
@@ -35,7 +35,7 @@ set -euo pipefail
 
 exec </dev/null
 
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 recipes="$repo_root/test/standins"
 
 die() { echo "standins: ERROR: $*" >&2; exit 1; }
@@ -93,8 +93,8 @@ elif [[ $# -gt 0 ]]; then
 fi
 
 # --- preconditions ------------------------------------------------------------------------------
-command -v docker >/dev/null 2>&1 || die "docker CLI not found: run scripts/engine.sh first"
-timeout 20 docker info >/dev/null 2>&1 || die "docker engine not answering: run scripts/engine.sh first"
+command -v docker >/dev/null 2>&1 || die "docker CLI not found: run test/infra/engine.sh first"
+timeout 20 docker info >/dev/null 2>&1 || die "docker engine not answering: run test/infra/engine.sh first"
 
 # Plain `docker build` (classic builder): works with Debian's docker.io, which has no buildx.
 export DOCKER_BUILDKIT="${DOCKER_BUILDKIT:-0}"
@@ -104,7 +104,7 @@ mkdir -p "$log_dir"
 
 # One run at a time (a second one waits, bounded, then finds everything cached).
 exec 9>"$log_dir/.lock"
-flock -w "$build_timeout" 9 || die "another scripts/standins.sh held the lock for ${build_timeout}s"
+flock -w "$build_timeout" 9 || die "another test/infra/standins.sh held the lock for ${build_timeout}s"
 
 LABEL_RECIPE="org.europlanet-gmap.recipe"
 LABEL_STANDIN="org.europlanet-gmap.standin"
@@ -184,7 +184,7 @@ build_debian() {
     echo "standins: cached $image"
     return 0
   fi
-  command -v mmdebstrap >/dev/null 2>&1 || die "mmdebstrap not found: run scripts/engine.sh first"
+  command -v mmdebstrap >/dev/null 2>&1 || die "mmdebstrap not found: run test/infra/engine.sh first"
   local log="$log_dir/gmap-debian.log" old_id new_id="" start=$SECONDS
   old_id="$(image_id "$image")"
   # import untagged first: a broken pipe must never leave a tagged, labelled half image behind

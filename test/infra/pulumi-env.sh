@@ -1,15 +1,15 @@
-# Source this (`. scripts/pulumi-env.sh`) to have the Pulumi CLI on PATH for the tests.
+# Source this (`. test/infra/pulumi-env.sh`) to have the Pulumi CLI on PATH for the tests.
 #
 # - A `pulumi` already on PATH (a normal install, https://www.pulumi.com/docs/install/) is used as is.
 # - Otherwise the CLI and its plugins are built from source with Go by the shared offline toolchain
-#   (PULUMI_TOOLCHAIN_SRC, else ../shared/pulumi-toolchain beside the project or
-#   /work/shared/pulumi-toolchain; 10-15 min cold, seconds when cached).
+#   (PULUMI_TOOLCHAIN_SRC, else ../shared/pulumi-toolchain beside the project; 10-15 min cold,
+#   seconds when cached).
 #   That build lacks the small launcher of Node.js dynamic providers that Pulumi's releases ship
 #   next to the `pulumi` binary (pulumi-resource-pulumi-nodejs); it is added here.
 # - The project's Node.js (>= 22, node_modules/.bin) goes first on PATH: pulumi runs the program with it.
-_gmap_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+_gmap_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 if ! command -v pulumi >/dev/null 2>&1; then
-  for _gmap_src in ${PULUMI_TOOLCHAIN_SRC:-} "$_gmap_root/../shared/pulumi-toolchain" /work/shared/pulumi-toolchain; do
+  for _gmap_src in ${PULUMI_TOOLCHAIN_SRC:-} "$_gmap_root/../shared/pulumi-toolchain"; do
     [ -f "$_gmap_src/build.sh" ] && break
   done
   if [ ! -f "$_gmap_src/build.sh" ]; then
