@@ -33,10 +33,12 @@ export const hubSettingsSchema = z.strictObject({
     publicUrl: z.url().describe("What users open; OAuth callbacks derive from it."),
     logLevel: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]),
     connectHost: name.describe("Network alias of the hub container (on the main network and on every user network)."),
+    port: z.int().min(1).max(65535).describe("Port of the hub's API and pages (user servers and the proxy reach it at connectHost:port)."),
     container: name.describe("The hub's container: the spawner connects it to each user server's network."),
     proxyContainer: name.describe("The proxy's container: the spawner connects it to each user server's network."),
     proxyApiUrl: z.url().describe("The external configurable-http-proxy's API."),
     dataDir: z.string().startsWith("/").describe("Mount point of the hub-data volume (SQLite database, lockouts, user providers)."),
+    sqliteFile: name.describe("File name of the SQLite hub database in dataDir (when database is absent)."),
     secureCookies: z
       .literal(true)
       .optional()
@@ -54,6 +56,11 @@ export const hubSettingsSchema = z.strictObject({
   }),
   auth: z.strictObject({
     providers: z.array(z.enum(["native", "github", "gitlab"])).min(1),
+    logins: z
+      .record(z.string(), z.strictObject({ service: name, urlPrefix: z.string().regex(/^\/[a-z0-9-]+$/), userNamePrefix: z.string() }))
+      .describe(
+        "Per enabled provider: its name on the login page, its URL prefix under /hub/ and the prefix of its users' hub names (both used with several providers only; the user-name prefix is empty with one).",
+      ),
     userNameRule: name.describe("Regular expression of a user name without provider prefix; the hub anchors it and adds the prefixes."),
     admins: z.array(name).describe("Native admin accounts (bare names)."),
     allowedUsers: z.array(name),
@@ -80,7 +87,8 @@ export const hubSettingsSchema = z.strictObject({
       .regex(/\{username\}/)
       .describe("Name of each user server's own network; {username} becomes the escaped user name."),
     networkLabels: stringMap.describe("Labels of the per-user networks."),
-    networkPool: z.cidrv4().describe("Range the per-user networks take their /28 subnets from."),
+    networkPool: z.cidrv4().describe("Range the per-user networks take their subnets from."),
+    networkPrefixLength: z.int().min(16).max(29).describe("Prefix length of each per-user network's subnet."),
     containerNameTemplate: name,
     images: z.array(z.strictObject({ name, displayName: name, image: name })).min(1),
     defaultImage: name,
@@ -100,6 +108,7 @@ export const hubSettingsSchema = z.strictObject({
         driver: name.optional().describe("Volume driver of those options; absent: Docker's local driver."),
       }),
     ),
+    homeMount: name.describe("Name of the users' home mount in mounts (and in secrets.json mountDriverOptions)."),
     labels: stringMap,
     swarm: z
       .strictObject({
@@ -115,7 +124,14 @@ export const hubSettingsSchema = z.strictObject({
     startScript: z.string().nullable(),
   }),
   services: z.array(z.strictObject({ name, scopes: z.array(name).min(1) })),
-  culler: z.strictObject({ enabled: z.boolean(), timeout: z.int().min(1), every: z.int().min(1), maxAge: z.int().min(0) }),
+  culler: z.strictObject({
+    enabled: z.boolean(),
+    timeout: z.int().min(1),
+    every: z.int().min(1),
+    maxAge: z.int().min(0),
+    service: name.describe("The idle culler's service name (reserved: no other service may have it)."),
+    scopes: z.array(name).min(1).describe("Scopes of the idle culler's role."),
+  }),
 });
 
 /** /srv/jupyterhub/secrets.json (mode 0600). */

@@ -30,6 +30,19 @@ export function userNamePrefix(config: Pick<PublicConfig, "auth">, provider: Aut
   return config.auth.providers.length > 1 ? `${provider}:` : "";
 }
 
+/** Each provider's name on the login page (its "Sign in with ..." button). */
+export const loginServices: Readonly<Record<AuthProvider, string>> = { native: "Native", github: "GitHub", gitlab: "GitLab" };
+
+/** Where a provider's pages live under /hub/ when there are several providers (the MultiAuthenticator's url_prefix). */
+export function providerUrlPrefix(provider: AuthProvider): string {
+  return `/${provider}`;
+}
+
+/** What the hub needs to know to sign users in with a provider: its login service name, URL prefix and user-name prefix. */
+export function providerLogin(config: Pick<PublicConfig, "auth">, provider: AuthProvider) {
+  return { service: loginServices[provider], urlPrefix: providerUrlPrefix(provider), userNamePrefix: userNamePrefix(config, provider) };
+}
+
 /** The hub's user name of a provider's login (logins are lower-cased by every authenticator). */
 export function hubUserName(config: Pick<PublicConfig, "auth">, provider: AuthProvider, login: string): string {
   return userNamePrefix(config, provider) + login.toLowerCase();
@@ -67,7 +80,7 @@ export function adminUserNames(config: Pick<PublicConfig, "auth">): string[] {
 
 /** Path of a provider's OAuth callback under the public URL (each provider has its own prefix when there are several). */
 export function oauthCallbackPath(config: Pick<PublicConfig, "auth">, provider: OAuthProvider): string {
-  return config.auth.providers.length > 1 ? `/hub/${provider}/oauth_callback` : "/hub/oauth_callback";
+  return config.auth.providers.length > 1 ? `/hub${providerUrlPrefix(provider)}/oauth_callback` : "/hub/oauth_callback";
 }
 
 /** The OAuth callback URL the hub derives from its public URL when callbackUrl is not set. */

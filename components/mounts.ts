@@ -3,7 +3,7 @@
  * spawner receives them, and the Docker volume options of network shares (pure functions).
  */
 import type { PublicConfig, StackConfig } from "./config";
-import { names } from "./names";
+import { homeMount, names } from "./names";
 
 type StorageMount = StackConfig["storage"][number];
 
@@ -60,7 +60,7 @@ const isNetwork = (source: StorageMount["source"]) => source.type === "nfs" || s
 /** The users' homes as a mount whose volume a driver creates, or undefined for a volume of the Docker host. */
 function homeShare(config: Pick<PublicConfig, "spawner">): ShareMount | undefined {
   const { workVolume } = config.spawner;
-  return workVolume.enabled && workVolume.source ? { name: "user", source: workVolume.source, readOnly: false } : undefined;
+  return workVolume.enabled && workVolume.source ? { name: homeMount, source: workVolume.source, readOnly: false } : undefined;
 }
 
 /**
@@ -97,7 +97,7 @@ export function spawnerMounts(config: PublicConfig): SpawnerMount[] {
   if (config.spawner.workVolume.enabled) {
     const home = homeShare(config);
     mounts.push({
-      name: "user",
+      name: homeMount,
       type: "volume",
       source: n.userVolumeTemplate,
       target: config.spawner.workVolume.mountPath,

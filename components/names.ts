@@ -16,6 +16,8 @@ export const hubPaths = {
   settings: "/srv/jupyterhub/settings.json",
   secrets: "/srv/jupyterhub/secrets.json",
   data: "/srv/jupyterhub/data",
+  /** The SQLite hub database, a file in `data` (hub.database.type sqlite). */
+  sqliteFile: "jupyterhub.sqlite",
   hooks: "/srv/jupyterhub/hooks",
   dockerSocket: "/var/run/docker.sock",
 } as const;
@@ -33,6 +35,18 @@ export const endpoints = {
   postgresAlias: "postgres",
   postgresPort: 5432,
 } as const;
+
+/** The idle culler, a hub-managed service: its name (reserved for it) and the scopes it needs to find and stop idle servers. */
+export const culler = {
+  service: "idle-culler",
+  scopes: ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+} as const;
+
+/** Each user server's own network is a subnet of this prefix length taken from spawner.networkPool. */
+export const userNetworkPrefixLength = 28;
+
+/** Name of the users' home mount among the spawner's mounts (the work volume, `<prefix>-user-<user>`). */
+export const homeMount = "user";
 
 /**
  * The hub database in PostgreSQL: role and database name, and where the official postgres image

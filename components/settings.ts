@@ -5,9 +5,9 @@
 import type { HookFiles, OAuthProvider, PublicConfig, StackConfig } from "./config";
 import type { HubSecrets, HubSettings } from "./contract";
 import { spawnerTraitOptions } from "./config/schema";
-import { oauthCallbackUrl, publicUrl, userNameRule } from "./identity";
+import { oauthCallbackUrl, providerLogin, publicUrl, userNameRule } from "./identity";
 import { spawnerDriverOptions, spawnerMounts } from "./mounts";
-import { endpoints, hubPaths, labelsFor, names, postgres } from "./names";
+import { culler, endpoints, homeMount, hubPaths, labelsFor, names, postgres, userNetworkPrefixLength } from "./names";
 
 /** JSON with object keys sorted at every level: the same data always gives the same bytes. */
 export function stableJson(value: unknown): string {
@@ -39,6 +39,7 @@ export function authSettings(config: PublicConfig) {
   const gitlab = auth.gitlab && enabled("gitlab") ? auth.gitlab : undefined;
   return {
     providers: auth.providers,
+    logins: Object.fromEntries(auth.providers.map((p) => [p, providerLogin(config, p)])),
     // the hub adds the provider prefixes of several providers
     userNameRule: userNameRule.source,
     admins: auth.admins,
@@ -90,10 +91,12 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       publicUrl: url,
       logLevel: config.hub.logLevel,
       connectHost: endpoints.hubAlias,
+      port: endpoints.hubPort,
       container: n.hubContainer,
       proxyContainer: n.proxyContainer,
       proxyApiUrl: `http://${endpoints.proxyAlias}:${endpoints.proxyApiPort}`,
       dataDir: hubPaths.data,
+      sqliteFile: hubPaths.sqliteFile,
       // absent with hub.tls off, so the settings of such stacks stay as they were
       secureCookies: config.hub.tls.mode !== "off" ? true : undefined,
       // absent with SQLite, so that settings of stacks without PostgreSQL stay as they were
@@ -104,6 +107,7 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       networkTemplate: n.userNetworkTemplate,
       networkLabels: labelMap("user-network"),
       networkPool: config.spawner.networkPool,
+      networkPrefixLength: userNetworkPrefixLength,
       containerNameTemplate: n.userContainerTemplate,
       images: config.images.map(({ name, displayName, image }) => ({ name, displayName, image })),
       defaultImage: config.defaultImage ?? config.images[0]!.name,
@@ -112,6 +116,7 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       gid: config.spawner.gid,
       environment,
       mounts: spawnerMounts(config),
+      homeMount,
       labels: labelMap("user"),
       // absent in host mode, so that the settings of such stacks stay as they were
       swarm: swarmSettings(config),
@@ -122,7 +127,7 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       startScript: hookFiles.start ?? null,
     },
     services: config.services,
-    culler: config.culler,
+    culler: { ...config.culler, service: culler.service, scopes: [...culler.scopes] },
   };
 }
 

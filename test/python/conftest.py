@@ -42,10 +42,17 @@ SETTINGS = {
         "container": "gmap-dev-hub",
         "proxyContainer": "gmap-dev-proxy",
         "proxyApiUrl": "http://proxy:8001",
+        "port": 8081,
         "dataDir": "/srv/jupyterhub/data",  # replaced by a temporary directory
+        "sqliteFile": "jupyterhub.sqlite",
     },
     "auth": {
         "providers": ["native"],
+        # every provider's login facts; the hub reads those of the enabled ones (prefixes: with several)
+        "logins": {
+            p: {"service": service, "urlPrefix": f"/{p}", "userNamePrefix": f"{p}:"}
+            for p, service in (("native", "Native"), ("github", "GitHub"), ("gitlab", "GitLab"))
+        },
         "userNameRule": json.loads((ROOT / "test" / "fixtures" / "user-names.json").read_text())["rule"],
         "admins": ["admin"],
         "allowedUsers": [],
@@ -62,6 +69,7 @@ SETTINGS = {
         "networkTemplate": "gmap-dev-u-{username}",
         "networkLabels": {"org.europlanet-gmap.jupyterhub.stack": "dev", "org.europlanet-gmap.jupyterhub.component": "user-network"},
         "networkPool": "10.251.0.0/16",
+        "networkPrefixLength": 28,
         "containerNameTemplate": "gmap-dev-user-{username}",
         "images": [
             {"name": "minimal", "displayName": "Minimal (Python)", "image": "quay.io/jupyter/minimal-notebook:2025-03-14"},
@@ -113,11 +121,19 @@ SETTINGS = {
                 "driverOptions": False,
             },
         ],
+        "homeMount": "user",
         "labels": {"org.europlanet-gmap.jupyterhub.stack": "dev", "org.europlanet-gmap.jupyterhub.component": "user"},
     },
     "hooks": {"postAuth": None, "preSpawn": None, "startScript": None},
     "services": [{"name": "e2e", "scopes": ["admin:users", "admin:servers", "access:servers"]}],
-    "culler": {"enabled": True, "timeout": 3600, "every": 300, "maxAge": 0},
+    "culler": {
+        "enabled": True,
+        "timeout": 3600,
+        "every": 300,
+        "maxAge": 0,
+        "service": "idle-culler",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+    },
 }
 
 SECRETS = {
