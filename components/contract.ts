@@ -108,7 +108,6 @@ export const hubSettingsSchema = z.strictObject({
         driver: name.optional().describe("Volume driver of those options; absent: Docker's local driver."),
       }),
     ),
-    homeMount: name.describe("Name of the users' home mount in mounts (and in secrets.json mountDriverOptions)."),
     labels: stringMap,
     swarm: z
       .strictObject({

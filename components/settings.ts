@@ -7,7 +7,7 @@ import type { HubSecrets, HubSettings } from "./contract";
 import { spawnerTraitOptions } from "./config/schema";
 import { oauthCallbackUrl, providerLogin, publicUrl, userNameRule } from "./identity";
 import { spawnerDriverOptions, spawnerMounts } from "./mounts";
-import { culler, endpoints, homeMount, hubPaths, labelsFor, names, postgres, userNetworkPrefixLength } from "./names";
+import { culler, endpoints, hubPaths, labelsFor, names, postgres, userNetworkPrefixLength } from "./names";
 
 /** JSON with object keys sorted at every level: the same data always gives the same bytes. */
 export function stableJson(value: unknown): string {
@@ -116,7 +116,6 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       gid: config.spawner.gid,
       environment,
       mounts: spawnerMounts(config),
-      homeMount,
       labels: labelMap("user"),
       // absent in host mode, so that the settings of such stacks stay as they were
       swarm: swarmSettings(config),

@@ -121,7 +121,6 @@ SETTINGS = {
                 "driverOptions": False,
             },
         ],
-        "homeMount": "user",
         "labels": {"org.europlanet-gmap.jupyterhub.stack": "dev", "org.europlanet-gmap.jupyterhub.component": "user"},
     },
     "hooks": {"postAuth": None, "preSpawn": None, "startScript": None},
