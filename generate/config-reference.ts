@@ -1,7 +1,7 @@
 /**
- * Renders the README's "Config reference" from the zod schema, so documentation, defaults and
- * validation cannot drift apart. `npm run docs:config` rewrites README.md between the markers;
- * a unit test fails when README.md is stale.
+ * Renders the "Config reference" of docs/configuration.md from the zod schema, so documentation,
+ * defaults and validation cannot drift apart. `npm run docs:config` rewrites docs/configuration.md
+ * between the markers; a unit test fails when docs/configuration.md is stale.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -70,16 +70,16 @@ export function renderConfigReference(): string {
   return out.join("\n") + "\n";
 }
 
-/** README.md with its config reference section replaced by the rendered one. */
-export function withConfigReference(readme: string): string {
-  const i = readme.indexOf(start);
-  const j = readme.indexOf(end);
-  if (i < 0 || j < i) throw new Error(`README.md lacks the markers ${start} ... ${end}`);
-  return readme.slice(0, i + start.length) + "\n" + renderConfigReference() + readme.slice(j);
+/** The page (docs/configuration.md) with its config reference section replaced by the rendered one. */
+export function withConfigReference(page: string): string {
+  const i = page.indexOf(start);
+  const j = page.indexOf(end);
+  if (i < 0 || j < i) throw new Error(`docs/configuration.md lacks the markers ${start} ... ${end}`);
+  return page.slice(0, i + start.length) + "\n" + renderConfigReference() + page.slice(j);
 }
 
 if (require.main === module) {
-  const file = path.join(__dirname, "..", "README.md");
+  const file = path.join(__dirname, "..", "docs", "configuration.md");
   fs.writeFileSync(file, withConfigReference(fs.readFileSync(file, "utf8")));
-  console.log("README.md config reference updated");
+  console.log("docs/configuration.md config reference updated");
 }
