@@ -1,6 +1,6 @@
 /**
  * The GMAP JupyterHub stack: validates the stack config, then declares the whole deployment.
- * `pulumi up` per stack; every setting is documented in README.md ("Config reference").
+ * `pulumi up` per stack; every setting is documented in docs/configuration.md ("Config reference").
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig, projectFiles, type LoadedConfig } from "./components/config";

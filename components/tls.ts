@@ -1,7 +1,7 @@
 /**
  * HTTPS (hub.tls): the front proxy's Caddy configuration as JSON, the paths inside its container
  * and the names it uses. Pure functions of the validated config; components/front-proxy.ts
- * declares the container, and README "HTTPS" tells the operator's side.
+ * declares the container, and docs/https.md tells the operator's side.
  *
  * Caddy (https://caddyserver.com) terminates TLS in front of configurable-http-proxy: it obtains
  * and renews ACME certificates by itself (HTTP-01 and TLS-ALPN-01), keeps them with its ACME

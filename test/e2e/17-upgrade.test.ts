@@ -52,7 +52,7 @@ function standIn(key: string): { image: string; version: string } {
 }
 /** The older JupyterHub the scenario starts from. */
 const previous = standIn("HUB_BASE_PREVIOUS");
-/** The next major JupyterHub, which the hub image refuses (README, "Upgrading"). */
+/** The next major JupyterHub, which the hub image refuses (docs/operations.md, "Upgrading"). */
 const next = standIn("HUB_BASE_NEXT");
 
 /** The stack file with the older base image: what the operator ran before the upgrade. */

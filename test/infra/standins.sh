@@ -60,7 +60,7 @@ PG="$(tr -d '\n' <"$versions_file" | sed -n 's/.*"postgres"[[:space:]]*:[[:space
 # The older JupyterHub of the same major version that test/e2e/17-upgrade.test.ts deploys first
 # and upgrades from (JupyterHub 5.0.0 and 5.5.1 share one database schema).
 JH_PREVIOUS=5.0.0
-# The next major version, not supported yet (README, "Upgrading"): the upgrade test checks that
+# The next major version, not supported yet (docs/operations.md, "Upgrading"): the upgrade test checks that
 # `pulumi up` refuses it before the running hub is touched.
 JH_NEXT=6.1.1
 
