@@ -2,6 +2,7 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import prettier from "eslint-config-prettier";
+import { createNodeResolver, importX } from "eslint-plugin-import-x";
 
 export default tseslint.config(
   { ignores: ["node_modules/**", ".venv/**", "test-artifacts/**"] },
@@ -10,7 +11,14 @@ export default tseslint.config(
   // formatting is Prettier's job (`npm run format`; `npm run lint` checks it)
   prettier,
   {
+    plugins: { "import-x": importX },
+    settings: { "import-x/resolver-next": [createNodeResolver({ extensions: [".ts", ".js", ".mjs", ".json"] })] },
     rules: {
+      // the shape of the code: modules depend one way, never in a circle
+      "import-x/no-cycle": "error",
+      // imports used only as types say so (they vanish from the emitted JavaScript); `typeof import()` stays
+      // allowed for modules loaded lazily (the dynamic provider, the browser tests)
+      "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports", disallowTypeAnnotations: false }],
       // names that start with _ are deliberately unused (destructured-away secrets)
       "@typescript-eslint/no-unused-vars": ["error", { varsIgnorePattern: "^_", argsIgnorePattern: "^_" }],
       // the config rules match control characters on purpose, to refuse them

@@ -8,7 +8,7 @@
  * container the test started), and Chromium gets the same mapping through --host-resolver-rules.
  */
 import * as dns from "node:dns";
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import { labelKeys } from "../../components/names";
 import { BrowserSession, formsOf, type HubEnv, type Page } from "./client";
 
