@@ -12,7 +12,11 @@ export default tseslint.config(
   prettier,
   {
     plugins: { "import-x": importX },
-    settings: { "import-x/resolver-next": [createNodeResolver({ extensions: [".ts", ".js", ".mjs", ".json"] })] },
+    settings: {
+      "import-x/extensions": [".ts", ".js", ".mjs"],
+      "import-x/parsers": { "@typescript-eslint/parser": [".ts"] },
+      "import-x/resolver-next": [createNodeResolver({ extensions: [".ts", ".js", ".mjs", ".json"] })],
+    },
     rules: {
       // the shape of the code: modules depend one way, never in a circle
       "import-x/no-cycle": "error",

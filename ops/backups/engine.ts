@@ -3,76 +3,11 @@
  * read a volume into a stream (tar, a database copy) or write a stream into one, without network,
  * labelled with the stack's prefix, removed when done (and on Ctrl-C).
  */
-import { createHash } from "node:crypto";
-import { type Readable, Transform, type TransformCallback, Writable } from "node:stream";
+import { type Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import Docker from "dockerode";
 import { labelKeys, names } from "../../components/names";
-
-/**
- * Splits the multiplexed stream of a non-TTY container attach (frames of an 8-byte header: stream
- * 1 stdout / 2 stderr, then the big-endian payload length) into stdout, which it passes on with
- * backpressure, and stderr, whose last `stderrLimit` bytes it keeps.
- */
-export class Demux extends Transform {
-  private pending: Buffer = Buffer.alloc(0);
-  private stderrChunks: Buffer[] = [];
-  private stderrBytes = 0;
-
-  constructor(private readonly stderrLimit = 64 * 1024) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    while (this.pending.length >= 8) {
-      const type = this.pending[0]!;
-      const size = this.pending.readUInt32BE(4);
-      if (this.pending.length < 8 + size) break;
-      const payload = this.pending.subarray(8, 8 + size);
-      this.pending = this.pending.subarray(8 + size);
-      if (type === 1) this.push(payload);
-      else if (type === 2) this.keepStderr(payload);
-    }
-    done();
-  }
-
-  override _flush(done: TransformCallback): void {
-    done(
-      this.pending.length ? new Error(`the container's output stream ended inside a frame (${this.pending.length} bytes left)`) : undefined,
-    );
-  }
-
-  private keepStderr(payload: Buffer): void {
-    this.stderrChunks.push(Buffer.from(payload));
-    this.stderrBytes += payload.length;
-    while (this.stderrBytes > this.stderrLimit && this.stderrChunks.length > 1) this.stderrBytes -= this.stderrChunks.shift()!.length;
-  }
-
-  /** What the container wrote to stderr (the last `stderrLimit` bytes or so). */
-  get stderr(): string {
-    return Buffer.concat(this.stderrChunks).toString("utf8");
-  }
-}
-
-/** Counts the bytes and hashes (SHA-256) what passes through. */
-export class Meter extends Transform {
-  bytes = 0;
-  private readonly hash = createHash("sha256");
-  private hex?: string;
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.bytes += chunk.length;
-    this.hash.update(chunk);
-    done(null, chunk);
-  }
-
-  /** The SHA-256 (hex) of everything that passed; call after the stream finished. */
-  get sha256(): string {
-    this.hex ??= this.hash.digest("hex");
-    return this.hex;
-  }
-}
+import { Demux } from "./streams";
 
 export interface HelperMount {
   readonly volume: string;

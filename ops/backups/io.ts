@@ -7,7 +7,8 @@ import * as fs from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, createGzip } from "node:zlib";
 import type Docker from "dockerode";
-import { type HelperRun, Meter, runHelper } from "./engine";
+import { type HelperRun, runHelper } from "./engine";
+import { Meter } from "./streams";
 
 /** Where helper containers see the volume they read or write. */
 export const helperMountPoint = "/data";

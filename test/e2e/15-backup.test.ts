@@ -10,7 +10,7 @@
  * refused while volumes are in use and when a file does not match the manifest; a backup refused
  * where one exists; one user restored after losing files; the whole stack restored over its volumes
  * with the hub stopped; a lost host (every container, network, volume and the hub image gone, the
- * Pulumi state kept: restore, then `pulumi up --refresh` as the README says); then `pulumi destroy`,
+ * Pulumi state kept: restore, then `pulumi up --refresh` as docs/operations.md says); then `pulumi destroy`,
  * every volume of the stack deleted, the whole stack restored and deployed again: the accounts, the
  * logins (grace's and the admin's passwords), every file and every checksum are back. Skipped against a hub deployed
  * elsewhere; removes everything, volumes included, at the end.
@@ -392,7 +392,7 @@ describe("backups and restores (own stack Pulumi.e2e-backup.yaml)", { skip }, ()
       const run = await npmRun("restore", [STACK, backup]);
       assert.equal(run.code, 0, show(run));
       assert.deepEqual(await fingerprints(), baseline);
-      // the README's command: the refresh finds the containers gone; the built hub image must be named
+      // the command of docs/operations.md: the refresh finds the containers gone; the built hub image must be named
       const image = `urn:pulumi:${STACK}::jupyterhub::jupyterhub:index:JupyterHub$jupyterhub:docker:Hub$docker:index/image:Image::jupyterhub-hub-image`;
       const redeploy = await pulumi(["up", "--yes", "--skip-preview", "--refresh", "--replace", image, "--stack", STACK]);
       assert.equal(redeploy.code, 0, `pulumi up --refresh:\n${(redeploy.stdout + redeploy.stderr).slice(-6000)}`);
