@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Python tests of the hub configuration (hub-config/): loads the real jupyterhub_config.py through
-# JupyterHub's config loader with generated settings/secrets JSON and checks the resulting traitlets.
+# JupyterHub's config loader with generated settings/secrets JSON and checks the resulting traitlets;
+# and of the backup helpers' programs (ops/backups/programs/), run on real SQLite files.
 #
 # Creates .venv when it is missing or when hub-config/requirements.txt or test/python/requirements.txt
 # changed (their hash is kept in .venv/.requirements.sha256), then lints with ruff (ruff.toml) and runs
