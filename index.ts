@@ -23,7 +23,7 @@ const hub = new JupyterHub("jupyterhub", { config, hookFiles, stack: pulumi.getS
 
 /** The URL users open. */
 export const hubUrl = hub.url;
-/** The Docker network of the hub, the proxy and every user server. */
+/** The main Docker network: the hub and the proxy (each user server runs on a network of its own). */
 export const networkName = hub.networkName;
 /** Volumes declared by the stack; they survive `pulumi destroy`. */
 export const volumeNames = hub.volumeNames;
