@@ -1,16 +1,17 @@
 /**
  * The hub's SQLite database in a backup (the default: `jupyterhub.sqlite` in the hub-data volume,
- * see hub-config/gmap_hub/config.py): copied with SQLite's online backup API while the hub runs,
+ * named in the hub's settings.json: hub.sqliteFile): copied with SQLite's online backup API while the hub runs,
  * and put back into the hub-data volume with the hub stopped. The helper container runs the Python
  * programs of programs/ (sqlite_backup.py, sqlite_restore.py) with `python3 -c`.
  */
 import * as path from "node:path";
+import { hubPaths } from "../../components/names";
 import { type DatabaseKind, factsOf } from "./database-kind";
 import { captureToFile, feedFromFile, helperMountPoint, lastLines } from "./io";
 import { python, pythonProgram } from "./programs";
 
-/** The hub's SQLite file in the hub-data volume (hub-config/gmap_hub/config.py: c.JupyterHub.db_url). */
-export const sqliteFile = "jupyterhub.sqlite";
+/** The hub's SQLite file in the hub-data volume (the hub's settings.json hub.sqliteFile). */
+export const sqliteFile = hubPaths.sqliteFile;
 
 /** The program that copies the database of the hub-data volume (mounted read-only) to stdout, facts on stderr. */
 export function sqliteBackupProgram(): string {

@@ -264,7 +264,7 @@ def test_lockout_counts_per_address_survives_a_new_hub_and_expires(hub, settings
 
 
 def test_single_native_authorize_and_discard_check_the_origin(hub, settings, secrets):
-    from gmap_hub.auth import SameOriginDiscardHandler, SameOriginToggleAuthorizationHandler
+    from gmap_hub.same_origin import SameOriginDiscardHandler, SameOriginToggleAuthorizationHandler
 
     app = hub(settings, secrets)
     handlers = dict(native_authenticator(app).get_handlers(app))
@@ -273,7 +273,8 @@ def test_single_native_authorize_and_discard_check_the_origin(hub, settings, sec
 
 
 def test_a_hub_user_stays_with_the_provider_that_signed_it_in_first(tmp_path):
-    from gmap_hub.auth import GmapGitLabOAuthenticator, GmapNativeAuthenticator, ProviderOwnership
+    from gmap_hub.auth import GmapGitLabOAuthenticator, GmapNativeAuthenticator
+    from gmap_hub.ownership import ProviderOwnership
     from oauthenticator.github import GitHubOAuthenticator
 
     seen = []

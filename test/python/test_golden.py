@@ -8,7 +8,7 @@ import shutil
 import pytest
 from conftest import ROOT
 from dockerspawner import DockerSpawner
-from gmap_hub.config import SPAWNER_TRAITS
+from gmap_hub.configure.spawner import SPAWNER_TRAITS
 from jupyterhub.spawner import Spawner
 
 GOLDEN = sorted((ROOT / "test" / "fixtures" / "settings").glob("*.json"))

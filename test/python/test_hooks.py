@@ -34,7 +34,7 @@ def test_hooks_are_loaded_from_files(hub, settings, secrets, tmp_path, make_spaw
     app = hub(settings, secrets)
 
     post_auth = app.config.Authenticator.post_auth_hook
-    # the operator's hook runs after the provider check (gmap_hub.auth.ProviderOwnership)
+    # the operator's hook runs after the provider check (gmap_hub.ownership.ProviderOwnership)
     assert post_auth.then.__name__ == "post_auth_hook"
     auth = app.authenticator_class(add_new_table=False, config=app.config)
     assert (auth.post_auth_hook.path, auth.post_auth_hook.then) == (post_auth.path, post_auth.then), "the authenticator picks it up from the config"

@@ -30,6 +30,13 @@ def test_database_cookie_secret_and_urls(hub, settings, secrets):
     assert app.log_level == 20  # INFO
 
 
+def test_port_and_sqlite_file_come_from_settings(hub, settings, secrets):
+    settings["hub"].update(port=8099, sqliteFile="hub.sqlite")
+    app = hub(settings, secrets)
+    assert app.hub_port == 8099
+    assert app.db_url == f"sqlite:///{settings['hub']['dataDir']}/hub.sqlite"
+
+
 def test_a_new_jupyterhub_upgrades_the_database_at_start(hub, settings, secrets):
     assert hub(settings, secrets).upgrade_db is True
 

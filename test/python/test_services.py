@@ -2,6 +2,7 @@
 
 import sys
 
+import pytest
 from jupyterhub_idle_culler import IdleCuller
 
 
@@ -42,6 +43,20 @@ def test_culler_service(hub, settings, secrets):
     role = roles_by_name(app)["service-idle-culler"]
     assert sorted(role["scopes"]) == ["delete:servers", "list:users", "read:servers", "read:users:activity"]
     assert role["services"] == ["idle-culler"]
+
+
+def test_culler_name_and_scopes_come_from_settings(hub, settings, secrets):
+    from gmap_hub.settings import SettingsError
+
+    settings["culler"].update(service="culler", scopes=["list:users", "delete:servers"])
+    app = hub(settings, secrets)
+    assert services_by_name(app)["culler"]["api_token"] == "culler-token-0123456789"
+    role = roles_by_name(app)["service-culler"]
+    assert (role["scopes"], role["services"]) == (["list:users", "delete:servers"], ["culler"])
+    # the culler's name is reserved
+    settings["services"].append({"name": "culler", "scopes": ["read:metrics"]})
+    with pytest.raises(SettingsError, match=r"key services\[1\]\.name: 'culler' is reserved for the idle culler"):
+        hub(settings, secrets)
 
 
 def test_culler_disabled_and_no_services(hub, settings, secrets):

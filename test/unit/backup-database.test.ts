@@ -15,8 +15,11 @@ import { config, item, items, manifest, volume } from "./backup-fixtures";
 
 describe("the SQLite database kind", () => {
   it("copies the file the hub's config names, and leaves it and its journals out of the hub-data archive", () => {
-    const hubConfig = fs.readFileSync(path.join(__dirname, "..", "..", "hub-config", "gmap_hub", "config.py"), "utf8");
-    assert.match(hubConfig, new RegExp(`return f"sqlite:///\\{data_dir\\.rstrip\\('/'\\)\\}/${sqliteFile.replace(".", "\\.")}"`));
+    // the hub's database URL takes the file name from settings.json, which carries the one the backup copies
+    const hubConfig = fs.readFileSync(path.join(__dirname, "..", "..", "hub-config", "gmap_hub", "configure", "hub.py"), "utf8");
+    assert.match(hubConfig, /hub\.string\("sqliteFile"\)/);
+    const golden = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "settings", "dev.json"), "utf8"));
+    assert.equal(golden.settings.hub.sqliteFile, sqliteFile);
     assert.deepEqual(excludeArgs(databaseKinds.sqlite.hubDataExcludes), [
       "--exclude=./jupyterhub.sqlite",
       "--exclude=./jupyterhub.sqlite-journal",

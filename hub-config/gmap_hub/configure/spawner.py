@@ -1,0 +1,109 @@
+"""The spawner: its class (host or swarm mode), images, container settings, user networks and traits."""
+
+from __future__ import annotations
+
+from ..settings import Section
+from .mounts import mounts
+from .traits import TraitTable, set_traits
+
+SPAWNER_CLASS = "gmap_hub.spawner.GmapDockerSpawner"
+#: The spawner in swarm mode (spawner.swarm): each server a Swarm service.
+SWARM_SPAWNER_CLASS = "gmap_hub.spawner.GmapSwarmSpawner"
+
+#: Settings that map one to one onto a trait, one line per option: (settings key, class, trait).
+#: The contract (settings.schema.json) has checked their values; null leaves the trait unset.
+SPAWNER_TRAITS: TraitTable = (
+    ("startTimeout", "Spawner", "start_timeout"),
+    ("httpTimeout", "Spawner", "http_timeout"),
+    ("defaultUrl", "Spawner", "default_url"),
+    ("notebookDir", "Spawner", "notebook_dir"),
+    ("memLimit", "DockerSpawner", "mem_limit"),
+    ("cpuLimit", "DockerSpawner", "cpu_limit"),
+)
+
+#: Fields of an image entry that tell the images apart (the contract guarantees they are there).
+UNIQUE_IMAGE_FIELDS = ("name", "displayName", "image")
+
+
+def images(spawner: Section) -> tuple[list[dict], str]:
+    """The image entries as the contract gives them (passed on whole), and the default image's name."""
+    entries = [dict(entry) for entry in spawner.raw("images")]
+    for field in UNIQUE_IMAGE_FIELDS:
+        values = [i[field] for i in entries]
+        dup = sorted({v for v in values if values.count(v) > 1})
+        if dup:
+            raise spawner.error("images", f"{field} {dup[0]!r} is used by several images")
+    default = spawner.string("defaultImage")
+    if default not in {i["name"] for i in entries}:
+        raise spawner.error("defaultImage", f"{default!r} is not the name of an image ({', '.join(i['name'] for i in entries)})")
+    return entries, default
+
+
+def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub: Section) -> None:
+    """Sets DockerSpawner's and GmapDockerSpawner's traits (and GmapSwarmSpawner's in swarm mode)."""
+    entries, default = images(spawner)
+    default_image = next(i["image"] for i in entries if i["name"] == default)
+    swarm = spawner.section("swarm") if spawner.has("swarm") else None
+    specs, driver_options = mounts(spawner, secrets, swarm is not None)
+    labels = spawner.string_map("labels", {})
+
+    c.JupyterHub.spawner_class = SPAWNER_CLASS if swarm is None else SWARM_SPAWNER_CLASS
+
+    d = c.DockerSpawner
+    # every server on its own network (GmapDockerSpawner.network_name), reached at its address there
+    d.use_internal_ip = True
+    # a fresh container from the current image at every start; data lives in the mounts (a stopped
+    # service always goes: SwarmSpawner has no remove option)
+    if swarm is None:
+        d.remove = True
+    d.name_template = spawner.string("containerNameTemplate")
+    d.image = default_image
+    # several images: DockerSpawner lets users choose among allowed_images (label -> image)
+    d.allowed_images = {i["displayName"]: i["image"] for i in entries} if len(entries) > 1 else {}
+
+    set_traits(c, spawner, SPAWNER_TRAITS)
+
+    # docker-stacks images started as root set the notebook user's ids, fix the ownership of the
+    # home and the writable mounts, then drop to the notebook user
+    environment = {
+        "NB_UID": str(spawner.integer("uid")),
+        "NB_GID": str(spawner.integer("gid")),
+        "CHOWN_HOME": "yes",
+    }
+    writable = [s["target"] for s in specs if not s["read_only"]]
+    if writable:
+        environment["CHOWN_EXTRA"] = ",".join(writable)
+    environment.update(spawner.string_map("environment", {}))
+    d.environment = environment
+    d.extra_create_kwargs = {"user": "root", "labels": dict(labels)}
+
+    g = c.GmapDockerSpawner
+    g.images = entries
+    g.default_image_name = default
+    g.mount_specs = specs
+    g.volume_labels = dict(labels)
+    g.volume_driver_options = driver_options
+    g.start_hook = hooks.optional_string("startScript")
+    g.network_name_template = spawner.string("networkTemplate")
+    g.network_labels = spawner.string_map("networkLabels")
+    g.network_pool = spawner.string("networkPool")
+    g.network_prefix_length = spawner.integer("networkPrefixLength")
+    g.hub_container = hub.string("container")
+    g.hub_alias = hub.string("connectHost")
+    g.proxy_container = hub.string("proxyContainer")
+
+    if swarm is not None:
+        configure_swarm(c, swarm, {i["name"] for i in entries})
+
+
+def configure_swarm(c, swarm: Section, image_names: set[str]) -> None:
+    """Swarm mode: where the servers' services may run, for every image and per image."""
+    image_constraints = swarm.section("imageConstraints")
+    per_image = {}
+    for name in swarm.raw("imageConstraints"):
+        if name not in image_names:
+            raise image_constraints.error(name, f"{name!r} is not the name of an image ({', '.join(sorted(image_names))})")
+        per_image[name] = image_constraints.strings(name)
+    s = c.GmapSwarmSpawner
+    s.constraints = swarm.strings("constraints")
+    s.image_constraints = per_image
