@@ -208,6 +208,23 @@ def hub(tmp_path, monkeypatch):
     return load
 
 
+def multi_settings(settings, secrets):
+    """settings and secrets with the three providers (MultiAuthenticator), nothing that spawns."""
+    settings["auth"].update(providers=["native", "github", "gitlab"], admins=["admin"])
+    settings["auth"]["github"] = dict(GITHUB, callbackUrl="http://localhost:8000/hub/github/oauth_callback")
+    settings["auth"]["gitlab"] = dict(GITLAB, callbackUrl="http://localhost:8000/hub/gitlab/oauth_callback")
+    secrets.update(githubClientSecret="gh-secret", gitlabClientSecret="gl-secret")
+    # nothing here talks to the (absent) proxy or spawns
+    settings["culler"]["enabled"] = False
+    return settings, secrets
+
+
+@pytest.fixture
+def multi_hub(hub, settings, secrets):
+    settings, secrets = multi_settings(settings, secrets)
+    return hub(settings, secrets)
+
+
 @pytest.fixture
 def make_spawner():
     """make_spawner(app, user_name) -> the app's spawner class, configured like the hub would."""

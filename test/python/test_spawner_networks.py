@@ -6,10 +6,9 @@ import ipaddress
 
 import pytest
 from docker.errors import APIError
-from test_spawner import ESCAPED, NETWORK_CALLS, NETWORK_LABELS, FakeNetworks, _api_error, _not_found
+from spawner_fakes import ESCAPED, NETWORK, NETWORK_CALLS, NETWORK_LABELS, FakeNetworks, _api_error, _not_found
 from tornado import web
 
-NETWORK = f"gmap-dev-u-{ESCAPED}"
 CONTAINER = f"gmap-dev-user-{ESCAPED}"
 
 
@@ -246,3 +245,27 @@ def test_a_hub_that_cannot_join_the_network_fails_the_spawn(spawner):
     engine.net = HubRefused()
     with pytest.raises(APIError, match="could not attach"):
         asyncio.run(spawner(engine).start())
+
+
+def test_the_subnet_size_comes_from_the_settings(hub, settings, secrets, make_spawner):
+    settings["spawner"]["networkPrefixLength"] = 24
+    assert make_spawner(hub(settings, secrets)).network_prefix_length == 24
+
+
+def test_subnets_have_the_configured_prefix_length(spawner):
+    engine = Engine()
+    s = spawner(engine)
+    s.network_prefix_length = 26
+    asyncio.run(s.start())
+    subnet = ipaddress.ip_network(_created_subnet(engine)[0])
+    assert subnet.prefixlen == 26 and subnet.subnet_of(ipaddress.ip_network("10.251.0.0/16"))
+
+
+def test_a_pool_without_prefix_length_fails_the_spawn_clearly(spawner):
+    engine = Engine()
+    s = spawner(engine)
+    s.network_prefix_length = 0
+    with pytest.raises(web.HTTPError) as e:
+        asyncio.run(s.start())
+    assert "network_prefix_length is not set" in e.value.log_message % e.value.args
+    assert "create_network" not in engine.calls and "create_container" not in engine.calls

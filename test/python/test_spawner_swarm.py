@@ -1,226 +1,17 @@
-"""GmapSwarmSpawner (settings' spawner.swarm): each user server a Swarm service on an overlay network of
-its own, placed by constraints, watched through its task and its service log."""
+"""GmapSwarmSpawner: each user server a Swarm service on an overlay network of its own, placed by
+constraints, watched through its task and its service log (against a fake Swarm)."""
 
 import asyncio
 import ipaddress
-import logging
 
 import pytest
-from gmap_hub.settings import SettingsError
-from test_spawner import ESCAPED, ISIS, LABELS, MINIMAL, NETWORK_CALLS, NETWORK_LABELS, FakeNetworks, _not_found, engine_spawner
+from spawner_fakes import ISIS, LABELS, MINIMAL, NETWORK, NETWORK_LABELS, NFS, SERVICE, Swarm, engine_spawner, task, the_per_user_bind, use_swarm
 from tornado import web
 
-NETWORK = f"gmap-dev-u-{ESCAPED}"
-SERVICE = f"gmap-dev-user-{ESCAPED}"
-SWARM = {"constraints": ["node.role==worker"], "imageConstraints": {"isis": ["node.labels.memory==big"]}}
-NFS = {"type": "nfs", "o": "addr=10.0.0.5,ro,nfsvers=4", "device": ":/export/isis"}
-
 
 @pytest.fixture
-def per_user_bind(settings):
-    """The per-user host directory of the shared test settings (conftest), which swarm mode refuses."""
-    return dict(next(m for m in settings["spawner"]["mounts"] if m["type"] == "bind" and m["perUser"]))
-
-
-@pytest.fixture
-def swarm_settings(settings, secrets, per_user_bind):
-    """Swarm mode: homes on a volume plugin without options, the shared ISIS data on NFS created by
-    every node, no per-user host directory."""
-    settings["spawner"]["swarm"] = {k: (list(v) if isinstance(v, list) else dict(v)) for k, v in SWARM.items()}
-    mounts = settings["spawner"]["mounts"]
-    mounts.remove(per_user_bind)
-    user, isis, _nfs = mounts
-    user.update(driverOptions=True, driver="gmap-sharedfs")
-    isis.update(driverOptions=True)
-    secrets["mountDriverOptions"]["user"] = {}
-    secrets["mountDriverOptions"]["isis"] = dict(NFS)
-    return settings, secrets
-
-
-# -- configuration ------------------------------------------------------------------------------
-def test_swarm_settings_pick_the_swarm_spawner(hub, swarm_settings, make_spawner, caplog):
-    settings, secrets = swarm_settings
-    with caplog.at_level(logging.WARNING):
-        app = hub(settings, secrets)
-        spawner = make_spawner(app)
-    assert app.spawner_class.__name__ == "GmapSwarmSpawner"
-    assert spawner.constraints == ["node.role==worker"]
-    assert spawner.image_constraints == {"isis": ["node.labels.memory==big"]}
-    # everything of the host mode that applies
-    assert spawner.network_name == NETWORK and spawner.object_name == SERVICE
-    assert (spawner.hub_container, spawner.hub_alias, spawner.proxy_container) == ("gmap-dev-hub", "hub", "gmap-dev-proxy")
-    assert spawner.extra_create_kwargs == {"user": "root", "labels": LABELS}
-    assert spawner.remove is True and spawner.pull_policy == "skip"  # each node pulls for its task
-    # the shared pool of Docker threads, and no share password in the log
-    from gmap_hub.spawner import GmapDockerSpawner, HideShareCredentials
-
-    assert spawner.executor is GmapDockerSpawner._gmap_executor and spawner.executor._max_workers == 8
-    assert any(isinstance(f, HideShareCredentials) for f in spawner.log.filters)
-    # DockerSpawner.remove is no option of SwarmSpawner: not set, so not warned about
-    assert "remove" not in app.config.DockerSpawner
-    assert not [r for r in caplog.records if "not recognized" in r.getMessage()]
-
-
-def test_without_swarm_settings_the_host_spawner_stays(hub, settings, secrets):
-    app = hub(settings, secrets)
-    assert app.spawner_class.__name__ == "GmapDockerSpawner"
-    assert app.config.DockerSpawner.remove is True
-    assert "GmapSwarmSpawner" not in app.config
-
-
-def test_image_constraints_name_images_of_the_catalog(hub, swarm_settings):
-    settings, secrets = swarm_settings
-    settings["spawner"]["swarm"]["imageConstraints"]["gispy"] = ["node.labels.gpu==yes"]
-    with pytest.raises(SettingsError, match=r"key spawner\.swarm\.imageConstraints\.gispy: 'gispy' is not the name of an image \(isis, minimal\)"):
-        hub(settings, secrets)
-
-
-def mounts_by_target(spawner):
-    return {m["Target"]: m for m in spawner.mount_binds}
-
-
-def test_volumes_get_their_driver_and_options(hub, swarm_settings, make_spawner):
-    spawner = make_spawner(hub(*swarm_settings))
-    mounts = mounts_by_target(spawner)
-    assert set(mounts) == {"/home/jovyan/work", "/mnt/isis/data", "/mnt/nfs"}
-    work = mounts["/home/jovyan/work"]
-    assert work["Source"] == SERVICE
-    # a volume plugin that needs no options
-    assert work["VolumeOptions"] == {"Labels": LABELS, "DriverConfig": {"Name": "gmap-sharedfs"}}
-    # a shared volume each node creates from the options on first use, without the users' labels
-    isis = mounts["/mnt/isis/data"]
-    assert (isis["Source"], isis["ReadOnly"]) == ("gmap-dev-isis", True)
-    assert isis["VolumeOptions"] == {"DriverConfig": {"Name": "local", "Options": NFS}}
-    assert mounts["/mnt/nfs"]["VolumeOptions"]["DriverConfig"]["Options"]["device"] == f":/export/{ESCAPED}"
-
-
-def test_a_driver_without_driver_options_changes_nothing(hub, settings, secrets, make_spawner):
-    # a volume the stack declares with its driver (components/storage.ts): the spawner only names it
-    settings["spawner"]["mounts"][1]["driver"] = "gmap-sharedfs"
-    isis = mounts_by_target(make_spawner(hub(settings, secrets)))["/mnt/isis/data"]
-    assert "VolumeOptions" not in isis
-
-
-def test_a_volume_plugin_may_have_empty_options_in_host_mode_too(hub, settings, secrets, make_spawner):
-    settings["spawner"]["mounts"][2]["driver"] = "gmap-sharedfs"
-    secrets["mountDriverOptions"]["home-nfs"] = {}
-    nfs = mounts_by_target(make_spawner(hub(settings, secrets)))["/mnt/nfs"]
-    assert nfs["VolumeOptions"]["DriverConfig"] == {"Name": "gmap-sharedfs"}
-
-
-@pytest.mark.parametrize("driver", [None, "local"])
-def test_the_local_driver_needs_options(hub, swarm_settings, driver):
-    settings, secrets = swarm_settings
-    if driver:
-        settings["spawner"]["mounts"][1]["driver"] = driver
-    secrets["mountDriverOptions"]["isis"] = {}
-    with pytest.raises(SettingsError, match=r"secrets\.json: key mountDriverOptions\.isis: must not be empty"):
-        hub(settings, secrets)
-
-
-def test_shared_volumes_get_driver_options_in_swarm_mode_only(hub, settings, secrets):
-    settings["spawner"]["mounts"][1]["driverOptions"] = True
-    secrets["mountDriverOptions"]["isis"] = dict(NFS)
-    with pytest.raises(SettingsError, match=r"key spawner\.mounts\[1\]\.driverOptions: only per-user volumes are created with driver options"):
-        hub(settings, secrets)
-
-
-def test_per_user_host_directories_are_refused_in_swarm_mode(hub, swarm_settings, per_user_bind):
-    settings, secrets = swarm_settings
-    settings["spawner"]["mounts"].append(per_user_bind)
-    with pytest.raises(SettingsError, match=r"key spawner\.mounts\[3\]\.perUser: per-user host directories are not available in swarm mode"):
-        hub(settings, secrets)
-
-
-def test_the_spawner_refuses_a_per_user_bind_that_still_arrives(hub, swarm_settings, make_spawner):
-    spawner = make_spawner(hub(*swarm_settings))
-    spawner.mount_specs = [
-        *spawner.mount_specs,
-        {"name": "scratch", "type": "bind", "source": "/srv/{username}", "target": "/mnt/s", "read_only": False, "per_user": True, "driver_options": False},
-    ]
-    with pytest.raises(ValueError, match="'scratch': per-user host directories are not available with Docker Swarm"):
-        assert spawner.mounts
-    # and no helper container on the manager
-    with pytest.raises(ValueError, match="per-user host directories"):
-        asyncio.run(spawner.create_host_dirs())
-
-
-# -- a fake Swarm -------------------------------------------------------------------------------
-class SwarmNetworks(FakeNetworks):
-    """FakeNetworks whose overlay networks the manager allocates, or not (``unallocated`` subnets:
-    Swarm accepts an overlapping subnet and leaves the network without address pool)."""
-
-    def __init__(self, networks=None, unallocated=()):
-        super().__init__(networks)
-        self.unallocated = set(unallocated)
-
-    async def __call__(self, method, *args, **kwargs):
-        result = await super().__call__(method, *args, **kwargs)
-        if method == "inspect_network":
-            subnet = self.by_id(args[0])[1].get("Subnet")
-            result["IPAM"] = {"Config": [] if subnet in self.unallocated else [{"Subnet": subnet}]}
-        return result
-
-
-def task(state, desired="running", err=None, address="10.251.7.18/28", message=None):
-    status = {"State": state, "Message": message or state}
-    if err:
-        status["Err"] = err
-    attachments = [
-        {"Network": {"ID": "ingress", "Spec": {"Name": "ingress"}}, "Addresses": ["10.0.0.9/24"]},
-        {"Network": {"ID": "net-0", "Spec": {"Name": NETWORK}}, "Addresses": [address]},
-    ]
-    return {"ID": "task-1", "ServiceID": "svc-1", "DesiredState": desired, "Status": status, "NetworksAttachments": attachments}
-
-
-class Swarm:
-    """The Docker calls of GmapSwarmSpawner: the service, its task (``tasks``: the task at each look,
-    the last one repeats), its log (``logs``: the log at each read, likewise), and SwarmNetworks.
-    A removed service's task stays ``lingers`` looks."""
-
-    def __init__(self, tasks, logs=("",), networks=None, lingers=0, unallocated=()):
-        self.tasks, self.logs, self.lingers = list(tasks), list(logs), lingers
-        self.net = SwarmNetworks(networks, unallocated)
-        self.service, self.calls, self.created = None, [], []
-
-    def current(self):
-        return self.tasks.pop(0) if len(self.tasks) > 1 else self.tasks[0]
-
-    async def __call__(self, method, *args, **kwargs):
-        self.calls.append((method, args, kwargs))
-        if method in NETWORK_CALLS:
-            return await self.net(method, *args, **kwargs)
-        if method == "inspect_image":
-            return {"Config": {"Cmd": ["start-notebook.py"]}}
-        if method == "create_service":
-            assert kwargs["task_template"]["Networks"][0]["Target"] in self.net.networks, "the network comes first"
-            self.created.append(kwargs)
-            self.service = "svc-1"
-            return {"ID": "svc-1"}
-        if method == "inspect_service":
-            if self.service is None:
-                raise _not_found("service")
-            return {"ID": self.service, "Spec": {"Name": SERVICE}}
-        if method == "tasks":
-            filters = kwargs["filters"]
-            if "name" in filters:  # after the removal
-                assert filters["name"] == f"{SERVICE}."
-                self.lingers -= 1
-                return [task("running", desired="remove"), {"ID": "other", "ServiceID": "svc-other"}] if self.lingers >= 0 else []
-            assert filters["service"] == SERVICE
-            t = self.current() if self.service else None
-            if t is None or (filters.get("desired-state") == "running" and t["DesiredState"] != "running"):
-                return []
-            return [t]
-        if method == "service_logs":
-            assert kwargs == {"stdout": True, "stderr": True, "tail": 1000, "timestamps": True, "is_tty": False}
-            return (self.logs.pop(0) if len(self.logs) > 1 else self.logs[0]).encode()
-        if method == "remove_service":
-            if self.service is None:
-                raise _not_found("service")
-            self.service = None
-            return None
-        raise AssertionError(f"unexpected docker call {method}")
+def swarm_settings(settings, secrets):
+    return use_swarm(settings, secrets, the_per_user_bind(settings))
 
 
 @pytest.fixture
@@ -459,7 +250,7 @@ def test_service_logs_are_read_in_the_docker_thread(swarm_spawner, monkeypatch):
 
 
 def test_log_lines_in_time_order():
-    from gmap_hub.spawner import _in_time_order
+    from gmap_hub.spawner.swarm import _in_time_order
 
     log = "2025-01-01T10:00:01.5Z second\ncontinued\n2025-01-01T10:00:01.05Z first\n2025-01-01T10:00:02Z third\n"
     assert _in_time_order(log) == ["first", "second", "continued", "third"]

@@ -1,0 +1,18 @@
+"""The hub's spawners, one module per job:
+
+- ``host``: GmapDockerSpawner (each server a container), composed of the mixins below
+- ``swarm``: GmapSwarmSpawner (each server a Swarm service)
+- ``mounts``: mount kwargs per user, per-user host directories (``mkdir-user-dirs.sh``)
+- ``networks``: each server's own network, its subnet, the hub and the proxy on it
+- ``images``: the image menu and the user's choice
+- ``startup``: the start hook (``start-hook.sh``), its outcome, the wait until the server answers
+- ``logs``: share credentials hidden in the log, output cleaned for users
+
+The configuration names the classes as ``gmap_hub.spawner.GmapDockerSpawner`` and
+``gmap_hub.spawner.GmapSwarmSpawner``.
+"""
+
+from .host import GmapDockerSpawner
+from .swarm import GmapSwarmSpawner
+
+__all__ = ["GmapDockerSpawner", "GmapSwarmSpawner"]
