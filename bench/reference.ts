@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import Docker from "dockerode";
-import type { HubEnv } from "../test/e2e/client";
+import type { HubEnv } from "../test/e2e/hub-env";
 
 const docker = new Docker();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -15,8 +15,10 @@
 import Docker from "dockerode";
 import { escapeUserName } from "../components/identity";
 import { labelKeys } from "../components/names";
-import { HubApi, uniqueName } from "../test/e2e/client";
+import { HubApi } from "../test/e2e/hub-api";
+import { uniqueName } from "../test/e2e/user-names";
 import { type Reference, startReference } from "./reference";
+import { breakdown, median, type Row, type Spawn, table } from "./report";
 import { EngineEvents, phasesOf, timedLog } from "./timeline";
 
 const [rounds = 5, ...crowds] = process.argv.slice(2).map(Number);
@@ -24,10 +26,6 @@ const crowdSizes = crowds.length ? crowds : [10, 20];
 const docker = new Docker();
 const BENCH = { "org.europlanet-gmap.bench": "spawn" };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const slowest = (xs: number[]) => Math.max(...xs);
-const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 /** Polls `probe` every 50 ms until it returns true; bounded (180 s). */
 async function until(what: string, probe: () => Promise<boolean>): Promise<void> {
@@ -79,13 +77,6 @@ interface Target {
   readonly userVolume: (escaped: string) => string;
   readonly userNetwork?: (escaped: string) => string;
   readonly hubAndProxyIds?: readonly string[];
-}
-
-interface Spawn {
-  /** POST server -> the server answers GET /api through the proxy (ms). */
-  readonly total: number;
-  /** Phase -> ms after the POST. */
-  readonly phases: Map<string, number>;
 }
 
 /** Spawns the servers of `names` at once through the hub API, until each answers through the proxy. */
@@ -161,41 +152,6 @@ async function memoryLine(target: Target, when: string, users: string[] = []): P
     line += `, per user server median ${mib(median(each.filter((x) => !Number.isNaN(x))))}`;
   }
   return line;
-}
-
-interface Row {
-  readonly what: string;
-  readonly floor: Spawn[];
-  readonly results: Map<string, Spawn[]>;
-}
-
-function table(rows: Row[], labels: string[]): void {
-  const totals = (spawns: Spawn[]) => spawns.map((s) => s.total);
-  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-  console.log("\nspawn time: median / slowest, and as a ratio to the floor measured in the same run");
-  console.log(`${"".padEnd(18)} ${"floor".padEnd(18)} ${labels.map((l) => l.padEnd(34)).join(" ")}`);
-  for (const r of rows) {
-    const f = totals(r.floor);
-    const cells = labels.map((l) => {
-      const t = totals(r.results.get(l)!);
-      const text = `${seconds(median(t))} / ${seconds(slowest(t))} (${ratio(median(t), median(f))} / ${ratio(slowest(t), slowest(f))})`;
-      return text.padEnd(34);
-    });
-    console.log(`${r.what.padEnd(18)} ${`${seconds(median(f))} / ${seconds(slowest(f))}`.padEnd(18)} ${cells.join(" ")}`);
-  }
-}
-
-function breakdown(label: string, what: string, spawns: Spawn[]): void {
-  const labels = [...new Set(spawns.flatMap((s) => [...s.phases.keys()]))];
-  const rows = labels
-    .map((l) => ({ l, at: median(spawns.map((s) => s.phases.get(l)).filter((v): v is number => v !== undefined)) }))
-    .sort((a, b) => a.at - b.at);
-  console.log(`\nwhere a spawn's time goes, ${label}, ${what} (median time after the POST, and the step from the line before):`);
-  let previous = 0;
-  for (const { l, at } of rows) {
-    console.log(`  ${seconds(at).padStart(8)}  (+${seconds(at - previous).padStart(7)})  ${l}`);
-    previous = at;
-  }
 }
 
 async function main(): Promise<void> {

@@ -11,7 +11,8 @@
  * E2E_KEEP_SWARM=1, then DOCKER_HOST=unix:///run/gmapsw/m/docker.sock for its outputs). Bench users
  * (bench-<n>) and their servers are removed at the end; their volumes stay with the stacks.
  */
-import { HubApi, uniqueName } from "../test/e2e/client";
+import { HubApi } from "../test/e2e/hub-api";
+import { uniqueName } from "../test/e2e/user-names";
 
 const [rounds = 5, ...crowds] = process.argv.slice(2).map(Number);
 const crowdSizes = crowds.length ? crowds : [10];

@@ -1,8 +1,11 @@
 /** Scenarios 1 and 2: the hub and proxy are up, and the reference deployment's acceptance flow. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { HubApi, uniqueName } from "./client";
-import { assertQuietPreview, inspectContainer, prefix, stackSkip } from "./stack";
+import { inspectContainer } from "./engine";
+import { HubApi } from "./hub-api";
+import { assertQuietPreview } from "./pulumi";
+import { prefix, stackSkip } from "./stack";
+import { uniqueName } from "./user-names";
 
 const api = new HubApi();
 

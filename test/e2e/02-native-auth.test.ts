@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { BrowserSession, HubApi, uniqueName } from "./client";
+import { BrowserSession } from "./browser-session";
+import { HubApi } from "./hub-api";
+import { uniqueName } from "./user-names";
 
 const api = new HubApi();
 const password = "Sup3r-Secret-Pass";

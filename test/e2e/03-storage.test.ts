@@ -5,10 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { HubApi, uniqueName } from "./client";
+import { docker, userContainer } from "./engine";
+import { HubApi } from "./hub-api";
+import { prefix, stackSkip } from "./stack";
+import { uniqueName } from "./user-names";
 import { labelKeys } from "../../components/names";
 import { escapeUserName } from "../../components/identity";
-import { docker, stackSkip, prefix, userContainer } from "./stack";
 
 const api = new HubApi();
 

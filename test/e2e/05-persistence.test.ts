@@ -5,8 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { BrowserSession, HubApi, uniqueName } from "./client";
-import { assertQuietPreview, docker, editedStackFile, inspectContainer, prefix, stackSkip, up, waitForHealthyHub } from "./stack";
+import { BrowserSession } from "./browser-session";
+import { docker, inspectContainer, waitForHealthyHub } from "./engine";
+import { HubApi } from "./hub-api";
+import { assertQuietPreview, up } from "./pulumi";
+import { editedStackFile, prefix, stackSkip } from "./stack";
+import { uniqueName } from "./user-names";
 
 const api = new HubApi();
 

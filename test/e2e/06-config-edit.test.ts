@@ -6,8 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { HubApi, uniqueName } from "./client";
-import { assertQuietPreview, docker, editedStackFile, inspectContainer, prefix, preview, stackSkip, up, type Step } from "./stack";
+import { docker, inspectContainer } from "./engine";
+import { HubApi } from "./hub-api";
+import { assertQuietPreview, preview, type Step, up } from "./pulumi";
+import { editedStackFile, prefix, stackSkip } from "./stack";
+import { uniqueName } from "./user-names";
 
 const api = new HubApi();
 const MINIMAL = "localhost/notebook-minimal:5.5.1";

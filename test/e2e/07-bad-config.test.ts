@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { docker, editedStackFile, inspectContainer, prefix, preview, pulumi, stackSkip, up } from "./stack";
+import { docker, inspectContainer } from "./engine";
+import { preview, pulumi, up } from "./pulumi";
+import { editedStackFile, prefix, stackSkip } from "./stack";
 
 const BAD_PREFIX = "gmap-e2e-bad";
 const KEYS = ["jupyterhub:hub.port", "jupyterhub:images[0].image", "jupyterhub:defaultImage", "jupyterhub:storage[0].mountPath"];

@@ -7,8 +7,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser } from "playwright-core";
-import { BrowserSession, chromiumArgs, chromiumPath, HubApi, uniqueName } from "./client";
+import { BrowserSession } from "./browser-session";
+import { chromiumArgs, chromiumPath } from "./chromium";
+import { HubApi } from "./hub-api";
 import { projectDir } from "./stack";
+import { uniqueName } from "./user-names";
 
 const api = new HubApi();
 const executablePath = chromiumPath();

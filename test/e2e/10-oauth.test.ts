@@ -10,80 +10,38 @@
  * everything, volumes included, at the end. Skipped against a hub deployed elsewhere.
  */
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { labelKeys } from "../../components/names";
 import { escapeUserName } from "../../components/identity";
-import { type BrowserSession, chromiumArgs, chromiumPath, formsOf, HubApi, type HubEnv, linksOf, waitFor } from "./client";
-import {
-  destroy,
-  docker,
-  editedStackFile,
-  ensureStack,
-  output,
-  projectDir,
-  removeStack,
-  stackHub,
-  stackSkip as skip,
-  up as pulumiUp,
-  requireEngine,
-} from "./stack";
-import { FakeOAuth, type FakeOAuthConfig, fakeSession, nativeLogin, nativeSignUp, oauthLogin } from "./oauth";
+import { saveContainerLogs } from "./artifacts";
+import type { BrowserSession } from "./browser-session";
+import { chromiumArgs, chromiumPath } from "./chromium";
+import { containerNamed, docker, engineObjects, requireEngine } from "./engine";
+import { FakeOAuth, fakeSession } from "./fake-oauth";
+import { fakeConfig } from "./fake-oauth-users";
+import { HubApi } from "./hub-api";
+import type { HubEnv } from "./hub-env";
+import { nativeLogin, nativeSignUp, oauthLogin, spawnThroughPages, userUrl } from "./oauth-flows";
+import { formsOf, linksOf } from "./pages";
+import { destroy, ensureStack, output, stackHub, upOk } from "./pulumi";
+import { removeStack } from "./remove-stack";
+import { browserUser, githubInBrowser, nativeLoginInBrowser, nativeSignUpInBrowser } from "./sign-in-browser";
+import { editedStackFile, stackSkip as skip } from "./stack";
 
 const STACK = "e2e-oauth";
 const RUN_ID = "e2e-oauth";
 const PREFIX = "gmap-e2e-oauth";
 const PASSWORD = "Gmap-e2e-Passw0rd";
 
-/** Users and memberships of the fake GitHub and GitLab. */
-function fakeConfig(hubUrl: string): FakeOAuthConfig {
-  const callbacks = (p: string) => [`${hubUrl}/hub/${p}/oauth_callback`, `${hubUrl}/hub/oauth_callback`];
-  return {
-    github: {
-      clientId: "e2e-github-client",
-      clientSecret: "e2e-github-client-secret",
-      redirectUris: callbacks("github"),
-      users: [
-        { login: "sam", id: 1001, orgs: ["europlanet-gmap"] },
-        { login: "octo-cat", id: 1002, orgs: ["europlanet-gmap"] },
-        { login: "imager", id: 1003, orgs: ["planetary-lab"], teams: ["planetary-lab:imaging"] },
-        { login: "radar", id: 1004, orgs: ["planetary-lab"], teams: ["planetary-lab:radar"] },
-        { login: "outsider", id: 1005, orgs: ["another-org"] },
-        { login: "gh-boss", id: 1006 },
-      ],
-    },
-    gitlab: {
-      clientId: "e2e-gitlab-client",
-      clientSecret: "e2e-gitlab-client-secret",
-      redirectUris: callbacks("gitlab"),
-      users: [
-        { username: "sam", id: 2001, groups: { "gmap/science": 30 } },
-        { username: "geologist", id: 2002, groups: { "gmap/science": 30 } },
-        { username: "elder", id: 2003, groups: { gmap: 50 } },
-        { username: "dev", id: 2004, projects: { "4242": 30 } },
-        { username: "reporter", id: 2005, projects: { "4242": 20 } },
-        { username: "stranger", id: 2006, groups: { "gmap-other": 30 } },
-        { username: "gl-boss", id: 2007 },
-      ],
-    },
-  };
-}
+/** The stack file edit that keeps one sign-in provider, alone. */
+const alone = (provider: "github" | "gitlab") => (config: Record<string, any>) => {
+  const auth = config["jupyterhub:auth"];
+  config["jupyterhub:auth"] = { providers: [provider], [provider]: auth[provider] };
+};
 
 /** `pulumi up` of this stack, optionally with an edited copy of its stack file; the hub it serves. */
 async function up(edit?: (config: Record<string, any>) => void): Promise<HubEnv> {
-  const run = await pulumiUp({ stack: STACK, ...(edit ? { configFile: editedStackFile(edit, STACK) } : {}) });
-  assert.equal(run.code, 0, `pulumi up ${STACK} failed:\n${(run.stdout + run.stderr).slice(-6000)}`);
+  await upOk({ stack: STACK, ...(edit ? { configFile: editedStackFile(edit, STACK) } : {}) });
   return stackHub({ stack: STACK });
-}
-
-async function containerLogs(name: string): Promise<string> {
-  try {
-    const buf = (await docker.getContainer(name).logs({ stdout: true, stderr: true, tail: 2000 })) as unknown as Buffer;
-    return buf.toString("utf8");
-  } catch (e) {
-    return `(no logs: ${(e as Error).message})`;
-  }
 }
 
 describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth provider)", { skip }, () => {
@@ -91,7 +49,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
   let api: HubApi;
   let fake: FakeOAuth;
   const session = () => fakeSession(api.env, fake);
-  const userUrl = (name: string, rest: string) => `/user/${encodeURIComponent(name)}${rest}`;
+  const spawn = (s: BrowserSession, name: string) => spawnThroughPages(api, s, name);
 
   async function userModel(name: string): Promise<any | undefined> {
     const res = await api.request(`/hub/api/users/${encodeURIComponent(name)}`);
@@ -100,34 +58,8 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
     return res.json();
   }
 
-  async function lastAuthorize(provider: "github" | "gitlab") {
-    const all = (await fake.requests()).filter((r) => r.provider === provider && r.kind === "authorize");
-    return all[all.length - 1];
-  }
-
-  /** Spawns the session's server through the hub's spawn page and waits until it answers the user's own cookie. */
-  async function spawn(s: BrowserSession, name: string): Promise<void> {
-    await s.get("/hub/spawn");
-    await api.waitReady(name, 180_000);
-    // a page first: the server's own OAuth login with the hub gives the session its cookie
-    await waitFor(
-      `${name}'s JupyterLab through the proxy`,
-      async () => {
-        const page = await s.get(userUrl(name, "/lab"));
-        return page.status === 200 ? page : undefined;
-      },
-      60_000,
-      1000,
-    );
-    const status = await s.get(userUrl(name, "/api/status"));
-    assert.equal(status.status, 200);
-    assert.ok(JSON.parse(status.text).started, "the single-user server reports its status to its own user");
-  }
-
-  async function container(name: string) {
-    const list = await docker.listContainers({ all: true, filters: { name: [`^/${PREFIX}-user-${escapeUserName(name)}$`] } });
-    return list[0] ? docker.getContainer(list[0].Id).inspect() : undefined;
-  }
+  const lastAuthorize = (provider: "github" | "gitlab") => fake.lastAuthorize(provider);
+  const container = (name: string) => containerNamed(`${PREFIX}-user-${escapeUserName(name)}`);
 
   before(
     async () => {
@@ -153,10 +85,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
 
   after(
     async () => {
-      fs.mkdirSync(path.join(projectDir, "test-artifacts"), { recursive: true });
-      for (const name of [`${PREFIX}-hub`, `${PREFIX}-fake-oauth`]) {
-        fs.writeFileSync(path.join(projectDir, "test-artifacts", `${name}.log`), await containerLogs(name));
-      }
+      await saveContainerLogs([`${PREFIX}-hub`, `${PREFIX}-fake-oauth`], 2000);
       await FakeOAuth.removeAll(docker, RUN_ID);
       const problems = await removeStack(STACK);
       assert.deepEqual(problems, [], "the stack and its volumes are removed");
@@ -337,11 +266,6 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       { skip: chromiumPath() ? false : "Chromium is not installed" },
       async () => {
         const { chromium } = await import("playwright-core");
-        // a page navigation needs no XSRF token (a fetch from the page would)
-        const userOf = async (p: import("playwright-core").Page) => {
-          await p.goto(`${hubUrl}/hub/api/user`);
-          return JSON.parse((await p.textContent("body")) ?? "{}").name as string | undefined;
-        };
         // every host name but fake-oauth and the loopback hub is unresolvable: nothing else is reached
         const browser = await chromium.launch({
           executablePath: chromiumPath(),
@@ -350,32 +274,14 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
         });
         try {
           const gh = await (await browser.newContext()).newPage();
-          await gh.goto(`${hubUrl}/hub/login`);
-          await gh.getByText("Sign in with GitHub").click();
-          await gh.waitForURL(/fake-oauth:8080\/github\/login\/oauth\/authorize/);
-          await gh.fill("#login", "imager");
-          await gh.click("#authorize");
-          await gh.waitForURL((u) => u.toString().startsWith(`${hubUrl}/`) && !u.pathname.includes("oauth"));
-          assert.equal(await userOf(gh), "github:imager");
+          await githubInBrowser(gh, hubUrl, "imager");
+          assert.equal(await browserUser(gh, hubUrl), "github:imager");
 
           const page = await (await browser.newContext()).newPage();
-          await page.goto(`${hubUrl}/hub/login`);
-          await page.getByText("Sign in with Native").click();
-          await page.waitForURL(/\/hub\/native\/login/);
-          await page.getByRole("link", { name: "Sign up" }).click();
-          await page.waitForURL(/\/hub\/native\/signup/);
-          await page.fill("#username_input", "lab-user");
-          await page.fill("#password_input", PASSWORD);
-          await page.fill("#password_confirmation_input", PASSWORD);
-          await page.click("#signup_submit");
-          await page.getByText("Your information has been sent to the admin").waitFor();
+          await nativeSignUpInBrowser(page, hubUrl, "lab-user", PASSWORD);
           await (await adminSession()).get("/hub/native/authorize/lab-user");
-          await page.goto(`${hubUrl}/hub/native/login`);
-          await page.fill("#username_input", "lab-user");
-          await page.fill("#password_input", PASSWORD);
-          await page.click("#login_submit");
-          await page.waitForURL((u) => !u.pathname.endsWith("/login"));
-          assert.equal(await userOf(page), "native:lab-user");
+          await nativeLoginInBrowser(page, hubUrl, "lab-user", PASSWORD);
+          assert.equal(await browserUser(page, hubUrl), "native:lab-user");
         } finally {
           await browser.close();
         }
@@ -386,10 +292,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
   describe("GitHub alone", () => {
     before(
       async () => {
-        const env = await up((config) => {
-          const auth = config["jupyterhub:auth"];
-          config["jupyterhub:auth"] = { providers: ["github"], github: auth.github };
-        });
+        const env = await up(alone("github"));
         api = new HubApi(env);
       },
       { timeout: 15 * 60_000 },
@@ -419,10 +322,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
   describe("GitLab alone", () => {
     before(
       async () => {
-        const env = await up((config) => {
-          const auth = config["jupyterhub:auth"];
-          config["jupyterhub:auth"] = { providers: ["gitlab"], gitlab: auth.gitlab };
-        });
+        const env = await up(alone("gitlab"));
         api = new HubApi(env);
       },
       { timeout: 15 * 60_000 },
@@ -438,19 +338,8 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
   });
 
   describe("with user servers running", () => {
-    const gitlabAlone = (config: Record<string, any>) => {
-      const auth = config["jupyterhub:auth"];
-      config["jupyterhub:auth"] = { providers: ["gitlab"], gitlab: auth.gitlab };
-    };
     const keeper = "keeper";
-    const stackObjects = async () => {
-      const ours = { filters: { label: [`${labelKeys.prefix}=${PREFIX}`] } };
-      return {
-        containers: (await docker.listContainers({ all: true, ...ours })).map((c) => c.Names[0]!.slice(1)).sort(),
-        networks: (await docker.listNetworks({ filters: { name: [PREFIX] } })).map((n) => n.Id),
-        volumes: ((await docker.listVolumes(ours)).Volumes ?? []).map((v) => v.Name).sort(),
-      };
-    };
+    const stackObjects = () => engineObjects(PREFIX);
 
     before(
       async () => {
@@ -467,7 +356,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       const before = await stackObjects();
       assert.ok(before.containers.includes(`${PREFIX}-user-${keeper}`), before.containers.join(", "));
       const env = await up((config) => {
-        gitlabAlone(config);
+        alone("gitlab")(config);
         config["jupyterhub:labels"] = { "org.europlanet-gmap.e2e-generation": "2" };
       });
       const after = await stackObjects();

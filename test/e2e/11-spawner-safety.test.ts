@@ -6,10 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { HubApi, uniqueName, waitFor } from "./client";
+import { docker, userContainer } from "./engine";
+import { HubApi } from "./hub-api";
+import { assertQuietPreview, up } from "./pulumi";
+import { editedStackFile, prefix, stackSkip } from "./stack";
+import { uniqueName } from "./user-names";
+import { waitFor } from "./wait";
 import { labelKeys } from "../../components/names";
 import { escapeUserName } from "../../components/identity";
-import { assertQuietPreview, docker, editedStackFile, prefix, stackSkip, up, userContainer } from "./stack";
 
 const api = new HubApi();
 

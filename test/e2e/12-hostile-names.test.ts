@@ -6,8 +6,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { escapeUserName } from "../../components/identity";
-import { BrowserSession, HubApi } from "./client";
-import { docker, prefix, stackSkip, userContainer } from "./stack";
+import { BrowserSession } from "./browser-session";
+import { docker, userContainer } from "./engine";
+import { HubApi } from "./hub-api";
+import { prefix, stackSkip } from "./stack";
 
 const api = new HubApi();
 const PASSWORD = "Hostile-Passw0rd-2026";

@@ -7,20 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { HubApi, uniqueName, waitFor } from "./client";
+import { docker, inspectContainer, userContainer, waitForHealthyHub } from "./engine";
+import { HubApi } from "./hub-api";
+import { assertQuietPreview, up } from "./pulumi";
+import { editedStackFile, prefix, stackSkip } from "./stack";
+import { uniqueName } from "./user-names";
+import { waitFor } from "./wait";
 import { labelKeys } from "../../components/names";
 import { escapeUserName } from "../../components/identity";
-import {
-  assertQuietPreview,
-  docker,
-  editedStackFile,
-  inspectContainer,
-  prefix,
-  stackSkip,
-  up,
-  waitForHealthyHub,
-  userContainer,
-} from "./stack";
 
 const api = new HubApi();
 

@@ -15,33 +15,35 @@
  * end, the retained certificate volume included. Skipped against a hub deployed elsewhere.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as http from "node:http";
-import * as path from "node:path";
-import * as tls from "node:tls";
 import { X509Certificate } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import got from "got";
 import { chromium } from "playwright-core";
 import { labelKeys } from "../../components/names";
-import { BrowserSession, chromiumArgs, chromiumPath, HubApi, type HubEnv, waitFor } from "./client";
+import { artifactsDir, saveContainerLogs } from "./artifacts";
+import { BrowserSession } from "./browser-session";
+import { chromiumArgs, chromiumPath, gotoDespiteNetworkChange } from "./chromium";
+import { containerLogsOrWhy, docker, requireEngine } from "./engine";
+import { HubApi } from "./hub-api";
+import type { HubEnv } from "./hub-env";
+import { Pebble } from "./pebble";
 import {
-  docker,
-  editedStackFile,
+  assertPlansNoChange,
   ensureStack,
   output,
   preview,
-  projectDir,
   pulumi,
-  pulumiEnv,
   pulumiOk,
-  removeStack,
+  setSecretFromStdin,
   stackHub,
-  stackSkip as skip,
   up as pulumiUp,
-  requireEngine,
-} from "./stack";
+  upOk,
+} from "./pulumi";
+import { removeStack } from "./remove-stack";
+import { editedStackFile, stackSkip as skip } from "./stack";
+import { plainGet, published, served as servedAt, spkiPin } from "./tls-probes";
+import { waitFor } from "./wait";
 import { testCa } from "../unit/tls-fixtures";
 
 const STACK = "e2e-tls";
@@ -49,111 +51,12 @@ const PREFIX = "gmap-tls";
 const HOST = "hub.gmap-tls.test";
 const HTTPS_PORT = 18443;
 const HTTP_PORT = 18080;
-const PEBBLE_IMAGE = "localhost/pebble:2.10.3";
-const PEBBLE = `${PREFIX}-pebble`;
-/** Pebble's management API (its roots) published on loopback for the test. */
-const PEBBLE_MANAGEMENT_PORT = 18015;
+/** Pebble, its management API (its roots) published on loopback for the test. */
+const PEBBLE = new Pebble(`${PREFIX}-pebble`, PREFIX, 18015);
 const FRONT = `${PREFIX}-front-proxy`;
-const artifacts = path.join(projectDir, "test-artifacts");
-
-async function containerLogs(name: string): Promise<string> {
-  try {
-    const buf = (await docker.getContainer(name).logs({ stdout: true, stderr: true, tail: 5000 })) as unknown as Buffer;
-    return buf.toString("utf8");
-  } catch (e) {
-    return `(no logs: ${(e as Error).message})`;
-  }
-}
-
-/** The certificates Pebble issued (one per finalized order). */
-async function issuedAtPebble(): Promise<string[]> {
-  return [...(await containerLogs(PEBBLE)).matchAll(/Issued certificate serial ([0-9a-f]+)/g)].map((m) => m[1]!);
-}
-
-/** Pebble's directory certificate root (minica), from the image. */
-async function pebbleMinica(): Promise<string> {
-  const c = await docker.createContainer({ Image: PEBBLE_IMAGE, Cmd: ["true"], Labels: { [labelKeys.prefix]: PREFIX } });
-  try {
-    const tar = (await c.getArchive({ path: "/etc/pebble/certs/pebble.minica.pem" })) as unknown as NodeJS.ReadableStream;
-    const chunks: Buffer[] = [];
-    for await (const chunk of tar) chunks.push(Buffer.from(chunk as Buffer));
-    const text = Buffer.concat(chunks).toString("latin1");
-    const pem = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/.exec(text)?.[0];
-    if (!pem) throw new Error("no certificate in the pebble image's minica file");
-    return pem;
-  } finally {
-    await c.remove({ force: true });
-  }
-}
-
-/** Starts Pebble on the front network once `pulumi up` has created it (bounded by `done`). */
-async function startPebbleWhenNetworkExists(done: () => boolean): Promise<void> {
-  const network = `${PREFIX}-front`;
-  for (let i = 0; i < 6000 && !done(); i++) {
-    try {
-      await docker.getNetwork(network).inspect();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  const c = await docker.createContainer({
-    name: PEBBLE,
-    Image: PEBBLE_IMAGE,
-    Labels: { [labelKeys.prefix]: PREFIX, [labelKeys.component]: "e2e-pebble" },
-    ExposedPorts: { "15000/tcp": {} },
-    HostConfig: {
-      NetworkMode: network,
-      PortBindings: { "15000/tcp": [{ HostIp: "127.0.0.1", HostPort: String(PEBBLE_MANAGEMENT_PORT) }] },
-    },
-    NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: ["pebble"] } } },
-  });
-  await c.start();
-}
-
-interface Served {
-  readonly authorized: boolean;
-  readonly error?: string;
-  readonly serial: string;
-  readonly names: string;
-  readonly issuer: string;
-}
 
 /** The certificate the front proxy serves for HOST, verified against `ca`. */
-function served(ca: string[]): Promise<Served> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect(
-      { host: "127.0.0.1", port: HTTPS_PORT, servername: HOST, ca, rejectUnauthorized: false, ALPNProtocols: ["http/1.1"] },
-      () => {
-        const cert = socket.getPeerCertificate();
-        resolve({
-          authorized: socket.authorized,
-          error: socket.authorizationError ? String(socket.authorizationError) : undefined,
-          serial: cert.serialNumber?.toLowerCase() ?? "",
-          names: cert.subjectaltname ?? "",
-          issuer: [cert.issuer?.CN ?? ""].flat().join(","),
-        });
-        socket.end();
-      },
-    );
-    socket.setTimeout(10_000, () => socket.destroy(new Error("TLS handshake timed out")));
-    socket.on("error", reject);
-  });
-}
-
-/** A plain HTTP request to the front proxy's HTTP port. */
-function plainGet(pathAndQuery: string): Promise<{ status: number; location?: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      { host: "127.0.0.1", port: HTTP_PORT, path: pathAndQuery, headers: { Host: `${HOST}:${HTTP_PORT}` }, timeout: 10_000 },
-      (res) => {
-        res.resume();
-        resolve({ status: res.statusCode ?? 0, location: res.headers.location });
-      },
-    );
-    req.on("error", reject);
-  });
-}
+const served = (ca: string[]) => servedAt(HTTPS_PORT, HOST, ca);
 
 describe("HTTPS out of the box (own stack Pulumi.e2e-tls.yaml, Pebble as ACME server)", { skip }, () => {
   let configFile = "";
@@ -166,8 +69,7 @@ describe("HTTPS out of the box (own stack Pulumi.e2e-tls.yaml, Pebble as ACME se
   /** `pulumi up` with a copy of the stack file edited by `edit` (which adds Pebble's CA root: `withCaRoot`). */
   async function up(edit: (config: Record<string, any>) => void): Promise<void> {
     configFile = editedStackFile(edit, STACK);
-    const run = await pulumiUp({ stack: STACK, configFile });
-    assert.equal(run.code, 0, `pulumi up ${STACK} failed:\n${(run.stdout + run.stderr).slice(-6000)}`);
+    await upOk({ stack: STACK, configFile });
   }
 
   let minica = "";
@@ -181,35 +83,24 @@ describe("HTTPS out of the box (own stack Pulumi.e2e-tls.yaml, Pebble as ACME se
     await waitFor("the hub's API over HTTPS", async () => ((await api.request("/hub/api")).status === 200 ? true : undefined), 180_000);
   }
 
-  async function assertQuietPreview(when: string) {
-    const p = await preview({ stack: STACK, configFile });
-    assert.equal(p.code, 0, p.stdout + p.stderr);
-    assert.deepEqual(
-      p.changes.map((s) => `${s.op} ${s.type} ${s.name} [${s.replaceKeys.join(",")}]`),
-      [],
-      `pulumi preview ${when} plans changes`,
-    );
-  }
+  const assertQuietPreview = async (when: string) => assertPlansNoChange(await preview({ stack: STACK, configFile }), when);
 
   before(
     async () => {
       await requireEngine();
       // leftovers of an interrupted run (Pebble carries the stack's prefix label too)
       await removeStack(STACK);
-      minica = await pebbleMinica();
+      minica = await PEBBLE.minica();
       configFile = editedStackFile(withCaRoot(), STACK);
       await ensureStack(STACK);
       let finished = false;
       const deploying = pulumiUp({ stack: STACK, configFile }).finally(() => (finished = true));
-      const pebble = startPebbleWhenNetworkExists(() => finished);
+      const pebble = PEBBLE.startWhenNetworkExists(`${PREFIX}-front`, () => finished);
       const run = await deploying;
       await pebble;
       assert.equal(run.code, 0, `pulumi up ${STACK} failed:\n${(run.stdout + run.stderr).slice(-6000)}`);
       // Pebble makes a new root at every start: the one to trust comes from its management API
-      const root = await got(`https://localhost:${PEBBLE_MANAGEMENT_PORT}/roots/0`, {
-        https: { certificateAuthority: minica },
-        timeout: { request: 10_000 },
-      }).text();
+      const root = await PEBBLE.management("roots/0", minica);
       roots = [root];
       const { url, token } = await stackHub({ stack: STACK });
       hub = { url, token, connect: { ca: root, address: "127.0.0.1" } };
@@ -220,15 +111,9 @@ describe("HTTPS out of the box (own stack Pulumi.e2e-tls.yaml, Pebble as ACME se
   );
 
   after(async () => {
-    fs.mkdirSync(artifacts, { recursive: true });
-    for (const c of [PEBBLE, FRONT, `${PREFIX}-hub`, `${PREFIX}-proxy`]) {
-      fs.writeFileSync(path.join(artifacts, `${c}.log`), await containerLogs(c));
-    }
+    await saveContainerLogs([PEBBLE.name, FRONT, `${PREFIX}-hub`, `${PREFIX}-proxy`], 5000);
     // Pebble first: the front network cannot go while it is connected
-    await docker
-      .getContainer(PEBBLE)
-      .remove({ force: true })
-      .catch(() => undefined);
+    await PEBBLE.remove();
     const problems = await removeStack(STACK);
     assert.deepEqual(problems, [], "the test stack is removed");
   });
@@ -246,29 +131,20 @@ describe("HTTPS out of the box (own stack Pulumi.e2e-tls.yaml, Pebble as ACME se
     assert.equal(cert.names, `DNS:${HOST}`);
     assert.match(cert.issuer, /^Pebble Intermediate CA/);
     firstSerial = cert.serial;
-    assert.deepEqual(await issuedAtPebble(), [firstSerial], "one order, one certificate");
-    const logs = await containerLogs(FRONT);
+    assert.deepEqual(await PEBBLE.issued(), [firstSerial], "one order, one certificate");
+    const logs = await containerLogsOrWhy(FRONT, 5000);
     assert.match(logs, /"challenge":"(http-01|tls-alpn-01)"/, "Pebble validated the host name for real");
     await hubAnswers();
   });
 
   it("redirects HTTP to HTTPS at the public URL, sends HSTS, and only the front proxy publishes ports", async () => {
-    assert.deepEqual(await plainGet("/hub/login?next=%2Fhub%2Fhome"), {
+    assert.deepEqual(await plainGet(HTTP_PORT, HOST, "/hub/login?next=%2Fhub%2Fhome"), {
       status: 308,
       location: `https://${HOST}:${HTTPS_PORT}/hub/login?next=%2Fhub%2Fhome`,
     });
     const res = await api.request("/hub/login");
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("strict-transport-security"), "max-age=31536000");
-    const published = async (name: string) =>
-      Object.entries(
-        ((await docker.getContainer(name).inspect()).HostConfig.PortBindings ?? {}) as Record<
-          string,
-          { HostIp: string; HostPort: string }[] | null
-        >,
-      )
-        .flatMap(([port, binds]) => (binds ?? []).map((b) => `${b.HostIp}:${b.HostPort}->${port}`))
-        .sort();
     assert.deepEqual(await published(FRONT), [`127.0.0.1:${HTTPS_PORT}->443/tcp`, `127.0.0.1:${HTTP_PORT}->80/tcp`].sort());
     assert.deepEqual(await published(`${PREFIX}-proxy`), [], "configurable-http-proxy is reached through the front proxy only");
     assert.deepEqual(await published(`${PREFIX}-hub`), []);
@@ -306,13 +182,8 @@ describe("HTTPS out of the box (own stack Pulumi.e2e-tls.yaml, Pebble as ACME se
     { skip: chromiumPath() ? false : "Chromium is not installed (test/infra/engine.sh installs it)" },
     async () => {
       // Chromium takes public keys of certificates the server presents: Pebble's intermediate, which its root signed
-      const intermediate = await got(`https://localhost:${PEBBLE_MANAGEMENT_PORT}/intermediates/0`, {
-        https: { certificateAuthority: minica },
-        timeout: { request: 10_000 },
-      }).text();
+      const intermediate = await PEBBLE.management("intermediates/0", minica);
       assert.ok(new X509Certificate(intermediate).verify(new X509Certificate(roots[0]!).publicKey), "the intermediate chains to the root");
-      const spki = new X509Certificate(intermediate).publicKey.export({ type: "spki", format: "der" });
-      const { createHash } = await import("node:crypto");
       const browser = await chromium.launch({
         executablePath: chromiumPath(),
         headless: true,
@@ -320,28 +191,21 @@ describe("HTTPS out of the box (own stack Pulumi.e2e-tls.yaml, Pebble as ACME se
           ...chromiumArgs,
           `--host-resolver-rules=MAP ${HOST} 127.0.0.1`,
           // trust what Pebble's intermediate (under the root the test trusts) signed, nothing else
-          `--ignore-certificate-errors-spki-list=${createHash("sha256").update(spki).digest("base64")}`,
+          `--ignore-certificate-errors-spki-list=${spkiPin(intermediate)}`,
         ],
       });
       try {
         const page = await browser.newPage();
         // Chromium aborts a navigation when the host's interfaces change (Docker creating networks): once more then
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await page.goto(`http://${HOST}:${HTTP_PORT}/hub/login`);
-            break;
-          } catch (e) {
-            if (attempt >= 3 || !/ERR_NETWORK_CHANGED/.test(String(e))) throw e;
-          }
-        }
+        await gotoDespiteNetworkChange(page, `http://${HOST}:${HTTP_PORT}/hub/login`);
         assert.equal(new URL(page.url()).protocol, "https:", "the browser was redirected to HTTPS");
         await page.fill("#username_input", "tls-admin");
         await page.fill("#password_input", adminPassword);
         await Promise.all([page.waitForURL(/\/(hub\/(home|spawn)|user\/)/, { timeout: 60_000 }), page.click("#login_submit")]);
         await page.goto(`${hub.url}/user/tls-admin/lab`);
         await page.locator("#jp-main-dock-panel").waitFor({ state: "visible", timeout: 120_000 });
-        fs.mkdirSync(artifacts, { recursive: true });
-        await page.screenshot({ path: path.join(artifacts, "jupyterlab-https.png") });
+        fs.mkdirSync(artifactsDir, { recursive: true });
+        await page.screenshot({ path: path.join(artifactsDir, "jupyterlab-https.png") });
       } finally {
         await browser.close();
       }
@@ -366,7 +230,7 @@ describe("HTTPS out of the box (own stack Pulumi.e2e-tls.yaml, Pebble as ACME se
     const afterReplace = await waitFor("the new front proxy to serve", async () => (await served(roots)).serial || undefined, 60_000);
     assert.equal(afterReplace, firstSerial, "a replacement serves the certificate from the retained volume");
     assert.equal((await api.request("/hub/login")).headers.get("strict-transport-security"), "max-age=600");
-    assert.deepEqual(await issuedAtPebble(), [firstSerial], "no new order at Pebble");
+    assert.deepEqual(await PEBBLE.issued(), [firstSerial], "no new order at Pebble");
     assert.equal((await api.request("/hub/api")).status, 200);
     await assertQuietPreview("after up");
   });
@@ -386,13 +250,7 @@ describe("HTTPS out of the box (own stack Pulumi.e2e-tls.yaml, Pebble as ACME se
       ["tlsKey", leaf.key],
     ] as const) {
       // multi-line values from standard input, as `pulumi config set --secret tlsKey < privkey.pem`
-      execFileSync("pulumi", ["config", "set", "--secret", key, "--stack", STACK, "--config-file", configFile, "--non-interactive"], {
-        cwd: projectDir,
-        env: pulumiEnv(),
-        input: pem,
-        stdio: ["pipe", "pipe", "pipe"],
-        timeout: 60_000,
-      });
+      setSecretFromStdin(key, pem, { stack: STACK, configFile });
     }
     const stackText = fs.readFileSync(configFile, "utf8");
     assert.ok(!stackText.includes(keyBody), "the stack file holds the key encrypted");
@@ -421,7 +279,7 @@ describe("HTTPS out of the box (own stack Pulumi.e2e-tls.yaml, Pebble as ACME se
       const info = await docker.getContainer(c.Id).inspect();
       const visible = JSON.stringify([info.Config.Env, info.Config.Labels, info.Config.Cmd, info.Config.Entrypoint, info.Args]);
       assert.ok(!visible.includes(keyBody) && !visible.includes("PRIVATE KEY"), `${info.Name} shows no key`);
-      assert.ok(!(await containerLogs(c.Id)).includes("PRIVATE KEY"), `${info.Name} logs no key`);
+      assert.ok(!(await containerLogsOrWhy(c.Id, 5000)).includes("PRIVATE KEY"), `${info.Name} logs no key`);
     }
     await assertQuietPreview("after up in files mode");
   });

@@ -25,24 +25,18 @@ import { gunzipSync } from "node:zlib";
 import { escapeUserName } from "../../components/identity";
 import { labelKeys } from "../../components/names";
 import { backupDirName, type Manifest } from "../../ops/backups/manifest";
-import { BrowserSession, HubApi, type HubEnv } from "./client";
-import {
-  destroy,
-  docker,
-  ensureStack,
-  output,
-  projectDir,
-  removeStack,
-  stackHub,
-  stackSkip as skip,
-  pulumi,
-  up,
-  waitForHealthyHub,
-  waitForHub,
-  requireEngine,
-  npmRun,
-  type Run,
-} from "./stack";
+import { artifactsDir } from "./artifacts";
+import { BrowserSession } from "./browser-session";
+import { npmRun, show } from "./commands";
+import { demux, docker, requireEngine, stackVolumes as prefixedVolumes, waitForHealthyHub } from "./engine";
+import { HubApi } from "./hub-api";
+import type { HubEnv } from "./hub-env";
+import { destroy, ensureStack, output, pulumi, stackHub, up, upOk } from "./pulumi";
+import { removeStack } from "./remove-stack";
+import { stackSkip as skip } from "./stack";
+import { readFiles, sha256, writeFiles } from "./user-files";
+import { shellOnVolume, volumeFingerprint } from "./volume-helpers";
+import { waitForHub } from "./wait";
 
 const STACK = "e2e-backup";
 const PREFIX = "gmap-bak";
@@ -51,99 +45,11 @@ const PASSWORD = "Backup-Passw0rd-2026";
 /** ada and zoe are made through the API, grace signs up with a password and an admin authorizes her. */
 const USERS = ["ada", "zoe.d@lab", "grace"] as const;
 const NATIVE = "grace";
-const FINGERPRINT_IMAGE = "localhost/gmap-debian:bookworm";
 
-const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+/** What a volume holds (volume-helpers.ts), read by a helper labelled with the stack's prefix. */
+const fingerprint = (volume: string, without: readonly string[] = []) => volumeFingerprint(volume, PREFIX, without);
 
-/**
- * What a volume holds: every path with its type, owner, mode (and size and mtime for non-directories),
- * and the SHA-256 of every file, read by a helper container with the volume mounted read-only.
- * Paths in `without` are left out.
- */
-async function fingerprint(volume: string, without: readonly string[] = []): Promise<string> {
-  const script = `set -eu
-cd /v
-{
-  stat -c '%n|%F|%u:%g|%a' .
-  find . -mindepth 1 -type d -exec stat -c '%n|%F|%u:%g|%a' {} +
-  find . -mindepth 1 ! -type d -exec stat -c '%n|%F|%u:%g|%a|%s|%Y' {} +
-  find . -type f -exec sha256sum {} +
-} | grep -v -F -f /tmp/without | LC_ALL=C sort
-`;
-  const container = await docker.createContainer({
-    Image: FINGERPRINT_IMAGE,
-    Entrypoint: [
-      "sh",
-      "-c",
-      `printf '%s\\n' "$@" > /tmp/without; ${script}`,
-      "fingerprint",
-      ...(without.length ? without : ["\u0001none"]),
-    ],
-    Labels: { [labelKeys.prefix]: PREFIX, "org.europlanet-gmap.e2e": "fingerprint" },
-    NetworkDisabled: true,
-    HostConfig: { Mounts: [{ Type: "volume", Source: volume, Target: "/v", ReadOnly: true }] },
-  });
-  try {
-    await container.start();
-    const { StatusCode } = (await container.wait()) as { StatusCode: number };
-    const logs = (await container.logs({ stdout: true, stderr: true })) as unknown as Buffer;
-    const text = demux(logs);
-    assert.equal(StatusCode, 0, `fingerprint of ${volume}: ${text}`);
-    return text;
-  } finally {
-    await container.remove({ force: true });
-  }
-}
-
-/** The payload of a non-TTY container log (frames: 8-byte header, then the data). */
-function demux(buf: Buffer): string {
-  const parts: Buffer[] = [];
-  for (let i = 0; i + 8 <= buf.length;) {
-    const size = buf.readUInt32BE(i + 4);
-    parts.push(buf.subarray(i + 8, i + 8 + size));
-    i += 8 + size;
-  }
-  return Buffer.concat(parts).toString("utf8");
-}
-
-async function stackVolumes(): Promise<string[]> {
-  const list = await docker.listVolumes({ filters: { label: [`${labelKeys.prefix}=${PREFIX}`] } });
-  return (list.Volumes ?? []).map((v) => v.Name).sort();
-}
-
-/** Files each user writes through a kernel of their server; the kernel prints their SHA-256. */
-function writeFiles(user: string): string {
-  return `
-import hashlib, json, os
-home = "/home/jovyan"
-user = ${JSON.stringify(user)}
-os.makedirs(f"{home}/work/données", exist_ok=True)
-files = {
-    "work/notes.md": f"# Notes of {user}\\n\\nΣ = ∫ f(x) dx, café, naïve, 東京\\n".encode(),
-    "work/données/Ωmega-zoë.txt": f"Grüße von {user} ✓\\n".encode(),
-    "work/blob.bin": hashlib.sha256(user.encode()).digest() * 32768 + os.urandom(65536),
-    "scratch/scratch.txt": f"scratch of {user}\\n".encode(),
-    f"shared/from-{user}.txt": f"{user} shares this\\n".encode(),
-}
-for name, data in files.items():
-    with open(f"{home}/{name}", "wb") as f:
-        f.write(data)
-os.chmod(f"{home}/work/notes.md", 0o600)
-print(json.dumps({name: hashlib.sha256(data).hexdigest() for name, data in files.items()}))
-`;
-}
-
-/** The SHA-256 of the files as the user's server reads them now. */
-function readFiles(names: readonly string[]): string {
-  return `
-import hashlib, json
-print(json.dumps({n: hashlib.sha256(open("/home/jovyan/" + n, "rb").read()).hexdigest() for n in ${JSON.stringify(names)}}))
-`;
-}
-
-async function sha256(file: string): Promise<string> {
-  return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-}
+const stackVolumes = () => prefixedVolumes(PREFIX);
 
 describe("backups and restores (own stack Pulumi.e2e-backup.yaml)", { skip }, () => {
   let env: HubEnv;
@@ -184,8 +90,7 @@ describe("backups and restores (own stack Pulumi.e2e-backup.yaml)", { skip }, ()
       work = fs.mkdtempSync(path.join(os.tmpdir(), "gmap-backup-e2e-"));
       await removeStack(STACK);
       await ensureStack(STACK);
-      const run = await up({ stack: STACK });
-      assert.equal(run.code, 0, `pulumi up ${STACK} failed:\n${(run.stdout + run.stderr).slice(-6000)}`);
+      await upOk({ stack: STACK });
       env = await stackHub({ stack: STACK });
       await waitForHub(env.url);
       api = new HubApi(env);
@@ -197,10 +102,10 @@ describe("backups and restores (own stack Pulumi.e2e-backup.yaml)", { skip }, ()
 
   after(
     async () => {
-      fs.mkdirSync(path.join(projectDir, "test-artifacts"), { recursive: true });
+      fs.mkdirSync(artifactsDir, { recursive: true });
       try {
         const logs = (await docker.getContainer(`${PREFIX}-hub`).logs({ stdout: true, stderr: true, tail: 2000 })) as unknown as Buffer;
-        fs.writeFileSync(path.join(projectDir, "test-artifacts", `${PREFIX}-hub.log`), demux(logs));
+        fs.writeFileSync(path.join(artifactsDir, `${PREFIX}-hub.log`), demux(logs));
       } catch {
         // no hub container (the test stopped before deploying or after destroying)
       }
@@ -341,15 +246,7 @@ describe("backups and restores (own stack Pulumi.e2e-backup.yaml)", { skip }, ()
   it("restores one user whose server is stopped, and only that user", { timeout: 5 * 60_000 }, async () => {
     await api.stopServer("ada");
     // ada loses her work
-    const wipe = await docker.createContainer({
-      Image: FINGERPRINT_IMAGE,
-      Cmd: ["sh", "-c", "rm -rf /v/work && echo oops > /v/mistake.txt"],
-      Labels: { [labelKeys.prefix]: PREFIX, "org.europlanet-gmap.e2e": "wipe" },
-      HostConfig: { Mounts: [{ Type: "volume", Source: `${PREFIX}-user-ada`, Target: "/v" }] },
-    });
-    await wipe.start();
-    await wipe.wait();
-    await wipe.remove();
+    await shellOnVolume(`${PREFIX}-user-ada`, PREFIX, "wipe", "rm -rf /v/work && echo oops > /v/mistake.txt");
     assert.notEqual(await fingerprint(`${PREFIX}-user-ada`), baseline[`${PREFIX}-user-ada`]);
 
     const run = await npmRun("restore", [STACK, backup, "--user", "ada"]);

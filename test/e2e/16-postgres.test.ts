@@ -17,28 +17,16 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { labelKeys } from "../../components/names";
 import type { Manifest } from "../../ops/backups/manifest";
-import { BrowserSession, HubApi, type HubEnv, waitFor } from "./client";
-import {
-  containerLogs,
-  destroy,
-  docker,
-  dockerExec,
-  editedStackFile,
-  ensureStack,
-  inspectContainer,
-  output,
-  preview,
-  projectDir,
-  pulumiOk,
-  removeStack,
-  stackHub,
-  stackSkip as skip,
-  up as pulumiUp,
-  waitForHealthy,
-  waitForHub,
-  npmRun,
-  type Run,
-} from "./stack";
+import { saveContainerLogs } from "./artifacts";
+import { BrowserSession } from "./browser-session";
+import { npmRun, show } from "./commands";
+import { containerLogs, docker, dockerExec, inspectContainer, waitForHealthy } from "./engine";
+import { HubApi } from "./hub-api";
+import type { HubEnv } from "./hub-env";
+import { destroy, ensureStack, output, preview, pulumiOk, stackHub, up as pulumiUp } from "./pulumi";
+import { removeStack } from "./remove-stack";
+import { editedStackFile, stackSkip as skip } from "./stack";
+import { waitFor, waitForHub } from "./wait";
 
 const STACK = "e2e-pg";
 const PREFIX = "gmap-upg-pg";
@@ -64,8 +52,6 @@ async function up(configFile?: string): Promise<HubEnv> {
   return env;
 }
 
-const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
-
 /** A SQL query as the hub's role, inside the PostgreSQL container (local connections need no password). */
 async function sql(query: string): Promise<string[]> {
   const out = await dockerExec(POSTGRES, ["psql", "-U", "jupyterhub", "-d", "jupyterhub", "-tAc", query]);
@@ -89,11 +75,7 @@ describe("PostgreSQL hub database (own stack Pulumi.e2e-pg.yaml)", { skip }, () 
 
   after(
     async () => {
-      fs.mkdirSync(path.join(projectDir, "test-artifacts"), { recursive: true });
-      for (const name of [HUB, POSTGRES]) {
-        const logs = await containerLogs(name).catch((e: Error) => `(no logs: ${e.message})`);
-        fs.writeFileSync(path.join(projectDir, "test-artifacts", `${name}.log`), logs);
-      }
+      await saveContainerLogs([HUB, POSTGRES]);
       const problems = await removeStack(STACK);
       assert.deepEqual(problems, [], "the stack and its volumes are removed");
     },

@@ -16,24 +16,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { escapeUserName } from "../../components/identity";
-import { BrowserSession, HubApi, type HubEnv } from "./client";
-import {
-  containerLogs,
-  dockerExec,
-  editedStackFile,
-  ensureStack,
-  inspectContainer,
-  output,
-  preview,
-  projectDir,
-  removeStack,
-  stackHub,
-  stackSkip as skip,
-  up as pulumiUp,
-  userContainer,
-  waitForHealthy,
-  waitForHub,
-} from "./stack";
+import { saveContainerLogs } from "./artifacts";
+import { BrowserSession } from "./browser-session";
+import { dockerExec, inspectContainer, userContainer, waitForHealthy } from "./engine";
+import { HubApi } from "./hub-api";
+import type { HubEnv } from "./hub-env";
+import { ensureStack, output, preview, stackHub, up as pulumiUp, upOk } from "./pulumi";
+import { removeStack } from "./remove-stack";
+import { editedStackFile, projectDir, stackSkip as skip } from "./stack";
+import { waitForHub } from "./wait";
 
 const STACK = "e2e-upgrade";
 const PREFIX = "gmap-upg-up";
@@ -62,8 +53,7 @@ const olderStackFile = () =>
   }, STACK);
 
 async function up(configFile?: string): Promise<HubEnv> {
-  const run = await pulumiUp({ stack: STACK, ...(configFile ? { configFile } : {}) });
-  assert.equal(run.code, 0, `pulumi up ${STACK} failed:\n${(run.stdout + run.stderr).slice(-6000)}`);
+  await upOk({ stack: STACK, ...(configFile ? { configFile } : {}) });
   const env = await stackHub({ stack: STACK });
   await waitForHealthy(HUB);
   await waitForHub(env.url, 60);
@@ -116,9 +106,7 @@ describe(
 
     after(
       async () => {
-        fs.mkdirSync(path.join(projectDir, "test-artifacts"), { recursive: true });
-        const logs = await containerLogs(HUB).catch((e: Error) => `(no logs: ${e.message})`);
-        fs.writeFileSync(path.join(projectDir, "test-artifacts", `${HUB}.log`), logs);
+        await saveContainerLogs([HUB]);
         const problems = await removeStack(STACK);
         assert.deepEqual(problems, [], "the stack and its volumes are removed");
       },

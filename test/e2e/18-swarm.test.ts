@@ -27,19 +27,11 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import Docker from "dockerode";
 import { labelKeys } from "../../components/names";
-import { HubApi, type HubEnv, waitFor } from "./client";
-import {
-  assertQuietPreview,
-  destroy,
-  editedStackFile,
-  ensureStack,
-  projectDir,
-  pulumi,
-  stackHub,
-  stackSkip as skip,
-  up,
-  waitForHub,
-} from "./stack";
+import { HubApi } from "./hub-api";
+import type { HubEnv } from "./hub-env";
+import { assertQuietPreview, destroy, ensureStack, pulumi, stackHub, up } from "./pulumi";
+import { editedStackFile, projectDir, stackSkip as skip } from "./stack";
+import { waitFor, waitForHub } from "./wait";
 
 const STACK = "e2e-swarm";
 const PREFIX = "gmap-swarm";

@@ -1,5 +1,5 @@
 /**
- * Deploys and removes the end-to-end stacks with the real Pulumi CLI (see stack.ts); used by
+ * Deploys and removes the end-to-end stacks with the real Pulumi CLI (see pulumi.ts); used by
  * test/infra/test-e2e.sh.
  *
  *   node --import tsx test/e2e/deploy.ts up <stack>
@@ -9,7 +9,9 @@
  *   node --import tsx test/e2e/deploy.ts down <stack>
  *       `pulumi destroy`, then removes the stack and every object with its prefix, volumes included.
  */
-import { ensureStack, output, removeStack, stackHub, up, waitForHub } from "./stack";
+import { ensureStack, output, stackHub, up } from "./pulumi";
+import { removeStack } from "./remove-stack";
+import { waitForHub } from "./wait";
 
 async function main(): Promise<number> {
   const [command, name] = process.argv.slice(2);

@@ -1,7 +1,6 @@
 /**
- * Helpers of the GitHub/GitLab sign-in scenarios (10-oauth.test.ts): the fake OAuth provider
- * container (test/standins/fake-oauth), browser sessions that reach it by its network alias, and
- * the sign-in flows through the hub's pages.
+ * The fake OAuth provider of the GitHub/GitLab sign-in scenario (10-oauth.test.ts): its container
+ * (test/standins/fake-oauth) and browser-like sessions that reach it by its network alias.
  *
  * The hub reaches the provider as http://fake-oauth:8080 on the stack's network. The tests use the
  * very same URLs: the sessions resolve the alias to the container's address on the bridge (a
@@ -10,7 +9,8 @@
 import * as dns from "node:dns";
 import type Docker from "dockerode";
 import { labelKeys } from "../../components/names";
-import { BrowserSession, formsOf, type HubEnv, type Page } from "./client";
+import { BrowserSession } from "./browser-session";
+import type { HubEnv } from "./hub-env";
 
 export const FAKE_OAUTH_IMAGE = "localhost/fake-oauth:1";
 export const FAKE_OAUTH_ALIAS = "fake-oauth";
@@ -20,7 +20,7 @@ export const FIXTURE_LABEL = "org.europlanet-gmap.e2e-fixture";
 
 /**
  * Labels of a test fixture container: ours, plus the stack's prefix label, so removing the stack's
- * leftovers (test/e2e/stack.ts removeStack) removes a fixture an interrupted run left behind.
+ * leftovers (test/e2e/remove-stack.ts removeStack) removes a fixture an interrupted run left behind.
  */
 export function fixtureLabels(runId: string, prefix: string): Record<string, string> {
   return { [FIXTURE_LABEL]: runId, [labelKeys.prefix]: prefix };
@@ -123,6 +123,12 @@ export class FakeOAuth {
     return (await res.json()) as FakeRequest[];
   }
 
+  /** The last authorize request the provider saw for `provider`. */
+  async lastAuthorize(provider: "github" | "gitlab"): Promise<FakeRequest | undefined> {
+    const all = (await this.requests()).filter((r) => r.provider === provider && r.kind === "authorize");
+    return all[all.length - 1];
+  }
+
   async logs(): Promise<string> {
     const buf = (await this.docker.getContainer(this.id).logs({ stdout: true, stderr: true, tail: 400 })) as unknown as Buffer;
     return buf.toString("utf8");
@@ -151,31 +157,4 @@ export function aliasLookup(alias: string, address: string) {
 /** A browser-like session that reaches the fake provider by its alias, like the hub does. */
 export function fakeSession(env: HubEnv, fake: Pick<FakeOAuth, "ip">): BrowserSession {
   return new BrowserSession(env, { lookup: aliasLookup(FAKE_OAUTH_ALIAS, fake.ip) });
-}
-
-/**
- * Signs in with GitHub or GitLab: the hub's login link (with several providers from the login
- * page's button), the provider's authorize form filled with `login`, back through the callback.
- */
-export async function oauthLogin(s: BrowserSession, provider: "github" | "gitlab", login: string, multi: boolean): Promise<Page> {
-  const start = multi ? await s.click(await s.get("/hub/login"), `/hub/${provider}/oauth_login`) : await s.get("/hub/oauth_login");
-  if (!formsOf(start).length)
-    throw new Error(`expected the provider's authorize form, got HTTP ${start.status} at ${start.url}: ${start.text.slice(0, 300)}`);
-  return s.submit(start, { login });
-}
-
-/** The native login page, through the login page's link when there are several providers. */
-async function nativeLoginPage(s: BrowserSession, multi: boolean): Promise<Page> {
-  return multi ? s.click(await s.get("/hub/login"), "/hub/native/login") : s.get("/hub/login");
-}
-
-/** Native sign-up through the login page's links (several providers: under /hub/native/). */
-export async function nativeSignUp(s: BrowserSession, name: string, password: string, multi: boolean): Promise<Page> {
-  const signup = await s.click(await nativeLoginPage(s, multi), multi ? "/hub/native/signup" : "/hub/signup");
-  return s.submit(signup, { username: name, signup_password: password, signup_password_confirmation: password });
-}
-
-/** Native login through the login page's links and the login form's own action. */
-export async function nativeLogin(s: BrowserSession, name: string, password: string, multi: boolean): Promise<Page> {
-  return s.submit(await nativeLoginPage(s, multi), { username: name, password });
 }
