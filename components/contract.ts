@@ -5,7 +5,8 @@
  * and the hub validates both files against them at start, before reading a value.
  */
 import { z } from "zod";
-import { spawnerTraitOptions } from "./config/schema";
+import { imageEntry, logLevels, spawnerTraitOptions, swarmImageKeys } from "./config";
+import { authProviders } from "./identity";
 
 const name = z.string().min(1);
 const stringMap = z.record(z.string(), z.string());
@@ -19,6 +20,13 @@ const nativeAuth = z.strictObject({
   askEmail: z.boolean(),
 });
 
+/**
+ * An image of the menu: the stack config's image entry as it is, without its swarm-only keys (so a
+ * new per-image option reaches the hub by itself); the hub checks the names it is given only for
+ * being there.
+ */
+const image = imageEntry.omit(swarmImageKeys).extend({ name, displayName: name, image: name });
+
 const oauthCommon = {
   clientId: name,
   callbackUrl: z.url(),
@@ -31,7 +39,7 @@ const oauthCommon = {
 export const hubSettingsSchema = z.strictObject({
   hub: z.strictObject({
     publicUrl: z.url().describe("What users open; OAuth callbacks derive from it."),
-    logLevel: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    logLevel: z.enum(logLevels),
     connectHost: name.describe("Network alias of the hub container (on the main network and on every user network)."),
     port: z.int().min(1).max(65535).describe("Port of the hub's API and pages (user servers and the proxy reach it at connectHost:port)."),
     container: name.describe("The hub's container: the spawner connects it to each user server's network."),
@@ -55,7 +63,7 @@ export const hubSettingsSchema = z.strictObject({
       .describe("The hub database in PostgreSQL (password: secrets.json databasePassword); absent: SQLite in dataDir."),
   }),
   auth: z.strictObject({
-    providers: z.array(z.enum(["native", "github", "gitlab"])).min(1),
+    providers: z.array(z.enum(authProviders)).min(1),
     logins: z
       .record(z.string(), z.strictObject({ service: name, urlPrefix: z.string().regex(/^\/[a-z0-9-]+$/), userNamePrefix: z.string() }))
       .describe(
@@ -90,7 +98,7 @@ export const hubSettingsSchema = z.strictObject({
     networkPool: z.cidrv4().describe("Range the per-user networks take their subnets from."),
     networkPrefixLength: z.int().min(16).max(29).describe("Prefix length of each per-user network's subnet."),
     containerNameTemplate: name,
-    images: z.array(z.strictObject({ name, displayName: name, image: name })).min(1),
+    images: z.array(image).min(1),
     defaultImage: name,
     ...spawnerTraitOptions,
     uid: z.int().min(0),

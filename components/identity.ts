@@ -3,14 +3,37 @@
  * user names in Docker names, admin names, the public URL and OAuth callback URLs. Pure functions of
  * the validated config; the config schema uses some of them for its rules.
  */
-import type { OAuthProvider, PublicConfig } from "./config";
 
-/** The URL users open. */
-export function publicUrl(config: Pick<PublicConfig, "hub">): string {
-  return (config.hub.publicUrl ?? `http://localhost:${config.hub.port}`).replace(/\/+$/, "");
+/** The login providers of auth.providers, in the order the config reference lists them. */
+export const authProviders = ["native", "github", "gitlab"] as const;
+export type AuthProvider = (typeof authProviders)[number];
+
+/** The OAuth providers (the others of auth.providers: native). */
+export const oauthProviders = ["github", "gitlab"] as const satisfies readonly AuthProvider[];
+export type OAuthProvider = (typeof oauthProviders)[number];
+
+/*
+ * What these functions read of the validated stack config, written out here (the config's types
+ * fit them) so that the config may use them without an import cycle.
+ */
+interface HubAddress {
+  readonly hub: { readonly publicUrl?: string | undefined; readonly port: number };
+}
+interface ProviderAccounts {
+  readonly admins: readonly string[];
+  readonly callbackUrl?: string | undefined;
+}
+interface AuthChoice {
+  readonly auth: {
+    readonly providers: readonly AuthProvider[];
+    readonly admins: readonly string[];
+  } & { readonly [P in OAuthProvider]?: ProviderAccounts | undefined };
 }
 
-type AuthProvider = PublicConfig["auth"]["providers"][number];
+/** The URL users open. */
+export function publicUrl(config: HubAddress): string {
+  return (config.hub.publicUrl ?? `http://localhost:${config.hub.port}`).replace(/\/+$/, "");
+}
 
 /**
  * The one rule for user names, whatever the provider (the login as typed or given by GitHub or
@@ -26,7 +49,7 @@ export const userNameRule = { source: "[a-z0-9_][a-z0-9._@-]{0,47}", maxLength: 
  * MultiAuthenticator) `native:`, `github:` or `gitlab:`, so equal logins of different providers
  * are different users (and get different servers and volumes).
  */
-export function userNamePrefix(config: Pick<PublicConfig, "auth">, provider: AuthProvider): string {
+export function userNamePrefix(config: AuthChoice, provider: AuthProvider): string {
   return config.auth.providers.length > 1 ? `${provider}:` : "";
 }
 
@@ -39,12 +62,12 @@ export function providerUrlPrefix(provider: AuthProvider): string {
 }
 
 /** What the hub needs to know to sign users in with a provider: its login service name, URL prefix and user-name prefix. */
-export function providerLogin(config: Pick<PublicConfig, "auth">, provider: AuthProvider) {
+export function providerLogin(config: AuthChoice, provider: AuthProvider) {
   return { service: loginServices[provider], urlPrefix: providerUrlPrefix(provider), userNamePrefix: userNamePrefix(config, provider) };
 }
 
 /** The hub's user name of a provider's login (logins are lower-cased by every authenticator). */
-export function hubUserName(config: Pick<PublicConfig, "auth">, provider: AuthProvider, login: string): string {
+export function hubUserName(config: AuthChoice, provider: AuthProvider, login: string): string {
   return userNamePrefix(config, provider) + login.toLowerCase();
 }
 
@@ -63,12 +86,12 @@ export function escapeUserName(name: string): string {
 }
 
 /** Native admin accounts the deployment creates (none when native sign-in is off). */
-export function nativeAdmins(config: Pick<PublicConfig, "auth">): string[] {
+export function nativeAdmins(config: AuthChoice): string[] {
   return config.auth.providers.includes("native") ? [...new Set(config.auth.admins)].sort() : [];
 }
 
 /** Hub admins as the hub names them, per provider (native admins only when native is enabled). */
-export function adminUserNames(config: Pick<PublicConfig, "auth">): string[] {
+export function adminUserNames(config: AuthChoice): string[] {
   const { auth } = config;
   const names = [
     ...(auth.providers.includes("native") ? auth.admins.map((n) => hubUserName(config, "native", n)) : []),
@@ -79,16 +102,16 @@ export function adminUserNames(config: Pick<PublicConfig, "auth">): string[] {
 }
 
 /** Path of a provider's OAuth callback under the public URL (each provider has its own prefix when there are several). */
-export function oauthCallbackPath(config: Pick<PublicConfig, "auth">, provider: OAuthProvider): string {
+export function oauthCallbackPath(config: AuthChoice, provider: OAuthProvider): string {
   return config.auth.providers.length > 1 ? `/hub${providerUrlPrefix(provider)}/oauth_callback` : "/hub/oauth_callback";
 }
 
 /** The OAuth callback URL the hub derives from its public URL when callbackUrl is not set. */
-export function defaultOAuthCallbackUrl(config: Pick<PublicConfig, "auth" | "hub">, provider: OAuthProvider): string {
+export function defaultOAuthCallbackUrl(config: AuthChoice & HubAddress, provider: OAuthProvider): string {
   return publicUrl(config) + oauthCallbackPath(config, provider);
 }
 
 /** The OAuth callback URL of a provider: the configured one, else derived from the public URL. */
-export function oauthCallbackUrl(config: Pick<PublicConfig, "auth" | "hub">, provider: OAuthProvider): string {
+export function oauthCallbackUrl(config: AuthChoice & HubAddress, provider: OAuthProvider): string {
   return config.auth[provider]?.callbackUrl ?? defaultOAuthCallbackUrl(config, provider);
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type HookFiles, type StackConfig, withoutSecrets } from "./config";
+import { type HookFiles, kindOf, type StackConfig, withoutSecrets } from "./config";
 import { Hub, type HubFile } from "./hub";
 import { NotebookImages } from "./images";
 import { HubNetwork } from "./network";
@@ -10,7 +10,7 @@ import { FrontProxy } from "./front-proxy";
 import { frontFiles, tlsEnabled } from "./tls";
 import { HubSecrets } from "./secrets";
 import { nativeAdmins, publicUrl } from "./identity";
-import { isStackVolume, shareDriverOptions } from "./mounts";
+import { isStackVolume, shareDriverOptions, volumeDriver } from "./mounts";
 import { hubPaths, labelsFor, names, userNetworkSelector, userServerSelector } from "./names";
 import { hookPath, hubSecrets, hubSettings, stableJson } from "./settings";
 import { HubStorage } from "./storage";
@@ -26,7 +26,7 @@ export interface JupyterHubArgs {
   readonly hubContext: string;
 }
 
-/** A complete JupyterHub on one Docker host: network, volumes, images, secrets, proxy and hub. */
+/** A complete JupyterHub: network, volumes, images, secrets, proxy and hub on this Docker host (user servers on it or, in swarm mode, on the Swarm's nodes). */
 export class JupyterHub extends pulumi.ComponentResource {
   /** The URL users open. */
   public readonly url: string;
@@ -61,13 +61,13 @@ export class JupyterHub extends pulumi.ComponentResource {
     const shared = Object.fromEntries(
       config.storage.filter(isStackVolume).map((m) => {
         const opts = shareDriverOptions(m, config.shareCredentials);
-        const secret = m.source.type === "cifs" && m.name in config.shareCredentials;
+        const secret = kindOf(m.source).credentials !== undefined && m.name in config.shareCredentials;
         return [
           m.name,
           {
             name: n.storageVolume(m.name),
             labels: labels(`storage-${m.name}`),
-            ...(m.source.type === "driver" ? { driver: m.source.driver } : {}),
+            ...volumeDriver(m.source),
             ...(opts ? { driverOpts: secret ? pulumi.secret(opts) : opts } : {}),
           },
         ];

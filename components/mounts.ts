@@ -1,8 +1,9 @@
 /**
  * The mounts of the notebook containers (per-user work volume and storage mounts) as the hub's
- * spawner receives them, and the Docker volume options of network shares (pure functions).
+ * spawner receives them, and the Docker volume options of network shares (pure functions). What
+ * each kind of source needs comes from the table of storage kinds (config/sections/storage-kinds.ts).
  */
-import type { PublicConfig, StackConfig } from "./config";
+import { kindOf, type PublicConfig, type StackConfig, type StorageSource } from "./config";
 import { homeMount, names } from "./names";
 
 type StorageMount = StackConfig["storage"][number];
@@ -24,38 +25,25 @@ export interface SpawnerMount {
 /** The source and access of a mount whose volume a driver creates (storage mounts and the homes). */
 interface ShareMount {
   readonly name: string;
-  readonly source: StorageMount["source"];
+  readonly source: StorageSource;
   readonly readOnly: boolean;
 }
 
-/** Docker's local-driver options that mount a network share, or undefined for other sources. */
+/** The Docker volume driver options that mount a source (network shares, plugin volumes), or undefined for other sources. */
 export function shareDriverOptions(mount: ShareMount, credentials: StackConfig["shareCredentials"]): Record<string, string> | undefined {
-  const src = mount.source;
-  const options = [...(src.type === "nfs" || src.type === "cifs" ? src.options : [])];
-  if (mount.readOnly && !options.includes("ro")) options.push("ro");
-  switch (src.type) {
-    case "nfs":
-      return { type: "nfs", device: `:${src.export}`, o: [`addr=${src.server}`, ...options].join(",") };
-    case "cifs": {
-      const cred = credentials[mount.name];
-      const login = cred
-        ? [`username=${cred.username}`, `password=${cred.password}`, ...(cred.domain ? [`domain=${cred.domain}`] : [])]
-        : [];
-      return { type: "cifs", device: `//${src.server}/${src.share}`, o: [`addr=${src.server}`, ...login, ...options].join(",") };
-    }
-    case "driver":
-      return { ...src.options };
-    default:
-      return undefined;
-  }
+  return kindOf(mount.source).driverOptions?.(mount.source, { readOnly: mount.readOnly, credentials: credentials[mount.name] });
+}
+
+/** The volume plugin of a source as Docker volume specs name it (`{ driver }`), or nothing for Docker's local driver. */
+export function volumeDriver(source: StorageSource): { driver?: string } {
+  const driver = kindOf(source).driver?.(source);
+  return driver !== undefined ? { driver } : {};
 }
 
 /** True when Pulumi declares a Docker volume for this mount (shared volumes and shared network shares). */
 export function isStackVolume(mount: StorageMount): boolean {
-  return !mount.perUser && mount.source.type !== "host";
+  return !mount.perUser && !kindOf(mount.source).bind;
 }
-
-const isNetwork = (source: StorageMount["source"]) => source.type === "nfs" || source.type === "cifs" || source.type === "driver";
 
 /** The users' homes as a mount whose volume a driver creates, or undefined for a volume of the Docker host. */
 function homeShare(config: Pick<PublicConfig, "spawner">): ShareMount | undefined {
@@ -68,8 +56,8 @@ function homeShare(config: Pick<PublicConfig, "spawner">): ShareMount | undefine
  * (one volume per user), and in swarm mode every network share (each node creates the volume it
  * mounts on first use).
  */
-function createdBySpawner(config: Pick<PublicConfig, "engine">, mount: { source: StorageMount["source"]; perUser: boolean }) {
-  return isNetwork(mount.source) && (mount.perUser || config.engine.mode === "swarm");
+function createdBySpawner(config: Pick<PublicConfig, "engine">, mount: { source: StorageSource; perUser: boolean }) {
+  return kindOf(mount.source).network && (mount.perUser || config.engine.mode === "swarm");
 }
 
 /** The volume driver options of every mount the spawner creates, keyed by mount name (secrets.json). */
@@ -83,17 +71,19 @@ export function spawnerDriverOptions(config: StackConfig): Record<string, Record
 /** Every mount of a notebook container: the per-user work volume and the storage mounts, sorted by target. */
 export function spawnerMounts(config: PublicConfig): SpawnerMount[] {
   const n = names(config.prefix);
-  const driver = (source: StorageMount["source"]) => (source.type === "driver" ? { driver: source.driver } : {});
-  const mounts: SpawnerMount[] = config.storage.map((m) => ({
-    name: m.name,
-    type: m.source.type === "host" ? "bind" : "volume",
-    source: m.source.type === "host" ? m.source.path : m.perUser ? `${n.storageVolume(m.name)}-{username}` : n.storageVolume(m.name),
-    target: m.mountPath,
-    readOnly: m.readOnly,
-    perUser: m.perUser,
-    driverOptions: createdBySpawner(config, m),
-    ...driver(m.source),
-  }));
+  const mounts: SpawnerMount[] = config.storage.map((m) => {
+    const bind = kindOf(m.source).bind?.of(m.source);
+    return {
+      name: m.name,
+      type: bind !== undefined ? "bind" : "volume",
+      source: bind ?? (m.perUser ? `${n.storageVolume(m.name)}-{username}` : n.storageVolume(m.name)),
+      target: m.mountPath,
+      readOnly: m.readOnly,
+      perUser: m.perUser,
+      driverOptions: createdBySpawner(config, m),
+      ...volumeDriver(m.source),
+    };
+  });
   if (config.spawner.workVolume.enabled) {
     const home = homeShare(config);
     mounts.push({
@@ -104,7 +94,7 @@ export function spawnerMounts(config: PublicConfig): SpawnerMount[] {
       readOnly: false,
       perUser: true,
       driverOptions: home !== undefined,
-      ...(home ? driver(home.source) : {}),
+      ...(home ? volumeDriver(home.source) : {}),
     });
   }
   return mounts.sort((a, b) => a.target.localeCompare(b.target));

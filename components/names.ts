@@ -2,7 +2,6 @@
  * What every Docker object, path and endpoint of a stack is called and labelled, all derived from
  * the stack's prefix (pure functions, no Pulumi).
  */
-import type { PublicConfig } from "./config";
 
 /** Label keys put on every Docker object of a stack. */
 export const labelKeys = {
@@ -102,7 +101,11 @@ export interface Label {
 }
 
 /** Labels of a Docker object, sorted by key so inputs are identical on every run. */
-export function labelsFor(config: Pick<PublicConfig, "prefix" | "labels">, stack: string, component: string): Label[] {
+export function labelsFor(
+  config: { readonly prefix: string; readonly labels: Readonly<Record<string, string>> },
+  stack: string,
+  component: string,
+): Label[] {
   const all: Record<string, string> = {
     ...config.labels,
     [labelKeys.prefix]: config.prefix,

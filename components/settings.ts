@@ -2,10 +2,9 @@
  * The contents of the hub's settings.json and secrets.json (the contract: components/contract.ts),
  * built from a validated stack config by pure functions.
  */
-import type { HookFiles, OAuthProvider, PublicConfig, StackConfig } from "./config";
+import { type HookFiles, hubImage, type PublicConfig, spawnerTraitOptions, type StackConfig } from "./config";
 import type { HubSecrets, HubSettings } from "./contract";
-import { spawnerTraitOptions } from "./config/schema";
-import { oauthCallbackUrl, providerLogin, publicUrl, userNameRule } from "./identity";
+import { type OAuthProvider, oauthCallbackUrl, providerLogin, publicUrl, userNameRule } from "./identity";
 import { spawnerDriverOptions, spawnerMounts } from "./mounts";
 import { culler, endpoints, hubPaths, labelsFor, names, postgres, userNetworkPrefixLength } from "./names";
 
@@ -109,7 +108,7 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       networkPool: config.spawner.networkPool,
       networkPrefixLength: userNetworkPrefixLength,
       containerNameTemplate: n.userContainerTemplate,
-      images: config.images.map(({ name, displayName, image }) => ({ name, displayName, image })),
+      images: config.images.map(hubImage),
       defaultImage: config.defaultImage ?? config.images[0]!.name,
       ...spawnerTraits(config),
       uid: config.spawner.uid,

@@ -15,7 +15,7 @@ export interface VolumeSpec {
 }
 
 export interface HubStorageArgs {
-  /** The hub's data volume (SQLite database). */
+  /** The hub's data volume (its state; the SQLite database with hub.database.type sqlite). */
   readonly hubData: VolumeSpec;
   /** Shared volumes of the storage mounts, keyed by mount name. */
   readonly shared: Readonly<Record<string, VolumeSpec>>;

@@ -11,8 +11,7 @@
  * the public URL (ACME HTTP-01 challenges are answered before any route), one HTTPS server for the
  * public host name, and explicit TLS automation (acme) or loaded files (files).
  */
-import type { PublicConfig } from "./config";
-import { acmeDirectoryUrl } from "./config/rules";
+import { acmeDirectoryUrl, type PublicConfig } from "./config";
 import { endpoints } from "./names";
 import { stableJson } from "./settings";
 

@@ -1,3 +1,12 @@
-/** The stack config: its schema (schema.ts), value rules (rules.ts) and loading (load.ts). */
+/**
+ * The stack config: its schema (schema.ts, composed of the sections in sections/), the value rules
+ * the sections share (rules.ts) and loading (load.ts).
+ */
 export * from "./load";
 export * from "./schema";
+export { acmeDirectoryUrl } from "./acme";
+export { oauthProviders, type OAuthProvider } from "../identity";
+export { logLevels } from "./sections/hub";
+export { hubImage, imageEntry, swarmImageKeys } from "./sections/images";
+export { spawnerTraitOptions } from "./sections/spawner";
+export { kindOf, storageKinds, type StorageKind, type StorageSource } from "./sections/storage-kinds";

@@ -1,11 +1,12 @@
 /**
- * The value rules of the stack config: what a path, an image, a user name, a URL, a share option
- * or a memory limit must look like, with the reason given when it does not. Pure; the schema
- * (schema.ts) composes them.
+ * The value rules every section of the stack config shares: what a path, a mount path, an image
+ * reference, a URL or an address must look like, with the reason given when it does not. Pure; the
+ * sections (sections/*.ts) compose them with their own rules.
  */
-import { createPrivateKey, X509Certificate } from "node:crypto";
 import { z } from "zod";
-import { userNameRule } from "../identity";
+
+/** How a section's cross-key check reports a problem: under the config key to change. */
+export type Issue = (path: (string | number)[], message: string) => void;
 
 export const slug = (what: string) =>
   z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, `${what} must be 1-40 characters of a-z, 0-9 and "-", starting with a letter`);
@@ -102,31 +103,6 @@ export const imageRef = z
 export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are letters, digits and _");
 export const envMap = z.record(envName, z.string());
 
-/**
- * User names as the hub sees them (identity.ts userNameRule): every authenticator lower-cases
- * logins, so a name with capitals would never match. Names are written without the provider prefix
- * (`github:`) of multi-provider hubs; the program adds it.
- */
-export const userName = new RegExp(`^${userNameRule.source}$`);
-export const nativeUserName = z
-  .string()
-  .regex(
-    userName,
-    'user names are 1-48 lower-case letters, digits, ".", "_", "@" and "-", starting with a letter, digit or "_" (the hub lower-cases every login; no provider prefix)',
-  );
-export const githubLogin = z
-  .string()
-  .regex(
-    /^[a-z0-9](?:-?[a-z0-9]){0,38}$/,
-    'GitHub logins are lower-case letters, digits and single hyphens, at most 39 characters (the hub lower-cases logins; write them without a "github:" prefix)',
-  );
-export const gitlabUsername = z
-  .string()
-  .regex(
-    /^[a-z0-9_][a-z0-9_.-]{0,47}$/,
-    'GitLab usernames are lower-case letters, digits, "_", "." and "-", at most 48 characters here (the hub lower-cases logins; write them without a "gitlab:" prefix)',
-  );
-
 export const httpUrl = (what: string) =>
   z.url({ protocol: /^https?$/, error: `${what} must be an http(s) URL such as https://hub.example.org` });
 
@@ -135,63 +111,6 @@ export const baseUrl = (what: string, example: string) =>
   z.url({ protocol: /^https?$/, error: `${what} must be an http(s) URL such as ${example}` }).refine((u) => !/[?#]/.test(u), {
     message: `${what} must not have a query (?) or fragment (#): give the base URL, such as ${example}`,
   });
-
-/**
- * Network shares are mounted by Docker's local volume driver from two strings: the device
- * (`:<export>`, `//<server>/<share>`) and the options `o`, a comma-separated list of `key=value`
- * (`addr=<server>,username=...,password=...`). A comma in a value would end it and start an
- * option of the operator's choosing (a password "x,uid=0" adds uid=0), a line break or other
- * control character breaks the strings. "=" is refused where it never belongs (server, paths,
- * user and domain names); a password may contain it, since Docker and the kernel split an option
- * at its first "=" only.
- */
-export const optionBreaking = /[,=\x00-\x1f\x7f]/;
-export const passwordBreaking = /[,\x00-\x1f\x7f]/;
-export const fitsMountOptions = (v: string) => !optionBreaking.test(v);
-export const breaksMountOptions = (what: string) =>
-  `${what} must not contain ",", "=" or control characters: Docker hands it over in a comma-separated list of mount options`;
-
-export const shareServer = (kind: string) =>
-  z
-    .string()
-    .regex(
-      /^[A-Za-z0-9][A-Za-z0-9.:-]*$/,
-      `source.server is the ${kind} server's host name or IP address: letters, digits, ".", "-" and ":" only (Docker passes it as addr=<server> in the mount options)`,
-    );
-
-export const mountOptions = z
-  .array(z.string().regex(/^[^,\s\x00-\x1f\x7f]+$/, "one mount option per entry, without commas, spaces or control characters"))
-  .default([])
-  .describe('Extra mount options (mount -o), one per entry, e.g. ["vers=3.0"]. `ro` is added for read-only mounts.');
-
-/** Byte multipliers of the units JupyterHub's ByteSpecification (DockerSpawner's mem_limit) takes. */
-export const byteUnits = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 } as const;
-/** Docker refuses memory limits under 6 MiB. */
-export const minMemoryBytes = 6 * byteUnits.M;
-
-/**
- * Why a memory limit would fail: JupyterHub's ByteSpecification takes a string only as a number
- * followed by exactly one of K, M, G, T (upper case, no B; a string of plain bytes fails), and
- * Docker refuses limits under 6 MiB.
- */
-export function memLimitProblem(value: string): string | undefined {
-  const valid = /^(\d+(?:\.\d+)?)([KMGT])$/.exec(value);
-  const bytes = valid ? Number(valid[1]) * byteUnits[valid[2] as keyof typeof byteUnits] : undefined;
-  if (bytes === 0 || /^0+(\.0+)?$/.test(value))
-    return `"${value}" is no memory limit Docker accepts: leave spawner.memLimit unset for no limit, or give at least 6M`;
-  if (bytes !== undefined) {
-    if (bytes < minMemoryBytes) return `"${value}" is below Docker's minimum memory limit of 6M: give at least 6M, e.g. 512M`;
-    if (bytes > 1024 * byteUnits.T) return `"${value}" is more than 1024T: give the limit in G, e.g. 64G`;
-    return undefined;
-  }
-  if (/^\d+$/.test(value)) {
-    const hint = Number(value) >= 6 ? `write "${value}M" for ${value} MiB` : "give at least 6M";
-    return `"${value}" has no unit, and JupyterHub refuses plain numbers as strings: ${hint} (units K, M, G, T)`;
-  }
-  const near = /^(\d+(?:\.\d+)?)\s*([kmgtKMGT])[bB]?$/.exec(value.trim());
-  if (near) return `write "${near[1]}${near[2]!.toUpperCase()}": JupyterHub takes the units K, M, G, T in upper case, without a B`;
-  return `spawner.memLimit looks like "4G": a number and one of the units K, M, G, T`;
-}
 
 /** The path of a URL without trailing slashes, or undefined when it does not parse (reported elsewhere). */
 export function urlPath(url: string): string | undefined {
@@ -202,26 +121,29 @@ export function urlPath(url: string): string | undefined {
   }
 }
 
-/**
- * Storage names that would let a volume name be taken twice (see names() in names.ts): the
- * stack's own volumes are <prefix>-hub-data and <prefix>-user-<username>, so a per-user volume
- * <prefix>-hub-<username> of user "data", or <prefix>-user-a-<username> against the work volume
- * of user "a-...", must not exist.
- */
-export function isReservedStorageName(name: string): boolean {
-  return name === "hub" || name === "user" || name.startsWith("hub-") || name.startsWith("user-");
+/** The URL, or undefined when it does not parse (reported elsewhere). */
+export function parsedUrl(url: string): URL | undefined {
+  try {
+    return new URL(url);
+  } catch {
+    return undefined;
+  }
 }
+
+/** A zod refinement that reports the problem `problemOf` finds in a value (its message as it is). */
+export const reportProblem =
+  (problemOf: (value: string) => string | undefined) =>
+  (value: string, ctx: z.RefinementCtx): void => {
+    const problem = problemOf(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  };
+
+/** `a, b or c`: a list as descriptions and messages write it. */
+export const orList = (items: readonly string[]) =>
+  items.length > 1 ? `${items.slice(0, -1).join(", ")} or ${items.at(-1)}` : (items[0] ?? "");
 
 export function duplicates<T>(xs: readonly T[]): T[] {
   return [...new Set(xs.filter((x, i) => xs.indexOf(x) !== i))];
-}
-
-/** An IPv4 range for the per-user networks: a network address (host bits zero), /24 or larger. */
-export function networkPoolFits(cidr: string): boolean {
-  const [address = "", bits = ""] = cidr.split("/");
-  const prefix = Number(bits);
-  const value = address.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
-  return prefix >= 8 && prefix <= 24 && value % 2 ** (32 - prefix) === 0;
 }
 
 /** What stands in for an encrypted (`secure:`) value when a stack file is checked without decrypting it (ops/check.ts). */
@@ -252,71 +174,3 @@ export function isPublicBindAddress(address: string): boolean {
 export function isLoopbackAddress(address: string): boolean {
   return address === "::1" || address.startsWith("127.");
 }
-
-/** The PEM blocks of a text, by label (CERTIFICATE, PRIVATE KEY, EC PRIVATE KEY, ...). */
-export function pemBlocks(text: string): { label: string; pem: string }[] {
-  return [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----\r?\n[\s\S]*?-----END \1-----/g)].map((m) => ({ label: m[1]!, pem: m[0] }));
-}
-
-/**
- * Why a PEM text is not one or more certificates (a chain: the server's first), or undefined. Only
- * the form and that each parses; the value itself is never put into a message.
- */
-export function certificatePemProblem(text: string, what: string): string | undefined {
-  const blocks = pemBlocks(text);
-  if (blocks.length === 0 || blocks.some((b) => b.label !== "CERTIFICATE"))
-    return `${what} must be PEM certificates only (-----BEGIN CERTIFICATE----- blocks, the server's certificate first, then its intermediates)`;
-  for (const b of blocks) {
-    try {
-      new X509Certificate(b.pem);
-    } catch {
-      return `${what} holds a certificate block that does not parse: export it again as PEM`;
-    }
-  }
-  return undefined;
-}
-
-/** Why a PEM text is not one private key, or undefined (the key is never put into a message). */
-export function privateKeyPemProblem(text: string, what: string): string | undefined {
-  const blocks = pemBlocks(text);
-  if (blocks.length !== 1 || !/PRIVATE KEY$/.test(blocks[0]!.label))
-    return `${what} must be one unencrypted PEM private key (-----BEGIN PRIVATE KEY-----, RSA or EC)`;
-  try {
-    createPrivateKey(blocks[0]!.pem);
-  } catch {
-    return `${what} does not parse as a private key (is it encrypted? give it without a passphrase)`;
-  }
-  return undefined;
-}
-
-/**
- * Why an operator's certificate and key do not serve `host` (the public URL's host name) now, or
- * undefined: the key must belong to the first certificate, which must name the host and be valid
- * at `now`. Assumes both have passed the form checks above.
- */
-export function certificateForHostProblem(certificate: string, key: string, host: string, now: Date): string | undefined {
-  const leaf = new X509Certificate(pemBlocks(certificate)[0]!.pem);
-  if (!leaf.checkPrivateKey(createPrivateKey(pemBlocks(key)[0]!.pem)))
-    return "tlsKey is not the key of the first certificate in tlsCertificate (the server's certificate comes first)";
-  const names = isIpHost(host) ? leaf.checkIP(host.replace(/^\[|\]$/g, "")) : leaf.checkHost(host);
-  if (!names) return `the first certificate in tlsCertificate is not valid for ${host} (its names: ${leaf.subjectAltName ?? leaf.subject})`;
-  if (new Date(leaf.validTo).getTime() <= now.getTime())
-    return `the certificate in tlsCertificate expired on ${leaf.validTo}: give a current one`;
-  if (new Date(leaf.validFrom).getTime() > now.getTime()) return `the certificate in tlsCertificate is not valid before ${leaf.validFrom}`;
-  return undefined;
-}
-
-/** The ACME directories of Let's Encrypt, by the names hub.tls.acme.directory accepts. */
-export const letsEncryptDirectories = {
-  letsencrypt: "https://acme-v02.api.letsencrypt.org/directory",
-  "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
-} as const;
-
-/** The ACME directory URL of hub.tls.acme.directory (a name above or a URL). */
-export function acmeDirectoryUrl(directory: string): string {
-  return directory in letsEncryptDirectories ? letsEncryptDirectories[directory as keyof typeof letsEncryptDirectories] : directory;
-}
-
-/** The OAuth providers (the others of auth.providers: native). */
-export const oauthProviders = ["github", "gitlab"] as const;
-export type OAuthProvider = (typeof oauthProviders)[number];

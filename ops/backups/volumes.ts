@@ -6,7 +6,7 @@
  * components/settings.ts names(), which keeps every kind apart (see volume-names.test.ts), so a
  * volume's kind, storage mount and user are read back from its name.
  */
-import type { PublicConfig } from "../../components/config";
+import { kindOf, type PublicConfig } from "../../components/config";
 import { escapeUserName } from "../../components/identity";
 import { labelKeys, names } from "../../components/names";
 import type { ItemKind } from "./manifest";
@@ -91,7 +91,8 @@ export function selectVolumes(
   options: { readonly includeReadOnly: boolean },
 ): VolumeSelection {
   const n = names(config.prefix);
-  const volumeMounts = config.storage.filter((m) => m.source.type === "volume" || m.source.type === "nfs" || m.source.type === "cifs");
+  // mounts with Docker volumes (a plugin's volumes, driver != local, are skipped as remote below)
+  const volumeMounts = config.storage.filter((m) => !kindOf(m.source).bind);
   const volumes: PlannedVolume[] = [];
   const skipped: Skipped[] = [];
   const readOnly = (volume: string, mount: string) =>

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import { imageEntry, swarmImageKeys } from "../../components/config";
 import { hubSecretsSchema, hubSettingsSchema } from "../../components/contract";
 import { contractFiles, golden, goldenStacks } from "../../generate/contract";
 
@@ -28,5 +29,15 @@ describe("the hub contract", () => {
     assert.throws(() => hubSettingsSchema.parse({ ...settings, extra: 1 }), /extra/);
     assert.throws(() => hubSettingsSchema.parse({ ...settings, spawner: { ...settings.spawner, mounts: [{ name: "x" }] } }));
     assert.throws(() => hubSecretsSchema.parse({ cookieSecret: "not hex" }));
+  });
+
+  it("takes every key of the config's image entry but the swarm-only ones (a new per-image option reaches the hub as it is)", () => {
+    const imageSchema = hubSettingsSchema.shape.spawner.shape.images.element;
+    const hubKeys = Object.keys(imageEntry.shape).filter((k) => !(k in swarmImageKeys));
+    assert.deepEqual(Object.keys(imageSchema.shape), hubKeys);
+    assert.deepEqual(
+      golden("production").settings.spawner.images.map((i) => Object.keys(i).sort()),
+      [...new Array(golden("production").settings.spawner.images.length).fill([...hubKeys].sort())],
+    );
   });
 });

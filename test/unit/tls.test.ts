@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseConfig, type StackConfigInput } from "../../components/config";
-import { certificateForHostProblem, isPublicBindAddress } from "../../components/config/rules";
+import { certificateForHostProblem } from "../../components/config/pem";
+import { isPublicBindAddress } from "../../components/config/rules";
 import { caddyConfig, frontFiles, frontPaths } from "../../components/tls";
 import { publicUrl } from "../../components/identity";
 import { problemsOf } from "./config-problems";

@@ -1,0 +1,53 @@
+/**
+ * hub and proxy: the hub container, its public address, its database, and the proxy container in
+ * front of it. HTTPS (hub.tls) is a section of its own: tls.ts.
+ */
+import { z } from "zod";
+import { defaultImages } from "../../versions";
+import { absolutePath, httpUrl, imageRef } from "../rules";
+import { tlsFields } from "./tls";
+
+/** The hub's log levels (settings.json hub.logLevel takes the same). */
+export const logLevels = ["DEBUG", "INFO", "WARNING", "ERROR"] as const;
+
+export const hubFields = z
+  .object({
+    publicUrl: httpUrl("hub.publicUrl").optional().describe("URL users open; default http://localhost:<port>."),
+    port: z.int().min(1).max(65535).default(8000).describe("Host port the proxy publishes (with hub.tls.mode off)."),
+    bindAddress: z
+      .union([z.ipv4(), z.ipv6()], { error: "hub.bindAddress must be an IP address" })
+      .default("127.0.0.1")
+      .describe(
+        "Host address the published ports bind to (0.0.0.0 for every interface): the proxy's hub.port, or with TLS on the front proxy's hub.tls ports.",
+      ),
+    baseImage: imageRef.default(defaultImages.hubBase).describe("Base image of the hub image (override for a mirror)."),
+    logLevel: z.enum(logLevels).default("INFO").describe("Hub log level."),
+    dockerSocket: absolutePath("hub.dockerSocket").default("/var/run/docker.sock").describe("Docker socket the spawner uses."),
+    tls: tlsFields,
+    database: z
+      .object({
+        type: z
+          .enum(["sqlite", "postgres"], { error: 'hub.database.type must be "sqlite" or "postgres"' })
+          .default("sqlite")
+          .describe(
+            "sqlite: a file in the hub-data volume. postgres: a PostgreSQL container beside the hub (<prefix>-postgres, data in the volume <prefix>-hub-postgres, generated password); see docs/operations.md, When to choose PostgreSQL. Switching does not move existing users.",
+          ),
+        image: imageRef
+          .default(defaultImages.postgres)
+          .describe("PostgreSQL image (type postgres; the official image or one with its interface, e.g. a mirror)."),
+      })
+      .strict()
+      .prefault({})
+      .describe("Where the hub keeps its database (users, servers, tokens)."),
+  })
+  .strict()
+  .prefault({})
+  .describe("The hub container and its public address.");
+
+export const proxyFields = z
+  .object({
+    image: imageRef.default(defaultImages.proxy).describe("configurable-http-proxy image."),
+  })
+  .strict()
+  .prefault({})
+  .describe("The proxy container, which keeps routing to user servers while the hub restarts.");

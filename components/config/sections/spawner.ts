@@ -1,0 +1,111 @@
+/**
+ * spawner: the user servers (limits, timeouts, the notebook user, their environment, their own
+ * networks and the per-user work volume, the users' homes).
+ */
+import { z } from "zod";
+import { homeMount, userNetworkPrefixLength } from "../../names";
+import { absolutePath, envMap, mountPath, notebookHome, reportProblem } from "../rules";
+import { networkSource } from "./storage-kinds";
+
+/** Byte multipliers of the units JupyterHub's ByteSpecification (DockerSpawner's mem_limit) takes. */
+export const byteUnits = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 } as const;
+/** Docker refuses memory limits under 6 MiB. */
+export const minMemoryBytes = 6 * byteUnits.M;
+
+/**
+ * Why a memory limit would fail: JupyterHub's ByteSpecification takes a string only as a number
+ * followed by exactly one of K, M, G, T (upper case, no B; a string of plain bytes fails), and
+ * Docker refuses limits under 6 MiB.
+ */
+export function memLimitProblem(value: string): string | undefined {
+  const valid = /^(\d+(?:\.\d+)?)([KMGT])$/.exec(value);
+  const bytes = valid ? Number(valid[1]) * byteUnits[valid[2] as keyof typeof byteUnits] : undefined;
+  if (bytes === 0 || /^0+(\.0+)?$/.test(value))
+    return `"${value}" is no memory limit Docker accepts: leave spawner.memLimit unset for no limit, or give at least 6M`;
+  if (bytes !== undefined) {
+    if (bytes < minMemoryBytes) return `"${value}" is below Docker's minimum memory limit of 6M: give at least 6M, e.g. 512M`;
+    if (bytes > 1024 * byteUnits.T) return `"${value}" is more than 1024T: give the limit in G, e.g. 64G`;
+    return undefined;
+  }
+  if (/^\d+$/.test(value)) {
+    const hint = Number(value) >= 6 ? `write "${value}M" for ${value} MiB` : "give at least 6M";
+    return `"${value}" has no unit, and JupyterHub refuses plain numbers as strings: ${hint} (units K, M, G, T)`;
+  }
+  const near = /^(\d+(?:\.\d+)?)\s*([kmgtKMGT])[bB]?$/.exec(value.trim());
+  if (near) return `write "${near[1]}${near[2]!.toUpperCase()}": JupyterHub takes the units K, M, G, T in upper case, without a B`;
+  return `spawner.memLimit looks like "4G": a number and one of the units K, M, G, T`;
+}
+
+/** An IPv4 range for the per-user networks: a network address (host bits zero), /24 or larger. */
+export function networkPoolFits(cidr: string): boolean {
+  const [address = "", bits = ""] = cidr.split("/");
+  const prefix = Number(bits);
+  const value = address.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
+  return prefix >= 8 && prefix <= 24 && value % 2 ** (32 - prefix) === 0;
+}
+
+/**
+ * Spawner options the hub receives as they are and sets one trait each: the table SPAWNER_TRAITS in
+ * hub-config/gmap_hub/config.py maps each key to its class and trait, and the settings contract
+ * (components/contract.ts) takes these entries as they are. A new option of this kind is one entry
+ * here, one line in that table and a test.
+ */
+export const spawnerTraitOptions = {
+  startTimeout: z.int().min(30).max(3600).default(600).describe("Seconds a server may take to start (large images take long)."),
+  httpTimeout: z.int().min(10).max(3600).default(120).describe("Seconds a started server may take to answer."),
+  defaultUrl: z.string().regex(/^\//, "spawner.defaultUrl starts with /").default("/lab").describe("Page users land on."),
+  notebookDir: absolutePath("spawner.notebookDir").default(notebookHome).describe("Notebook root directory in the container."),
+  memLimit: z
+    .string()
+    .superRefine(reportProblem(memLimitProblem))
+    .optional()
+    .describe("Memory limit per server: a number and a unit K, M, G or T (powers of 1024), e.g. 4G or 1.5G; at least 6M."),
+  cpuLimit: z
+    .number()
+    .min(
+      0.01,
+      "spawner.cpuLimit must be at least 0.01: DockerSpawner sets a CPU quota of cpuLimit x 100 ms, and Docker refuses quotas under 1 ms",
+    )
+    .max(1024, "spawner.cpuLimit must be at most 1024 (CPUs)")
+    .optional()
+    .describe("CPU limit per server in CPUs, e.g. 2 or 0.5; between 0.01 and 1024."),
+};
+
+export const spawnerFields = z
+  .object({
+    ...spawnerTraitOptions,
+    uid: z.int().min(0).default(1000).describe("Notebook user's uid (NB_UID)."),
+    gid: z.int().min(0).default(100).describe("Notebook user's gid (NB_GID)."),
+    environment: envMap.default({}).describe("Extra environment of every notebook container."),
+    networkPool: z
+      .cidrv4({ error: "spawner.networkPool is an IPv4 range such as 10.251.0.0/16" })
+      .refine(networkPoolFits, {
+        message: "spawner.networkPool must be a network address (host bits zero) of a /24 or larger range, e.g. 10.251.0.0/16",
+      })
+      .default("10.251.0.0/16")
+      .describe(
+        `Address range of the user servers' own networks, a /${userNetworkPrefixLength} each (a /16 serves ${2 ** (userNetworkPrefixLength - 16)} servers at once); pick one unused on the host's LAN.`,
+      ),
+    workVolume: z
+      .object({
+        enabled: z.boolean().default(true).describe("Give every user a persistent volume."),
+        mountPath: mountPath("spawner.workVolume.mountPath")
+          .default(notebookHome)
+          .describe(
+            "Where it is mounted: the whole home by default, so whatever a user saves anywhere in the file browser persists (before: /home/jovyan/work).",
+          ),
+        source: networkSource
+          .optional()
+          .describe(
+            `Where the homes live when not in a volume of the Docker host: nfs, cifs (credentials in shareCredentials.${homeMount}) or driver, one volume <prefix>-user-<username> per user (export/share/options with {username}: one directory each). Required with engine.mode swarm, where a server may start on any node.`,
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe(
+        "The per-user persistent volume <prefix>-user-<username>: the user's home. Docker fills it from the image's home on first use.",
+      ),
+  })
+  .strict()
+  .prefault({})
+  .describe("User servers.");

@@ -1,0 +1,136 @@
+/**
+ * storage and shareCredentials: the extra mounts of every notebook container (data archives,
+ * shared folders), the credentials of network shares, and the rules across mounts, the users'
+ * homes (spawner.workVolume) and the hub. What each kind of source is and needs: storage-kinds.ts.
+ */
+import { z } from "zod";
+import { homeMount } from "../../names";
+import { atOrAbove, duplicates, envMap, hostPathProblem, hostSystemPaths, mountPath, notebookHome, slug, type Issue } from "../rules";
+import { shareCredential, type ShareCredential } from "./share-options";
+import { kindOf, storageSource, type StorageSource } from "./storage-kinds";
+
+/**
+ * Storage names that would let a volume name be taken twice (see names() in names.ts): the
+ * stack's own volumes are <prefix>-hub-data and <prefix>-user-<username>, so a per-user volume
+ * <prefix>-hub-<username> of user "data", or <prefix>-user-a-<username> against the work volume
+ * of user "a-...", must not exist.
+ */
+export function isReservedStorageName(name: string): boolean {
+  return name === "hub" || name === homeMount || name.startsWith("hub-") || name.startsWith(`${homeMount}-`);
+}
+
+const storageMount = z
+  .object({
+    name: slug("storage name")
+      .refine((name) => !isReservedStorageName(name), {
+        message:
+          '"hub", "user" and names starting with "hub-" or "user-" are reserved for the stack\'s own volumes (<prefix>-hub-data, <prefix>-user-<username>): choose another name',
+      })
+      .describe(
+        'Unique name; Docker objects are named <prefix>-<name>[-<username>]. Not "hub", "user", hub-* or user-*, and no name may extend another with "-" (a and a-b).',
+      ),
+    source: storageSource,
+    mountPath: mountPath("mountPath").describe(
+      "Where the mount appears in every notebook container. Not a system directory of the image (/etc, /usr, /opt/conda, ...) or above one; a shared writable mount not at or above the notebook home.",
+    ),
+    readOnly: z.boolean().default(false).describe("Mount read-only (data archives such as ISIS data)."),
+    perUser: z
+      .boolean()
+      .default(false)
+      .describe("One directory/volume per user ({username} is the escaped user name) instead of one shared by all."),
+    environment: envMap.default({}).describe("Environment variables set in notebook containers, e.g. ISISDATA: /mnt/isis/data."),
+  })
+  .strict();
+export type StorageMount = z.output<typeof storageMount>;
+
+export const storageFields = z
+  .array(storageMount)
+  .default([])
+  .describe("Extra mounts in every notebook container (data archives, shared folders).");
+
+/** Secret key shareCredentials. */
+export const shareCredentialsField = z
+  .record(z.string(), shareCredential)
+  .default({})
+  .describe("Secret: CIFS credentials per storage mount name (username, password, optional domain; without commas or line breaks).");
+
+/** What storageChecks reads of the config. */
+interface StorageView {
+  readonly storage: readonly StorageMount[];
+  readonly shareCredentials: Readonly<Record<string, ShareCredential>>;
+  readonly hub: { readonly dockerSocket: string };
+  readonly spawner: {
+    readonly notebookDir: string;
+    readonly environment: Readonly<Record<string, string>>;
+    readonly workVolume: { readonly enabled: boolean; readonly mountPath: string; readonly source?: StorageSource | undefined };
+  };
+}
+
+/** Names and mount paths used once, per-user templates, credentials, and mounts that would expose what they must not. */
+export function storageChecks(cfg: StorageView, issue: Issue): void {
+  const mountPaths = cfg.storage.map((m) => m.mountPath);
+  if (cfg.spawner.workVolume.enabled) mountPaths.push(cfg.spawner.workVolume.mountPath);
+  duplicates(mountPaths).forEach((p) => issue(["storage"], `mount path ${p} is used twice`));
+  duplicates(cfg.storage.map((m) => m.name)).forEach((n) => issue(["storage"], `storage name "${n}" is used twice`));
+
+  cfg.storage.forEach((m, i) => {
+    const kind = kindOf(m.source);
+    const extended = cfg.storage.find((other) => m.name.startsWith(`${other.name}-`));
+    if (extended) {
+      issue(
+        ["storage", i, "name"],
+        `"${m.name}" extends the storage name "${extended.name}" with "-": the per-user volume <prefix>-${extended.name}-<username> of a user named "${m.name.slice(extended.name.length + 1)}..." could be a volume of "${m.name}". Rename one of them`,
+      );
+    }
+    const template = kind.template?.of(m.source);
+    if (template !== undefined && m.perUser && !template.includes("{username}")) {
+      issue(["storage", i, "source", kind.template!.key], "per-user mounts must include {username} so users get separate directories");
+    }
+    if (template !== undefined && !m.perUser && template.includes("{username}")) {
+      issue(["storage", i, "perUser"], "the source contains {username}: set perUser: true");
+    }
+    if (kind.credentials && !kind.credentials.unless(m.source) && !(m.name in cfg.shareCredentials)) {
+      issue(["storage", i, "source"], credentialsMissing(kind.credentials.what, m.name));
+    }
+    const hostPath = kind.bind?.of(m.source);
+    if (hostPath !== undefined && !hostPathProblem(hostPath, hostSystemPaths)) {
+      const problem = hostPathProblem(hostPath, [cfg.hub.dockerSocket]);
+      if (problem) issue(["storage", i, "source", kind.bind!.key], `${problem} (hub.dockerSocket)`);
+    }
+    if (!m.perUser && !m.readOnly) {
+      const notebookDir = cfg.spawner.notebookDir.replace(/\/+$/, "") || "/";
+      const home = [notebookHome, notebookDir].find((dir) => atOrAbove(m.mountPath, dir));
+      if (home) {
+        issue(
+          ["storage", i, "mountPath"],
+          `a shared writable mount at ${m.mountPath} would cover the notebook home ${home}: every user could read and change everyone's files there. Mount it below (e.g. ${home}/shared), or set readOnly: true or perUser: true`,
+        );
+      }
+    }
+    const clash = Object.keys(m.environment).filter((k) => k in cfg.spawner.environment);
+    clash.forEach((k) => issue(["storage", i, "environment", k], `${k} is also set in spawner.environment`));
+  });
+
+  const home = cfg.spawner.workVolume.source;
+  const homeKind = home && kindOf(home);
+  const homeTemplate = home && homeKind?.template?.of(home);
+  if (homeTemplate !== undefined && !homeTemplate.includes("{username}")) {
+    issue(
+      ["spawner", "workVolume", "source", homeKind!.template!.key],
+      "the users' homes must include {username} so users get separate directories",
+    );
+  }
+  if (home && homeKind?.credentials && !homeKind.credentials.unless(home) && !(homeMount in cfg.shareCredentials)) {
+    issue(["spawner", "workVolume", "source"], credentialsMissing(homeKind.credentials.what, homeMount));
+  }
+  Object.keys(cfg.shareCredentials).forEach((name) => {
+    const mount = cfg.storage.find((m) => m.name === name);
+    const homes = name === homeMount && home !== undefined && kindOf(home).credentials !== undefined;
+    if (!homes && (!mount || !kindOf(mount.source).credentials)) {
+      issue(["shareCredentials", name], `no CIFS storage mount is named "${name}" (the homes on CIFS: "${homeMount}")`);
+    }
+  });
+}
+
+const credentialsMissing = (what: string, name: string) =>
+  `${what} needs credentials: pulumi config set --secret --path 'shareCredentials.${name}.password' ... (and .username), or the option "guest"`;
