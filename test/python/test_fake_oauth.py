@@ -8,6 +8,7 @@ import http.client
 import importlib.util
 import json
 import secrets
+import sys
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,7 +17,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from conftest import ROOT
 
-SERVER_FILE = ROOT / "test" / "standins" / "fake-oauth" / "fake_oauth.py"
+SERVER_DIR = ROOT / "test" / "standins" / "fake-oauth"
+SERVER_FILE = SERVER_DIR / "fake_oauth.py"
+# fake_oauth.py imports its sibling modules (fake_oauth_*.py), as in the image
+if str(SERVER_DIR) not in sys.path:
+    sys.path.insert(0, str(SERVER_DIR))
 CALLBACK = "http://localhost:18001/hub/oauth_callback"
 
 CONFIG = {
