@@ -17,9 +17,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { names } from "../components/names";
-import { backupUsage, operatorCwd, parseBackupArgs, UsageError } from "./backups/args";
+import { backupUsage, operatorCwd, parseBackupArgs } from "./backups/args";
 import { databaseEngine, databaseKinds, withoutDatabaseVolumes } from "./backups/database";
-import { connect, helperImage, ping, removeLiveHelpers } from "./backups/engine";
+import { connect, helperImage, ping } from "./backups/engine";
 import {
   backupFileMode,
   captureToFile,
@@ -42,6 +42,7 @@ import {
   manifestVersion,
   volumeFile,
 } from "./backups/manifest";
+import { runCommand } from "./backups/run";
 import { loadStack } from "./backups/stack";
 import { selectVolumes, stackVolumeFilter } from "./backups/volumes";
 
@@ -160,34 +161,4 @@ function removePartial(): void {
   partialDir = undefined;
 }
 
-/** Set on Ctrl-C: the failure that follows (the helper was killed) is no news. */
-let interrupted = false;
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    process.stderr.write(`backup: interrupted (${signal})\n`);
-    void removeLiveHelpers().finally(() => {
-      removePartial();
-      process.exit(130);
-    });
-  });
-}
-
-main(process.argv.slice(2)).then(
-  () => {
-    process.exitCode = 0;
-  },
-  async (e: Error) => {
-    if (interrupted) return;
-    await removeLiveHelpers();
-    if (e instanceof UsageError) {
-      process.stderr.write(`backup: ${e.message}\n${backupUsage}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    process.stderr.write(`backup: failed: ${e.message}\n`);
-    removePartial();
-    process.exitCode = 1;
-  },
-);
+runCommand("backup", main, { usage: backupUsage, cleanUp: removePartial });

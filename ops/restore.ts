@@ -14,11 +14,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { names } from "../components/names";
-import { operatorCwd, parseRestoreArgs, restoreUsage, UsageError } from "./backups/args";
+import { operatorCwd, parseRestoreArgs, restoreUsage } from "./backups/args";
 import { databaseEngine, databaseKinds } from "./backups/database";
-import { connect, helperImage, ping, removeLiveHelpers, runningUsers } from "./backups/engine";
+import { connect, helperImage, ping, runningUsers } from "./backups/engine";
 import { feedFromFile, helperMountPoint, lastLines, tarExtractScript } from "./backups/io";
 import { checkFiles, describeItem, formatBytes, itemsToRestore, manifestFile, parseManifest, restoreOrder } from "./backups/manifest";
+import { runCommand } from "./backups/run";
 import { loadStack } from "./backups/stack";
 import { inUseProblems } from "./backups/volumes";
 
@@ -117,30 +118,8 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-/** Set on Ctrl-C: the failure that follows (the helper was killed) is no news. */
-let interrupted = false;
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    process.stderr.write(`restore: interrupted (${signal}); the volume being restored is incomplete, run the restore again\n`);
-    void removeLiveHelpers().finally(() => process.exit(130));
-  });
-}
-
-main(process.argv.slice(2)).then(
-  () => {
-    process.exitCode = 0;
-  },
-  async (e: Error) => {
-    if (interrupted) return;
-    await removeLiveHelpers();
-    if (e instanceof UsageError) {
-      process.stderr.write(`restore: ${e.message}\n${restoreUsage}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    process.stderr.write(e instanceof Refused ? `restore: ${e.message}\n` : `restore: failed: ${e.message}\n`);
-    process.exitCode = 1;
-  },
-);
+runCommand("restore", main, {
+  usage: restoreUsage,
+  interruptedNote: "; the volume being restored is incomplete, run the restore again",
+  failure: (e) => (e instanceof Refused ? e.message : `failed: ${e.message}`),
+});
