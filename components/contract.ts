@@ -65,7 +65,14 @@ export const hubSettingsSchema = z.strictObject({
   auth: z.strictObject({
     providers: z.array(z.enum(authProviders)).min(1),
     logins: z
-      .record(z.string(), z.strictObject({ service: name, urlPrefix: z.string().regex(/^\/[a-z0-9-]+$/), userNamePrefix: z.string() }))
+      .record(
+        z.string(),
+        z.strictObject({
+          service: name,
+          urlPrefix: z.string().regex(/^\/[a-z0-9-]+$/),
+          userNamePrefix: z.string().regex(/^(|[a-z0-9-]+:)$/),
+        }),
+      )
       .describe(
         "Per enabled provider: its name on the login page, its URL prefix under /hub/ and the prefix of its users' hub names (both used with several providers only; the user-name prefix is empty with one).",
       ),

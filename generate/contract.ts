@@ -11,7 +11,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadConfig, projectFiles, withoutSecrets } from "../components/config";
+import { kindOf, loadConfig, projectFiles, withoutSecrets, type StorageSource } from "../components/config";
 import { contractJsonSchemas } from "../components/contract";
 import { hookPath, hubSecrets, hubSettings, stableJson } from "../components/settings";
 import { readStackFile, secretPlaceholder } from "../ops/stack-file";
@@ -38,11 +38,11 @@ export function golden(stack: string) {
   }
   config["jupyterhub:githubClientSecret"] ??= "test-githubClientSecret";
   config["jupyterhub:gitlabClientSecret"] ??= "test-gitlabClientSecret";
-  const cifs = (JSON.parse(config["jupyterhub:storage"] ?? "[]") as { name: string; source: { type: string } }[]).filter(
-    (m) => m.source.type === "cifs",
+  const withCredentials = (JSON.parse(config["jupyterhub:storage"] ?? "[]") as { name: string; source: StorageSource }[]).filter(
+    (m) => kindOf(m.source).credentials !== undefined,
   );
   config["jupyterhub:shareCredentials"] ??= JSON.stringify(
-    Object.fromEntries(cifs.map((m) => [m.name, { username: "gmap", password: "test-secret" }])),
+    Object.fromEntries(withCredentials.map((m) => [m.name, { username: "gmap", password: "test-secret" }])),
   );
   const loaded = loadConfig(config, projectFiles(root));
   const publicConfig = withoutSecrets(loaded.config);

@@ -91,8 +91,8 @@ export function selectVolumes(
   options: { readonly includeReadOnly: boolean },
 ): VolumeSelection {
   const n = names(config.prefix);
-  // mounts with Docker volumes (a plugin's volumes, driver != local, are skipped as remote below)
-  const volumeMounts = config.storage.filter((m) => !kindOf(m.source).bind);
+  // mounts with volumes of Docker's local driver (plain volumes and network shares)
+  const volumeMounts = config.storage.filter((m) => !kindOf(m.source).bind && !kindOf(m.source).driver);
   const volumes: PlannedVolume[] = [];
   const skipped: Skipped[] = [];
   const readOnly = (volume: string, mount: string) =>

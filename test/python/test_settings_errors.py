@@ -43,6 +43,13 @@ def test_unknown_default_image(hub, settings, secrets):
         hub(settings, secrets)
 
 
+def test_user_network_prefix_must_split_the_pool(hub, settings, secrets):
+    settings["spawner"]["networkPool"] = "10.251.0.0/24"
+    settings["spawner"]["networkPrefixLength"] = 24
+    with pytest.raises(SettingsError, match=r"key spawner\.networkPrefixLength: 24 does not split networkPool 10\.251\.0\.0/24 \(/24\) into subnets"):
+        hub(settings, secrets)
+
+
 def test_unknown_provider(hub, settings, secrets):
     settings["auth"]["providers"] = ["native", "google"]
     with pytest.raises(SettingsError, match=r"key auth\.providers\[1\]: 'google' is not one of \['native', 'github', 'gitlab'\]"):

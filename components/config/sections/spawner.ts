@@ -46,7 +46,7 @@ export function networkPoolFits(cidr: string): boolean {
 
 /**
  * Spawner options the hub receives as they are and sets one trait each: the table SPAWNER_TRAITS in
- * hub-config/gmap_hub/config.py maps each key to its class and trait, and the settings contract
+ * hub-config/gmap_hub/configure/spawner.py maps each key to its class and trait, and the settings contract
  * (components/contract.ts) takes these entries as they are. A new option of this kind is one entry
  * here, one line in that table and a test.
  */

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from ..settings import Section
 from .mounts import mounts
 from .traits import TraitTable, set_traits
@@ -87,7 +89,7 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
     g.network_name_template = spawner.string("networkTemplate")
     g.network_labels = spawner.string_map("networkLabels")
     g.network_pool = spawner.string("networkPool")
-    g.network_prefix_length = spawner.integer("networkPrefixLength")
+    g.network_prefix_length = network_prefix_length(spawner)
     g.hub_container = hub.string("container")
     g.hub_alias = hub.string("connectHost")
     g.proxy_container = hub.string("proxyContainer")
@@ -107,3 +109,12 @@ def configure_swarm(c, swarm: Section, image_names: set[str]) -> None:
     s = c.GmapSwarmSpawner
     s.constraints = swarm.strings("constraints")
     s.image_constraints = per_image
+
+
+def network_prefix_length(spawner: Section) -> int:
+    """The prefix length of each user network's subnet, one that splits networkPool into several."""
+    length = spawner.integer("networkPrefixLength")
+    pool = ipaddress.ip_network(spawner.string("networkPool"))
+    if length <= pool.prefixlen:
+        raise spawner.error("networkPrefixLength", f"{length} does not split networkPool {pool} (/{pool.prefixlen}) into subnets")
+    return length
