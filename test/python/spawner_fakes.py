@@ -270,3 +270,8 @@ class Swarm:
             self.service = None
             return None
         raise AssertionError(f"unexpected docker call {method}")
+
+
+def mounts_by_target(spawner):
+    """The spawner's docker Mount kwargs by target path."""
+    return {m["Target"]: m for m in spawner.mount_binds}

@@ -6,12 +6,8 @@ import os
 import subprocess
 
 import pytest
-from spawner_fakes import ESCAPED, ISIS, LABELS, NETWORK_CALLS, FakeNetworks
+from spawner_fakes import ESCAPED, ISIS, LABELS, NETWORK_CALLS, FakeNetworks, mounts_by_target
 from tornado import web
-
-
-def mounts_by_target(spawner):
-    return {m["Target"]: m for m in spawner.mount_binds}
 
 
 def test_mounts_are_built_for_the_escaped_user_name(hub, settings, secrets, make_spawner):

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 from gmap_hub.settings import SettingsError
-from spawner_fakes import ESCAPED, LABELS, NETWORK, NFS, SERVICE, the_per_user_bind, use_swarm
+from spawner_fakes import ESCAPED, LABELS, NETWORK, NFS, SERVICE, mounts_by_target, the_per_user_bind, use_swarm
 
 
 @pytest.fixture
@@ -56,10 +56,6 @@ def test_image_constraints_name_images_of_the_catalog(hub, swarm_settings):
     settings["spawner"]["swarm"]["imageConstraints"]["gispy"] = ["node.labels.gpu==yes"]
     with pytest.raises(SettingsError, match=r"key spawner\.swarm\.imageConstraints\.gispy: 'gispy' is not the name of an image \(isis, minimal\)"):
         hub(settings, secrets)
-
-
-def mounts_by_target(spawner):
-    return {m["Target"]: m for m in spawner.mount_binds}
 
 
 def test_volumes_get_their_driver_and_options(hub, swarm_settings, make_spawner):
