@@ -151,3 +151,8 @@ export function postgresHealthcheck() {
     startPeriod: dockerDuration(120),
   };
 }
+
+/** Docker's json-file log options for a log of at most `maxFiles` files of `maxSize` (config `logs`). */
+export function containerLogOptions(logs: { readonly maxSize: string; readonly maxFiles: number }): Record<string, string> {
+  return { "max-size": logs.maxSize, "max-file": String(logs.maxFiles) };
+}

@@ -111,6 +111,8 @@ export const hubSettingsSchema = z.strictObject({
     uid: z.int().min(0),
     gid: z.int().min(0),
     environment: stringMap,
+    pidsLimit: z.int().min(1).describe("Processes and threads one user server may run at once (its pids cgroup)."),
+    logOptions: stringMap.describe("Docker's json-file log options of every user server (max-size, max-file)."),
     mounts: z.array(
       z.strictObject({
         name,

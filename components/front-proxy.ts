@@ -22,6 +22,8 @@ export interface FrontProxyArgs {
   readonly files: readonly FrontFile[];
   /** Labels of the container and the volume. */
   readonly labels: readonly Label[];
+  /** Docker's json-file options that bound its log (`containerLogOptions`). */
+  readonly logOptions: Readonly<Record<string, string>>;
   readonly volumeLabels: readonly Label[];
 }
 
@@ -68,6 +70,8 @@ export class FrontProxy extends pulumi.ComponentResource {
         })),
         restart: "unless-stopped",
         labels: [...args.labels],
+        logDriver: "json-file",
+        logOpts: { ...args.logOptions },
         destroyGraceSeconds: 10,
       },
       // Fixed name and host ports: the old container goes first.

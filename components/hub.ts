@@ -35,6 +35,8 @@ export interface HubArgs {
   readonly publicUrl: string;
   /** Labels of the image and container. */
   readonly labels: readonly Label[];
+  /** Docker's json-file options that bound its log (`containerLogOptions`). */
+  readonly logOptions: Readonly<Record<string, string>>;
   /** Labels that identify the user servers this hub starts (removed with the hub or its network). */
   readonly userServerLabels: Readonly<Record<string, string>>;
   /** Labels that identify the per-user networks the spawner creates (removed after the user servers). */
@@ -88,6 +90,8 @@ export class Hub extends pulumi.ComponentResource {
         uploads: args.files.map((f) => ({ file: f.file, content: f.content, permissions: f.permissions })),
         healthcheck: hubHealthcheck(args.publicUrl),
         labels: [...args.labels],
+        logDriver: "json-file",
+        logOpts: { ...args.logOptions },
         wait: true,
         waitTimeout: 300,
         // Let JupyterHub shut down cleanly (SQLite) when the container is replaced.

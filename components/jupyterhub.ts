@@ -14,6 +14,7 @@ import { isStackVolume, shareDriverOptions, volumeDriver } from "./mounts";
 import { hubPaths, labelsFor, names, userNetworkSelector, userServerSelector } from "./names";
 import { hookPath, hubSecrets, hubSettings, stableJson } from "./settings";
 import { HubStorage } from "./storage";
+import { containerLogOptions } from "./containers";
 
 export interface JupyterHubArgs {
   /** The validated stack config (secret values inside are only used through Pulumi secrets). */
@@ -50,6 +51,8 @@ export class JupyterHub extends pulumi.ComponentResource {
     const { config, stack } = args;
     const n = names(config.prefix);
     const labels = (component: string) => labelsFor(config, stack, component);
+    // every container of the stack keeps a bounded log (user servers: the same options, in settings.json)
+    const logOptions = containerLogOptions(config.logs);
 
     const swarm = config.engine.mode === "swarm";
     const network = new HubNetwork(
@@ -102,6 +105,7 @@ export class JupyterHub extends pulumi.ComponentResource {
                 ]),
               ),
               labels: labels("pre-pull"),
+              logOptions,
             },
             { parent: this },
           )
@@ -130,6 +134,7 @@ export class JupyterHub extends pulumi.ComponentResource {
           : { published: { bindAddress: config.hub.bindAddress, port: config.hub.port } }),
         authToken: secrets.proxyAuthToken,
         labels: labels("proxy"),
+        logOptions,
       },
       { parent: this },
     );
@@ -144,6 +149,7 @@ export class JupyterHub extends pulumi.ComponentResource {
               networkName: network.name,
               volumeName: n.postgresVolume,
               labels: labels("postgres"),
+              logOptions,
               volumeLabels: labels("hub-postgres"),
             },
             { parent: this },
@@ -180,6 +186,7 @@ export class JupyterHub extends pulumi.ComponentResource {
         files,
         publicUrl: publicUrl(config),
         labels: labels("hub"),
+        logOptions,
         userServerLabels: userServerSelector(config.prefix),
         userNetworkLabels: userNetworkSelector(config.prefix),
       },
@@ -207,6 +214,7 @@ export class JupyterHub extends pulumi.ComponentResource {
               { certificate: config.tlsCertificate, key: config.tlsKey },
             ),
             labels: labels("front-proxy"),
+            logOptions,
             volumeLabels: labels("hub-tls"),
           },
           // opens the door once the hub answers

@@ -15,6 +15,8 @@ export interface HubPostgresArgs {
   readonly volumeName: string;
   /** Labels of the container. */
   readonly labels: readonly Label[];
+  /** Docker's json-file options that bound its log (`containerLogOptions`). */
+  readonly logOptions: Readonly<Record<string, string>>;
   /** Labels of the data volume. */
   readonly volumeLabels: readonly Label[];
 }
@@ -60,6 +62,8 @@ export class HubPostgres extends pulumi.ComponentResource {
         healthcheck: postgresHealthcheck(),
         restart: "unless-stopped",
         labels: [...args.labels],
+        logDriver: "json-file",
+        logOpts: { ...args.logOptions },
         wait: true,
         waitTimeout: 300,
         // a clean shutdown (checkpoint) before the container goes

@@ -17,6 +17,8 @@ export interface ImagePrePullArgs {
   readonly images: Readonly<Record<string, PrePulledImage>>;
   /** Labels of the services and their containers. */
   readonly labels: readonly Label[];
+  /** Docker's json-file options that bound its log (`containerLogOptions`). */
+  readonly logOptions: Readonly<Record<string, string>>;
 }
 
 /**
@@ -55,6 +57,7 @@ export class ImagePrePull extends pulumi.ComponentResource {
             placement: { constraints: [...spec.constraints] },
             resources: { limits: { memoryBytes: 32 * 1024 * 1024 } },
             restartPolicy: { condition: "any", delay: "10s", window: "0s" },
+            logDriver: { name: "json-file", options: { ...args.logOptions } },
           },
         },
         { parent: this, deleteBeforeReplace: true },

@@ -21,6 +21,8 @@ export interface HubProxyArgs {
   readonly authToken: pulumi.Input<string>;
   /** Labels of the container. */
   readonly labels: readonly Label[];
+  /** Docker's json-file options that bound its log (`containerLogOptions`). */
+  readonly logOptions: Readonly<Record<string, string>>;
 }
 
 /**
@@ -55,6 +57,8 @@ export class HubProxy extends pulumi.ComponentResource {
           : {}),
         restart: "unless-stopped",
         labels: [...args.labels],
+        logDriver: "json-file",
+        logOpts: { ...args.logOptions },
       },
       { parent: this, deleteBeforeReplace: true },
     );

@@ -5,6 +5,7 @@
 import { type HookFiles, hubImage, type PublicConfig, spawnerTraitOptions, type StackConfig } from "./config";
 import type { HubSecrets, HubSettings } from "./contract";
 import { type OAuthProvider, oauthCallbackUrl, providerLogin, publicUrl, userNameRule } from "./identity";
+import { containerLogOptions } from "./containers";
 import { spawnerDriverOptions, spawnerMounts } from "./mounts";
 import { culler, endpoints, hubPaths, labelsFor, names, postgres, userNetworkPrefixLength } from "./names";
 
@@ -114,6 +115,8 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       uid: config.spawner.uid,
       gid: config.spawner.gid,
       environment,
+      pidsLimit: config.spawner.pidsLimit,
+      logOptions: containerLogOptions(config.logs),
       mounts: spawnerMounts(config),
       labels: labelMap("user"),
       // absent in host mode, so that the settings of such stacks stay as they were

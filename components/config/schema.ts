@@ -12,6 +12,7 @@ import { authChecks, authFields, githubClientSecretField, gitlabClientSecretFiel
 import { engineChecks, engineFields } from "./sections/engine";
 import { hubFields, proxyFields } from "./sections/hub";
 import { imageChecks, imageFields } from "./sections/images";
+import { logsFields } from "./sections/logs";
 import { cullerFields, serviceChecks, servicesFields } from "./sections/services";
 import { spawnerFields } from "./sections/spawner";
 import { hooksFields, stackFields } from "./sections/stack";
@@ -35,6 +36,7 @@ export const configFields = z
     hooks: hooksFields,
     services: servicesFields,
     culler: cullerFields,
+    logs: logsFields,
     githubClientSecret: githubClientSecretField,
     tlsCertificate: tlsCertificateField,
     tlsKey: tlsKeyField,

@@ -133,6 +133,16 @@ describe("swarm mode on a three-node cluster", { skip, timeout: 40 * 60_000 }, (
     }
   });
 
+  it("bounds each server's processes and log as in host mode", async () => {
+    const user = USERS[1]!;
+    const spec = (await manager.getService(`${PREFIX}-user-${user}`).inspect()).Spec;
+    assert.equal(spec.TaskTemplate.Resources.Limits.Pids, 1024);
+    assert.deepEqual(spec.TaskTemplate.LogDriver, { Name: "json-file", Options: { "max-size": "10m", "max-file": "3" } });
+    const code =
+      'import os; p = "/sys/fs/cgroup/pids/pids.max"; print(open(p if os.path.exists(p) else "/sys/fs/cgroup/pids.max").read().strip())';
+    assert.equal((await api.runPython(user, code)).trim(), "1024");
+  });
+
   it("reads the shared archive and cannot write to it", async () => {
     fs.mkdirSync(path.join(SHARE, `${PREFIX}-archive`), { recursive: true });
     fs.writeFileSync(path.join(SHARE, `${PREFIX}-archive`, "kernels.txt"), "naif0012.tls\n");

@@ -83,6 +83,8 @@ SETTINGS = {
         "uid": 1000,
         "gid": 100,
         "environment": {"ISISDATA": "/mnt/isis/data"},
+        "pidsLimit": 1024,
+        "logOptions": {"max-size": "10m", "max-file": "3"},
         "mounts": [
             {
                 "name": "user",

@@ -34,6 +34,12 @@ def test_resource_limits(hub, settings, secrets, make_spawner):
     assert spawner.cpu_limit == 2.0
 
 
+def test_process_and_log_limits_come_from_settings(hub, settings, secrets, make_spawner):
+    settings["spawner"].update(pidsLimit=300, logOptions={"max-size": "1m", "max-file": "2"})
+    spawner = make_spawner(hub(settings, secrets))
+    assert spawner.extra_host_config == {"pids_limit": 300, "log_config": {"type": "json-file", "config": {"max-size": "1m", "max-file": "2"}}}
+
+
 def test_environment_sets_ids_and_chowns_writable_mounts_only(hub, settings, secrets, make_spawner):
     spawner = make_spawner(hub(settings, secrets))
     assert spawner.environment == {
@@ -99,6 +105,9 @@ def test_create_container_request(hub, settings, secrets, make_spawner, monkeypa
     assert host["Memory"] == 2 * 1024**3
     assert host["CpuQuota"] == 150000 and host["CpuPeriod"] == 100000
     assert "PortBindings" not in host  # internal IP on the network, nothing published
+    # bounded: processes and threads, and the log on the host's disk
+    assert host["PidsLimit"] == 1024
+    assert host["LogConfig"] == {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}}
     mounts = {m["Target"]: m for m in host["Mounts"]}
     assert mounts["/mnt/nfs"]["VolumeOptions"]["DriverConfig"]["Options"]["device"] == f":/export/{ESCAPED}"
     assert mounts["/mnt/isis/data"]["ReadOnly"] is True

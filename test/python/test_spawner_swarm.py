@@ -58,8 +58,10 @@ def test_the_service_request(swarm_spawner):
     # the default image's own constraints come after every server's
     assert template["Placement"] == {"Constraints": ["node.role==worker", "node.labels.memory==big"]}
     limits = {"NanoCPUs": 1_500_000_000, "MemoryBytes": 2 * 1024**3}
-    assert template["Resources"] == {"Limits": limits, "Reservations": limits}
+    assert template["Resources"] == {"Limits": {**limits, "Pids": 1024}, "Reservations": limits}
     assert template["RestartPolicy"]["Condition"] == "none"
+    # bounded like a host-mode server: processes (above) and the log
+    assert template["LogDriver"] == {"Name": "json-file", "Options": {"max-size": "10m", "max-file": "3"}}
 
 
 def test_the_user_network_is_an_attachable_overlay_network_with_a_subnet_of_the_pool(swarm_spawner):
@@ -97,7 +99,7 @@ def test_constraints_of_another_image_and_reservations_of_guarantees(swarm_spawn
     template = engine.created[0]["task_template"]
     assert template["ContainerSpec"]["Image"] == MINIMAL
     assert template["Placement"] == {"Constraints": ["node.role==worker"]}
-    assert template["Resources"] == {"Limits": {"MemoryBytes": 4 * 1024**3}, "Reservations": {"MemoryBytes": 1024**3}}
+    assert template["Resources"] == {"Limits": {"MemoryBytes": 4 * 1024**3, "Pids": 1024}, "Reservations": {"MemoryBytes": 1024**3}}
 
 
 def test_the_address_is_the_tasks_on_the_user_network(swarm_spawner):

@@ -77,6 +77,14 @@ export const spawnerFields = z
     uid: z.int().min(0).default(1000).describe("Notebook user's uid (NB_UID)."),
     gid: z.int().min(0).default(100).describe("Notebook user's gid (NB_GID)."),
     environment: envMap.default({}).describe("Extra environment of every notebook container."),
+    pidsLimit: z
+      .int()
+      .min(64, "spawner.pidsLimit must be at least 64: a notebook server with a kernel and a terminal runs dozens of threads")
+      .max(1_000_000)
+      .default(1024)
+      .describe(
+        "Processes and threads one user server may run at once (its pids cgroup): a fork bomb stops there, not at the host's limit.",
+      ),
     networkPool: z
       .cidrv4({ error: "spawner.networkPool is an IPv4 range such as 10.251.0.0/16" })
       .refine(networkPoolFits, {

@@ -78,6 +78,12 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
     environment.update(spawner.string_map("environment", {}))
     d.environment = environment
     d.extra_create_kwargs = {"user": "root", "labels": dict(labels)}
+    # bounded: processes and threads (a fork bomb stops at its own limit) and the log on the host's
+    # disk (in swarm mode GmapSwarmSpawner puts both into the service's task)
+    d.extra_host_config = {
+        "pids_limit": spawner.integer("pidsLimit"),
+        "log_config": {"type": "json-file", "config": spawner.string_map("logOptions")},
+    }
 
     g = c.GmapDockerSpawner
     g.images = entries

@@ -140,17 +140,20 @@ class GmapSwarmSpawner(GmapDockerSpawner, SwarmSpawner):
             "cpu_reservation": nano_cpus(self.cpu_guarantee) or nano_cpus(self.cpu_limit),
         }
         resources.update(self.extra_resources_spec)
+        limits = self._host_limits()
         image_name = (self.image_entry() or {}).get("name")
         placement = {"constraints": [*self.constraints, *self.image_constraints.get(image_name, [])]}
         placement.update(self.extra_placement_spec)
 
         task = {
             "container_spec": ContainerSpec(**container),
-            "resources": Resources(**resources),
+            "resources": self._with_pids_limit(Resources(**resources), limits.get("pids_limit")),
             "placement": Placement(**placement),
             "restart_policy": RestartPolicy(condition="none"),
             "networks": [self.network_name],
         }
+        if limits.get("log_config"):
+            task["log_driver"] = {"Name": limits["log_config"]["type"], "Options": dict(limits["log_config"].get("config") or {})}
         task.update(self.extra_task_spec)
         endpoint = {"mode": "dnsrr"}
         endpoint.update(self.extra_endpoint_spec)
@@ -164,6 +167,19 @@ class GmapSwarmSpawner(GmapDockerSpawner, SwarmSpawner):
         # not the environment: it holds the server's API token
         self.log.debug("Creating service %s: %s, %s, mounts %s", self.service_name, task["placement"], task["resources"], container["mounts"])
         return await self.docker("create_service", **create)
+
+    def _host_limits(self) -> dict:
+        """The limits of ``extra_host_config`` a service can carry too (pids_limit, log_config):
+        DockerSpawner's host config does not reach a service, so they go into its task."""
+        host = self._eval_if_callable(self.extra_host_config) or {}
+        return {k: host[k] for k in ("pids_limit", "log_config") if host.get(k)}
+
+    @staticmethod
+    def _with_pids_limit(resources: Resources, pids: int | None) -> Resources:
+        """The task's resources with a process limit (Docker API 1.41+: Limits.Pids)."""
+        if pids:
+            resources.setdefault("Limits", {})["Pids"] = pids
+        return resources
 
     async def start_object(self):
         """Waits until the service's task runs. A task that ended fails the spawn at once with Swarm's

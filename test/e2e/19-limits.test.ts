@@ -1,0 +1,109 @@
+/**
+ * Scenario 19: bounded processes and logs (spawner.pidsLimit, logs; the e2e stack sets 256 and
+ * 5m x 2). From inside a user server: the pids cgroup's limit is the stack's, and a bounded loop of
+ * processes stops there while the hub keeps answering; a flood of output leaves at most
+ * maxSize x maxFiles of log on the Docker host; the hub and the proxy keep bounded logs too.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { inspectContainer, userContainer } from "./engine";
+import { HubApi } from "./hub-api";
+import { hubEnv } from "./hub-env";
+import { prefix, stackSkip } from "./stack";
+import { uniqueName } from "./user-names";
+import { escapeUserName } from "../../components/identity";
+
+const api = new HubApi();
+const PIDS_LIMIT = "256";
+const LOG = { "max-size": "5m", "max-file": "2" };
+const LOG_BOUND = 2 * 5 * 1024 * 1024;
+
+/** Bytes of a container's json-file log on the host: the current file and the rotated ones. */
+function logBytes(logPath: string): number {
+  const dir = path.dirname(logPath);
+  const base = path.basename(logPath);
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f === base || f.startsWith(`${base}.`))
+    .reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+}
+
+describe("bounded processes and logs", { skip: stackSkip }, () => {
+  const user = uniqueName("limits");
+
+  before(async () => {
+    await api.createUser(user);
+    await api.startServer(user);
+  });
+
+  after(async () => {
+    await api.stopServer(user).catch(() => undefined);
+  });
+
+  it("a loop of processes stops at the server's pids limit, and the hub answers meanwhile", async () => {
+    // at most 2000 tries; the processes are held 5 s at the limit, then killed
+    const code = `
+import os, subprocess, time
+cgroup = "/sys/fs/cgroup/pids/pids.max" if os.path.exists("/sys/fs/cgroup/pids/pids.max") else "/sys/fs/cgroup/pids.max"
+limit = open(cgroup).read().strip()
+procs, refused = [], "none"
+for _ in range(2000):
+    try:
+        procs.append(subprocess.Popen(["sleep", "120"]))
+    except OSError as e:
+        refused = e.strerror
+        break
+time.sleep(5)
+for p in procs:
+    p.kill()
+for p in procs:
+    p.wait()
+print(limit, len(procs), refused)
+`;
+    const run = api.runPython(user, code, 120_000);
+    const health: number[] = [];
+    let done = false;
+    void run.finally(() => (done = true)).catch(() => undefined);
+    for (let i = 0; i < 60 && !done; i++) {
+      const res = await fetch(`${hubEnv().url}/hub/health`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+      health.push(res?.status ?? 0);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const [limit, started, ...refused] = (await run).trim().split("\n").pop()!.split(" ");
+    assert.equal(limit, PIDS_LIMIT);
+    assert.ok(Number(started) > 50 && Number(started) < Number(PIDS_LIMIT), `started ${started} processes under a limit of ${limit}`);
+    assert.match(refused.join(" "), /Resource temporarily unavailable/);
+    assert.ok(health.length > 0 && health.every((s) => s === 200), `the hub's health answers during the loop: ${health.join(",")}`);
+    // the server still works once the processes are gone
+    assert.equal((await api.runPython(user, "print(6 * 7)")).trim(), "42");
+  });
+
+  it("a flood of output leaves at most maxSize x maxFiles of log on the host", async () => {
+    const container = await userContainer(escapeUserName(user));
+    assert.ok(container, "the user's container exists");
+    assert.deepEqual(container.HostConfig.LogConfig, { Type: "json-file", Config: LOG });
+    // 25 MB of lines into the container's output: the notebook server's stdout, which the kernel (its
+    // child, same user) can open; at most 25 writes
+    const code = `
+import os
+line = ("x" * 999 + "\\n").encode()
+with open(f"/proc/{os.getppid()}/fd/1", "wb") as out:
+    for _ in range(25):
+        out.write(line * 1000)
+print("written")
+`;
+    assert.equal((await api.runPython(user, code, 120_000)).trim(), "written");
+    const bytes = logBytes(container.LogPath);
+    assert.ok(bytes <= LOG_BOUND + 64 * 1024, `the log takes ${bytes} bytes, more than ${LOG_BOUND}`);
+    assert.ok(bytes > LOG_BOUND / 4, `the log takes ${bytes} bytes: did the flood reach it?`);
+  });
+
+  it("the hub and the proxy keep bounded logs", async () => {
+    for (const name of [`${prefix()}-hub`, `${prefix()}-proxy`]) {
+      const info = await inspectContainer(name);
+      assert.deepEqual(info.HostConfig.LogConfig, { Type: "json-file", Config: LOG }, name);
+    }
+  });
+});
