@@ -112,6 +112,9 @@ export const hubSettingsSchema = z.strictObject({
     gid: z.int().min(0),
     environment: stringMap,
     pidsLimit: z.int().min(1).describe("Processes and threads one user server may run at once (its pids cgroup)."),
+    privileges: z
+      .strictObject({ noNewPrivileges: z.boolean(), capDrop: z.array(name), capAdd: z.array(name) })
+      .describe("What every user server may do as a process: no-new-privileges, the capabilities dropped, then added back."),
     logOptions: stringMap.describe("Docker's json-file log options of every user server (max-size, max-file)."),
     mounts: z.array(
       z.strictObject({

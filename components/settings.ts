@@ -6,6 +6,7 @@ import { type HookFiles, hubImage, type PublicConfig, spawnerTraitOptions, type 
 import type { HubSecrets, HubSettings } from "./contract";
 import { type OAuthProvider, oauthCallbackUrl, providerLogin, publicUrl, userNameRule } from "./identity";
 import { containerLogOptions } from "./containers";
+import { serverPrivileges } from "./server-security";
 import { spawnerDriverOptions, spawnerMounts } from "./mounts";
 import { culler, endpoints, hubPaths, labelsFor, names, postgres, userNetworkPrefixLength } from "./names";
 
@@ -116,6 +117,7 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       gid: config.spawner.gid,
       environment,
       pidsLimit: config.spawner.pidsLimit,
+      privileges: serverPrivileges(config),
       logOptions: containerLogOptions(config.logs),
       mounts: spawnerMounts(config),
       labels: labelMap("user"),

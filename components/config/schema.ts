@@ -14,7 +14,7 @@ import { hubFields, proxyFields } from "./sections/hub";
 import { imageChecks, imageFields } from "./sections/images";
 import { logsFields } from "./sections/logs";
 import { cullerFields, serviceChecks, servicesFields } from "./sections/services";
-import { spawnerFields } from "./sections/spawner";
+import { spawnerChecks, spawnerFields } from "./sections/spawner";
 import { hooksFields, stackFields } from "./sections/stack";
 import { shareCredentialsField, storageChecks, storageFields } from "./sections/storage";
 import { tlsCertificateField, tlsChecks, tlsKeyField } from "./sections/tls";
@@ -55,6 +55,7 @@ const sectionChecks: readonly ((cfg: Fields, issue: Issue) => void)[] = [
   authChecks,
   tlsChecks,
   serviceChecks,
+  spawnerChecks,
 ];
 
 /** The schema of every `jupyterhub:` key, with each section's rules across keys. */

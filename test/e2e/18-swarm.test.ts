@@ -133,11 +133,14 @@ describe("swarm mode on a three-node cluster", { skip, timeout: 40 * 60_000 }, (
     }
   });
 
-  it("bounds each server's processes and log as in host mode", async () => {
+  it("bounds each server's processes, log and capabilities as in host mode", async () => {
     const user = USERS[1]!;
     const spec = (await manager.getService(`${PREFIX}-user-${user}`).inspect()).Spec;
     assert.equal(spec.TaskTemplate.Resources.Limits.Pids, 1024);
     assert.deepEqual(spec.TaskTemplate.LogDriver, { Name: "json-file", Options: { "max-size": "10m", "max-file": "3" } });
+    assert.deepEqual(spec.TaskTemplate.ContainerSpec.CapabilityDrop, ["ALL"]);
+    const status = await api.runPython(user, 'print(open("/proc/self/status").read())');
+    assert.match(status, /^CapBnd:\s*00000000200000fb$/m);
     const code =
       'import os; p = "/sys/fs/cgroup/pids/pids.max"; print(open(p if os.path.exists(p) else "/sys/fs/cgroup/pids.max").read().strip())';
     assert.equal((await api.runPython(user, code)).trim(), "1024");

@@ -84,6 +84,11 @@ SETTINGS = {
         "gid": 100,
         "environment": {"ISISDATA": "/mnt/isis/data"},
         "pidsLimit": 1024,
+        "privileges": {
+            "noNewPrivileges": True,
+            "capDrop": ["ALL"],
+            "capAdd": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "KILL", "AUDIT_WRITE"],
+        },
         "logOptions": {"max-size": "10m", "max-file": "3"},
         "mounts": [
             {

@@ -37,7 +37,14 @@ def test_resource_limits(hub, settings, secrets, make_spawner):
 def test_process_and_log_limits_come_from_settings(hub, settings, secrets, make_spawner):
     settings["spawner"].update(pidsLimit=300, logOptions={"max-size": "1m", "max-file": "2"})
     spawner = make_spawner(hub(settings, secrets))
-    assert spawner.extra_host_config == {"pids_limit": 300, "log_config": {"type": "json-file", "config": {"max-size": "1m", "max-file": "2"}}}
+    assert spawner.extra_host_config["pids_limit"] == 300
+    assert spawner.extra_host_config["log_config"] == {"type": "json-file", "config": {"max-size": "1m", "max-file": "2"}}
+
+
+def test_servers_where_users_may_be_root_keep_dockers_defaults(hub, settings, secrets, make_spawner):
+    settings["spawner"]["privileges"] = {"noNewPrivileges": False, "capDrop": [], "capAdd": []}
+    spawner = make_spawner(hub(settings, secrets))
+    assert not {"security_opt", "cap_drop", "cap_add"} & set(spawner.extra_host_config)
 
 
 def test_environment_sets_ids_and_chowns_writable_mounts_only(hub, settings, secrets, make_spawner):
@@ -107,6 +114,10 @@ def test_create_container_request(hub, settings, secrets, make_spawner, monkeypa
     assert "PortBindings" not in host  # internal IP on the network, nothing published
     # bounded: processes and threads, and the log on the host's disk
     assert host["PidsLimit"] == 1024
+    # no privilege gain, only the start-up's capabilities
+    assert host["SecurityOpt"] == ["no-new-privileges:true"]
+    assert host["CapDrop"] == ["ALL"]
+    assert host["CapAdd"] == ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "KILL", "AUDIT_WRITE"]
     assert host["LogConfig"] == {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}}
     mounts = {m["Target"]: m for m in host["Mounts"]}
     assert mounts["/mnt/nfs"]["VolumeOptions"]["DriverConfig"]["Options"]["device"] == f":/export/{ESCAPED}"

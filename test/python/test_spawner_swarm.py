@@ -46,6 +46,7 @@ def test_the_service_request(swarm_spawner):
     container = template["ContainerSpec"]
     assert container["Image"] == ISIS
     assert container["User"] == "root" and container["Labels"] == LABELS
+    assert container["CapabilityDrop"] == ["ALL"] and "SETUID" in container["CapabilityAdd"]
     # the image's entrypoint stays; its command is wrapped for the start hook
     assert container["Command"] is None
     assert container["Args"][:2] == ["sh", "-c"] and container["Args"][3:] == ["gmap-start", "start-notebook.py"]

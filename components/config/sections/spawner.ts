@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { homeMount, userNetworkPrefixLength } from "../../names";
-import { absolutePath, envMap, mountPath, notebookHome, reportProblem } from "../rules";
+import { absolutePath, envMap, mountPath, notebookHome, reportProblem, type Issue } from "../rules";
 import { networkSource } from "./storage-kinds";
 
 /** Byte multipliers of the units JupyterHub's ByteSpecification (DockerSpawner's mem_limit) takes. */
@@ -74,9 +74,15 @@ export const spawnerTraitOptions = {
 export const spawnerFields = z
   .object({
     ...spawnerTraitOptions,
-    uid: z.int().min(0).default(1000).describe("Notebook user's uid (NB_UID)."),
+    uid: z.int().min(0).default(1000).describe("Notebook user's uid (NB_UID); 0 only with spawner.allowRoot."),
     gid: z.int().min(0).default(100).describe("Notebook user's gid (NB_GID)."),
     environment: envMap.default({}).describe("Extra environment of every notebook container."),
+    allowRoot: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Let users be root in their servers (uid 0, GRANT_SUDO=yes in the environment): the servers then keep Docker's default capabilities and may gain privileges through setuid programs (sudo). Off: no-new-privileges and only the capabilities the images' start-up needs. Only for a hub whose users are all trusted with the host.",
+      ),
     pidsLimit: z
       .int()
       .min(64, "spawner.pidsLimit must be at least 64: a notebook server with a kernel and a terminal runs dozens of threads")
@@ -117,3 +123,31 @@ export const spawnerFields = z
   .strict()
   .prefault({})
   .describe("User servers.");
+
+/** Environment values that make the notebook user root or give it sudo (docker-stacks' start.sh). */
+const rootGranting: Readonly<Record<string, (value: string) => boolean>> = {
+  NB_UID: (v) => v.trim() === "0",
+  NB_USER: (v) => v.trim() === "root",
+  GRANT_SUDO: (v) => ["1", "yes", "true"].includes(v.trim().toLowerCase()),
+};
+
+/** Without spawner.allowRoot: no uid 0 and no environment value that grants root or sudo. */
+export function spawnerChecks(
+  cfg: {
+    readonly spawner: { readonly allowRoot: boolean; readonly uid: number; readonly environment: Readonly<Record<string, string>> };
+    readonly storage: readonly { readonly environment: Readonly<Record<string, string>> }[];
+  },
+  issue: Issue,
+): void {
+  if (cfg.spawner.allowRoot) return;
+  const optIn = "set spawner.allowRoot: true only if every user may be root on their server";
+  if (cfg.spawner.uid === 0) issue(["spawner", "uid"], `uid 0 makes every user root in their server: ${optIn}`);
+  const check = (path: (string | number)[], env: Readonly<Record<string, string>>) => {
+    for (const [name, grants] of Object.entries(rootGranting)) {
+      const value = env[name];
+      if (value !== undefined && grants(value)) issue([...path, name], `${name}=${value} makes users root or gives them sudo: ${optIn}`);
+    }
+  };
+  check(["spawner", "environment"], cfg.spawner.environment);
+  cfg.storage.forEach((m, i) => check(["storage", i, "environment"], m.environment));
+}

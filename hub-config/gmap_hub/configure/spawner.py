@@ -79,10 +79,12 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
     d.environment = environment
     d.extra_create_kwargs = {"user": "root", "labels": dict(labels)}
     # bounded: processes and threads (a fork bomb stops at its own limit) and the log on the host's
-    # disk (in swarm mode GmapSwarmSpawner puts both into the service's task)
+    # disk; no privilege gain and only the capabilities the start-up needs (in swarm mode
+    # GmapSwarmSpawner puts what a service can carry into its task)
     d.extra_host_config = {
         "pids_limit": spawner.integer("pidsLimit"),
         "log_config": {"type": "json-file", "config": spawner.string_map("logOptions")},
+        **privileges(spawner.section("privileges")),
     }
 
     g = c.GmapDockerSpawner
@@ -124,3 +126,13 @@ def network_prefix_length(spawner: Section) -> int:
     if length <= pool.prefixlen:
         raise spawner.error("networkPrefixLength", f"{length} does not split networkPool {pool} (/{pool.prefixlen}) into subnets")
     return length
+
+
+def privileges(section: Section) -> dict:
+    """Docker host config of the user servers' privileges (security_opt, cap_drop, cap_add), what is set only."""
+    config = {
+        "security_opt": ["no-new-privileges:true"] if section.boolean("noNewPrivileges") else [],
+        "cap_drop": section.strings("capDrop"),
+        "cap_add": section.strings("capAdd"),
+    }
+    return {key: value for key, value in config.items() if value}

@@ -130,6 +130,9 @@ class GmapSwarmSpawner(GmapDockerSpawner, SwarmSpawner):
             "labels": labels,
             "mounts": self.mount_binds,
         }
+        limits = self._host_limits()
+        # a service cannot carry no-new-privileges on Docker 20.10's API (1.41): capabilities only
+        container.update({key: limits[key] for key in ("cap_add", "cap_drop") if key in limits})
         container.update(self.extra_container_spec)
 
         nano_cpus = lambda cpus: int(cpus * 1e9) if cpus else None  # noqa: E731
@@ -140,7 +143,6 @@ class GmapSwarmSpawner(GmapDockerSpawner, SwarmSpawner):
             "cpu_reservation": nano_cpus(self.cpu_guarantee) or nano_cpus(self.cpu_limit),
         }
         resources.update(self.extra_resources_spec)
-        limits = self._host_limits()
         image_name = (self.image_entry() or {}).get("name")
         placement = {"constraints": [*self.constraints, *self.image_constraints.get(image_name, [])]}
         placement.update(self.extra_placement_spec)
@@ -169,10 +171,10 @@ class GmapSwarmSpawner(GmapDockerSpawner, SwarmSpawner):
         return await self.docker("create_service", **create)
 
     def _host_limits(self) -> dict:
-        """The limits of ``extra_host_config`` a service can carry too (pids_limit, log_config):
-        DockerSpawner's host config does not reach a service, so they go into its task."""
+        """The limits of ``extra_host_config`` a service can carry too (pids_limit, log_config, cap_add,
+        cap_drop): DockerSpawner's host config does not reach a service, so they go into its task."""
         host = self._eval_if_callable(self.extra_host_config) or {}
-        return {k: host[k] for k in ("pids_limit", "log_config") if host.get(k)}
+        return {k: host[k] for k in ("pids_limit", "log_config", "cap_add", "cap_drop") if host.get(k)}
 
     @staticmethod
     def _with_pids_limit(resources: Resources, pids: int | None) -> Resources:

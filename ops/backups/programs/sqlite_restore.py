@@ -17,9 +17,14 @@ def restore(final: str, tmp: str, root: str) -> None:
         shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
         f.flush()
         os.fsync(f.fileno())
-    con = sqlite3.connect(tmp)
-    check = con.execute("PRAGMA integrity_check").fetchone()[0]
-    con.close()
+    try:
+        con = sqlite3.connect(tmp)
+        try:
+            check = con.execute("PRAGMA integrity_check").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as e:  # damaged beyond what the check can walk
+        check = str(e)
     for suffix in ("-journal", "-wal", "-shm"):
         for base in (tmp, final):
             try:

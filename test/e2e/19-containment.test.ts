@@ -1,8 +1,10 @@
 /**
- * Scenario 19: bounded processes and logs (spawner.pidsLimit, logs; the e2e stack sets 256 and
- * 5m x 2). From inside a user server: the pids cgroup's limit is the stack's, and a bounded loop of
- * processes stops there while the hub keeps answering; a flood of output leaves at most
- * maxSize x maxFiles of log on the Docker host; the hub and the proxy keep bounded logs too.
+ * Scenario 19: what one user's server can do to the host and the others (spawner.pidsLimit, logs;
+ * the e2e stack sets 256 and 5m x 2). From inside a user server: the process cannot gain privileges
+ * and holds only the start-up's capabilities in its bounding set; the pids cgroup's limit is the
+ * stack's, and a bounded loop of processes stops there while the hub keeps answering; a flood of
+ * output leaves at most maxSize x maxFiles of log on the Docker host; the hub and the proxy keep
+ * bounded logs too.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -30,7 +32,10 @@ function logBytes(logPath: string): number {
     .reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
 }
 
-describe("bounded processes and logs", { skip: stackSkip }, () => {
+/** CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID, SETUID, AUDIT_WRITE (components/server-security.ts). */
+const CAPABILITY_BOUND = "00000000200000fb";
+
+describe("what one user's server can do", { skip: stackSkip }, () => {
   const user = uniqueName("limits");
 
   before(async () => {
@@ -40,6 +45,19 @@ describe("bounded processes and logs", { skip: stackSkip }, () => {
 
   after(async () => {
     await api.stopServer(user).catch(() => undefined);
+  });
+
+  it("the server's processes cannot gain privileges and keep only the start-up's capabilities", async () => {
+    const status = await api.runPython(user, 'print(open("/proc/self/status").read())');
+    const field = (name: string) => new RegExp(`^${name}:\\s*(\\S+)$`, "m").exec(status)?.[1];
+    assert.equal(field("NoNewPrivs"), "1");
+    assert.equal(field("CapEff"), "0000000000000000");
+    assert.equal(field("CapBnd"), CAPABILITY_BOUND);
+    const uid = /^Uid:\s*(\d+)/m.exec(status)?.[1];
+    assert.ok(uid !== undefined && uid !== "0", `the server runs as uid ${uid}`);
+    const container = await userContainer(escapeUserName(user));
+    assert.deepEqual(container?.HostConfig.SecurityOpt, ["no-new-privileges:true"]);
+    assert.deepEqual(container?.HostConfig.CapDrop, ["ALL"]);
   });
 
   it("a loop of processes stops at the server's pids limit, and the hub answers meanwhile", async () => {
