@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import time
 from urllib.parse import quote
@@ -30,9 +31,13 @@ from nativeauthenticator.orm import UserInfo
 from oauthenticator.gitlab import GitLabOAuthenticator, _api_headers
 from traitlets import Dict, Unicode, default
 
+from .client_address import ProxyAddresses, client_address, container_addresses, peer_address
 from .native_pages import SCOPED_HANDLERS
 from .same_origin import SAME_ORIGIN_HANDLERS
 from .state import read_state, write_state
+
+#: Failed-login entries kept at most (account and address pairs within their lockout time).
+MAX_ATTEMPT_ENTRIES = 10_000
 
 #: The client address of the login being checked (lockouts count per account and address).
 _client_address: contextvars.ContextVar[str] = contextvars.ContextVar("gmap_client_address", default="")
@@ -52,10 +57,25 @@ class GmapNativeAuthenticator(NativeAuthenticator):
         config=True,
         help="JSON file keeping the failed logins across hub restarts (empty: in memory only).",
     )
+    proxy_container = Unicode(
+        "",
+        config=True,
+        help="The proxy's container: requests from its addresses carry the client's in X-Forwarded-For (empty: every request's own peer is the client).",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.login_attempts = self._load_attempts()
+        self._proxies = ProxyAddresses(container_addresses(self.proxy_container)) if self.proxy_container else frozenset()
+
+    async def _client_address(self, request) -> str:
+        """The address the lockout counts: the one the stack's proxy saw (gmap_hub.client_address)."""
+        if request is None:
+            return ""
+        proxies = self._proxies
+        if isinstance(proxies, ProxyAddresses) and proxies.needs_lookup(peer_address(request)):
+            await asyncio.to_thread(proxies.refresh)
+        return client_address(request, proxies)
 
     # -- lockout: per account and client address, persisted, expiring --------------------------
     def _load_attempts(self) -> dict:
@@ -69,6 +89,9 @@ class GmapNativeAuthenticator(NativeAuthenticator):
             return {}
 
     def _save_attempts(self) -> None:
+        # bounded: expired entries go, and only the newest MAX_ATTEMPT_ENTRIES stay
+        live = sorted(((k, v) for k, v in self.login_attempts.items() if not self._expired(v)), key=lambda kv: kv[1]["time"])
+        self.login_attempts = dict(live[-MAX_ATTEMPT_ENTRIES:])
         if self.login_attempts_file:
             write_state(self.login_attempts_file, self.login_attempts)
 
@@ -79,8 +102,7 @@ class GmapNativeAuthenticator(NativeAuthenticator):
         return time.time() - entry["time"] >= self.seconds_before_next_try
 
     async def authenticate(self, handler, data):
-        request = getattr(handler, "request", None)
-        token = _client_address.set(getattr(request, "remote_ip", "") or "")
+        token = _client_address.set(await self._client_address(getattr(handler, "request", None)))
         try:
             return await super().authenticate(handler, data)
         finally:

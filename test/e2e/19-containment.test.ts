@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { inspectContainer, userContainer } from "./engine";
+import { BrowserSession } from "./browser-session";
 import { HubApi } from "./hub-api";
 import { hubEnv } from "./hub-env";
 import { prefix, stackSkip } from "./stack";
@@ -116,6 +117,37 @@ print("written")
     const bytes = logBytes(container.LogPath);
     assert.ok(bytes <= LOG_BOUND + 64 * 1024, `the log takes ${bytes} bytes, more than ${LOG_BOUND}`);
     assert.ok(bytes > LOG_BOUND / 4, `the log takes ${bytes} bytes: did the flood reach it?`);
+  });
+
+  it("the login lockout holds against forged client addresses, from outside and from a user network", async () => {
+    const name = uniqueName("lockout");
+    const password = "correct-horse-battery-7";
+    const admin = await BrowserSession.admin();
+    await new BrowserSession().signUp(name, password);
+    await admin.authorize(name);
+    const forged = (i: number) => ({ "X-Real-IP": `198.51.100.${i}`, "X-Forwarded-For": `198.51.100.${i}` });
+    // from outside: each guess names another address (Pulumi.e2e.yaml: 3 failures lock for 15 s)
+    const guesser = new BrowserSession();
+    for (let i = 0; i < 3; i++)
+      assert.match((await guesser.login(name, "wrong-password-123", forged(i))).text, /Invalid username or password/);
+    await guesser.login(name, password, forged(99));
+    assert.equal(await guesser.whoami(), undefined, "the right password from a 'new address' is refused while locked");
+    // from a user network straight to the hub's port, forging the headers the same way
+    const code = `
+import http.cookiejar, os, re, urllib.parse, urllib.request
+hub = os.environ["JUPYTERHUB_API_URL"].rsplit("/api", 1)[0]
+def attempt(password, i):
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    forged = {"X-Real-IP": f"192.0.2.{i}", "X-Forwarded-For": f"192.0.2.{i}"}
+    page = opener.open(urllib.request.Request(hub + "/login", headers=forged), timeout=20).read().decode()
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"_xsrf": xsrf, "username": ${JSON.stringify(name)}, "password": password}).encode()
+    body = opener.open(urllib.request.Request(hub + "/login", data=form, headers=forged), timeout=20).read().decode()
+    return "refused" if "Invalid username or password" in body else "in"
+print(*[attempt("wrong-password-123", i) for i in range(3)], attempt(${JSON.stringify(password)}, 99))
+`;
+    assert.equal((await api.runPython(user, code, 120_000)).trim(), "refused refused refused refused");
   });
 
   it("the hub and the proxy keep bounded logs", async () => {

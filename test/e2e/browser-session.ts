@@ -54,17 +54,17 @@ export class BrowserSession {
     return this.request(this.abs(url), "GET", undefined, headers);
   }
 
-  /** POSTs form fields. */
-  post(url: string, fields: Record<string, string>): Promise<Page> {
-    return this.request(this.abs(url), "POST", fields);
+  /** POSTs form fields, with extra request headers if given. */
+  post(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Page> {
+    return this.request(this.abs(url), "POST", fields, headers);
   }
 
-  /** Fills the (`index`th) POST form of a page, or of the page at a path, with `fields` and submits it. */
-  async submit(page: Page | string, fields: Record<string, string>, index = 0): Promise<Page> {
-    const source = typeof page === "string" ? await this.get(page) : page;
+  /** Fills the (`index`th) POST form of a page, or of the page at a path, with `fields` and submits it (with extra headers). */
+  async submit(page: Page | string, fields: Record<string, string>, index = 0, headers: Record<string, string> = {}): Promise<Page> {
+    const source = typeof page === "string" ? await this.get(page, headers) : page;
     const form = formsOf(source)[index];
     if (!form) throw new Error(`no POST form on ${source.url} (HTTP ${source.status}): ${source.text.slice(0, 300)}`);
-    return this.post(form.action, { ...form.fields, ...fields });
+    return this.post(form.action, { ...form.fields, ...fields }, headers);
   }
 
   /** Follows the link of `page` whose URL starts with `prefix` (an absolute URL or a hub path). */
@@ -79,8 +79,9 @@ export class BrowserSession {
     return this.submit("/hub/signup", { username, signup_password: password, signup_password_confirmation: password });
   }
 
-  login(username: string, password: string) {
-    return this.submit("/hub/login", { username, password });
+  /** Logs in through the login form (extra request headers, e.g. a forged client address, if given). */
+  login(username: string, password: string, headers: Record<string, string> = {}) {
+    return this.submit("/hub/login", { username, password }, 0, headers);
   }
 
   /**

@@ -30,6 +30,8 @@ def configure_hub(c, hub: Section, secrets: Section) -> None:
     c.ConfigurableHTTPProxy.should_start = False
     c.ConfigurableHTTPProxy.api_url = hub.string("proxyApiUrl")
     c.ConfigurableHTTPProxy.auth_token = secrets.string("proxyAuthToken")
+    # the client address of a login is the one this proxy saw (gmap_hub.client_address)
+    c.GmapNativeAuthenticator.proxy_container = hub.string("proxyContainer")
     c.JupyterHub.cleanup_servers = False
 
     data_dir = hub.string("dataDir")
