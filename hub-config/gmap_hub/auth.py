@@ -25,6 +25,7 @@ import contextvars
 import time
 from urllib.parse import quote
 
+import bcrypt
 from multiauthenticator import MultiAuthenticator
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator.orm import UserInfo
@@ -104,9 +105,28 @@ class GmapNativeAuthenticator(NativeAuthenticator):
     async def authenticate(self, handler, data):
         token = _client_address.set(await self._client_address(getattr(handler, "request", None)))
         try:
-            return await super().authenticate(handler, data)
+            user = await self._password_checked(data)
+            try:
+                return await super().authenticate(handler, data)
+            finally:
+                if user is not None:
+                    user.__dict__.pop("is_valid_password", None)
         finally:
             _client_address.reset(token)
+
+    async def _password_checked(self, data) -> UserInfo | None:
+        """Checks the password's bcrypt hash in a thread, so that a flood of logins does not stall the
+        hub's event loop, and hands the verdict to NativeAuthenticator's own check of this login
+        (set and used without a pause in between: other logins cannot interleave)."""
+        name = self.normalize_username(data.get("username") or "")
+        user = self.get_user(name) if name else None
+        password = data.get("password")
+        if user is None or not isinstance(password, str) or (self.allowed_failed_logins and self.is_blocked(name)):
+            return None
+        stored = user.password
+        verdict = await asyncio.to_thread(lambda: bcrypt.hashpw(password.encode(), stored) == stored)
+        user.is_valid_password = lambda _password: verdict
+        return user
 
     def add_login_attempt(self, username):
         key = self._attempt_key(username)

@@ -90,3 +90,39 @@ def test_the_attempts_store_keeps_live_entries_only_and_at_most_its_bound(hub, s
     auth.login_attempts.update({f"a {i}": {"count": 1, "time": now + i} for i in range(5)})
     auth._save_attempts()
     assert list(auth.login_attempts) == ["a 3", "a 4"]
+
+
+def test_password_checks_leave_the_event_loop_free(hub, settings, secrets):
+    import bcrypt
+    from nativeauthenticator.orm import UserInfo
+
+    settings["culler"]["enabled"] = False
+    app = hub(settings, secrets, initialize=True)
+    auth = app.authenticator
+    password = "a-password-of-ada-1"
+    app.db.add(UserInfo(username="ada", password=bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=13)), is_authorized=True))
+    app.db.commit()
+
+    async def login_while_ticking(attempt: str):
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        try:
+            result = await auth.authenticate(SimpleNamespace(request=request("10.251.0.50")), {"username": "ada", "password": attempt})
+        finally:
+            task.cancel()
+        return result, ticks
+
+    # a cost-13 hash takes about half a second: the loop keeps ticking meanwhile
+    assert asyncio.run(login_while_ticking(password))[0] == "ada"
+    result, ticks = asyncio.run(login_while_ticking("wrong-password"))
+    assert result is None
+    assert ticks >= 10, f"the event loop ticked {ticks} times during a password check"
+    # the verdict was handed to this login only
+    assert "is_valid_password" not in vars(auth.get_user("ada"))
