@@ -103,12 +103,13 @@ print(limit, len(procs), refused)
     const container = await userContainer(escapeUserName(user));
     assert.ok(container, "the user's container exists");
     assert.deepEqual(container.HostConfig.LogConfig, { Type: "json-file", Config: LOG });
-    // 25 MB of lines into the container's output: the notebook server's stdout, which the kernel (its
-    // child, same user) can open; at most 25 writes
+    // 25 MB of lines into the container's output: the kernel's own stdout as the notebook server
+    // started it (ipykernel keeps a copy of it while it captures fd 1 for the notebook); 25 writes
     const code = `
-import os
+import os, sys
+fd = getattr(sys.stdout, "_original_stdstream_copy", None) or 1
 line = ("x" * 999 + "\\n").encode()
-with open(f"/proc/{os.getppid()}/fd/1", "wb") as out:
+with open(fd, "wb", closefd=False) as out:
     for _ in range(25):
         out.write(line * 1000)
 print("written")
