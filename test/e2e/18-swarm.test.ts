@@ -141,9 +141,15 @@ describe("swarm mode on a three-node cluster", { skip, timeout: 40 * 60_000 }, (
     assert.deepEqual(spec.TaskTemplate.ContainerSpec.CapabilityDrop, ["ALL"]);
     const status = await api.runPython(user, 'print(open("/proc/self/status").read())');
     assert.match(status, /^CapBnd:\s*00000000200000fb$/m);
-    const code =
-      'import os; p = "/sys/fs/cgroup/pids/pids.max"; print(open(p if os.path.exists(p) else "/sys/fs/cgroup/pids.max").read().strip())';
-    assert.equal((await api.runPython(user, code)).trim(), "1024");
+    // the node's engine applied the limits to the task's container (the nodes' containers do not see
+    // their pids cgroup, so it is read from the engine, not from inside)
+    const node = await nodeOf(user);
+    assert.ok(node, `${user} has no running task`);
+    const [task] = await engines[node].listContainers({ filters: { label: [`com.docker.swarm.service.name=${PREFIX}-user-${user}`] } });
+    assert.ok(task, `no container of ${user}'s task on ${node}`);
+    const host = (await engines[node].getContainer(task.Id).inspect()).HostConfig;
+    assert.equal(host.PidsLimit, 1024);
+    assert.deepEqual(host.LogConfig, { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } });
   });
 
   it("reads the shared archive and cannot write to it", async () => {
