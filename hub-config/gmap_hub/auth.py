@@ -67,16 +67,16 @@ class GmapNativeAuthenticator(NativeAuthenticator):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.login_attempts = self._load_attempts()
-        self._proxies = ProxyAddresses(container_addresses(self.proxy_container)) if self.proxy_container else frozenset()
+        # without a proxy container (a hub reached directly) every request's own peer is the client
+        self._proxies = ProxyAddresses(container_addresses(self.proxy_container) if self.proxy_container else list)
 
     async def _client_address(self, request) -> str:
         """The address the lockout counts: the one the stack's proxy saw (gmap_hub.client_address)."""
         if request is None:
             return ""
-        proxies = self._proxies
-        if isinstance(proxies, ProxyAddresses) and proxies.needs_lookup(peer_address(request)):
-            await asyncio.to_thread(proxies.refresh)
-        return client_address(request, proxies)
+        if self._proxies.needs_lookup(peer_address(request)):
+            await asyncio.to_thread(self._proxies.refresh)
+        return client_address(request, self._proxies)
 
     # -- lockout: per account and client address, persisted, expiring --------------------------
     def _load_attempts(self) -> dict:

@@ -15,6 +15,8 @@ import ipaddress
 import time
 from collections.abc import Callable, Container, Iterable
 
+import docker
+
 
 def peer_address(request) -> str:
     """The address of the connection's other end (the socket's peer, before any header)."""
@@ -71,8 +73,6 @@ def container_addresses(container: str) -> Callable[[], list[str]]:
     """A lookup of a container's addresses on every network it is on (through the Docker socket)."""
 
     def lookup() -> list[str]:
-        import docker
-
         try:
             with docker.APIClient(version="auto") as client:
                 networks = client.inspect_container(container)["NetworkSettings"]["Networks"] or {}
