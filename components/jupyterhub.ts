@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { type HookFiles, kindOf, type StackConfig, withoutSecrets } from "./config";
 import { Hub, type HubFile } from "./hub";
+import { EgressGuard } from "./egress-guard";
 import { NotebookImages } from "./images";
 import { HubNetwork } from "./network";
 import { HubPostgres } from "./postgres";
@@ -11,7 +12,7 @@ import { frontFiles, tlsEnabled } from "./tls";
 import { HubSecrets } from "./secrets";
 import { nativeAdmins, publicUrl } from "./identity";
 import { isStackVolume, shareDriverOptions, volumeDriver } from "./mounts";
-import { hubPaths, labelsFor, names, userNetworkSelector, userServerSelector } from "./names";
+import { egressChains, hubPaths, labelsFor, names, userNetworkSelector, userServerSelector } from "./names";
 import { hookPath, hubSecrets, hubSettings, stableJson } from "./settings";
 import { HubStorage } from "./storage";
 import { containerLogOptions } from "./containers";
@@ -173,6 +174,23 @@ export class JupyterHub extends pulumi.ComponentResource {
       }),
     ];
 
+    // spawner.egress: the rules are in the host's firewall before the hub can start a server
+    const egress = config.spawner.egress.restrict
+      ? new EgressGuard(
+          `${name}-egress`,
+          {
+            containerName: n.egressContainer,
+            image: config.hub.baseImage,
+            egress: config.spawner.egress,
+            pool: config.spawner.networkPool,
+            chains: egressChains(config.prefix),
+            labels: labels("egress"),
+            logOptions,
+          },
+          { parent: this },
+        )
+      : undefined;
+
     const hub = new Hub(
       `${name}-hub`,
       {
@@ -193,7 +211,14 @@ export class JupyterHub extends pulumi.ComponentResource {
       // the hub starts once its PostgreSQL answers (created healthy)
       {
         parent: this,
-        dependsOn: [proxy, notebookImages, storage, ...(prePull ? [prePull] : []), ...(database ? [database.container] : [])],
+        dependsOn: [
+          proxy,
+          notebookImages,
+          storage,
+          ...(prePull ? [prePull] : []),
+          ...(database ? [database.container] : []),
+          ...(egress ? [egress.container] : []),
+        ],
       },
     );
 

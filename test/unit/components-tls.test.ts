@@ -10,14 +10,14 @@ import { deploy, optionsOf } from "./deploy-component";
 import { selfSigned } from "./tls-fixtures";
 
 describe("JupyterHub component (defaults)", () => {
-  it("a minimal config declares network, hub-data volume, one image, proxy and hub", async () => {
+  it("a minimal config declares network, hub-data volume, one image, proxy, egress guard and hub", async () => {
     await deploy("min", {});
     const mine = recorded.filter((r) => r.name.startsWith("min"));
     const count = (t: string) => mine.filter((r) => r.type === t).length;
     assert.equal(count(types.network), 1);
     assert.equal(count(types.volume), 1);
-    assert.equal(count(types.remoteImage), 2, "notebook image + proxy image");
-    assert.equal(count(types.container), 2);
+    assert.equal(count(types.remoteImage), 3, "notebook image + proxy image + the egress guard's (hub base) image");
+    assert.equal(count(types.container), 3);
     const settings = JSON.parse(byType(types.container, "min-hub")[0]!.inputs.uploads[0].content);
     assert.equal(settings.hub.publicUrl, "http://localhost:8000");
     assert.equal(settings.auth.github, undefined);

@@ -233,9 +233,9 @@ describe("JupyterHub component (full config)", () => {
     });
   });
 
-  it("starts the hub only after proxy, images and volumes", () => {
+  it("starts the hub only after proxy, images, volumes and the egress rules", () => {
     const deps = (optionsOf({ type: "jupyterhub:docker:Hub", name: "full-hub" })?.dependsOn ?? []) as pulumi.Resource[];
-    assert.equal(deps.length, 3);
+    assert.equal(deps.length, 4);
   });
 
   it("exposes outputs", async () => {

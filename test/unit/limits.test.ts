@@ -26,7 +26,7 @@ describe("logs", () => {
     refused({ logs: { maxAge: 3 } }, "jupyterhub:logs.maxAge", /unknown key/);
   });
 
-  it("puts the same bound on the hub, the proxy, the front proxy, the database and the pre-pull services", async () => {
+  it("puts the same bound on the hub, the proxy, the front proxy, the database, the egress guard and the pre-pull services", async () => {
     await deploy("logs", {
       prefix: "logs",
       logs: { maxSize: "2m", maxFiles: 4 },
@@ -37,11 +37,11 @@ describe("logs", () => {
       logs: { maxSize: "2m", maxFiles: 4 },
       hub: { database: { type: "postgres" } },
       engine: { mode: "swarm" },
-      spawner: { workVolume: { source: { type: "driver", driver: "gmap-sharedfs" } } },
+      spawner: { workVolume: { source: { type: "driver", driver: "gmap-sharedfs" } }, egress: { restrict: false } },
     });
     const containers = [...byType(types.container, "logs-"), ...byType(types.container, "logs2-")];
     const names = containers.map((c) => c.inputs.name).sort();
-    assert.deepEqual(names, ["logs-front-proxy", "logs-hub", "logs-proxy", "logs2-hub", "logs2-postgres", "logs2-proxy"]);
+    assert.deepEqual(names, ["logs-egress", "logs-front-proxy", "logs-hub", "logs-proxy", "logs2-hub", "logs2-postgres", "logs2-proxy"]);
     for (const c of containers) {
       assert.equal(c.inputs.logDriver, "json-file", c.inputs.name);
       assert.deepEqual(c.inputs.logOpts, { "max-size": "2m", "max-file": "4" }, c.inputs.name);

@@ -9,7 +9,7 @@ import { runProgram } from "./run-program";
 const homes = { source: { type: "driver", driver: "gmap-sharedfs" } };
 const swarm = (extra: Record<string, unknown> = {}) => ({
   engine: { mode: "swarm", serverConstraints: ["node.role==worker"] },
-  spawner: { workVolume: homes },
+  spawner: { workVolume: homes, egress: { restrict: false } },
   ...extra,
 });
 const has = (problems: string[], key: string, text: RegExp) =>
@@ -48,7 +48,7 @@ describe("engine.mode swarm", () => {
         ],
       }),
     );
-    parseConfig({ engine: { mode: "swarm" }, spawner: { workVolume: { enabled: false } } });
+    parseConfig({ engine: { mode: "swarm" }, spawner: { workVolume: { enabled: false }, egress: { restrict: false } } });
   });
 
   it("placement constraints are checked, and only taken in swarm mode", () => {

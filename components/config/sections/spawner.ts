@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { homeMount, userNetworkPrefixLength } from "../../names";
 import { absolutePath, envMap, mountPath, notebookHome, reportProblem, type Issue } from "../rules";
+import { egressFields, isNetworkAddress } from "./egress";
 import { networkSource } from "./storage-kinds";
 
 /** Byte multipliers of the units JupyterHub's ByteSpecification (DockerSpawner's mem_limit) takes. */
@@ -38,10 +39,8 @@ export function memLimitProblem(value: string): string | undefined {
 
 /** An IPv4 range for the per-user networks: a network address (host bits zero), /24 or larger. */
 export function networkPoolFits(cidr: string): boolean {
-  const [address = "", bits = ""] = cidr.split("/");
-  const prefix = Number(bits);
-  const value = address.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
-  return prefix >= 8 && prefix <= 24 && value % 2 ** (32 - prefix) === 0;
+  const prefix = Number(cidr.split("/")[1]);
+  return prefix >= 8 && prefix <= 24 && isNetworkAddress(cidr);
 }
 
 /**
@@ -100,6 +99,7 @@ export const spawnerFields = z
       .describe(
         `Address range of the user servers' own networks, a /${userNetworkPrefixLength} each (a /16 serves ${2 ** (userNetworkPrefixLength - 16)} servers at once); pick one unused on the host's LAN.`,
       ),
+    egress: egressFields,
     workVolume: z
       .object({
         enabled: z.boolean().default(true).describe("Give every user a persistent volume."),

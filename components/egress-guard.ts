@@ -1,0 +1,62 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { egressGuardEntrypoint, egressGuardEnv, egressGuardHealthcheck } from "./egress";
+import type { Label, egressChains } from "./names";
+import type { PublicConfig } from "./config";
+
+export interface EgressGuardArgs {
+  /** Container name. */
+  readonly containerName: string;
+  /** An image with nsenter (util-linux) and a shell: the hub's base image. */
+  readonly image: string;
+  /** spawner.egress. */
+  readonly egress: PublicConfig["spawner"]["egress"];
+  /** The user networks' address pool (spawner.networkPool): the source the rules match. */
+  readonly pool: string;
+  /** The stack's own iptables chains (`egressChains`). */
+  readonly chains: ReturnType<typeof egressChains>;
+  /** Labels of the container. */
+  readonly labels: readonly Label[];
+  /** Docker's json-file options that bound its log (`containerLogOptions`). */
+  readonly logOptions: Readonly<Record<string, string>>;
+}
+
+/**
+ * The user servers' egress rules (spawner.egress, components/egress.ts), kept in the Docker host's
+ * firewall by a container that runs as long as the engine does: it installs them at start (after an
+ * engine restart or a reboot too), puts them back when they disappear, and removes them when it is
+ * removed. The only privileged container of the stack: it enters the host's mount namespace to run
+ * the host's own iptables (the one Docker uses, so both write the same tables). `pulumi up` waits
+ * until the rules are in place (healthcheck), and the hub starts after it, so no server runs before
+ * them. The rules match the pool, so they hold for servers started before the guard too.
+ */
+export class EgressGuard extends pulumi.ComponentResource {
+  /** The guard container, for dependencies. */
+  public readonly container: docker.Container;
+
+  constructor(name: string, args: EgressGuardArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jupyterhub:docker:EgressGuard", name, {}, opts);
+    const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+    this.container = new docker.Container(
+      name,
+      {
+        name: args.containerName,
+        image: image.imageId,
+        entrypoints: egressGuardEntrypoint(),
+        envs: egressGuardEnv(args.egress, args.pool, args.chains),
+        networkMode: "host",
+        pidMode: "host",
+        privileged: true,
+        restart: "always",
+        healthcheck: egressGuardHealthcheck(),
+        wait: true,
+        waitTimeout: 120,
+        labels: [...args.labels],
+        logDriver: "json-file",
+        logOpts: { ...args.logOptions },
+      },
+      { parent: this, deleteBeforeReplace: true },
+    );
+    this.registerOutputs({ container: this.container.name });
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The user servers' egress rules as the Docker host's firewall takes them (iptables-restore input),
+ * from spawner.egress and the user networks' pool (pure: the egress guard applies the text as it is).
+ *
+ * Packets from the pool that the host forwards meet the forward chain (jumped to from Docker's
+ * DOCKER-USER chain, before Docker's own rules); packets from the pool to any address of the host
+ * itself meet the input chain (jumped to from INPUT). An allowed packet RETURNs, so Docker's own
+ * rules (the isolation between user networks among them) still apply; a refused one is rejected at
+ * once (TCP reset, ICMP "administratively prohibited"), so a program sees "connection refused"
+ * instead of waiting for a timeout.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { blockedRanges } from "./config/sections/egress";
+import type { PublicConfig } from "./config";
+import type { egressChains } from "./names";
+
+type Egress = PublicConfig["spawner"]["egress"];
+type Chains = ReturnType<typeof egressChains>;
+
+/** The match parts of one allow entry: per port spec one TCP and one UDP rule, or one rule for all ports. */
+function allowMatches(entry: Egress["allow"][number]): string[] {
+  const to = `-d ${entry.to}`;
+  if (!entry.ports) return [to];
+  return entry.ports.flatMap((port) => {
+    const dport = `--dport ${String(port).replace("-", ":")}`;
+    return [`${to} -p tcp ${dport}`, `${to} -p udp ${dport}`];
+  });
+}
+
+/** The guard's three chains, complete (each is flushed and refilled in one iptables-restore transaction). */
+export function egressRules(egress: Egress, pool: string, chains: Chains): string {
+  const allowed = [
+    "-m conntrack --ctstate RELATED,ESTABLISHED",
+    ...egress.allow.flatMap(allowMatches),
+    ...(egress.dns ? ["-p udp --dport 53", "-p tcp --dport 53"] : []),
+  ];
+  const lines = [
+    "*filter",
+    ...Object.values(chains).map((chain) => `:${chain} - [0:0]`),
+    ...Object.values(chains).map((chain) => `-F ${chain}`),
+    // forwarded: the pool itself (the hub and the proxy on each user network; Docker keeps the user networks apart), allowed, then blocked ranges
+    `-A ${chains.forward} -d ${pool} -j RETURN`,
+    ...allowed.map((match) => `-A ${chains.forward} ${match} -j RETURN`),
+    ...blockedRanges.map((range) => `-A ${chains.forward} -d ${range} -j ${chains.deny}`),
+    // to the Docker host itself, on any of its addresses
+    ...allowed.map((match) => `-A ${chains.input} ${match} -j RETURN`),
+    `-A ${chains.input} -j ${chains.deny}`,
+    `-A ${chains.deny} -p tcp -j REJECT --reject-with tcp-reset`,
+    `-A ${chains.deny} -j REJECT --reject-with icmp-admin-prohibited`,
+    "COMMIT",
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+/** The guard's program (egress-guard.sh), run by the host's /bin/sh in the host's mount namespace. */
+const guardScript = fs.readFileSync(path.join(__dirname, "egress-guard.sh"), "utf8");
+
+/** Enters the host's mount namespace (the host's iptables, its lock file), keeps the host network the container runs in. */
+const onTheHost = ["nsenter", "--target", "1", "--mount", "--"];
+
+/** The guard container's entry point: its script in the host's shell. */
+export function egressGuardEntrypoint(): string[] {
+  return [...onTheHost, "/bin/sh", "-c", guardScript, "egress-guard"];
+}
+
+/** The guard's environment: the pool, its chains and their rules. */
+export function egressGuardEnv(egress: Egress, pool: string, chains: Chains): string[] {
+  return [
+    `EGRESS_POOL=${pool}`,
+    `EGRESS_FORWARD=${chains.forward}`,
+    `EGRESS_INPUT=${chains.input}`,
+    `EGRESS_DENY=${chains.deny}`,
+    `EGRESS_RULES=${egressRules(egress, pool, chains)}`,
+  ];
+}
+
+/** Healthy while both jumps are in the host's firewall. */
+export function egressGuardHealthcheck() {
+  const check =
+    'iptables -w 10 -C DOCKER-USER -s "$EGRESS_POOL" -j "$EGRESS_FORWARD" && iptables -w 10 -C INPUT -s "$EGRESS_POOL" -j "$EGRESS_INPUT"';
+  return { tests: ["CMD", ...onTheHost, "/bin/sh", "-c", check], interval: "5s", timeout: "20s", retries: 3 };
+}
