@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { egressGuardEntrypoint, egressGuardEnv, egressGuardHealthcheck } from "./egress";
+import { egressGuardCapabilities, egressGuardEntrypoint, egressGuardEnv, egressGuardHealthcheck } from "./egress";
 import type { Label, egressChains } from "./names";
 import type { PublicConfig } from "./config";
 
@@ -25,8 +25,9 @@ export interface EgressGuardArgs {
  * The user servers' egress rules (spawner.egress, components/egress.ts), kept in the Docker host's
  * firewall by a container that runs as long as the engine does: it installs them at start (after an
  * engine restart or a reboot too), puts them back when they disappear, and removes them when it is
- * removed. The only privileged container of the stack: it enters the host's mount namespace to run
- * the host's own iptables (the one Docker uses, so both write the same tables). `pulumi up` waits
+ * removed. The stack's one container with privileges on the host: in the host's network and process
+ * namespaces, it enters the engine's mount namespace to run the host's own iptables (the one Docker
+ * uses, so both write the same tables), with only the capabilities that takes. `pulumi up` waits
  * until the rules are in place (healthcheck), and the hub starts after it, so no server runs before
  * them. The rules match the pool, so they hold for servers started before the guard too.
  */
@@ -43,10 +44,14 @@ export class EgressGuard extends pulumi.ComponentResource {
         name: args.containerName,
         image: image.imageId,
         entrypoints: egressGuardEntrypoint(),
+        // "/" exists in the engine's mount namespace too, where the guard's processes (and its healthcheck) live
+        workingDir: "/",
         envs: egressGuardEnv(args.egress, args.pool, args.chains),
         networkMode: "host",
         pidMode: "host",
-        privileged: true,
+        capabilities: { drops: ["ALL"], adds: [...egressGuardCapabilities] },
+        // Docker's AppArmor profile forbids looking into the engine's namespaces (hosts without AppArmor ignore this)
+        securityOpts: ["apparmor=unconfined"],
         restart: "always",
         healthcheck: egressGuardHealthcheck(),
         wait: true,
@@ -54,6 +59,8 @@ export class EgressGuard extends pulumi.ComponentResource {
         labels: [...args.labels],
         logDriver: "json-file",
         logOpts: { ...args.logOptions },
+        // stopped (SIGTERM: the guard removes its rules) before it is removed
+        destroyGraceSeconds: 15,
       },
       { parent: this, deleteBeforeReplace: true },
     );

@@ -53,11 +53,16 @@ export function egressRules(egress: Egress, pool: string, chains: Chains): strin
   return `${lines.join("\n")}\n`;
 }
 
-/** The guard's program (egress-guard.sh), run by the host's /bin/sh in the host's mount namespace. */
-const guardScript = fs.readFileSync(path.join(__dirname, "egress-guard.sh"), "utf8");
+const program = (file: string) => fs.readFileSync(path.join(__dirname, file), "utf8");
 
-/** Enters the host's mount namespace (the host's iptables, its lock file), keeps the host network the container runs in. */
-const onTheHost = ["nsenter", "--target", "1", "--mount", "--"];
+/** The guard's program, run by the host's /bin/sh in the engine's mount namespace. */
+const guardScript = program("egress-guard.sh");
+
+/** A command in the engine's mount namespace (egress-enter.sh: the host's iptables and lock file), in the host network the guard runs in. */
+const onTheHost = ["/bin/sh", "-c", program("egress-enter.sh"), "egress-enter"];
+
+/** What the guard needs: entering the engine's mount namespace (SYS_ADMIN, SYS_CHROOT; SYS_PTRACE to open it) and the firewall (NET_ADMIN). */
+export const egressGuardCapabilities = ["NET_ADMIN", "SYS_ADMIN", "SYS_CHROOT", "SYS_PTRACE"] as const;
 
 /** The guard container's entry point: its script in the host's shell. */
 export function egressGuardEntrypoint(): string[] {
@@ -75,9 +80,13 @@ export function egressGuardEnv(egress: Egress, pool: string, chains: Chains): st
   ];
 }
 
-/** Healthy while both jumps are in the host's firewall. */
+/**
+ * Healthy while both jumps are in the host's firewall. A healthcheck runs in the namespaces of the
+ * container's main process, which the entry point moved into the engine's mount namespace: the
+ * check's shell and iptables are the host's already.
+ */
 export function egressGuardHealthcheck() {
   const check =
     'iptables -w 10 -C DOCKER-USER -s "$EGRESS_POOL" -j "$EGRESS_FORWARD" && iptables -w 10 -C INPUT -s "$EGRESS_POOL" -j "$EGRESS_INPUT"';
-  return { tests: ["CMD", ...onTheHost, "/bin/sh", "-c", check], interval: "5s", timeout: "20s", retries: 3 };
+  return { tests: ["CMD", "/bin/sh", "-c", check], interval: "5s", timeout: "20s", retries: 3 };
 }

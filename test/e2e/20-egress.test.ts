@@ -10,7 +10,6 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import * as fs from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { parseConfig } from "../../components/config";
 import { egressChains, names } from "../../components/names";
@@ -24,7 +23,7 @@ import { uniqueName } from "./user-names";
 const api = new HubApi();
 const pool = parseConfig({}).spawner.networkPool;
 
-/** Connects to each host:port from inside a container: "open" (it greeted), "refused", "timeout" or the error. */
+/** Connects to each host:port from inside a container: "open" (connected), "refused", "timeout" or the error. */
 const probeCode = `
 import json, socket, sys
 out = {}
@@ -32,7 +31,7 @@ for target in sys.argv[1:]:
     host, port = target.rsplit(":", 1)
     s = socket.socket(); s.settimeout(3)
     try:
-        s.connect((host, int(port))); s.recv(64); out[target] = "open"
+        s.connect((host, int(port))); out[target] = "open"
     except ConnectionRefusedError:
         out[target] = "refused"
     except socket.timeout:
@@ -50,21 +49,9 @@ const ourChains = () =>
     .split("\n")
     .filter((l) => Object.values(egressChains(prefix())).some((c) => l.includes(c)));
 
-/** Stops the engine (and its containerd) and starts it again with test/infra/engine.sh, as a host restart would. */
+/** Stops the engine (and its containerd) and starts it again, as a host restart would (test/infra/engine.sh restart). */
 function restartEngine(): void {
-  const pid = fs.readFileSync("/var/run/docker.pid", "utf8").trim();
-  execFileSync("kill", ["-TERM", pid]);
-  const gone = () => {
-    try {
-      execFileSync("pgrep", ["-f", "^(dockerd|containerd --config /var/run/docker/containerd/containerd.toml)"]);
-      return false;
-    } catch {
-      return true;
-    }
-  };
-  for (let i = 0; i < 240 && !gone(); i++) execFileSync("sleep", ["0.5"]);
-  assert.ok(gone(), "dockerd and its containerd exited within 120 s");
-  execFileSync("bash", ["test/infra/engine.sh"], { cwd: projectDir, stdio: "inherit", timeout: 180_000 });
+  execFileSync("bash", ["test/infra/engine.sh", "restart"], { cwd: projectDir, stdio: "inherit", timeout: 240_000 });
 }
 
 describe("where a user server may connect", { skip: stackSkip }, () => {

@@ -6,7 +6,8 @@ import { prefix } from "./stack";
 
 /**
  * Removes a test stack: `pulumi destroy`, then the stack from the backend, then whatever still
- * carries the stack's prefix label (objects of an interrupted run whose state is gone, the volumes
+ * carries the stack's prefix label (objects of an interrupted run whose state is gone, stopped
+ * before they are removed; the volumes
  * the stack retained, the user volumes its hub created). Returns the problems met.
  */
 export async function removeStack(name: string): Promise<string[]> {
@@ -28,8 +29,15 @@ export async function removeStack(name: string): Promise<string[]> {
       if ((e as { statusCode?: number }).statusCode !== 404) problems.push(`${what}: ${(e as Error).message}`);
     }
   };
+  // stopped first, as `pulumi destroy` does, so that the egress guard removes its firewall rules
   for (const c of await docker.listContainers({ all: true, ...ours })) {
-    await attempt(`container ${c.Names[0]}`, () => docker.getContainer(c.Id).remove({ force: true }));
+    await attempt(`container ${c.Names[0]}`, async () => {
+      await docker
+        .getContainer(c.Id)
+        .stop({ t: 10 })
+        .catch(() => undefined);
+      await docker.getContainer(c.Id).remove({ force: true });
+    });
   }
   for (const n of await docker.listNetworks(ours)) await attempt(`network ${n.Name}`, () => docker.getNetwork(n.Id).remove());
   for (const v of (await docker.listVolumes(ours)).Volumes ?? [])

@@ -6,6 +6,10 @@
 # - starts dockerd in the background (log: /tmp/dockerd.log) only when `docker info` fails;
 # - waits, bounded, until `docker info` answers. An engine that already answers is left alone.
 #
+# `engine.sh restart` stops the running engine first, as a host restart would (dockerd stops its
+# containers, the restart policies start them again), waiting until dockerd and its containerd
+# have exited.
+#
 # Idempotent; works from any directory, with CI=true and without stdin. Must run as root.
 # Tunables: ENGINE_WAIT_SECONDS (default 60), DOCKERD_LOG (default /tmp/dockerd.log).
 set -euo pipefail
@@ -19,6 +23,8 @@ log() { echo "engine: $*" >&2; }
 die() { echo "engine: ERROR: $*" >&2; exit 1; }
 
 engine_answers() { timeout 5 docker info >/dev/null 2>&1; }
+# The engine of /var/run/docker.sock is running (other dockerds, e.g. the swarm test cluster's, do not count).
+main_dockerd() { [[ -s /var/run/docker.pid ]] && [[ "$(cat "/proc/$(cat /var/run/docker.pid)/comm" 2>/dev/null)" == dockerd ]]; }
 
 # --- 1. host packages ---------------------------------------------------------------------------
 # command -> Debian package that provides it
@@ -52,12 +58,25 @@ if ((${#missing[@]})); then
 fi
 
 # --- 2. the engine ------------------------------------------------------------------------------
+if [[ "${1:-}" == restart ]]; then
+  [[ -s /var/run/docker.pid ]] || die "restart: no /var/run/docker.pid: the engine was not started by dockerd here"
+  pid="$(cat /var/run/docker.pid)"
+  # this engine's processes only (the swarm test cluster's engines run beside it)
+  running() { main_dockerd || pgrep -f '^containerd --config /var/run/docker/containerd/containerd.toml' >/dev/null; }
+  log "stopping dockerd ($pid)"
+  kill -TERM "$pid"
+  for ((i = 0; i < wait_seconds * 4; i++)); do
+    running || break
+    sleep 0.25
+  done
+  ! running || die "restart: dockerd $pid or its containerd still running after ${wait_seconds}s"
+fi
 if engine_answers; then
   log "docker engine already running ($(docker version -f '{{.Server.Version}}' 2>/dev/null || echo '?'))"
   exit 0
 fi
 
-if pgrep -x dockerd >/dev/null 2>&1; then
+if main_dockerd; then
   # A dockerd exists but does not answer yet (still starting): wait for it, never start a second one.
   log "dockerd is running but not answering yet; waiting"
 else
@@ -74,7 +93,7 @@ for ((i = 1; i <= wait_seconds && SECONDS < deadline; i++)); do
     log "docker engine ready after ${SECONDS}s ($(docker version -f '{{.Server.Version}}' 2>/dev/null || echo '?'))"
     exit 0
   fi
-  if ! pgrep -x dockerd >/dev/null 2>&1; then
+  if ((i > 2)) && ! main_dockerd; then
     echo "engine: ERROR: dockerd exited; last lines of $dockerd_log:" >&2
     tail -n 40 "$dockerd_log" >&2 2>/dev/null || true
     exit 1

@@ -107,16 +107,18 @@ describe("spawner.egress", () => {
 });
 
 describe("the egress guard", () => {
-  it("runs privileged in the host's network and pids, restarts always, waits until the rules are in place", async () => {
+  it("runs with four capabilities in the host's network and pids, restarts always, waits until the rules are in place", async () => {
     await deploy("eg", { prefix: "eg", spawner: { egress: { allow: [{ to: "192.168.10.0/24", ports: [443] }] } } });
     const guard = byType(types.container, "eg-egress")[0]!.inputs;
     assert.equal(guard.name, "eg-egress");
-    assert.equal(guard.privileged, true);
+    assert.deepEqual(guard.capabilities, { drops: ["ALL"], adds: ["NET_ADMIN", "SYS_ADMIN", "SYS_CHROOT", "SYS_PTRACE"] });
+    assert.equal(guard.privileged, undefined);
     assert.equal(guard.networkMode, "host");
     assert.equal(guard.pidMode, "host");
     assert.equal(guard.restart, "always");
     assert.equal(guard.wait, true);
-    assert.deepEqual(guard.entrypoints.slice(0, 5), ["nsenter", "--target", "1", "--mount", "--"]);
+    assert.equal(guard.entrypoints[4], "/bin/sh");
+    assert.match(guard.entrypoints[2], /exec nsenter --target "\$engine" --mount/);
     assert.match(guard.healthcheck.tests.join(" "), /-C DOCKER-USER .*-C INPUT/);
     const c = parseConfig({ prefix: "eg", spawner: { egress: { allow: [{ to: "192.168.10.0/24", ports: [443] }] } } });
     assert.deepEqual(guard.envs, egressGuardEnv(c.spawner.egress, "10.251.0.0/16", egressChains("eg")));

@@ -55,7 +55,8 @@ export const egressFields = z
           .object({
             to: z
               .cidrv4({ error: "an IPv4 range such as 192.168.10.0/24, or 192.168.10.5/32 for one host" })
-              .refine(isNetworkAddress, { message: "a network address: the host bits are zero (192.168.10.0/24, not 192.168.10.1/24)" }),
+              .refine(isNetworkAddress, { message: "a network address: the host bits are zero (192.168.10.0/24, not 192.168.10.1/24)" })
+              .describe("The range servers may reach, e.g. 192.168.10.0/24, or 192.168.10.5/32 for one host."),
             ports: z
               .array(portSpec)
               .min(1)

@@ -13,5 +13,5 @@ export const logsFields = z
   .strict()
   .prefault({})
   .describe(
-    "Bounded logs for every container the stack runs (hub, proxy, front proxy, database, pre-pull services, user servers): at most maxSize x maxFiles each on the Docker host's disk.",
+    "Bounded logs for every container the stack runs (hub, proxy, front proxy, database, egress guard, pre-pull services, user servers): at most maxSize x maxFiles each on the Docker host's disk.",
   );
