@@ -7,7 +7,10 @@ import type { PublicConfig } from "./config";
 export interface EgressGuardArgs {
   /** Container name. */
   readonly containerName: string;
-  /** An image with nsenter (util-linux) and a shell: the hub's base image. */
+  /**
+   * An image with a shell, readlink, cat and nsenter: the proxy's (Alpine's BusyBox has them), which
+   * the stack pulls anyway; not the hub's base image, whose upgrades would replace the guard.
+   */
   readonly image: string;
   /** spawner.egress. */
   readonly egress: PublicConfig["spawner"]["egress"];
@@ -44,6 +47,7 @@ export class EgressGuard extends pulumi.ComponentResource {
         name: args.containerName,
         image: image.imageId,
         entrypoints: egressGuardEntrypoint(),
+        user: "0",
         // "/" exists in the engine's mount namespace too, where the guard's processes (and its healthcheck) live
         workingDir: "/",
         envs: egressGuardEnv(args.egress, args.pool, args.chains),

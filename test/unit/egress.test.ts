@@ -116,12 +116,15 @@ describe("the egress guard", () => {
     assert.equal(guard.networkMode, "host");
     assert.equal(guard.pidMode, "host");
     assert.equal(guard.restart, "always");
+    assert.equal(guard.user, "0");
     assert.equal(guard.wait, true);
     assert.equal(guard.entrypoints[4], "/bin/sh");
     assert.match(guard.entrypoints[2], /exec nsenter --target "\$engine" --mount/);
     assert.match(guard.healthcheck.tests.join(" "), /-C DOCKER-USER .*-C INPUT/);
     const c = parseConfig({ prefix: "eg", spawner: { egress: { allow: [{ to: "192.168.10.0/24", ports: [443] }] } } });
     assert.deepEqual(guard.envs, egressGuardEnv(c.spawner.egress, "10.251.0.0/16", egressChains("eg")));
+    // the proxy's image, so that a hub upgrade (hub.baseImage) leaves the guard alone
+    assert.equal(byType(types.remoteImage, "eg-egress-image")[0]!.inputs.name, c.proxy.image);
   });
 
   it("is not deployed with restrict: false", async () => {
