@@ -2,7 +2,8 @@
  * Spawn latency of a running hub, against the floor measured in the same run (the same notebook
  * image started with `docker run` on a network of its own, until its HTTP API answers) and against
  * the reference deployment (jupyterhub-deploy-docker's basic example, bench/reference/), started
- * by the benchmark from the same images on the same host. Prints, for one spawn at a time and for
+ * by the benchmark from the same images on the same host; the floor again with the user servers'
+ * protections (privileges, process and log limits) shows what they cost. Prints, for one spawn at a time and for
  * crowds, the median and slowest times and their ratios to the floor; where a spawn's time goes
  * (bench/timeline.ts); and the resident memory of the hubs, the proxies and the user servers.
  *
@@ -13,7 +14,10 @@
  * (bench users, their servers and volumes, the reference deployment).
  */
 import Docker from "dockerode";
+import { parseConfig } from "../components/config";
+import { containerLogOptions } from "../components/containers";
 import { escapeUserName } from "../components/identity";
+import { serverPrivileges } from "../components/server-security";
 import { labelKeys } from "../components/names";
 import { HubApi } from "../test/e2e/hub-api";
 import { uniqueName } from "../test/e2e/user-names";
@@ -37,8 +41,23 @@ async function until(what: string, probe: () => Promise<boolean>): Promise<void>
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** The floor: `docker run` of the image on `network` until GET /api answers, for n at once. */
-async function floor(image: string, network: string, n: number, events: EngineEvents): Promise<Spawn[]> {
+/**
+ * What every user server runs with by default (components/server-security.ts, spawner.pidsLimit,
+ * logs): the floor measured with them too shows what they cost a container's start.
+ */
+const defaults = parseConfig({});
+const privileges = serverPrivileges(defaults);
+const protections = {
+  SecurityOpt: privileges.noNewPrivileges ? ["no-new-privileges:true"] : [],
+  CapDrop: privileges.capDrop,
+  CapAdd: privileges.capAdd,
+  PidsLimit: defaults.spawner.pidsLimit,
+  LogConfig: { Type: "json-file", Config: containerLogOptions(defaults.logs) },
+};
+const FLOOR_PROTECTED = "floor + protections";
+
+/** The floor: `docker run` of the image on `network` until GET /api answers, for n at once (with the user servers' protections: `guarded`). */
+async function floor(image: string, network: string, n: number, events: EngineEvents, guarded = false): Promise<Spawn[]> {
   return Promise.all(
     Array.from({ length: n }, async () => {
       const name = uniqueName("gmap-bench-floor");
@@ -47,7 +66,7 @@ async function floor(image: string, network: string, n: number, events: EngineEv
         name,
         Image: image,
         Labels: BENCH,
-        HostConfig: { NetworkMode: network, AutoRemove: false },
+        HostConfig: { NetworkMode: network, AutoRemove: false, ...(guarded ? protections : {}) },
       });
       try {
         await c.start();
@@ -201,9 +220,11 @@ async function main(): Promise<void> {
     for (const t of targets) memory.push(await memoryLine(t, "idle"));
 
     const rows: Row[] = [];
-    const singles: Row = { what: "one at a time", floor: [], results: new Map(targets.map((t) => [t.label, []])) };
+    const labels = [FLOOR_PROTECTED, ...targets.map((t) => t.label)];
+    const singles: Row = { what: "one at a time", floor: [], results: new Map(labels.map((l) => [l, []])) };
     for (let i = 0; i < rounds; i++) {
       singles.floor.push(...(await floor(image, networkName, 1, events)));
+      singles.results.get(FLOOR_PROTECTED)!.push(...(await floor(image, networkName, 1, events, true)));
       for (const t of targets) {
         const names = await createUsers(t, 1);
         singles.results.get(t.label)!.push(...(await spawn(t, names, events)));
@@ -214,6 +235,7 @@ async function main(): Promise<void> {
     const crowdRows: Row[] = [];
     for (const n of crowdSizes) {
       const row: Row = { what: `${n} users at once`, floor: await floor(image, networkName, n, events), results: new Map() };
+      row.results.set(FLOOR_PROTECTED, await floor(image, networkName, n, events, true));
       for (const t of targets) {
         const names = await createUsers(t, n);
         try {
@@ -228,10 +250,7 @@ async function main(): Promise<void> {
       crowdRows.push(row);
     }
 
-    table(
-      rows,
-      targets.map((t) => t.label),
-    );
+    table(rows, labels);
     for (const row of [singles, crowdRows.at(-1)].filter((r): r is Row => !!r)) {
       breakdown("floor", row.what, row.floor);
       for (const t of targets) breakdown(t.label, row.what, row.results.get(t.label)!);

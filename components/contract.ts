@@ -5,7 +5,7 @@
  * and the hub validates both files against them at start, before reading a value.
  */
 import { z } from "zod";
-import { imageEntry, logLevels, spawnerTraitOptions, swarmImageKeys } from "./config";
+import { imageEntry, logLevels, routeCheckSeconds, spawnerTraitOptions, swarmImageKeys } from "./config";
 import { authProviders } from "./identity";
 
 const name = z.string().min(1);
@@ -45,6 +45,7 @@ export const hubSettingsSchema = z.strictObject({
     container: name.describe("The hub's container: the spawner connects it to each user server's network."),
     proxyContainer: name.describe("The proxy's container: the spawner connects it to each user server's network."),
     proxyApiUrl: z.url().describe("The external configurable-http-proxy's API."),
+    proxyRouteCheckSeconds: routeCheckSeconds,
     dataDir: z.string().startsWith("/").describe("Mount point of the hub-data volume (SQLite database, lockouts, user providers)."),
     sqliteFile: name.describe("File name of the SQLite hub database in dataDir (when database is absent)."),
     secureCookies: z

@@ -96,6 +96,7 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       container: n.hubContainer,
       proxyContainer: n.proxyContainer,
       proxyApiUrl: `http://${endpoints.proxyAlias}:${endpoints.proxyApiPort}`,
+      proxyRouteCheckSeconds: config.proxy.routeCheckSeconds,
       dataDir: hubPaths.data,
       sqliteFile: hubPaths.sqliteFile,
       // absent with hub.tls off, so the settings of such stacks stay as they were

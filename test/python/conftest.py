@@ -42,6 +42,7 @@ SETTINGS = {
         "container": "gmap-dev-hub",
         "proxyContainer": "gmap-dev-proxy",
         "proxyApiUrl": "http://proxy:8001",
+        "proxyRouteCheckSeconds": 5,
         "port": 8081,
         "dataDir": "/srv/jupyterhub/data",  # replaced by a temporary directory
         "sqliteFile": "jupyterhub.sqlite",

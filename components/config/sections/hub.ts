@@ -44,9 +44,19 @@ export const hubFields = z
   .prefault({})
   .describe("The hub container and its public address.");
 
+/** proxy.routeCheckSeconds, as the stack config and the settings contract take it. */
+export const routeCheckSeconds = z
+  .int()
+  .min(1)
+  .max(300)
+  .describe(
+    "Seconds between two checks of the proxy's routes by the hub: after a proxy crash (its routes are in memory), every server is reachable again within this time of the proxy answering. One request to the proxy per check.",
+  );
+
 export const proxyFields = z
   .object({
     image: imageRef.default(defaultImages.proxy).describe("configurable-http-proxy image."),
+    routeCheckSeconds: routeCheckSeconds.default(5),
   })
   .strict()
   .prefault({})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from urllib.parse import quote, urlparse, urlunparse
 
+from ..proxy import GmapProxy
 from ..settings import Section
 
 
@@ -26,7 +27,10 @@ def configure_hub(c, hub: Section, secrets: Section) -> None:
     c.JupyterHub.hub_port = hub.integer("port")
     c.JupyterHub.hub_connect_ip = hub.string("connectHost")
 
-    # the proxy runs in its own container: routes (and user servers) survive hub restarts
+    # the proxy runs in its own container: routes (and user servers) survive hub restarts; the hub
+    # checks them often, so a restarted (empty) proxy routes everyone again within seconds
+    c.JupyterHub.proxy_class = GmapProxy
+    c.GmapProxy.route_check_interval = hub.integer("proxyRouteCheckSeconds")
     c.ConfigurableHTTPProxy.should_start = False
     c.ConfigurableHTTPProxy.api_url = hub.string("proxyApiUrl")
     c.ConfigurableHTTPProxy.auth_token = secrets.string("proxyAuthToken")
