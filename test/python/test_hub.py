@@ -121,7 +121,7 @@ def test_image_runs_the_static_config_and_upgrades_the_database():
     # every pin but jupyterhub, whose version the base image decides (same major version only)
     assert "grep -v '^jupyterhub==' \"$req\" > /tmp/gmap-hub-packages.txt" in dockerfile
     assert "-r /tmp/gmap-hub-packages.txt -c /tmp/gmap-hub-constraints.txt" in dockerfile
-    assert 'CMD ["jupyterhub", "-f", "/srv/jupyterhub/jupyterhub_config.py"]' in dockerfile
+    assert 'CMD ["python3", "-m", "gmap_hub.app", "-f", "/srv/jupyterhub/jupyterhub_config.py"]' in dockerfile
     ignored = (HUB_CONFIG / ".dockerignore").read_text().splitlines()
     assert ignored[ignored.index("*") :].count("*") == 1  # deny by default, then allow the copied files
     assert "!gmap_hub/" in ignored and "**/__pycache__" in ignored
