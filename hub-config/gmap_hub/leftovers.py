@@ -8,13 +8,10 @@ left alone, as is everything of swarm mode (services, overlay networks)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import datetime
 
 import docker
 from docker.errors import NotFound
-
-log = logging.getLogger("JupyterHub")
 
 
 def _created(value) -> float:
@@ -106,7 +103,7 @@ async def remove_hub_leftovers(app, before: float) -> None:
     try:
         removed = await asyncio.get_running_loop().run_in_executor(None, run)
     except Exception as e:  # noqa: BLE001 - the hub starts anyway; the next spawn of that user reuses or replaces them
-        log.warning("Could not look for servers' leftovers of an earlier hub: %s", e)
+        app.log.warning("Could not look for servers' leftovers of an earlier hub: %s", e)
         return
     for what in removed:
-        log.warning("Removed %s: no server owns it (a spawn an earlier hub did not finish)", what)
+        app.log.warning("Removed %s: no server owns it (a spawn an earlier hub did not finish)", what)
