@@ -8,10 +8,10 @@ export interface EgressGuardArgs {
   /** Container name. */
   readonly containerName: string;
   /**
-   * An image with a shell, readlink, cat and nsenter: the proxy's (Alpine's BusyBox has them), which
-   * the stack pulls anyway; not the hub's base image, whose upgrades would replace the guard.
+   * The id of a pulled image with a shell, readlink, cat and nsenter: the proxy's (Alpine's BusyBox
+   * has them); not the hub's base image, whose upgrades would replace the guard.
    */
-  readonly image: string;
+  readonly imageId: pulumi.Input<string>;
   /** spawner.egress. */
   readonly egress: PublicConfig["spawner"]["egress"];
   /** The user networks' address pool (spawner.networkPool): the source the rules match. */
@@ -40,12 +40,11 @@ export class EgressGuard extends pulumi.ComponentResource {
 
   constructor(name: string, args: EgressGuardArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jupyterhub:docker:EgressGuard", name, {}, opts);
-    const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
     this.container = new docker.Container(
       name,
       {
         name: args.containerName,
-        image: image.imageId,
+        image: args.imageId,
         entrypoints: egressGuardEntrypoint(),
         user: "0",
         // "/" exists in the engine's mount namespace too, where the guard's processes (and its healthcheck) live

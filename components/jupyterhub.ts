@@ -180,7 +180,7 @@ export class JupyterHub extends pulumi.ComponentResource {
           `${name}-egress`,
           {
             containerName: n.egressContainer,
-            image: config.proxy.image,
+            imageId: proxy.imageId,
             egress: config.spawner.egress,
             pool: config.spawner.networkPool,
             chains: egressChains(config.prefix),

@@ -35,10 +35,13 @@ export interface HubProxyArgs {
 export class HubProxy extends pulumi.ComponentResource {
   /** The proxy container, for dependencies. */
   public readonly container: docker.Container;
+  /** The pulled proxy image's id (the egress guard runs in it too). */
+  public readonly imageId: pulumi.Output<string>;
 
   constructor(name: string, args: HubProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jupyterhub:docker:Proxy", name, {}, opts);
     const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+    this.imageId = image.imageId;
     const behindFront = args.frontNetworkName !== undefined;
     this.container = new docker.Container(
       name,

@@ -1,8 +1,8 @@
 """What a hub crash can leave on the engine: a spawn interrupted between creating the user's network
 (or container) and recording the server leaves a network (or a running container) that no server of
 the hub owns. At the hub's start, once JupyterHub has decided which servers still run, those are
-removed (the containers stopped and removed, their volumes kept; the networks after the hub and the
-proxy left them). Objects made after the hub process started belong to spawns under way and are
+removed (the containers stopped and removed, their volumes kept; the networks after whatever is
+still attached, the hub and the proxy, left them). Objects made after the hub process started belong to spawns under way and are
 left alone, as is everything of swarm mode (services, overlay networks)."""
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ def remove_leftovers(
     network_labels: dict[str, str],
     owned_containers: set[str],
     owned_networks: set[str],
-    members: list[str],
     before: float,
 ) -> list[str]:
     """Removes the user servers' containers and networks (found by their labels) that no server owns
@@ -60,13 +59,9 @@ def remove_leftovers(
             if name in owned_networks or _created(n.get("Created", 0)) >= before:
                 continue
             try:
-                for member in members:
-                    try:
-                        client.disconnect_container_from_network(member, n["Id"], force=True)
-                    except NotFound:
-                        pass
-                    except docker.errors.APIError:
-                        pass  # not connected
+                # whatever is still attached (the hub, the proxy) leaves first, as when a server stops
+                for attached in (client.inspect_network(n["Id"]).get("Containers") or {}).values():
+                    client.disconnect_container_from_network(attached["Name"], n["Id"], force=True)
                 client.remove_network(n["Id"])
             except NotFound:
                 continue
@@ -85,18 +80,16 @@ async def remove_hub_leftovers(app, before: float) -> None:
     spawners = [s for user in app.users.values() for s in user.spawners.values() if s.server is not None or s.pending]
     config = app.config
     labels = dict(config.DockerSpawner.get("extra_create_kwargs", {}).get("labels", {}))
-    gmap = config.GmapDockerSpawner
-    members = [m for m in (gmap.get("hub_container", ""), gmap.get("proxy_container", "")) if m]
+    network_labels = dict(config.GmapDockerSpawner.get("network_labels", {}))
 
     def run():
         with docker.APIClient(version="auto") as client:
             return remove_leftovers(
                 client,
                 container_labels=labels,
-                network_labels=dict(gmap.get("network_labels", {})),
+                network_labels=network_labels,
                 owned_containers={s.object_name for s in spawners},
                 owned_networks={s.network_name for s in spawners},
-                members=members,
                 before=before,
             )
 

@@ -6,9 +6,9 @@ import { prefix } from "./stack";
 
 /**
  * Removes a test stack: `pulumi destroy`, then the stack from the backend, then whatever still
- * carries the stack's prefix label (objects of an interrupted run whose state is gone, stopped
- * before they are removed; the volumes
- * the stack retained, the user volumes its hub created). Returns the problems met.
+ * carries the stack's prefix label (objects of an interrupted run whose state is gone, containers
+ * stopped before they are removed; the volumes the stack retained, the user volumes its hub
+ * created). Returns the problems met.
  */
 export async function removeStack(name: string): Promise<string[]> {
   const problems: string[] = [];

@@ -124,7 +124,8 @@ describe("the egress guard", () => {
     const c = parseConfig({ prefix: "eg", spawner: { egress: { allow: [{ to: "192.168.10.0/24", ports: [443] }] } } });
     assert.deepEqual(guard.envs, egressGuardEnv(c.spawner.egress, "10.251.0.0/16", egressChains("eg")));
     // the proxy's image, so that a hub upgrade (hub.baseImage) leaves the guard alone
-    assert.equal(byType(types.remoteImage, "eg-egress-image")[0]!.inputs.name, c.proxy.image);
+    assert.equal(guard.image, `sha256:id-of-${c.proxy.image}`);
+    assert.equal(guard.image, byType(types.container, "eg-proxy")[0]!.inputs.image);
   });
 
   it("is not deployed with restrict: false", async () => {
