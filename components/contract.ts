@@ -5,7 +5,7 @@
  * and the hub validates both files against them at start, before reading a value.
  */
 import { z } from "zod";
-import { imageEntry, logLevels, routeCheckSeconds, spawnerTraitOptions, swarmImageKeys } from "./config";
+import { dataReserveMiB, imageEntry, logLevels, routeCheckSeconds, spawnerTraitOptions, swarmImageKeys } from "./config";
 import { authProviders } from "./identity";
 
 const name = z.string().min(1);
@@ -48,6 +48,7 @@ export const hubSettingsSchema = z.strictObject({
     proxyRouteCheckSeconds: routeCheckSeconds,
     dataDir: z.string().startsWith("/").describe("Mount point of the hub-data volume (SQLite database, lockouts, user providers)."),
     sqliteFile: name.describe("File name of the SQLite hub database in dataDir (when database is absent)."),
+    dataReserveMiB,
     secureCookies: z
       .literal(true)
       .optional()

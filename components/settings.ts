@@ -99,6 +99,7 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       proxyRouteCheckSeconds: config.proxy.routeCheckSeconds,
       dataDir: hubPaths.data,
       sqliteFile: hubPaths.sqliteFile,
+      dataReserveMiB: config.hub.dataReserveMiB,
       // absent with hub.tls off, so the settings of such stacks stay as they were
       secureCookies: config.hub.tls.mode !== "off" ? true : undefined,
       // absent with SQLite, so that settings of stacks without PostgreSQL stay as they were

@@ -6,7 +6,7 @@ export * from "./load";
 export * from "./schema";
 export { acmeDirectoryUrl } from "./acme";
 export { oauthProviders, type OAuthProvider } from "../identity";
-export { logLevels, routeCheckSeconds } from "./sections/hub";
+export { dataReserveMiB, logLevels, routeCheckSeconds } from "./sections/hub";
 export { hubImage, imageEntry, swarmImageKeys } from "./sections/images";
 export { spawnerTraitOptions } from "./sections/spawner";
 export { kindOf, storageKinds, type StorageKind, type StorageSource } from "./sections/storage-kinds";

@@ -1,26 +1,83 @@
-"""GmapHub: JupyterHub, which also removes what an earlier hub's crash left of interrupted spawns
-(gmap_hub.leftovers) once it knows which servers still run. The hub image starts it
-(``python3 -m gmap_hub.app -f jupyterhub_config.py``) in place of the ``jupyterhub`` command."""
+"""GmapHub: JupyterHub, which also
+
+- removes what an earlier hub's crash left of interrupted spawns (gmap_hub.leftovers) once it knows
+  which servers still run;
+- keeps a reserve of free space on its data volume (gmap_hub.data_space): below it, changes are
+  refused with a clear answer (gmap_hub.write_guard) instead of being left half-done, and when space
+  is back, servers that ended meanwhile without the hub being able to save it are recorded as
+  stopped.
+
+The hub image starts it (``python3 -m gmap_hub.app -f jupyterhub_config.py``) in place of the
+``jupyterhub`` command."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from jupyterhub.app import JupyterHub
+from tornado.ioloop import PeriodicCallback
+from traitlets import Integer, Unicode
 
+from .data_space import DataSpace, MiB
 from .leftovers import remove_hub_leftovers
+from .write_guard import guard_handlers
 
 #: When this hub process started: objects made later belong to spawns of this hub.
 STARTED = time.time()
 
 
 class GmapHub(JupyterHub):
-    """JupyterHub with the leftovers of interrupted spawns removed at start."""
+    """JupyterHub with the leftovers of interrupted spawns removed at start and a reserve of space."""
+
+    data_dir = Unicode(
+        "",
+        config=True,
+        help="Mount point of the hub-data volume (settings.json: hub.dataDir); default: the working directory (JupyterHub's default SQLite file).",
+    )
+    data_reserve_mib = Integer(
+        64,
+        min=0,
+        config=True,
+        help="Free space (MiB) kept on the hub-data volume; below it changes are refused (settings.json: hub.dataReserveMiB).",
+    )
+
+    data_space: DataSpace | None = None
+    _space_check: PeriodicCallback | None = None
 
     async def init_spawners(self):
         initialized = await super().init_spawners()
         await remove_hub_leftovers(self, STARTED)
         return initialized
+
+    def init_handlers(self):
+        super().init_handlers()
+        self.data_space = DataSpace(self.data_dir or ".", self.data_reserve_mib * MiB, self.log)
+        self.data_space.on_space_back(lambda: asyncio.ensure_future(self.settle_stopped_servers()))
+        self.handlers = guard_handlers(self.handlers, self.data_space)
+
+    async def start(self):
+        await super().start()
+        if self.data_space is not None:
+            self.data_space.check()
+            self._space_check = PeriodicCallback(self.data_space.check, 1e3 * DataSpace.interval)
+            self._space_check.start()
+
+    async def settle_stopped_servers(self) -> None:
+        """Records as stopped the servers that JupyterHub thinks run but whose container has ended:
+        a stop, or a server's end, that the hub could not save while its disk was full."""
+        for user in list(self.users.values()):
+            for name, spawner in list(user.spawners.items()):
+                if not spawner.active or spawner.pending:
+                    continue
+                try:
+                    if await spawner.poll() is None:
+                        continue
+                    self.log.warning("The server %s of %s ended while the hub could not save it; recorded as stopped", name or "(default)", user.name)
+                    await self.proxy.delete_user(user, name)
+                    await user.stop(name)
+                except Exception:  # noqa: BLE001 - one server's failure leaves the others to settle
+                    self.log.exception("Could not settle the server %s of %s", name or "(default)", user.name)
 
 
 main = GmapHub.launch_instance

@@ -46,6 +46,7 @@ SETTINGS = {
         "port": 8081,
         "dataDir": "/srv/jupyterhub/data",  # replaced by a temporary directory
         "sqliteFile": "jupyterhub.sqlite",
+        "dataReserveMiB": 64,
     },
     "auth": {
         "providers": ["native"],
@@ -192,10 +193,11 @@ def secrets():
 
 @pytest.fixture
 def hub(tmp_path, monkeypatch):
-    """hub(settings, secrets) -> a JupyterHub app with the real jupyterhub_config.py loaded."""
+    """hub(settings, secrets) -> a JupyterHub app (or ``app_class``, e.g. GmapHub) with the real
+    jupyterhub_config.py loaded."""
     from jupyterhub.app import JupyterHub
 
-    def load(settings, secrets, *, initialize=False):
+    def load(settings, secrets, *, initialize=False, app_class=JupyterHub):
         settings_file = tmp_path / "settings.json"
         secrets_file = tmp_path / "secrets.json"
         settings_file.write_text(json.dumps(settings))
@@ -204,7 +206,7 @@ def hub(tmp_path, monkeypatch):
         monkeypatch.setenv("GMAP_HUB_SETTINGS", str(settings_file))
         monkeypatch.setenv("GMAP_HUB_SECRETS", str(secrets_file))
         monkeypatch.chdir(tmp_path)
-        app = JupyterHub(config_file=str(CONFIG_FILE))
+        app = app_class(config_file=str(CONFIG_FILE))
         if initialize:
             # the whole start-up short of listening: database, proxy object, authenticator,
             # roles, services and tokens are all built from the config

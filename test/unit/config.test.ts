@@ -24,6 +24,7 @@ describe("config defaults", () => {
     assert.equal(c.spawner.defaultUrl, "/lab");
     assert.equal(c.spawner.workVolume.enabled, true);
     assert.equal(c.culler.enabled, true);
+    assert.equal(c.hub.dataReserveMiB, 64);
   });
 
   it("default images follow the pinned JupyterHub version", () => {
@@ -73,6 +74,7 @@ describe("invalid configs are rejected with their keys", () => {
     ["public URL not http(s)", { hub: { publicUrl: "ftp://hub" } }, "jupyterhub:hub.publicUrl"],
     ["untagged base image", { hub: { baseImage: "quay.io/jupyterhub/jupyterhub" } }, "jupyterhub:hub.baseImage"],
     ["log level", { hub: { logLevel: "LOUD" } }, "jupyterhub:hub.logLevel"],
+    ["negative data reserve", { hub: { dataReserveMiB: -1 } }, "jupyterhub:hub.dataReserveMiB"],
     ["no images", { images: [] }, "jupyterhub:images"],
     [
       "untagged notebook image",

@@ -10,6 +10,15 @@ import { tlsFields } from "./tls";
 /** The hub's log levels (settings.json hub.logLevel takes the same). */
 export const logLevels = ["DEBUG", "INFO", "WARNING", "ERROR"] as const;
 
+/** hub.dataReserveMiB, as the stack config and the settings contract take it. */
+export const dataReserveMiB = z
+  .int()
+  .min(0)
+  .max(1048576)
+  .describe(
+    "Free space (MiB) the hub keeps on the volume of its data (the hub-data volume: SQLite database, lockouts): below it, changes the hub would have to save (sign-ins, server starts and stops, user and admin changes) are refused with a clear 503 until space returns, so that nothing is left half-done; pages, the API's reads and running servers keep working. 0: no reserve (changes fail when the disk is full).",
+  );
+
 export const hubFields = z
   .object({
     publicUrl: httpUrl("hub.publicUrl").optional().describe("URL users open; default http://localhost:<port>."),
@@ -24,6 +33,7 @@ export const hubFields = z
     logLevel: z.enum(logLevels).default("INFO").describe("Hub log level."),
     dockerSocket: absolutePath("hub.dockerSocket").default("/var/run/docker.sock").describe("Docker socket the spawner uses."),
     tls: tlsFields,
+    dataReserveMiB: dataReserveMiB.default(64),
     database: z
       .object({
         type: z

@@ -42,6 +42,9 @@ def configure_hub(c, hub: Section, secrets: Section) -> None:
     if not os.path.isdir(data_dir):
         raise hub.error("dataDir", f"directory {data_dir} does not exist (the hub-data volume is mounted there)")
     c.JupyterHub.db_url = database_url(hub, secrets, data_dir)
+    # below this reserve of free space in data_dir, changes are refused (gmap_hub.data_space)
+    c.GmapHub.data_dir = data_dir
+    c.GmapHub.data_reserve_mib = hub.integer("dataReserveMiB")
     # a new JupyterHub version migrates the database at start (docs/operations.md, "Upgrading");
     # JupyterHub copies a SQLite file to <file>.<timestamp> first
     c.JupyterHub.upgrade_db = True
