@@ -7,9 +7,15 @@ import { ConfigError, loadConfig, projectFiles, type LoadedConfig } from "./comp
 import { JupyterHub } from "./components/jupyterhub";
 import { adminUserNames } from "./components/identity";
 
+/**
+ * Whether a config key holds an encrypted value: the CLI tells the program which keys do, and the
+ * SDK reads that list (its own `isConfigSecret`, not in its type declarations).
+ */
+const isSecretKey = (key: string): boolean => (pulumi.runtime as unknown as { isConfigSecret(k: string): boolean }).isConfigSecret(key);
+
 function load(): LoadedConfig {
   try {
-    return loadConfig(pulumi.runtime.allConfig(), projectFiles(__dirname));
+    return loadConfig(pulumi.runtime.allConfig(), projectFiles(__dirname), isSecretKey);
   } catch (e) {
     // The keyed list of problems, once, without a stack trace; nothing has been declared yet.
     if (e instanceof ConfigError) throw new pulumi.RunError(e.message);

@@ -1,7 +1,7 @@
 /**
  * What the hub, proxy and PostgreSQL containers run: the proxy's start script and arguments,
  * the PostgreSQL start script, the healthchecks (pure functions, identical on every run so previews
- * stay quiet).
+ * stay quiet); the log options and resource options of every container of the stack.
  */
 import { endpoints, postgres } from "./names";
 
@@ -156,3 +156,11 @@ export function postgresHealthcheck() {
 export function containerLogOptions(logs: { readonly maxSize: string; readonly maxFiles: number }): Record<string, string> {
   return { "max-size": logs.maxSize, "max-file": String(logs.maxFiles) };
 }
+
+/**
+ * Resource options of every container of the stack. Its name is fixed, so a replacement removes
+ * the old container before it starts the new one; and a healthcheck change replaces it, because
+ * the Docker provider of this version plans such a change as an update that it never applies (the
+ * container would keep its old healthcheck while the preview had promised the new one).
+ */
+export const containerReplacement = { deleteBeforeReplace: true, replaceOnChanges: ["healthcheck"] };

@@ -1,4 +1,5 @@
 import * as docker from "@pulumi/docker";
+import { containerReplacement } from "./containers";
 import * as pulumi from "@pulumi/pulumi";
 import { egressGuardCapabilities, egressGuardEntrypoint, egressGuardEnv, egressGuardHealthcheck } from "./egress";
 import type { Label, egressChains } from "./names";
@@ -65,7 +66,7 @@ export class EgressGuard extends pulumi.ComponentResource {
         // stopped (SIGTERM: the guard removes its rules) before it is removed
         destroyGraceSeconds: 15,
       },
-      { parent: this, deleteBeforeReplace: true },
+      { parent: this, ...containerReplacement },
     );
     this.registerOutputs({ container: this.container.name });
   }

@@ -1,4 +1,5 @@
 import * as docker from "@pulumi/docker";
+import { containerReplacement } from "./containers";
 import * as pulumi from "@pulumi/pulumi";
 import type { Label } from "./names";
 import { caddyCommand, frontPaths, frontPorts, type FrontFile } from "./tls";
@@ -75,7 +76,7 @@ export class FrontProxy extends pulumi.ComponentResource {
         destroyGraceSeconds: 10,
       },
       // Fixed name and host ports: the old container goes first.
-      { parent: this, deleteBeforeReplace: true },
+      { parent: this, ...containerReplacement },
     );
     this.containerName = container.name;
     this.volumeName = volume.name;

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Leftovers } from "./leftovers";
-import { hubHealthcheck } from "./containers";
+import { containerReplacement, hubHealthcheck } from "./containers";
 import { endpoints, hubPaths, type Label } from "./names";
 
 /** A file written into the hub container before it starts. */
@@ -21,6 +21,8 @@ export interface HubArgs {
   readonly context: string;
   /** Base image of the hub image (JupyterHub at the pinned version). */
   readonly baseImage: string;
+  /** Platform the hub image is built for (hub.platform): the engine's, stated so that builds and previews never guess. */
+  readonly platform: string;
   /** Container name. */
   readonly containerName: string;
   /** The stack's main network, shared with the proxy (the spawner connects the hub to each user server's own network). */
@@ -72,7 +74,7 @@ export class Hub extends pulumi.ComponentResource {
       {
         imageName: args.imageName,
         skipPush: true,
-        build: { context: args.context, args: { BASE_IMAGE: args.baseImage } },
+        build: { context: args.context, args: { BASE_IMAGE: args.baseImage }, platform: args.platform },
       },
       { parent: this, dependsOn: [imageTag] },
     );
@@ -97,7 +99,7 @@ export class Hub extends pulumi.ComponentResource {
         // Let JupyterHub shut down cleanly (SQLite) when the container is replaced.
         destroyGraceSeconds: 20,
       },
-      { parent: this, deleteBeforeReplace: true, dependsOn: [userServers] },
+      { parent: this, ...containerReplacement, dependsOn: [userServers] },
     );
     this.containerName = container.name;
     this.registerOutputs({ containerName: this.containerName });

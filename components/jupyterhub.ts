@@ -197,6 +197,7 @@ export class JupyterHub extends pulumi.ComponentResource {
         imageName: n.hubImage,
         context: args.hubContext,
         baseImage: config.hub.baseImage,
+        platform: config.hub.platform,
         containerName: n.hubContainer,
         networkName: network.name,
         dataVolume: storage.hubDataVolume,

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { postgresEntrypoint, postgresEnvs, postgresHealthcheck } from "./containers";
+import { containerReplacement, postgresEntrypoint, postgresEnvs, postgresHealthcheck } from "./containers";
 import { endpoints, postgres, type Label } from "./names";
 
 export interface HubPostgresArgs {
@@ -69,7 +69,7 @@ export class HubPostgres extends pulumi.ComponentResource {
         // a clean shutdown (checkpoint) before the container goes
         destroyGraceSeconds: 60,
       },
-      { parent: this, deleteBeforeReplace: true },
+      { parent: this, ...containerReplacement },
     );
     this.password = pulumi.secret(password.result);
     this.volumeName = volume.name;

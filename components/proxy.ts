@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { proxyCommand, proxyEntrypoint } from "./containers";
+import { containerReplacement, proxyCommand, proxyEntrypoint } from "./containers";
 import { endpoints, type Label } from "./names";
 
 export interface HubProxyArgs {
@@ -63,7 +63,7 @@ export class HubProxy extends pulumi.ComponentResource {
         logDriver: "json-file",
         logOpts: { ...args.logOptions },
       },
-      { parent: this, deleteBeforeReplace: true },
+      { parent: this, ...containerReplacement },
     );
     this.registerOutputs({ container: this.container.name });
   }

@@ -5,7 +5,8 @@
  *
  * Validates `Pulumi.<stack>.yaml` with the program's own schema and hook files, and prints either
  * "ok" or every problem by config key (exit code 1). Encrypted values are not decrypted: a secret
- * the config needs counts as set when its key holds a `secure:` value, and is never printed.
+ * the config needs counts as set when its key holds a `secure:` value, and is never printed; a
+ * secret key in plain text is a problem.
  */
 import * as path from "node:path";
 import { ConfigError, loadConfig, projectFiles } from "../components/config";
@@ -21,10 +22,10 @@ function main(argv: string[]): number {
   }
   const projectDir = path.resolve(__dirname, "..");
   const stack = positional[0]!;
-  const { file, config, secretKeys } = readStackFile(projectDir, stack, configFile);
+  const { file, config, secretKeys, isSecret } = readStackFile(projectDir, stack, configFile);
   const name = path.relative(projectDir, file) || file;
   try {
-    loadConfig(config, projectFiles(projectDir));
+    loadConfig(config, projectFiles(projectDir), isSecret);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     process.stdout.write(`${name}: ${e.message}\n`);

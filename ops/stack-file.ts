@@ -20,6 +20,8 @@ export interface StackFile {
   readonly config: Record<string, string>;
   /** Keys (with paths for nested secrets, e.g. `jupyterhub:shareCredentials.smb.password`) holding encrypted values. */
   readonly secretKeys: string[];
+  /** Whether a full key holds an encrypted value, whole or in a part (as the CLI marks it for the program). */
+  readonly isSecret: (fullKey: string) => boolean;
 }
 
 /** The project name from Pulumi.yaml. */
@@ -44,7 +46,8 @@ export function readStackFile(projectDir: string, stack: string, configFile?: st
     const plain = withPlaceholders(value, full, secretKeys);
     config[full] = typeof plain === "string" ? plain : JSON.stringify(plain);
   }
-  return { file, config, secretKeys };
+  const isSecret = (key: string) => secretKeys.some((k) => k === key || k.startsWith(`${key}.`) || k.startsWith(`${key}[`));
+  return { file, config, secretKeys, isSecret };
 }
 
 function withPlaceholders(value: unknown, at: string, secretKeys: string[]): unknown {

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { z } from "zod";
-import { configNamespace, configSchema, type StackConfig } from "./schema";
+import { configNamespace, configSchema, secretKeys, type StackConfig } from "./schema";
 
 /** Thrown when the stack config is invalid; its message lists every problem by config key. */
 export class ConfigError extends Error {
@@ -74,18 +74,38 @@ export interface LoadedConfig {
 }
 
 /**
+ * The secret keys set in plain text: a value there would be committed with the stack file. `isSecret`
+ * says whether a full key holds an encrypted value (set with `pulumi config set --secret`, whole or
+ * a part of it with `--path`).
+ */
+export function plainSecrets(all: Readonly<Record<string, string>>, isSecret: (fullKey: string) => boolean): string[] {
+  return secretKeys
+    .map((key) => `${configNamespace}:${key}`)
+    .filter((full) => all[full] !== undefined && !isSecret(full))
+    .map(
+      (full) =>
+        `${full}: holds a secret in plain text, which would be committed with the stack file: set it with \`pulumi config set --secret ${full} ...\` (parts of it with --secret --path)`,
+    );
+}
+
+/**
  * Reads every `jupyterhub:` key (`all` maps full keys to raw strings, as Pulumi stores them),
- * decodes structured values, validates them and reads the hook files. Throws one ConfigError
+ * decodes structured values, validates them and reads the hook files. `isSecret` says which keys
+ * hold encrypted values: a secret key in plain text is a problem too. Throws one ConfigError
  * listing every problem.
  */
-export function loadConfig(all: Readonly<Record<string, string>>, readFile: (relativePath: string) => string | undefined): LoadedConfig {
+export function loadConfig(
+  all: Readonly<Record<string, string>>,
+  readFile: (relativePath: string) => string | undefined,
+  isSecret: (fullKey: string) => boolean,
+): LoadedConfig {
   const raw: Record<string, unknown> = {};
   for (const [fullKey, value] of Object.entries(all)) {
     if (!fullKey.startsWith(`${configNamespace}:`)) continue;
     const key = fullKey.slice(configNamespace.length + 1);
     raw[key] = stringKeys.has(key) ? value : decode(value);
   }
-  const problems: string[] = [];
+  const problems: string[] = plainSecrets(all, isSecret);
   let config: StackConfig | undefined;
   try {
     config = parseConfig(raw);

@@ -12,9 +12,9 @@ export interface Stack {
 
 /** Reads and validates `Pulumi.<stack>.yaml` of the project, as `npm run check` does. */
 export function loadStack(projectDir: string, name: string): Stack {
-  const { file, config } = readStackFile(projectDir, name);
+  const { file, config, isSecret } = readStackFile(projectDir, name);
   try {
-    const loaded = loadConfig(config, projectFiles(projectDir));
+    const loaded = loadConfig(config, projectFiles(projectDir), isSecret);
     return { name, config: loaded.config, hubUrl: publicUrl(loaded.config) };
   } catch (e) {
     if (e instanceof ConfigError) throw new Error(`${path.relative(projectDir, file) || file}: ${e.message}`, { cause: e });

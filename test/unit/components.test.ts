@@ -87,13 +87,13 @@ describe("JupyterHub component (full config)", () => {
     ]);
   });
 
-  it("builds the hub image locally from hub-config with the base image as build arg", () => {
+  it("builds the hub image locally from hub-config with the base image as build arg, for the stated platform", () => {
     const [img] = byType(types.image, "full");
     assert.deepEqual(img!.inputs, {
       imageName: "gmap-hub:local",
       skipPush: true,
       buildOnPreview: false,
-      build: { context: "hub-config", args: { BASE_IMAGE: "quay.io/jupyterhub/jupyterhub:5.5.1" } },
+      build: { context: "hub-config", args: { BASE_IMAGE: "quay.io/jupyterhub/jupyterhub:5.5.1" }, platform: "linux/amd64" },
     });
   });
 

@@ -215,27 +215,49 @@ describe("invalid configs are rejected with their keys", () => {
 describe("loadConfig", () => {
   const files: Record<string, string> = { "hooks/post_auth.py": "def post_auth_hook(a, h, x):\n    return x\n" };
   const read = (f: string) => files[f];
+  /** Every key counts as encrypted in the stack file. */
+  const encrypted = () => true;
 
   it("decodes structured values and keeps string keys as strings", () => {
     const { config } = loadConfig(
       { "jupyterhub:prefix": "123abc".replace("123", "g"), "jupyterhub:hub": '{"port": 8001}', "other:key": "x" },
       read,
+      encrypted,
     );
     assert.equal(config.prefix, "gabc");
     assert.equal(config.hub.port, 8001);
   });
 
   it("reads hook files and reports missing ones with the key", () => {
-    const { hookFiles } = loadConfig({ "jupyterhub:hooks": '{"postAuth": "hooks/post_auth.py"}' }, read);
+    const { hookFiles } = loadConfig({ "jupyterhub:hooks": '{"postAuth": "hooks/post_auth.py"}' }, read, encrypted);
     assert.match(hookFiles.postAuth!, /post_auth_hook/);
     assert.throws(
-      () => loadConfig({ "jupyterhub:hooks": '{"preSpawn": "hooks/missing.py"}', "jupyterhub:hub": '{"port": 0}' }, read),
+      () => loadConfig({ "jupyterhub:hooks": '{"preSpawn": "hooks/missing.py"}', "jupyterhub:hub": '{"port": 0}' }, read, encrypted),
       (e: Error) =>
         /jupyterhub:hooks\.preSpawn: file hooks\/missing\.py does not exist/.test(e.message) && /jupyterhub:hub\.port/.test(e.message),
     );
     assert.throws(
-      () => loadConfig({ "jupyterhub:hooks": '{"start": "../etc/passwd"}' }, read),
+      () => loadConfig({ "jupyterhub:hooks": '{"start": "../etc/passwd"}' }, read, encrypted),
       /jupyterhub:hooks\.start: give a path inside the project/,
+    );
+  });
+
+  it("refuses secrets in plain text, by key, without showing them", () => {
+    const config = {
+      "jupyterhub:hub": '{"tls": {"mode": "files"}}',
+      "jupyterhub:tlsCertificate": "-----BEGIN CERTIFICATE-----",
+      "jupyterhub:tlsKey": "-----BEGIN PRIVATE KEY----- plain-key-material",
+      "jupyterhub:shareCredentials": '{"smb": {"username": "gmap", "password": "plain-password"}}',
+    };
+    const encryptedOnly = new Set(["jupyterhub:tlsCertificate"]);
+    assert.throws(
+      () => loadConfig(config, read, (key) => encryptedOnly.has(key)),
+      (e: Error) =>
+        /jupyterhub:tlsKey: holds a secret in plain text/.test(e.message) &&
+        /jupyterhub:shareCredentials: holds a secret in plain text/.test(e.message) &&
+        !/jupyterhub:tlsCertificate: holds/.test(e.message) &&
+        !e.message.includes("plain-key-material") &&
+        !e.message.includes("plain-password"),
     );
   });
 });

@@ -4,18 +4,13 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { runProgram } from "./run-program";
+import { exampleSecrets, runProgram } from "./run-program";
 import YAML from "yaml";
 import { withConfigReference } from "../../generate/config-reference";
 
 const root = path.resolve(__dirname, "..", "..");
 
-/** Placeholder secrets for stacks whose secrets live encrypted outside the repository. */
-const productionSecrets = {
-  "jupyterhub:githubClientSecret": "gh-placeholder-secret",
-  "jupyterhub:gitlabClientSecret": "gl-placeholder-secret",
-  "jupyterhub:shareCredentials": JSON.stringify({ "shared-smb": { username: "gmap", password: "smb-placeholder-secret" } }),
-};
+const productionSecrets = exampleSecrets.production!;
 
 describe("the program", () => {
   it("is deterministic: two runs with the same config declare identical inputs", () => {
@@ -43,6 +38,17 @@ describe("the program", () => {
       "docker:index/remoteImage:RemoteImage::jupyterhub-images-minimal",
     ]);
     assert.equal(after.resources.length, before.resources.length);
+  });
+
+  it("replaces a container whose healthcheck changes (an update of it is never applied) and removes the old one first", () => {
+    for (const stack of ["dev", "e2e-pg", "e2e-tls"]) {
+      const containers = runProgram(stack).resources.filter((r) => r.type === "docker:index/container:Container");
+      assert.ok(containers.some((c) => c.inputs.healthcheck));
+      for (const c of containers) {
+        assert.ok(c.replaceOnChanges.includes("healthcheck"), `${stack}: ${c.name}`);
+        assert.equal(c.deleteBeforeReplace, true, `${stack}: ${c.name} has a fixed name`);
+      }
+    }
   });
 
   it("exports the documented outputs, service tokens and admin passwords only as secrets", () => {

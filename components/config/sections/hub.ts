@@ -30,6 +30,12 @@ export const hubFields = z
         "Host address the published ports bind to (0.0.0.0 for every interface): the proxy's hub.port, or with TLS on the front proxy's hub.tls ports.",
       ),
     baseImage: imageRef.default(defaultImages.hubBase).describe("Base image of the hub image (override for a mirror)."),
+    platform: z
+      .enum(["linux/amd64", "linux/arm64"], { error: 'hub.platform must be "linux/amd64" or "linux/arm64"' })
+      .default("linux/amd64")
+      .describe(
+        "Platform the hub image is built for: the Docker host's (linux/arm64 on ARM servers). Stated, not guessed, so a preview from any machine plans the same build.",
+      ),
     logLevel: z.enum(logLevels).default("INFO").describe("Hub log level."),
     dockerSocket: absolutePath("hub.dockerSocket").default("/var/run/docker.sock").describe("Docker socket the spawner uses."),
     tls: tlsFields,
