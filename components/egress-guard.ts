@@ -54,8 +54,10 @@ export class EgressGuard extends pulumi.ComponentResource {
         networkMode: "host",
         pidMode: "host",
         capabilities: { drops: ["ALL"], adds: [...egressGuardCapabilities] },
-        // Docker's AppArmor profile forbids looking into the engine's namespaces (hosts without AppArmor ignore this)
-        securityOpts: ["apparmor=unconfined"],
+        // Docker's AppArmor profile forbids looking into the engine's namespaces (hosts without AppArmor
+        // ignore this); with the host's process namespace Docker disables SELinux labels itself, stated
+        // here so that `pulumi refresh` reads back what was declared
+        securityOpts: ["apparmor=unconfined", "label=disable"],
         restart: "always",
         healthcheck: egressGuardHealthcheck(),
         wait: true,

@@ -61,8 +61,12 @@ const guardScript = program("egress-guard.sh");
 /** A command in the engine's mount namespace (egress-enter.sh: the host's iptables and lock file), in the host network the guard runs in. */
 const onTheHost = ["/bin/sh", "-c", program("egress-enter.sh"), "egress-enter"];
 
-/** What the guard needs: entering the engine's mount namespace (SYS_ADMIN, SYS_CHROOT; SYS_PTRACE to open it) and the firewall (NET_ADMIN). */
-export const egressGuardCapabilities = ["NET_ADMIN", "SYS_ADMIN", "SYS_CHROOT", "SYS_PTRACE"] as const;
+/**
+ * What the guard needs: entering the engine's mount namespace (SYS_ADMIN, SYS_CHROOT; SYS_PTRACE to
+ * open it) and the firewall (NET_ADMIN). Spelled as Docker reports them (`CAP_...`), so that
+ * `pulumi refresh` reads back what was declared.
+ */
+export const egressGuardCapabilities = ["CAP_NET_ADMIN", "CAP_SYS_ADMIN", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE"] as const;
 
 /** The guard container's entry point: its script in the host's shell. */
 export function egressGuardEntrypoint(): string[] {

@@ -73,6 +73,14 @@ export function up(t: Target = {}): Promise<Run> {
   return pulumi(["up", "--yes", "--skip-preview", "--diff", ...targetArgs(t)]);
 }
 
+/**
+ * `pulumi refresh --preview-only --expect-no-changes`: whether reading every resource back from the
+ * engine finds what the state says (exit 0), without changing the state; never throws.
+ */
+export function refreshPreview(t: Target = {}): Promise<Run> {
+  return pulumi(["refresh", "--preview-only", "--expect-no-changes", "--diff", ...targetArgs(t)]);
+}
+
 /** `pulumi up --yes` of a named stack, asserting that it succeeded (the end of its output in the message). */
 export async function upOk(t: Target & { readonly stack: string }): Promise<Run> {
   const run = await up(t);

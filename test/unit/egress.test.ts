@@ -111,7 +111,7 @@ describe("the egress guard", () => {
     await deploy("eg", { prefix: "eg", spawner: { egress: { allow: [{ to: "192.168.10.0/24", ports: [443] }] } } });
     const guard = byType(types.container, "eg-egress")[0]!.inputs;
     assert.equal(guard.name, "eg-egress");
-    assert.deepEqual(guard.capabilities, { drops: ["ALL"], adds: ["NET_ADMIN", "SYS_ADMIN", "SYS_CHROOT", "SYS_PTRACE"] });
+    assert.deepEqual(guard.capabilities, { drops: ["ALL"], adds: ["CAP_NET_ADMIN", "CAP_SYS_ADMIN", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE"] });
     assert.equal(guard.privileged, undefined);
     assert.equal(guard.networkMode, "host");
     assert.equal(guard.pidMode, "host");
