@@ -11,9 +11,10 @@ import { FrontProxy } from "./front-proxy";
 import { frontFiles, tlsEnabled } from "./tls";
 import { HubSecrets } from "./secrets";
 import { nativeAdmins, publicUrl } from "./identity";
-import { isStackVolume, shareDriverOptions, volumeDriver } from "./mounts";
+import { isStackVolume, shareDriverOptions, shareMounts, shareOptions, versionedVolume, volumeDriver } from "./mounts";
 import { egressChains, hubPaths, labelsFor, names, userNetworkSelector, userServerSelector } from "./names";
 import { hookPath, hubSecrets, hubSettings, stableJson } from "./settings";
+import { ShareVersions } from "./share-versions";
 import { HubStorage } from "./storage";
 import { containerLogOptions } from "./containers";
 
@@ -62,14 +63,21 @@ export class JupyterHub extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // each share's volumes are named with a version of its options: a change of them gets new volumes
+    const shares = shareMounts(config);
+    const shareVersions = shares.length
+      ? new ShareVersions(`${name}-share-versions`, { options: pulumi.secret(shareOptions(config)), mounts: shares }, { parent: this })
+          .versions
+      : pulumi.output<Record<string, string>>({});
     const shared = Object.fromEntries(
       config.storage.filter(isStackVolume).map((m) => {
         const opts = shareDriverOptions(m, config.shareCredentials);
         const secret = kindOf(m.source).credentials !== undefined && m.name in config.shareCredentials;
+        const volumeName = n.storageVolume(m.name);
         return [
           m.name,
           {
-            name: n.storageVolume(m.name),
+            name: opts ? shareVersions.apply((v) => versionedVolume(volumeName, v[m.name]!)) : volumeName,
             labels: labels(`storage-${m.name}`),
             ...volumeDriver(m.source),
             ...(opts ? { driverOpts: secret ? pulumi.secret(opts) : opts } : {}),
@@ -162,7 +170,11 @@ export class JupyterHub extends pulumi.ComponentResource {
 
     const publicConfig = withoutSecrets(config);
     const files: HubFile[] = [
-      { file: hubPaths.settings, content: stableJson(hubSettings(publicConfig, stack, args.hookFiles)), permissions: "0644" },
+      {
+        file: hubPaths.settings,
+        content: shareVersions.apply((v) => stableJson(hubSettings(publicConfig, stack, args.hookFiles, v))),
+        permissions: "0644",
+      },
       {
         file: hubPaths.secrets,
         content: pulumi.secret(generated.apply((g) => stableJson(hubSecrets(config, g)))),

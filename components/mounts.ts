@@ -60,6 +60,32 @@ function createdBySpawner(config: Pick<PublicConfig, "engine">, mount: { source:
   return kindOf(mount.source).network && (mount.perUser || config.engine.mode === "swarm");
 }
 
+/**
+ * The driver options of every share (network shares, plugin volumes; the homes on a share), keyed by
+ * mount name: each set of options gets volumes of its own name (ShareVersions, `versionedVolume`).
+ */
+export function shareOptions(config: StackConfig): Record<string, Record<string, string>> {
+  const shares: ShareMount[] = config.storage.filter((m) => kindOf(m.source).driverOptions !== undefined);
+  const home = homeShare(config);
+  if (home) shares.push(home);
+  return Object.fromEntries(shares.map((m) => [m.name, shareDriverOptions(m, config.shareCredentials) ?? {}]));
+}
+
+/** The mount names of `shareOptions`, sorted (known without the secrets). */
+export function shareMounts(config: PublicConfig): string[] {
+  const names = config.storage.filter((m) => kindOf(m.source).driverOptions !== undefined).map((m) => m.name);
+  if (homeShare(config)) names.push(homeMount);
+  return names.sort();
+}
+
+/**
+ * The name of a share's volume for one version of its options: `<name>-<version>`; per user, the
+ * version comes before the user's name (`<prefix>-user-<version>-{username}`).
+ */
+export function versionedVolume(name: string, version: string): string {
+  return name.includes("{username}") ? name.replace("{username}", `${version}-{username}`) : `${name}-${version}`;
+}
+
 /** The volume driver options of every mount the spawner creates, keyed by mount name (secrets.json). */
 export function spawnerDriverOptions(config: StackConfig): Record<string, Record<string, string>> {
   const shares: ShareMount[] = [...config.storage.filter((m) => createdBySpawner(config, m))];
@@ -68,15 +94,24 @@ export function spawnerDriverOptions(config: StackConfig): Record<string, Record
   return Object.fromEntries(shares.map((m) => [m.name, shareDriverOptions(m, config.shareCredentials) ?? {}]));
 }
 
-/** Every mount of a notebook container: the per-user work volume and the storage mounts, sorted by target. */
-export function spawnerMounts(config: PublicConfig): SpawnerMount[] {
+/**
+ * Every mount of a notebook container: the per-user work volume and the storage mounts, sorted by
+ * target. Shares' volumes carry the version of their options (`shareVersions`, by mount name).
+ */
+export function spawnerMounts(config: PublicConfig, shareVersions: Readonly<Record<string, string>>): SpawnerMount[] {
   const n = names(config.prefix);
+  const versioned = (mount: string, name: string) => {
+    if (!shareMounts(config).includes(mount)) return name;
+    const version = shareVersions[mount];
+    if (version === undefined) throw new Error(`no version of the options of share ${mount}`);
+    return versionedVolume(name, version);
+  };
   const mounts: SpawnerMount[] = config.storage.map((m) => {
     const bind = kindOf(m.source).bind?.of(m.source);
     return {
       name: m.name,
       type: bind !== undefined ? "bind" : "volume",
-      source: bind ?? (m.perUser ? `${n.storageVolume(m.name)}-{username}` : n.storageVolume(m.name)),
+      source: bind ?? versioned(m.name, m.perUser ? `${n.storageVolume(m.name)}-{username}` : n.storageVolume(m.name)),
       target: m.mountPath,
       readOnly: m.readOnly,
       perUser: m.perUser,
@@ -89,7 +124,7 @@ export function spawnerMounts(config: PublicConfig): SpawnerMount[] {
     mounts.push({
       name: homeMount,
       type: "volume",
-      source: n.userVolumeTemplate,
+      source: versioned(homeMount, n.userVolumeTemplate),
       target: config.spawner.workVolume.mountPath,
       readOnly: false,
       perUser: true,

@@ -80,8 +80,16 @@ function spawnerTraits(config: PublicConfig) {
   return Object.fromEntries(keys.map((k) => [k, config.spawner[k]])) as Pick<PublicConfig["spawner"], (typeof keys)[number]>;
 }
 
-/** The settings the hub reads from /srv/jupyterhub/settings.json. Never holds a secret. */
-export function hubSettings(config: PublicConfig, stack: string, hookFiles: HookFiles): HubSettings {
+/**
+ * The settings the hub reads from /srv/jupyterhub/settings.json. Never holds a secret.
+ * `shareVersions`: the version of each share's options (ShareVersions), which its volumes' names carry.
+ */
+export function hubSettings(
+  config: PublicConfig,
+  stack: string,
+  hookFiles: HookFiles,
+  shareVersions: Readonly<Record<string, string>>,
+): HubSettings {
   const n = names(config.prefix);
   const url = publicUrl(config);
   const environment: Record<string, string> = { ...config.spawner.environment };
@@ -121,7 +129,7 @@ export function hubSettings(config: PublicConfig, stack: string, hookFiles: Hook
       pidsLimit: config.spawner.pidsLimit,
       privileges: serverPrivileges(config),
       logOptions: containerLogOptions(config.logs),
-      mounts: spawnerMounts(config),
+      mounts: spawnerMounts(config, shareVersions),
       labels: labelMap("user"),
       // absent in host mode, so that the settings of such stacks stay as they were
       swarm: swarmSettings(config),

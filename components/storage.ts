@@ -4,8 +4,8 @@ import type { Label } from "./names";
 
 /** A Docker volume the stack declares. */
 export interface VolumeSpec {
-  /** Docker volume name. */
-  readonly name: string;
+  /** Docker volume name (of a share: with the version of its options). */
+  readonly name: pulumi.Input<string>;
   /** Labels of the volume. */
   readonly labels: readonly Label[];
   /** Volume driver: a plugin's name; default Docker's local driver. */

@@ -11,8 +11,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { kindOf, loadConfig, projectFiles, withoutSecrets, type StorageSource } from "../components/config";
+import { kindOf, loadConfig, projectFiles, withoutSecrets, type PublicConfig, type StorageSource } from "../components/config";
 import { contractJsonSchemas } from "../components/contract";
+import { shareMounts } from "../components/mounts";
 import { hookPath, hubSecrets, hubSettings, stableJson } from "../components/settings";
 import { readStackFile, secretPlaceholder } from "../ops/stack-file";
 
@@ -21,6 +22,11 @@ const root = path.join(__dirname, "..");
 export const schemaDir = path.join(root, "hub-config", "gmap_hub");
 /** Where the golden settings go. */
 export const goldenDir = path.join(root, "test", "fixtures", "settings");
+/** The version of every share's options in the golden settings (a deployment draws them at random). */
+export function goldenShareVersions(config: PublicConfig): Record<string, string> {
+  return Object.fromEntries(shareMounts(config).map((mount) => [mount, "5e7a1b0c"]));
+}
+
 /** The example stacks with golden settings. */
 /** Every example stack of the project (Pulumi.<stack>.yaml). */
 export const goldenStacks = fs
@@ -59,7 +65,7 @@ export function golden(stack: string) {
   };
   const hooks = loaded.config.hooks;
   return {
-    settings: hubSettings(publicConfig, stack, loaded.hookFiles),
+    settings: hubSettings(publicConfig, stack, loaded.hookFiles, goldenShareVersions(publicConfig)),
     secrets: hubSecrets(loaded.config, generated),
     // hook files as the hub container gets them, by path in the container -> file of the project
     hookSources: Object.fromEntries(

@@ -75,7 +75,7 @@ describe("OAuth sign-in config: accepted configs become hub settings", () => {
 
   it("settings.json carries no client secret; secrets.json carries those of enabled providers only", () => {
     const c = parseConfig(multi);
-    const text = stableJson(hubSettings(c, "dev", {}));
+    const text = stableJson(hubSettings(c, "dev", {}, {}));
     assert.ok(!text.includes("gh-secret") && !text.includes("gl-secret"), "settings.json leaks a client secret");
     const generated = { cookieSecret: "c", proxyAuthToken: "p", cullerToken: "t", serviceTokens: {}, adminPasswordHashes: {} };
     const both = hubSecrets(c, generated);

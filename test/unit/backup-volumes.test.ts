@@ -112,7 +112,7 @@ describe("the volumes of a backup", () => {
           { name: second, source: { type: "volume" }, mountPath: "/mnt/two" },
         ]);
         const labels = Object.fromEntries(labelsFor(c, "s", "user").map((l) => [l.label, l.value]));
-        const perUser = spawnerMounts(c).filter((m) => m.perUser && m.type === "volume");
+        const perUser = spawnerMounts(c, {}).filter((m) => m.perUser && m.type === "volume");
         const made = users.flatMap((u) =>
           perUser.map((m) => ({ user: u, mount: m.name, name: m.source.replace("{username}", escapeUserName(u)) })),
         );

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { byType, installMocks, types, valueOf } from "./mocks";
+import { byType, installMocks, randomIdHex, types, valueOf } from "./mocks";
 
 installMocks("jupyterhub", "unit");
 
@@ -66,14 +66,20 @@ describe("JupyterHub component (full config)", () => {
     ]);
   });
 
+  /** The version of a share's options (its RandomId), which its volumes' names carry. */
+  const versionOf = (mount: string) => byType(types.randomId, `full-share-versions-${mount}`)[0]!;
+  const hexOf = (id: { name: string; inputs: Record<string, any> }) => randomIdHex(id.name, id.inputs.byteLength);
+
   it("declares hub-data and shared volumes, retained on delete, network shares with driver options", () => {
     const vols = byType(types.volume, "full");
-    assert.deepEqual(vols.map((v) => v.inputs.name).sort(), ["gmap-archive", "gmap-hub-data", "gmap-isis-data", "gmap-shared"]);
+    const [archiveName, isisName] = ["archive", "isis-data"].map((m) => `gmap-${m}-${hexOf(versionOf(m))}`);
+    assert.match(archiveName!, /^gmap-archive-[0-9a-f]{8}$/);
+    assert.deepEqual(vols.map((v) => v.inputs.name).sort(), [archiveName, "gmap-hub-data", isisName, "gmap-shared"]);
     for (const v of vols) assert.equal(optionsOf(v)?.retainOnDelete, true, `${v.name} must survive destroy`);
-    const isis = vols.find((v) => v.inputs.name === "gmap-isis-data")!;
+    const isis = vols.find((v) => v.inputs.name === isisName)!;
     assert.deepEqual(isis.inputs.driverOpts, { type: "nfs", device: ":/isis", o: "addr=nas.example.org,ro" });
     assert.deepEqual(isis.secretPaths, []);
-    const archive = vols.find((v) => v.inputs.name === "gmap-archive")!;
+    const archive = vols.find((v) => v.inputs.name === archiveName)!;
     assert.equal(archive.inputs.driverOpts.o, "addr=smb.example.org,username=reader,password=cifs-password-value,ro");
     assert.deepEqual(archive.secretPaths, ["driverOpts"], "CIFS credentials stay secret");
     assert.ok(!byType(types.volume).some((v) => v.inputs.name.includes("scratch")), "per-user host mounts are not stack volumes");
@@ -194,8 +200,8 @@ describe("JupyterHub component (full config)", () => {
       [
         ["/home/jovyan", "volume", "gmap-user-{username}", false],
         ["/home/jovyan/shared", "volume", "gmap-shared", false],
-        ["/mnt/archive", "volume", "gmap-archive", true],
-        ["/mnt/isis/data", "volume", "gmap-isis-data", true],
+        ["/mnt/archive", "volume", `gmap-archive-${hexOf(versionOf("archive"))}`, true],
+        ["/mnt/isis/data", "volume", `gmap-isis-data-${hexOf(versionOf("isis-data"))}`, true],
         ["/mnt/scratch", "bind", "/srv/scratch/{username}", false],
       ],
     );
@@ -240,7 +246,12 @@ describe("JupyterHub component (full config)", () => {
 
   it("exposes outputs", async () => {
     assert.equal(hub.url, "https://hub.example.org");
-    assert.deepEqual(await valueOf(hub.volumeNames), ["gmap-hub-data", "gmap-archive", "gmap-isis-data", "gmap-shared"]);
+    assert.deepEqual(await valueOf(hub.volumeNames), [
+      "gmap-hub-data",
+      `gmap-archive-${hexOf(versionOf("archive"))}`,
+      `gmap-isis-data-${hexOf(versionOf("isis-data"))}`,
+      "gmap-shared",
+    ]);
     assert.deepEqual(await valueOf(hub.images), { gispy: "gmap/jupyter-gispy:2024.1", isis: "gmap/jupyter-isis:8.0.0" });
   });
 

@@ -66,7 +66,7 @@ describe("spawner.pidsLimit", () => {
 
   it("reaches the hub with the user servers' log options", () => {
     const config = parseConfig({ spawner: { pidsLimit: 300 }, logs: { maxSize: "1m", maxFiles: 2 } });
-    const { spawner } = hubSettings(withoutSecrets(config), "unit", {});
+    const { spawner } = hubSettings(withoutSecrets(config), "unit", {}, {});
     assert.equal(spawner.pidsLimit, 300);
     assert.deepEqual(spawner.logOptions, { "max-size": "1m", "max-file": "2" });
   });

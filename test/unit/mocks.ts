@@ -34,12 +34,22 @@ function unwrap(value: any, path: string, secrets: string[]): any {
   return value;
 }
 
+/** The `hex` the mocks give a RandomId: derived from its name, so tests can name what a resource got. */
+export function randomIdHex(name: string, byteLength: number): string {
+  return createHash("sha256")
+    .update(name)
+    .digest("hex")
+    .slice(0, 2 * byteLength);
+}
+
 function outputsFor(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
       return { ...inputs, result: `password-of-${name}`, bcryptHash: `$2a$10$hash-of-${name}` };
     case "random:index/randomBytes:RandomBytes":
       return { ...inputs, hex: `hex-of-${name}`, base64: `base64-of-${name}` };
+    case "random:index/randomId:RandomId":
+      return { ...inputs, hex: randomIdHex(name, inputs.byteLength) };
     case "docker:index/image:Image":
       return { ...inputs, repoDigest: `sha256:image-of-${name}`, baseImageName: inputs.imageName };
     case "docker:index/remoteImage:RemoteImage":
@@ -108,5 +118,6 @@ export const types = {
   container: "docker:index/container:Container",
   password: "random:index/randomPassword:RandomPassword",
   bytes: "random:index/randomBytes:RandomBytes",
+  randomId: "random:index/randomId:RandomId",
   leftovers: "pulumi-nodejs:dynamic/jupyterhub:Leftovers",
 } as const;

@@ -33,13 +33,15 @@ describe("notebook mounts", () => {
       device: "//smb/homes/{username}",
       o: "addr=smb,username=svc,password=pw,domain=LAB,vers=3.0",
     });
-    const mounts = spawnerMounts(c);
+    assert.throws(() => spawnerMounts(c, {}), /no version of the options of share/);
+    const mounts = spawnerMounts(c, { isis: "0a0a0a0a", home: "1b1b1b1b" });
+    assert.equal(mounts.find((m) => m.name === "isis")!.source, "jupyterhub-isis-0a0a0a0a");
     assert.deepEqual(
       mounts.find((m) => m.name === "home"),
       {
         name: "home",
         type: "volume",
-        source: "jupyterhub-home-{username}",
+        source: "jupyterhub-home-1b1b1b1b-{username}",
         target: "/mnt/home",
         readOnly: false,
         perUser: true,
@@ -48,12 +50,12 @@ describe("notebook mounts", () => {
     );
     const secrets = hubSecrets(c, { cookieSecret: "c", proxyAuthToken: "p", cullerToken: "k", serviceTokens: {}, adminPasswordHashes: {} });
     assert.deepEqual(Object.keys(secrets.mountDriverOptions), ["home"], "only per-user shares need options at spawn time");
-    const settings = stableJson(hubSettings(c, "dev", {}));
+    const settings = stableJson(hubSettings(c, "dev", {}, { isis: "0a0a0a0a", home: "1b1b1b1b" }));
     assert.ok(!settings.includes("pw"), "share passwords never reach settings.json");
   });
 
   it("disabling the work volume removes it from the mounts", () => {
     const c = parseConfig({ spawner: { workVolume: { enabled: false } } });
-    assert.deepEqual(spawnerMounts(c), []);
+    assert.deepEqual(spawnerMounts(c, {}), []);
   });
 });

@@ -52,13 +52,13 @@ describe("hub.database settings", () => {
   it("SQLite: settings.json and secrets.json stay exactly as before (no database, no password)", () => {
     const config = parseConfig({ prefix: "gmap-x" });
     assert.equal(databaseSettings(config), undefined);
-    assert.ok(!("database" in JSON.parse(JSON.stringify(hubSettings(config, "s", {}).hub))));
+    assert.ok(!("database" in JSON.parse(JSON.stringify(hubSettings(config, "s", {}, {}).hub))));
     assert.equal(hubSecrets(config, generated).databasePassword, undefined);
   });
 
   it("PostgreSQL: the hub finds the server by its alias and gets the password in secrets.json only", () => {
     const config = parseConfig({ prefix: "gmap-x", hub: { database: { type: "postgres" } } });
-    const settings = hubSettings(config, "s", {});
+    const settings = hubSettings(config, "s", {}, {});
     assert.deepEqual(settings.hub.database, { type: "postgres", host: "postgres", port: 5432, name: "jupyterhub", user: "jupyterhub" });
     assert.ok(!JSON.stringify(settings).includes("pg-secret"));
     assert.equal(hubSecrets(config, generated).databasePassword, "pg-secret");

@@ -6,7 +6,7 @@ import { serverCapabilities } from "../../components/server-security";
 import { hubSettings } from "../../components/settings";
 import { problemsOf, refused } from "./config-problems";
 
-const privilegesOf = (raw: Record<string, unknown>) => hubSettings(withoutSecrets(parseConfig(raw)), "unit", {}).spawner.privileges;
+const privilegesOf = (raw: Record<string, unknown>) => hubSettings(withoutSecrets(parseConfig(raw)), "unit", {}, {}).spawner.privileges;
 
 describe("user server privileges", () => {
   it("by default: no privilege gain, every capability dropped but the start-up's", () => {

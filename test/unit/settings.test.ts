@@ -16,6 +16,6 @@ describe("settings.json", () => {
       spawner: { environment: { TZ: "UTC" } },
       storage: [{ name: "isis", source: { type: "volume" }, mountPath: "/mnt/isis/data", environment: { ISISDATA: "/mnt/isis/data" } }],
     });
-    assert.deepEqual(hubSettings(c, "dev", {}).spawner.environment, { TZ: "UTC", ISISDATA: "/mnt/isis/data" });
+    assert.deepEqual(hubSettings(c, "dev", {}, {}).spawner.environment, { TZ: "UTC", ISISDATA: "/mnt/isis/data" });
   });
 });

@@ -23,7 +23,7 @@ describe("engine.mode swarm", () => {
     const c = parseConfig({});
     assert.equal(c.engine.mode, "host");
     assert.equal(swarmSettings(c), undefined);
-    assert.equal(hubSettings(withoutSecrets(c), "dev", {}).spawner.swarm, undefined);
+    assert.equal(hubSettings(withoutSecrets(c), "dev", {}, {}).spawner.swarm, undefined);
   });
 
   it("refuses node-local storage and homes, naming the key and why", () => {
@@ -85,17 +85,19 @@ describe("engine.mode swarm", () => {
         storage: [{ name: "isis", source: { type: "nfs", server: "nas", export: "/isis" }, mountPath: "/mnt/isis", readOnly: true }],
       }),
     );
-    const mounts = spawnerMounts(c);
+    const versions = { isis: "0a0a0a0a", user: "2c2c2c2c" };
+    const mounts = spawnerMounts(c, versions);
     const byName = Object.fromEntries(mounts.map((m) => [m.name, m]));
     assert.deepEqual(
       { driverOptions: byName.user!.driverOptions, driver: byName.user!.driver, source: byName.user!.source },
-      { driverOptions: true, driver: "gmap-sharedfs", source: "jupyterhub-user-{username}" },
+      { driverOptions: true, driver: "gmap-sharedfs", source: "jupyterhub-user-2c2c2c2c-{username}" },
     );
+    assert.equal(byName.isis!.source, "jupyterhub-isis-0a0a0a0a");
     assert.equal(byName.isis!.driverOptions, true, "a shared NFS volume is created by each node in swarm mode");
     assert.equal(byName.isis!.driver, undefined, "NFS uses Docker's local driver");
     assert.deepEqual(spawnerDriverOptions(c), { isis: { type: "nfs", device: ":/isis", o: "addr=nas,ro" }, user: {} });
     assert.deepEqual(swarmSettings(c), { constraints: ["node.role==worker"], imageConstraints: { isis: ["node.labels.memory==big"] } });
-    const settings = hubSettings(withoutSecrets(c), "dev", {});
+    const settings = hubSettings(withoutSecrets(c), "dev", {}, versions);
     assert.deepEqual(
       settings.spawner.images.map((i) => Object.keys(i).sort()),
       [
@@ -109,7 +111,7 @@ describe("engine.mode swarm", () => {
     const c = parseConfig({
       storage: [{ name: "isis", source: { type: "nfs", server: "nas", export: "/isis" }, mountPath: "/mnt/isis", readOnly: true }],
     });
-    const byName = Object.fromEntries(spawnerMounts(c).map((m) => [m.name, m]));
+    const byName = Object.fromEntries(spawnerMounts(c, { isis: "0a0a0a0a" }).map((m) => [m.name, m]));
     assert.equal(byName.isis!.driverOptions, false);
     assert.equal(byName.user!.driverOptions, false);
     assert.deepEqual(spawnerDriverOptions(c), {});

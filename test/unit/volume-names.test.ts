@@ -9,7 +9,7 @@ import { escapeUserName } from "../../components/identity";
 function volumeNames(config: StackConfig, users: readonly string[]): string[] {
   const n = names(config.prefix);
   const stack = [n.hubDataVolume, ...config.storage.filter(isStackVolume).map((m) => n.storageVolume(m.name))];
-  const perUser = spawnerMounts(config)
+  const perUser = spawnerMounts(config, {})
     .filter((m) => m.type === "volume" && m.perUser)
     .map((m) => m.source);
   return [...stack, ...users.flatMap((u) => perUser.map((template) => template.replace("{username}", escapeUserName(u))))];
