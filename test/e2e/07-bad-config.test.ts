@@ -1,7 +1,8 @@
 /**
  * Scenario 7: a bad config is refused by the real `pulumi preview` and `pulumi up` with every
  * problem by key, printed once and without a stack trace, before any resource is declared: the
- * running deployment is untouched and nothing new exists.
+ * running deployment is untouched and nothing new exists. A secret key in plain text is one of the
+ * problems, named by key, its value never shown.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -10,7 +11,15 @@ import { preview, pulumi, up } from "./pulumi";
 import { editedStackFile, prefix, stackSkip } from "./stack";
 
 const BAD_PREFIX = "gmap-e2e-bad";
-const KEYS = ["jupyterhub:hub.port", "jupyterhub:images[0].image", "jupyterhub:defaultImage", "jupyterhub:storage[0].mountPath"];
+const KEYS = [
+  "jupyterhub:hub.port",
+  "jupyterhub:images[0].image",
+  "jupyterhub:defaultImage",
+  "jupyterhub:storage[0].mountPath",
+  "jupyterhub:tlsKey",
+];
+/** A value under a secret key in plain text, as if pasted into the stack file. */
+const PLAIN_SECRET = "plain-text-key-material-e2e";
 
 function badConfig(): string {
   return editedStackFile((c) => {
@@ -19,6 +28,7 @@ function badConfig(): string {
     c["jupyterhub:images"][0].image = "localhost/notebook-minimal";
     c["jupyterhub:defaultImage"] = "isis";
     c["jupyterhub:storage"][0].mountPath = "shared";
+    c["jupyterhub:tlsKey"] = PLAIN_SECRET;
   });
 }
 
@@ -28,6 +38,8 @@ function assertKeyedOnce(output: string): void {
   assert.equal(lines.length, 1, `the problem list is printed once:\n${output}`);
   assert.doesNotMatch(output, /^\s+at .+\(.+:\d+:\d+\)$/m, "no stack trace");
   assert.doesNotMatch(output, /\.ts:\d+:\d+/, "no source locations");
+  assert.match(output, /jupyterhub:tlsKey: holds a secret in plain text/);
+  assert.ok(!output.includes(PLAIN_SECRET), "the plain-text secret is not shown");
 }
 
 describe("bad config", { skip: stackSkip }, () => {

@@ -27,7 +27,7 @@ const storageMount = z
           '"hub", "user" and names starting with "hub-" or "user-" are reserved for the stack\'s own volumes (<prefix>-hub-data, <prefix>-user-<username>): choose another name',
       })
       .describe(
-        'Unique name; Docker objects are named <prefix>-<name>[-<username>]. Not "hub", "user", hub-* or user-*, and no name may extend another with "-" (a and a-b).',
+        'Unique name; Docker objects are named <prefix>-<name>[-<username>] (shares: <prefix>-<name>-<version of their options>[-<username>]). Not "hub", "user", hub-* or user-*, and no name may extend another with "-" (a and a-b).',
       ),
     source: storageSource,
     mountPath: mountPath("mountPath").describe(
