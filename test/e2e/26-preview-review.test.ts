@@ -3,14 +3,17 @@
  * ci-examples/ run) against the deployed stack with edited copies of its stack file: a new notebook
  * image (the hub replaced, servers keep running: exit 0), a change that replaces the network (every
  * server stopped: exit 0), a renamed storage volume (data loss: exit 1, then 0 with the
- * acknowledgement on the command line or in the pull request's text). Previews only: nothing is
- * applied.
+ * acknowledgement on the command line or in the pull request's text); then the command line of each
+ * CI example, as written there, with the stack file unchanged. Previews only: nothing is applied.
  */
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, it } from "node:test";
 import { command, type Run, show } from "./commands";
 import { pulumiEnv } from "./pulumi";
 import { readStackFile } from "../../ops/stack-file";
+import { reviewCommands } from "../unit/ci-examples";
 import { editedStackFile, prefix, projectDir, stack, stackSkip } from "./stack";
 
 /** The offline stand-ins of the notebook images (test/infra/standins.sh). */
@@ -87,4 +90,24 @@ describe("reviewing a change with npm run preview", { skip: stackSkip }, () => {
       assert.equal(pr.code, 0, show(pr));
     },
   );
+
+  it("the command of each CI example, as written there, reviews the stack and writes the Markdown it posts", async () => {
+    const markdown = path.join(projectDir, "review.md");
+    const kept = fs.existsSync(markdown) ? fs.readFileSync(markdown) : undefined;
+    try {
+      for (const [ci, cmd] of Object.entries(reviewCommands())) {
+        fs.rmSync(markdown, { force: true });
+        // the target branch need not exist here: the config diff then says so
+        const env = { ...pulumiEnv(), [cmd.stackVariable]: stack, [cmd.baseVariable]: "main", PREVIEW_PR_BODY: "" };
+        const r = await command("bash", ["-c", cmd.line], 5 * 60_000, env);
+        assert.equal(r.code, 0, `${ci}: ${show(r)}`);
+        const written = fs.readFileSync(markdown, "utf8");
+        assert.match(written, new RegExp(`^## Review of stack \`${stack}\`\n\n\\*\\*May land`), `${ci}: ${written}`);
+        assert.ok(r.stdout.includes(written), `${ci}: review.md is what it printed`);
+      }
+    } finally {
+      if (kept) fs.writeFileSync(markdown, kept);
+      else fs.rmSync(markdown, { force: true });
+    }
+  });
 });
