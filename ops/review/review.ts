@@ -84,7 +84,9 @@ function effectLines(effects: readonly Effect[]): string[] {
     .sort((a, b) => rank(a) - rank(b))
     .map((e) => {
       const reasons = [...new Set(e.changes.flatMap((c) => c.reasons.map((r) => `\`${r.property}\` (${r.kind})`)))];
-      const why = reasons.length ? ` because of ${reasons.join(", ")}` : "";
+      // `npm run preview` never asks for a replacement: one without a changed property follows another resource
+      const replaced = e.changes.some((c) => c.operation === "replace" && !c.type.startsWith("random:"));
+      const why = reasons.length ? ` because of ${reasons.join(", ")}` : replaced ? " because an input comes from a replaced resource" : "";
       const tag = e.risk ? ` _[${e.risk}]_` : e.warning ? " _[warning]_" : "";
       return `- **${e.what}**: ${e.action}${why}.${e.meaning ? ` ${e.meaning}` : ""}${tag}`;
     });

@@ -66,7 +66,7 @@ describe("the review of a preview", () => {
     assert.equal(r.exitCode, 0);
     assert.match(line(r.markdown, "network `gmap-bak`"), /because of `labels\[0\]` \(add-replace\)\. \*\*Every user server is stopped\*\*/);
     assert.match(line(r.markdown, "**user servers**"), /\*\*Every user server is stopped\*\* and removed first \(their files are kept\)/);
-    assert.match(line(r.markdown, "proxy container"), /open notebooks reconnect/);
+    assert.match(line(r.markdown, "proxy container"), /because an input comes from a replaced resource\. .*open notebooks reconnect/);
     assert.match(line(r.markdown, "egress guard"), /not restricted/);
     assert.equal(r.effects.length, 5);
   });
