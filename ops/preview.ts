@@ -1,16 +1,16 @@
 /**
  * Reviews a change of a stack before it lands (docs/review.md):
  *
- *   npm run preview -- <stack> [--config-file FILE] [--base REF] [--accept RISKS] [--output FILE]
+ *   npm run preview -- <stack> [--config-file FILE] [--base REF] [--accept RISKS] [--policy-pack DIR] [--output FILE]
  *
  * Runs the offline config check (`npm run check`), then `pulumi preview --json` of the stack
  * (backend and passphrase from the environment, as for any pulumi command), and prints a Markdown
  * review: what `pulumi up` would do to each resource and what it means for users, the config diff
  * by key against the stack file at git REF (default HEAD; with --config-file, against the stack
- * file in the working tree), secrets by key only. Exit status: 0 the change may land, 1 it carries
+ * file in the working tree), secrets by key only, and what policy packs (--policy-pack) found. Exit status: 0 the change may land, 1 it carries
  * a risk nobody acknowledged (data-loss, logout, secrets: `--accept data-loss,logout`, or a line
  * `preview-ack: data-loss` in the pull request's text, passed in PREVIEW_PR_BODY), 2 the config
- * check or the preview failed, or a usage error.
+ * check or the preview failed (a mandatory policy too), or a usage error.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -20,17 +20,18 @@ import { checkStack } from "./check-stack";
 import { acknowledgements, prBodyVariable } from "./review/acknowledge";
 import { configDiff } from "./review/config-diff";
 import { risks } from "./review/effects";
-import type { PreviewDocument } from "./review/plan";
+import { type PreviewDocument, readPreview } from "./review/plan";
 import { review, type ReviewInput } from "./review/review";
 import { projectName } from "./stack-file";
 
-const usage = `usage: npm run preview -- <stack> [--config-file FILE] [--base REF] [--accept ${risks.join(",")}] [--output FILE]`;
+const usage = `usage: npm run preview -- <stack> [--config-file FILE] [--base REF] [--accept ${risks.join(",")}] [--policy-pack DIR] [--output FILE]`;
 
 interface Args {
   readonly stack: string;
   readonly configFile?: string;
   readonly base?: string;
   readonly accept: readonly string[];
+  readonly policyPacks: readonly string[];
   readonly output?: string;
 }
 
@@ -44,7 +45,7 @@ function parseArgs(argv: readonly string[]): Args {
       positional.push(arg);
       continue;
     }
-    if (!["--config-file", "--base", "--accept", "--output"].includes(flag)) throw new Error(`unknown option ${flag}`);
+    if (!["--config-file", "--base", "--accept", "--policy-pack", "--output"].includes(flag)) throw new Error(`unknown option ${flag}`);
     const value = inline ?? argv[++i];
     if (value === undefined || value === "") throw new Error(`${flag} needs a value`);
     (options[flag] ??= []).push(value);
@@ -58,6 +59,7 @@ function parseArgs(argv: readonly string[]): Args {
   return {
     stack: positional[0]!,
     accept: options["--accept"] ?? [],
+    policyPacks: options["--policy-pack"] ?? [],
     ...(last("--config-file") ? { configFile: last("--config-file") } : {}),
     ...(last("--base") ? { base: last("--base") } : {}),
     ...(last("--output") ? { output: last("--output") } : {}),
@@ -78,7 +80,7 @@ function baseConfig(projectDir: string, args: Args): { config: Record<string, un
   return { config: configOf(shown.stdout), against: `\`${ref}:${file}\`` };
 }
 
-/** `pulumi preview --json` of the stack; the document, or how it failed. */
+/** `pulumi preview --json` of the stack, as a stream of engine events (they carry the policy findings); the plan, or how it failed. */
 function runPreview(projectDir: string, args: Args): Pick<ReviewInput, "preview" | "previewFailure"> {
   const run = spawnSync(
     "pulumi",
@@ -89,20 +91,34 @@ function runPreview(projectDir: string, args: Args): Pick<ReviewInput, "preview"
       "--stack",
       args.stack,
       ...(args.configFile ? ["--config-file", path.resolve(projectDir, args.configFile)] : []),
+      ...args.policyPacks.flatMap((p) => ["--policy-pack", path.resolve(projectDir, p)]),
     ],
-    { cwd: projectDir, encoding: "utf8", maxBuffer: 512 * 1024 * 1024, timeout: 20 * 60_000 },
+    {
+      cwd: projectDir,
+      env: { ...process.env, PULUMI_ENABLE_STREAMING_JSON_PREVIEW: "1" },
+      encoding: "utf8",
+      maxBuffer: 512 * 1024 * 1024,
+      timeout: 20 * 60_000,
+    },
   );
   let doc: PreviewDocument | undefined;
   try {
-    doc = JSON.parse(run.stdout) as PreviewDocument;
+    doc = readPreview(run.stdout);
   } catch {
     doc = undefined;
   }
   if (run.status === 0 && doc) return { preview: doc };
-  const errors = (doc?.diagnostics ?? []).filter((d) => d.severity === "error").map((d) => (d.message ?? "").trim());
+  // "preview failed" only repeats that a mandatory policy failed: the review lists its findings
+  const generic = (doc?.policyViolations ?? []).length > 0 ? /^error: preview failed$/ : /^$/;
+  const errors = (doc?.diagnostics ?? [])
+    .filter((d) => d.severity === "error")
+    .map((d) => (d.message ?? "").trim())
+    .filter((m) => !generic.test(m));
   const output = errors.length
     ? errors.join("\n")
-    : `${run.error?.message ?? ""}\n${run.stderr ?? ""}`.trim().split("\n").slice(-40).join("\n");
+    : doc?.policyViolations?.length
+      ? ""
+      : `${run.error?.message ?? ""}\n${run.stderr ?? ""}`.trim().split("\n").slice(-40).join("\n");
   return { ...(doc ? { preview: doc } : {}), previewFailure: { code: run.status ?? 2, output } };
 }
 

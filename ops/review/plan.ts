@@ -35,7 +35,17 @@ export interface PreviewDiagnostic {
   readonly severity?: string;
 }
 
-/** The document `pulumi preview --json` prints. */
+/** A policy pack's finding (`--policy-pack`). */
+export interface PolicyViolation {
+  readonly urn?: string;
+  readonly policyPack: string;
+  readonly policy: string;
+  /** advisory, mandatory (a mandatory one fails the preview) */
+  readonly enforcementLevel: string;
+  readonly message: string;
+}
+
+/** The document `pulumi preview --json` prints (or the same, read from its stream of engine events). */
 export interface PreviewDocument {
   /** The config the program saw (secrets as "[secret]"). */
   readonly config?: Readonly<Record<string, string>>;
@@ -43,6 +53,91 @@ export interface PreviewDocument {
   readonly diagnostics?: readonly PreviewDiagnostic[];
   /** Resources per operation, e.g. { same: 24, replace: 2 }. */
   readonly changeSummary?: Readonly<Record<string, number>>;
+  /** Findings of the policy packs (only in the stream of events). */
+  readonly policyViolations?: readonly PolicyViolation[];
+}
+
+/** The engine events of `pulumi preview --json` with PULUMI_ENABLE_STREAMING_JSON_PREVIEW set (only what the review reads). */
+interface EngineEvent {
+  readonly resourcePreEvent?: {
+    readonly metadata: {
+      readonly op: string;
+      readonly urn: string;
+      readonly old?: StepState | null;
+      readonly new?: StepState | null;
+      readonly keys?: readonly string[] | null;
+      readonly diffs?: readonly string[] | null;
+      readonly detailedDiff?: Readonly<Record<string, { readonly diffKind: string; readonly inputDiff?: boolean }>> | null;
+    };
+  };
+  readonly diagnosticEvent?: { readonly urn?: string; readonly prefix?: string; readonly message?: string; readonly severity?: string };
+  readonly summaryEvent?: { readonly resourceChanges?: Readonly<Record<string, number>> };
+  readonly policyEvent?: {
+    readonly resourceUrn?: string;
+    readonly message?: string;
+    readonly policyName?: string;
+    readonly policyPackName?: string;
+    readonly enforcementLevel?: string;
+  };
+}
+
+/** The preview document of a stream of engine events (one JSON object per line). */
+function fromEvents(events: readonly EngineEvent[]): PreviewDocument {
+  const steps: PreviewStep[] = [];
+  const diagnostics: PreviewDiagnostic[] = [];
+  const policyViolations: PolicyViolation[] = [];
+  let changeSummary: Readonly<Record<string, number>> | undefined;
+  for (const e of events) {
+    const m = e.resourcePreEvent?.metadata;
+    if (m) {
+      const detailed = Object.entries(m.detailedDiff ?? {}).map(
+        ([k, d]) => [k, { kind: d.diffKind, inputDiff: d.inputDiff ?? false }] as const,
+      );
+      steps.push({
+        op: m.op,
+        urn: m.urn,
+        ...(m.old ? { oldState: m.old } : {}),
+        ...(m.new ? { newState: m.new } : {}),
+        ...(m.diffs ? { diffReasons: m.diffs } : {}),
+        ...(m.keys ? { replaceReasons: m.keys } : {}),
+        ...(detailed.length ? { detailedDiff: Object.fromEntries(detailed) } : {}),
+      });
+    }
+    const d = e.diagnosticEvent;
+    if (d)
+      diagnostics.push({
+        ...(d.urn ? { urn: d.urn } : {}),
+        message: `${d.prefix ?? ""}${d.message ?? ""}`,
+        severity: d.severity ?? "info",
+      });
+    if (e.summaryEvent?.resourceChanges) changeSummary = e.summaryEvent.resourceChanges;
+    const p = e.policyEvent;
+    if (p)
+      policyViolations.push({
+        ...(p.resourceUrn ? { urn: p.resourceUrn } : {}),
+        policyPack: p.policyPackName ?? "",
+        policy: p.policyName ?? "",
+        enforcementLevel: p.enforcementLevel ?? "",
+        message: (p.message ?? "").trim(),
+      });
+  }
+  return { steps, diagnostics, policyViolations, ...(changeSummary ? { changeSummary } : {}) };
+}
+
+/**
+ * Reads what `pulumi preview --json` printed: one document, or (PULUMI_ENABLE_STREAMING_JSON_PREVIEW
+ * set, the form that carries policy findings) one engine event per line. Throws when it is neither.
+ */
+export function readPreview(text: string): PreviewDocument {
+  const lines = text.split("\n").filter((l) => l.trim());
+  if (lines.length > 1 && lines.every((l) => l.trimStart().startsWith("{") && l.trimEnd().endsWith("}"))) {
+    try {
+      return fromEvents(lines.map((l) => JSON.parse(l) as EngineEvent));
+    } catch {
+      // a document printed over several lines: read below
+    }
+  }
+  return JSON.parse(text) as PreviewDocument;
 }
 
 /** What `pulumi up` does to one resource. */

@@ -53,6 +53,7 @@ function cell(text: string | undefined, max = 80): string {
 
 function verdict(input: ReviewInput, effects: readonly Effect[], found: readonly Risk[], open: readonly Risk[]): string {
   if (!input.check.ok) return "**The config check failed**: nothing was previewed.";
+  if (mandatory(input.preview).length) return "**A mandatory policy fails**: `pulumi up` would refuse this change (see Policies).";
   if (input.previewFailure) return `**The preview failed** (pulumi exited with ${input.previewFailure.code}).`;
   if (open.length) {
     const list = open.join(",");
@@ -115,6 +116,16 @@ function configLines(config: ReviewInput["config"]): string[] {
   ];
 }
 
+/** The findings of mandatory policies (they fail the preview, and `pulumi up`). */
+const mandatory = (doc: PreviewDocument | undefined) => (doc?.policyViolations ?? []).filter((v) => v.enforcementLevel === "mandatory");
+
+function policyLines(doc: PreviewDocument | undefined): string[] {
+  return (doc?.policyViolations ?? []).map((v) => {
+    const on = v.urn ? ` on ${cell(v.urn.split("::").slice(-1)[0])}` : "";
+    return `- **${v.enforcementLevel}** \`${v.policyPack}/${v.policy}\`${on}: ${v.message.replace(/\s*\n\s*/g, " ")}`;
+  });
+}
+
 /** Messages of the preview worth a reviewer's eye: warnings and errors. */
 function messageLines(doc: PreviewDocument | undefined): string[] {
   return (doc?.diagnostics ?? [])
@@ -124,14 +135,18 @@ function messageLines(doc: PreviewDocument | undefined): string[] {
 
 /** Builds the review of one stack's change. */
 export function review(input: ReviewInput): Review {
-  const effects = input.preview && !input.previewFailure ? effectsOf(plannedChanges(input.preview)) : [];
+  // a preview that failed on a policy still planned every change
+  const planned = Boolean(input.preview && (!input.previewFailure || mandatory(input.preview).length));
+  const effects = planned ? effectsOf(plannedChanges(input.preview!)) : [];
   const found = risks.filter((r) => effects.some((e) => e.risk === r));
   const open = found.filter((r) => !input.acks.accepted.has(r));
-  const exitCode = !input.check.ok || input.previewFailure ? 2 : open.length ? 1 : 0;
+  const exitCode = !input.check.ok || input.previewFailure || mandatory(input.preview).length ? 2 : open.length ? 1 : 0;
   const out: string[] = [`## Review of stack \`${input.stack}\``, "", verdict(input, effects, found, open), ""];
   if (input.acks.unknown.length)
     out.push(`Ignored acknowledgements: ${input.acks.unknown.map((w) => cell(w, 40)).join(", ")} (known: ${risks.join(", ")}).`, "");
-  if (input.check.ok && !input.previewFailure) {
+  const policies = policyLines(input.preview);
+  if (policies.length) out.push("### Policies", "", ...policies, "");
+  if (planned) {
     out.push(summaryLine(input.preview), "");
     if (effects.length)
       out.push(
@@ -147,7 +162,7 @@ export function review(input: ReviewInput): Review {
         "",
       );
   }
-  if (input.previewFailure) out.push("### Preview output", "", "```", input.previewFailure.output.trim(), "```", "");
+  if (input.previewFailure?.output.trim()) out.push("### Preview output", "", "```", input.previewFailure.output.trim(), "```", "");
   out.push("### Config", "", ...configLines(input.config), "");
   out.push("### Config check", "", "```", input.check.text, "```", "");
   const messages = messageLines(input.preview);
