@@ -1,23 +1,29 @@
 /**
- * Captures the `pulumi preview --json` documents the unit tests of the review read
+ * Captures the output of `pulumi preview --json` the unit tests of the review read
  * (test/fixtures/previews/, test/unit/preview-review.test.ts), from a deployed stack and edited
- * copies of its stack file, with the real CLI (see pulumi.ts):
+ * copies of its stack file, with the real CLI (see pulumi.ts), in the form `npm run preview` reads:
+ * one engine event per line (PULUMI_ENABLE_STREAMING_JSON_PREVIEW). The policy pack's dependencies
+ * must be installed (`npm ci --prefix policy`).
  *
  *   node --import tsx test/e2e/deploy.ts up e2e-backup
  *   node --import tsx test/e2e/capture-previews.ts e2e-backup
  *
- * Each document is stored as the CLI printed it, less the program's stack traces and source
- * positions (`stackTrace`, `sourcePosition`: where a resource was declared, on this machine).
+ * Each event is stored as the CLI printed it, less the program's stack traces and source positions
+ * (`stackTrace`, `sourcePosition`: where a resource was declared, on this machine) and the debug
+ * messages (the providers' logs: paths of this machine, and the test stack's generated secrets) and
+ * the outputs of each resource after the step (`resOutputsEvent`, which the review does not read). The captures
+ * made with `--replace` stand for what a rename without an alias or a forced regeneration plans.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { pulumi } from "./pulumi";
+import { command } from "./commands";
+import { pulumiEnv } from "./pulumi";
 import { editedStackFile, projectDir } from "./stack";
 
 type Edit = (config: Record<string, any>) => void;
 
 /** The captures: a config edit, or extra preview arguments. */
-const captures: Readonly<Record<string, { readonly edit?: Edit; readonly args?: (stack: string) => string[] }>> = {
+const captures: Readonly<Record<string, { readonly edit?: Edit; readonly args?: (stack: string) => string[]; readonly fails?: true }>> = {
   quiet: {},
   image: { edit: (c) => (c["jupyterhub:images"][0].image = "localhost/notebook-gispy:5.5.1") },
   network: { edit: (c) => (c["jupyterhub:labels"] = { "org.europlanet-gmap.generation": "2" }) },
@@ -34,6 +40,11 @@ const captures: Readonly<Record<string, { readonly edit?: Edit; readonly args?: 
     },
   },
   port: { edit: (c) => (c["jupyterhub:hub"].port += 1) },
+  "policy-every-interface": {
+    edit: (c) => (c["jupyterhub:hub"].bindAddress = "0.0.0.0"),
+    args: () => ["--policy-pack", "policy"],
+    fails: true,
+  },
   "cookie-secret": {
     args: (stack) => [
       "--replace",
@@ -76,13 +87,20 @@ async function main(): Promise<number> {
   for (const [name, capture] of Object.entries(captures)) {
     if (only.length && !only.includes(name)) continue;
     const file = capture.edit ? ["--config-file", editedStackFile(capture.edit, stack)] : [];
-    const run = await pulumi(["preview", "--json", "--stack", stack, ...file, ...(capture.args?.(stack) ?? [])]);
-    if (run.code !== 0) {
-      process.stderr.write(`${name}: pulumi preview failed (${run.code}):\n${run.stderr.slice(-3000)}\n`);
+    const args = ["preview", "--json", "--non-interactive", "--stack", stack, ...file, ...(capture.args?.(stack) ?? [])];
+    const run = await command("pulumi", args, 10 * 60_000, { ...pulumiEnv(), PULUMI_ENABLE_STREAMING_JSON_PREVIEW: "1" });
+    if ((run.code !== 0) !== Boolean(capture.fails)) {
+      process.stderr.write(`${name}: pulumi preview exited with ${run.code}:\n${run.stderr.slice(-3000)}\n`);
       return 1;
     }
-    fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(withoutSourcePositions(JSON.parse(run.stdout)), null, 2)}\n`);
-    process.stderr.write(`${name}: ${JSON.stringify(JSON.parse(run.stdout).changeSummary)}\n`);
+    const events = run.stdout
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.diagnosticEvent?.severity !== "debug" && !e.resOutputsEvent)
+      .map((e) => JSON.stringify(withoutSourcePositions(e)));
+    fs.writeFileSync(path.join(dir, `${name}.jsonl`), `${events.join("\n")}\n`);
+    process.stderr.write(`${name}: ${events.length} events\n`);
   }
   return 0;
 }
