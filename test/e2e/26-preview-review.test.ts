@@ -3,8 +3,10 @@
  * ci-examples/ run) against the deployed stack with edited copies of its stack file: a new notebook
  * image (the hub replaced, servers keep running: exit 0), a change that replaces the network (every
  * server stopped: exit 0), a renamed storage volume (data loss: exit 1, then 0 with the
- * acknowledgement on the command line or in the pull request's text); then the command line of each
- * CI example, as written there, with the stack file unchanged. Previews only: nothing is applied.
+ * acknowledgement on the command line or in the pull request's text), the hub published on every
+ * interface without TLS under the policy pack (a mandatory policy fails: exit 2); then the command
+ * line of each CI example, as written there, with the stack file unchanged. Previews only: nothing is
+ * applied.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -54,7 +56,10 @@ describe("reviewing a change with npm run preview", { skip: stackSkip }, () => {
     assert.match(hub, /replaced: the old one is removed first, then the new one is created because of `uploads`/, show(r));
     assert.match(hub, /fail for about \d+ s; running servers keep running/);
     assert.match(line(r, "notebook image"), /New servers start from `localhost\/notebook-/);
-    assert.match(r.stdout, /\| replace \| `docker:index\/container:Container` \| `jupyterhub-hub` \| `uploads` update-replace \|/);
+    assert.match(
+      r.stdout,
+      /\| delete-replaced, replace, create-replacement \| `docker:index\/container:Container` \| `jupyterhub-hub` \| `uploads` update-replace \|/,
+    );
     assert.match(r.stdout, /\| `jupyterhub:images\[\w+\]\.image` \| changed \|/);
   });
 
@@ -90,6 +95,16 @@ describe("reviewing a change with npm run preview", { skip: stackSkip }, () => {
       assert.equal(pr.code, 0, show(pr));
     },
   );
+
+  it("the policy pack refuses the hub on every interface without TLS: exit 2, the finding in the review", async () => {
+    const r = await reviewOf((c) => (c["jupyterhub:hub"].bindAddress = "0.0.0.0"), ["--policy-pack", "policy"]);
+    assert.equal(r.code, 2, show(r));
+    assert.match(r.stdout, /\*\*A mandatory policy fails\*\*/);
+    assert.match(
+      r.stdout,
+      /- \*\*mandatory\*\* `gmap-jupyterhub\/no-plain-http-on-every-interface` on `jupyterhub-proxy`: .*published on every interface without TLS/,
+    );
+  });
 
   it("the command of each CI example, as written there, reviews the stack and writes the Markdown it posts", async () => {
     const markdown = path.join(projectDir, "review.md");

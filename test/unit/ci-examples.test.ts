@@ -56,7 +56,8 @@ describe("the GitHub Actions example", () => {
     assert.equal(job.steps[0].with["fetch-depth"], 0, "the base branch is there for the config diff");
     assert.equal(job.steps.find((s: any) => s.uses?.startsWith("pulumi/")).with["pulumi-version"], testedPulumi);
     const review = githubReviewStep(workflow);
-    assert.match(review.run, /^npm run preview -- "\$STACK" /);
+    assert.match(review.run, /^npm run preview -- "\$STACK" .*--policy-pack policy /);
+    assert.ok(job.steps.some((s: any) => /npm ci --prefix policy/.test(s.run ?? "")), "the policy pack's dependencies");
     assert.equal(review.env.STACK, "${{ matrix.stack }}");
     assert.equal(review.env.PREVIEW_PR_BODY, "${{ github.event.pull_request.body }}");
     const post = job.steps[job.steps.indexOf(review) + 1];
@@ -93,8 +94,9 @@ describe("the GitLab CI example", () => {
   it("scripts: the tested Pulumi CLI, npm ci, the review, the note posted even when it fails", () => {
     assert.ok(job.before_script.some((l: string) => l.includes(`--version ${testedPulumi}`)));
     assert.ok(job.before_script.includes("npm ci --no-audit --no-fund"));
+    assert.ok(job.before_script.includes("npm ci --prefix policy --no-audit --no-fund"), "the policy pack's dependencies");
     assert.deepEqual(job.script, [reviewCommands().gitlab.line]);
-    assert.match(job.script[0], /^npm run preview -- "\$STACK" /);
+    assert.match(job.script[0], /^npm run preview -- "\$STACK" .*--policy-pack policy /);
     assert.match(job.after_script.join("\n"), /merge_requests\/\$CI_MERGE_REQUEST_IID\/notes/);
     assert.equal(job.artifacts.when, "always");
     for (const script of [...job.before_script, ...job.script, ...job.after_script]) assertShell(script, script);

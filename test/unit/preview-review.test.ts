@@ -13,15 +13,19 @@ import YAML from "yaml";
 import { acknowledgements } from "../../ops/review/acknowledge";
 import { configDiff } from "../../ops/review/config-diff";
 import { hubRestartSeconds } from "../../ops/review/effects";
-import { plannedChanges, type PreviewDocument } from "../../ops/review/plan";
+import { plannedChanges, type PreviewDocument, readPreview } from "../../ops/review/plan";
 import { review } from "../../ops/review/review";
 import { editedStackFile } from "../../ops/stack-file";
 
 const root = path.resolve(__dirname, "..", "..");
 /** A copy of a stack file, changed by `edit`. */
 const edited = (stack: string, edit: (config: Record<string, any>) => void) => editedStackFile(root, stack, edit);
-const fixture = (name: string) =>
-  JSON.parse(fs.readFileSync(path.join(root, "test", "fixtures", "previews", `${name}.json`), "utf8")) as PreviewDocument;
+/** A captured preview: `<name>.jsonl` (engine events, as `npm run preview` reads them) or `<name>.json` (the document). */
+const fixture = (name: string): PreviewDocument => {
+  const dir = path.join(root, "test", "fixtures", "previews");
+  const file = fs.existsSync(path.join(dir, `${name}.jsonl`)) ? `${name}.jsonl` : `${name}.json`;
+  return readPreview(fs.readFileSync(path.join(dir, file), "utf8"));
+};
 
 function reviewOf(name: string, accept: readonly string[] = [], prBody = "") {
   return review({
@@ -58,7 +62,10 @@ describe("the review of a preview", () => {
       line(r.markdown, "notebook image"),
       /New servers start from `localhost\/notebook-gispy:5.5.1` instead of `localhost\/notebook-minimal:5.5.1`/,
     );
-    assert.match(r.markdown, /\| replace \| `docker:index\/container:Container` \| `jupyterhub-hub` \| `uploads` update-replace \|/);
+    assert.match(
+      r.markdown,
+      /\| [a-z, -]*\breplace\b[a-z, -]* \| `docker:index\/container:Container` \| `jupyterhub-hub` \| `uploads` update-replace \|/,
+    );
   });
 
   it("a replaced network: every server stopped (also through the user servers' remover), exit 0", () => {
@@ -128,18 +135,39 @@ describe("the review of a preview", () => {
     assert.match(line(r.markdown, "proxy container"), /because of `ports\[0\]\.external` \(update-replace\)/);
   });
 
-  it("reads a replacement in its partial steps (create-replacement, delete-replaced) as one replacement", () => {
-    const doc = fixture("image");
-    const hub = doc.steps!.find((s) => s.urn.endsWith("::jupyterhub-hub"))!;
-    const split: PreviewDocument = {
-      steps: [
-        { ...hub, op: "delete-replaced" },
-        { ...hub, op: "create-replacement" },
-      ],
-    };
-    const [change] = plannedChanges(split);
-    assert.equal(change!.operation, "replace");
-    assert.deepEqual(change!.ops, ["delete-replaced", "create-replacement"]);
+  it("reads a replacement in its partial steps (delete-replaced, replace, create-replacement) as one replacement", () => {
+    const hub = plannedChanges(fixture("image")).find((c) => c.name === "jupyterhub-hub")!;
+    assert.equal(hub.operation, "replace");
+    assert.deepEqual([...hub.ops].sort(), ["create-replacement", "delete-replaced", "replace"]);
+  });
+
+  it("the document form of `pulumi preview --json` plans the same changes as its stream of events", () => {
+    const brief = (doc: PreviewDocument) =>
+      plannedChanges(doc)
+        .map((c) => `${c.operation} ${c.type} ${c.name} ${c.reasons.map((r) => `${r.property}:${r.kind}`).join(",")}`)
+        .sort();
+    assert.deepEqual(brief(fixture("digest-image")), brief(fixture("image")));
+    assert.deepEqual(fixture("digest-image").changeSummary, fixture("image").changeSummary);
+  });
+
+  it("a mandatory policy that fails: its finding, the plan, exit 2", () => {
+    const r = review({
+      stack: "e2e-backup",
+      check: { ok: true, text: "ok" },
+      preview: fixture("policy-every-interface"),
+      previewFailure: { code: 1, output: "" },
+      config: { against: "x", changes: [] },
+      acks: acknowledgements(["data-loss", "logout", "secrets"]),
+      command: "npm run preview -- e2e-backup",
+    });
+    assert.equal(r.exitCode, 2);
+    assert.match(r.markdown, /\*\*A mandatory policy fails\*\*/);
+    assert.match(
+      r.markdown,
+      /- \*\*mandatory\*\* `gmap-jupyterhub\/no-plain-http-on-every-interface` on `jupyterhub-proxy`: .*port 18020 is published on every interface without TLS/,
+    );
+    assert.match(line(r.markdown, "proxy container"), /because of `ports\[0\]\.ip` \(update-replace\)/);
+    assert.ok(!r.markdown.includes("### Preview output"), "no repeat of `preview failed`");
   });
 
   it("a failed check or preview exits 2 and says so", () => {
