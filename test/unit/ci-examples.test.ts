@@ -57,7 +57,10 @@ describe("the GitHub Actions example", () => {
     assert.equal(job.steps.find((s: any) => s.uses?.startsWith("pulumi/")).with["pulumi-version"], testedPulumi);
     const review = githubReviewStep(workflow);
     assert.match(review.run, /^npm run preview -- "\$STACK" .*--policy-pack policy /);
-    assert.ok(job.steps.some((s: any) => /npm ci --prefix policy/.test(s.run ?? "")), "the policy pack's dependencies");
+    assert.ok(
+      job.steps.some((s: any) => /npm ci --prefix policy/.test(s.run ?? "")),
+      "the policy pack's dependencies",
+    );
     assert.equal(review.env.STACK, "${{ matrix.stack }}");
     assert.equal(review.env.PREVIEW_PR_BODY, "${{ github.event.pull_request.body }}");
     const post = job.steps[job.steps.indexOf(review) + 1];
