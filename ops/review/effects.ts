@@ -66,7 +66,7 @@ function action(c: PlannedChange): string {
     case "update":
       return "updated in place";
     case "delete":
-      return c.type === VOLUME ? "dropped from the stack (the volume stays on the host: `retainOnDelete`)" : "deleted";
+      return c.type === VOLUME ? "dropped from the stack (the volume stays on the host, `retainOnDelete`)" : "deleted";
     case "replace":
       if (c.type === RANDOM_BYTES || c.type === RANDOM_PASSWORD) return "regenerated";
       if (c.type === VOLUME) return "replaced: a new volume is created, the old one stays on the host (`retainOnDelete`)";

@@ -89,7 +89,9 @@ function effectLines(effects: readonly Effect[]): string[] {
       const replaced = e.changes.some((c) => c.operation === "replace" && !c.type.startsWith("random:"));
       const why = reasons.length ? ` because of ${reasons.join(", ")}` : replaced ? " because an input comes from a replaced resource" : "";
       const tag = e.risk ? ` _[${e.risk}]_` : e.warning ? " _[warning]_" : "";
-      return `- **${e.what}**: ${e.action}${why}.${e.meaning ? ` ${e.meaning}` : ""}${tag}`;
+      const [head, ...rest] = e.action.split(": ");
+      const action = `${head}${why}${rest.length ? `: ${rest.join(": ")}` : ""}`;
+      return `- **${e.what}**: ${action}.${e.meaning ? ` ${e.meaning}` : ""}${tag}`;
     });
 }
 

@@ -53,7 +53,11 @@ describe("reviewing a change with npm run preview", { skip: stackSkip }, () => {
     assert.equal(r.code, 0, show(r));
     assert.match(r.stdout, /\*\*May land\.\*\*/);
     const hub = line(r, `hub container \`${prefix()}-hub\``);
-    assert.match(hub, /replaced: the old one is removed first, then the new one is created because of `uploads`/, show(r));
+    assert.match(
+      hub,
+      /replaced because of `uploads` \(update-replace\): the old one is removed first, then the new one is created\./,
+      show(r),
+    );
     assert.match(hub, /fail for about \d+ s; running servers keep running/);
     assert.match(line(r, "notebook image"), /New servers start from `localhost\/notebook-/);
     assert.match(
@@ -66,11 +70,7 @@ describe("reviewing a change with npm run preview", { skip: stackSkip }, () => {
   it("a change that replaces the network: every server is stopped; exit 0", async () => {
     const r = await reviewOf((c) => (c["jupyterhub:labels"] = { ...c["jupyterhub:labels"], "org.europlanet-gmap.review": "2" }));
     assert.equal(r.code, 0, show(r));
-    assert.match(
-      line(r, `network \`${prefix()}\``),
-      /replaced: .*because of `labels\[\d+\]`.*\*\*Every user server is stopped\*\*/,
-      show(r),
-    );
+    assert.match(line(r, `network \`${prefix()}\``), /replaced because of `labels\[\d+\]`.*\*\*Every user server is stopped\*\*/, show(r));
     assert.match(line(r, "**user servers**"), /\*\*Every user server is stopped\*\* and removed first/);
   });
 

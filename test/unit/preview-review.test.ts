@@ -56,7 +56,7 @@ describe("the review of a preview", () => {
     assert.equal(r.exitCode, 0, r.markdown);
     assert.match(r.markdown, /`pulumi up` would replace 2; 24 unchanged/);
     const hub = line(r.markdown, "hub container `gmap-bak-hub`");
-    assert.match(hub, /replaced: the old one is removed first, then the new one is created because of `uploads` \(update-replace\)/);
+    assert.match(hub, /replaced because of `uploads` \(update-replace\): the old one is removed first, then the new one is created\./);
     assert.match(hub, hubWords);
     assert.match(
       line(r.markdown, "notebook image"),
@@ -71,9 +71,15 @@ describe("the review of a preview", () => {
   it("a replaced network: every server stopped (also through the user servers' remover), exit 0", () => {
     const r = reviewOf("network");
     assert.equal(r.exitCode, 0);
-    assert.match(line(r.markdown, "network `gmap-bak`"), /because of `labels\[0\]` \(add-replace\)\. \*\*Every user server is stopped\*\*/);
+    assert.match(
+      line(r.markdown, "network `gmap-bak`"),
+      /replaced because of `labels\[0\]` \(add-replace\): the old one is removed first, then the new one is created\. \*\*Every user server is stopped\*\*/,
+    );
     assert.match(line(r.markdown, "**user servers**"), /\*\*Every user server is stopped\*\* and removed first \(their files are kept\)/);
-    assert.match(line(r.markdown, "proxy container"), /because an input comes from a replaced resource\. .*open notebooks reconnect/);
+    assert.match(
+      line(r.markdown, "proxy container"),
+      /because an input comes from a replaced resource: the old one .*open notebooks reconnect/,
+    );
     assert.match(line(r.markdown, "egress guard"), /not restricted/);
     assert.equal(r.effects.length, 5);
   });
