@@ -9,8 +9,7 @@
  * secret key in plain text is a problem.
  */
 import * as path from "node:path";
-import { ConfigError, loadConfig, projectFiles } from "../components/config";
-import { readStackFile } from "./stack-file";
+import { checkStack } from "./check-stack";
 
 function main(argv: string[]): number {
   const fileAt = argv.indexOf("--config-file");
@@ -22,18 +21,9 @@ function main(argv: string[]): number {
   }
   const projectDir = path.resolve(__dirname, "..");
   const stack = positional[0]!;
-  const { file, config, secretKeys, isSecret } = readStackFile(projectDir, stack, configFile);
-  const name = path.relative(projectDir, file) || file;
-  try {
-    loadConfig(config, projectFiles(projectDir), isSecret);
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    process.stdout.write(`${name}: ${e.message}\n`);
-    return 1;
-  }
-  const secrets = secretKeys.length ? ` (secrets set, values not shown: ${secretKeys.join(", ")})` : "";
-  process.stdout.write(`${name}: ok${secrets}\n`);
-  return 0;
+  const result = checkStack(projectDir, stack, configFile);
+  process.stdout.write(`${result.text}\n`);
+  return result.ok ? 0 : 1;
 }
 
 try {

@@ -17,6 +17,9 @@ fi
 
 . test/infra/pulumi-env.sh
 pulumi version
+# the policy pack's own dependencies (scenario 26 runs it), then its type check
+[ -d policy/node_modules/@pulumi/policy ] || npm ci --prefix policy --no-audit --no-fund
+npx tsc --noEmit -p policy
 mkdir -p test-artifacts
 deployed=()
 collect() {
