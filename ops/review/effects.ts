@@ -43,6 +43,7 @@ const SERVICE = "docker:index/service:Service";
 const LEFTOVERS = "pulumi-nodejs:dynamic/jupyterhub:Leftovers";
 const RANDOM_BYTES = "random:index/randomBytes:RandomBytes";
 const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
+const RANDOM_ID = "random:index/randomId:RandomId";
 
 /** Types the program replaces by removing the old object first (fixed Docker names: `deleteBeforeReplace`). */
 const deletedFirst = new Set([CONTAINER, NETWORK, SERVICE, LEFTOVERS]);
@@ -110,7 +111,7 @@ function volumeEffect(c: PlannedChange): Pick<Effect, "meaning" | "risk" | "warn
       meaning:
         c.operation === "delete"
           ? `Servers started afterwards no longer mount ${code(before)}; the files stay on the share.`
-          : `Servers started afterwards mount ${code(after)}; the files stay on the share.`,
+          : `Servers started afterwards mount ${after ? code(after) : "a volume of a new name"}${c.operation === "replace" ? " with the new options" : ""}; running servers keep theirs; the files stay on the share.`,
     };
   if (c.operation === "delete")
     return {
@@ -174,6 +175,16 @@ function effectOf(c: PlannedChange): Effect {
     case RANDOM_BYTES:
     case RANDOM_PASSWORD:
       return { ...base, ...secretEffect(c) };
+    case RANDOM_ID:
+      // components/share-versions.ts: one per share, replaced when the share's options change
+      return {
+        what: `version of the options of share \`${c.name.replace(/^.*?-share-versions-/, "")}\``,
+        ...base,
+        meaning:
+          c.operation === "replace"
+            ? "The share's options changed: its volumes get a new name, so Docker creates them with the new options."
+            : "",
+      };
     case NETWORK:
       if (c.name.endsWith("-front-network"))
         return {

@@ -4,13 +4,15 @@
  * the hub's replacement; `pulumi up` applies exactly that: the new volume has the new options
  * (Docker would have handed back the old volume under an unchanged name), and the next preview is
  * quiet. The share is an NFS volume of Docker's local driver, which Docker creates without mounting
- * it: no traffic leaves the host, and no server is started while the share is configured.
+ * it: no traffic leaves the host, and no server is started while the share is configured. The
+ * review of the change (`npm run preview`) says so and lets it land (exit 0: no data is lost).
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { labelKeys } from "../../components/names";
+import { command, show } from "./commands";
 import { docker } from "./engine";
-import { assertQuietPreview, preview, up, upOk } from "./pulumi";
+import { assertQuietPreview, preview, pulumiEnv, up, upOk } from "./pulumi";
 import { editedStackFile, prefix, stack, stackSkip } from "./stack";
 
 const MOUNT = "rotated";
@@ -63,6 +65,16 @@ describe("rotating a network share's options", { skip: stackSkip }, () => {
         `replace Volume jupyterhub-storage-${MOUNT}`,
       ].sort(),
     );
+
+    const review = await command("npm", ["run", "-s", "preview", "--", stack!, "--config-file", moved], 5 * 60_000, pulumiEnv());
+    assert.equal(review.code, 0, show(review));
+    assert.match(review.stdout, /version of the options of share `rotated`.*its volumes get a new name/, show(review));
+    assert.match(
+      review.stdout,
+      /share volume.*with the new options; running servers keep theirs; the files stay on the share/,
+      show(review),
+    );
+    assert.doesNotMatch(review.stdout, /Data loss/, show(review));
 
     await upOk({ stack: stack!, configFile: moved });
     const after = await shareVolumes();
