@@ -23,11 +23,14 @@ export async function databaseRows(stack: HubStack): Promise<DatabaseRows> {
   return JSON.parse(await dockerExec(stack.hubContainer, ["python3", "-c", program])) as DatabaseRows;
 }
 
-/** Tables whose row count changed from `before` to `after`, as "table: before -> after (+n)". */
-export function changedTables(before: DatabaseRows, after: DatabaseRows): string[] {
+/**
+ * Tables whose row count changed from `before` to `after` (only those that grew with `grownOnly`:
+ * the hub also deletes rows by itself, such as expired tokens), as "table: before -> after (+n)".
+ */
+export function changedTables(before: DatabaseRows, after: DatabaseRows, grownOnly = false): string[] {
   const names = [...new Set([...Object.keys(before.tables), ...Object.keys(after.tables)])].sort();
   return names
     .map((t) => ({ t, a: before.tables[t] ?? 0, b: after.tables[t] ?? 0 }))
-    .filter(({ a, b }) => a !== b)
+    .filter(({ a, b }) => (grownOnly ? b > a : a !== b))
     .map(({ t, a, b }) => `${t}: ${a} -> ${b} (${b > a ? "+" : ""}${b - a})`);
 }

@@ -7,10 +7,9 @@
  *
  * Used by bench/soak.ts (the benchmark) and test/e2e/24-soak.test.ts (its short version in CI).
  */
-import { escapeUserName } from "../components/identity";
-import { docker } from "../test/e2e/engine";
 import { HubApi } from "../test/e2e/hub-api";
 import { uniqueName } from "../test/e2e/user-names";
+import { isUserVolume, removeUsers } from "./bench-users";
 import { changedTables, databaseRows, type DatabaseRows } from "./hub-database";
 import { type MemorySample, type Plateau, plateau, sample } from "./hub-memory";
 import { type HubStack } from "./hub-stack";
@@ -71,7 +70,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   if (!pool) throw new Error(`${o.stack.hubContainer}: no spawner.networkPool in the hub's settings`);
   const culler = new HubApi({ ...o.api.env, token: await o.stack.cullerToken() });
   const users = Array.from({ length: o.users }, (_, i) => uniqueName(`soak${i}`));
-  const userData = (v: string) => users.some((u) => v.endsWith(`-${escapeUserName(u)}`));
+  const userData = (v: string) => isUserVolume(o.stack, users, v);
   const t0 = Date.now();
   const deadline = t0 + o.timeLimitMs;
   const starts: number[] = [];
@@ -138,7 +137,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     after = await userObjects(o.stack, pool);
     end = await databaseRows(o.stack);
   } finally {
-    await cleanUp(o.api, o.stack, users, userData);
+    await removeUsers(o.api, o.stack, users);
   }
   if (!after || !end || !warm) throw new Error("the soak ended before its first round");
   const cleanedUp = { objects: await userObjects(o.stack, pool), rows: await databaseRows(o.stack) };
@@ -148,8 +147,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   for (const kind of objectKinds) for (const x of left[kind]) leaks.push(`after the cycles, ${kind}: ${x}`);
   const gone = newObjects(before.objects, cleanedUp.objects);
   for (const kind of objectKinds) for (const x of gone[kind]) leaks.push(`after the clean-up, ${kind}: ${x}`);
-  if (done > users.length) for (const t of changedTables(warm, end)) leaks.push(`hub database, per cycle after the first round: ${t}`);
-  for (const t of changedTables(before.rows, cleanedUp.rows)) leaks.push(`hub database, after the users were deleted: ${t}`);
+  if (done > users.length)
+    for (const t of changedTables(warm, end, true)) leaks.push(`hub database, per cycle after the first round: ${t}`);
+  for (const t of changedTables(before.rows, cleanedUp.rows, true)) leaks.push(`hub database, after the users were deleted: ${t}`);
 
   return {
     cycles: done,
@@ -166,16 +166,4 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     database: { before: before.rows, warm, end, cleanedUp: cleanedUp.rows },
     leaks,
   };
-}
-
-/** Stops the users' servers, deletes the users and removes their volumes (bounded by the API calls' own limits). */
-async function cleanUp(api: HubApi, stack: HubStack, users: string[], userData: (volume: string) => boolean): Promise<void> {
-  await Promise.allSettled(users.map((u) => api.stopServer(u, 120_000, poll)));
-  for (const u of users) await api.hub(`/users/${encodeURIComponent(u)}`, { method: "DELETE" }, [204, 404]).catch(() => undefined);
-  const volumes = (await docker.listVolumes({ filters: { name: [stack.prefix] } })).Volumes ?? [];
-  for (const v of volumes.filter((v) => v.Name.startsWith(`${stack.prefix}-`) && userData(v.Name)))
-    await docker
-      .getVolume(v.Name)
-      .remove()
-      .catch(() => undefined);
 }
