@@ -142,15 +142,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   if (!after || !end || !warm) throw new Error("the soak ended before its first round");
   const cleanedUp = { objects: await userObjects(o.stack, pool), rows: await databaseRows(o.stack) };
 
-  const leaks: string[] = [];
-  const left = newObjects(before.objects, after, (kind, name) => kind === "volumes" && userData(name));
-  for (const kind of objectKinds) for (const x of left[kind]) leaks.push(`after the cycles, ${kind}: ${x}`);
-  const gone = newObjects(before.objects, cleanedUp.objects);
-  for (const kind of objectKinds) for (const x of gone[kind]) leaks.push(`after the clean-up, ${kind}: ${x}`);
-  if (done > users.length)
-    for (const t of changedTables(warm, end, true)) leaks.push(`hub database, per cycle after the first round: ${t}`);
-  for (const t of changedTables(before.rows, cleanedUp.rows, true)) leaks.push(`hub database, after the users were deleted: ${t}`);
-
+  const objects = { before: before.objects, after, cleanedUp: cleanedUp.objects };
+  const database = { before: before.rows, warm, end, cleanedUp: cleanedUp.rows };
+  const leaks = leaksOf(objects, database, userData, done > users.length);
   return {
     cycles: done,
     byKind,
@@ -161,9 +155,31 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     memory,
     hubPlateau: plateau(memory.map((m) => m.hub)),
     proxyPlateau: plateau(memory.map((m) => m.proxy)),
-    objects: { before: before.objects, after, cleanedUp: cleanedUp.objects },
+    objects,
     keptVolumes: after.volumes.filter(userData),
-    database: { before: before.rows, warm, end, cleanedUp: cleanedUp.rows },
+    database,
     leaks,
   };
+}
+
+/**
+ * What should be gone and is not: objects new after the cycles (but the users' own volumes, kept by
+ * design) or after the clean-up; tables that grew after the first round (`perCycle`: when there
+ * were cycles after it) or kept rows of the deleted users.
+ */
+function leaksOf(
+  objects: SoakResult["objects"],
+  database: SoakResult["database"],
+  userData: (volume: string) => boolean,
+  perCycle: boolean,
+): string[] {
+  const leaks: string[] = [];
+  const left = newObjects(objects.before, objects.after, (kind, name) => kind === "volumes" && userData(name));
+  for (const kind of objectKinds) for (const x of left[kind]) leaks.push(`after the cycles, ${kind}: ${x}`);
+  const gone = newObjects(objects.before, objects.cleanedUp);
+  for (const kind of objectKinds) for (const x of gone[kind]) leaks.push(`after the clean-up, ${kind}: ${x}`);
+  if (perCycle)
+    for (const t of changedTables(database.warm, database.end, true)) leaks.push(`hub database, per cycle after the first round: ${t}`);
+  for (const t of changedTables(database.before, database.cleanedUp, true)) leaks.push(`hub database, after the users were deleted: ${t}`);
+  return leaks;
 }
