@@ -6,9 +6,8 @@ import json
 import os
 
 import sqlalchemy as sa
-from traitlets.config import Config
-
 from gmap_hub.config import DEFAULT_SECRETS, DEFAULT_SETTINGS, apply
+from traitlets.config import Config
 
 config = Config()
 apply(
