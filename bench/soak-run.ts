@@ -17,7 +17,8 @@ import { newObjects, objectKinds, type Objects, userObjects } from "./stack-obje
 
 /** How one round of cycles starts and stops the servers. */
 export type RoundKind = "one by one" | "all at once" | "all at once, culled";
-const rotation: readonly RoundKind[] = ["one by one", "all at once, culled", "all at once"];
+/** Round r (after the first, all at once) is rotation[r % 3]: every kind has run after three rounds. */
+const rotation: readonly RoundKind[] = ["all at once", "one by one", "all at once, culled"];
 
 export interface SoakOptions {
   readonly api: HubApi;
