@@ -123,6 +123,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     await Promise.all(sessions.map((s, i) => s.login(flooders[i]!, password)));
     log(`${users.length + flooders.length} native accounts signed up and authorized in ${Math.round((Date.now() - t) / 1000)} s`);
 
+    // the same API request on the idle hub, for comparison
+    for (let i = 0; i < 20; i++)
+      await traffic
+        .time(
+          "hub API (GET user), idle hub",
+          () => o.api.request(`/hub/api/users/${encodeURIComponent(users[0]!)}`),
+          (r) => r.status,
+        )
+        .then((r) => r.arrayBuffer());
+
     const t0 = Date.now();
     const deadline = t0 + o.timeLimitMs;
     let settled = 0;
