@@ -22,6 +22,8 @@ export interface Plateau {
   /** Growth (MiB) over the first and over the last quarter of the samples. */
   readonly firstQuarter: number;
   readonly lastQuarter: number;
+  /** Growth over the second half of the run, in MiB per 100 cycles. */
+  readonly per100Cycles: number;
 }
 
 /** VmRSS (MiB) of a container's main process, from the host's /proc. */
@@ -42,12 +44,16 @@ export async function sample(stack: HubStack, cycle: number): Promise<MemorySamp
 /**
  * A curve levels off when it grows over its last quarter by at most a quarter of its growth over
  * the first quarter, or by less than `noiseMiB` (an allocator's page here and there). Fewer than
- * 8 samples decide nothing: `levelsOff` is then true and the figures say so.
+ * 8 samples decide nothing: `levelsOff` is then true and the figures are NaN.
  */
-export function plateau(values: readonly number[], noiseMiB = 2): Plateau {
-  const q = Math.floor(values.length / 4);
-  if (q < 2) return { levelsOff: true, firstQuarter: NaN, lastQuarter: NaN };
-  const firstQuarter = values[q]! - values[0]!;
-  const lastQuarter = values.at(-1)! - values.at(-1 - q)!;
-  return { levelsOff: lastQuarter <= Math.max(noiseMiB, firstQuarter / 4), firstQuarter, lastQuarter };
+export function plateau(samples: readonly MemorySample[], of: "hub" | "proxy", noiseMiB = 2): Plateau {
+  const q = Math.floor(samples.length / 4);
+  if (q < 2) return { levelsOff: true, firstQuarter: NaN, lastQuarter: NaN, per100Cycles: NaN };
+  const v = (i: number) => samples.at(i)![of];
+  const firstQuarter = v(q) - v(0);
+  const lastQuarter = v(-1) - v(-1 - q);
+  const mid = Math.floor(samples.length / 2);
+  const span = samples.at(-1)!.cycle - samples[mid]!.cycle;
+  const per100Cycles = span > 0 ? ((v(-1) - v(mid)) / span) * 100 : NaN;
+  return { levelsOff: lastQuarter <= Math.max(noiseMiB, firstQuarter / 4), firstQuarter, lastQuarter, per100Cycles };
 }

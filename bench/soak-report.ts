@@ -12,7 +12,8 @@ const mib = (x: number) => `${x.toFixed(1)} MiB`;
 function verdict(what: string, p: Plateau): string {
   if (Number.isNaN(p.firstQuarter)) return `${what}: too few samples to judge`;
   const growth = `first quarter ${p.firstQuarter >= 0 ? "+" : ""}${mib(p.firstQuarter)}, last quarter ${p.lastQuarter >= 0 ? "+" : ""}${mib(p.lastQuarter)}`;
-  return `${what}: ${p.levelsOff ? "levels off" : "still growing"} (${growth})`;
+  const slope = `${p.per100Cycles >= 0 ? "+" : ""}${mib(p.per100Cycles)} per 100 cycles over the second half`;
+  return `${what}: ${p.levelsOff ? "levels off" : "still growing"} (${growth}; ${slope})`;
 }
 
 /** The report as lines of text. */
