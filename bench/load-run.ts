@@ -50,6 +50,8 @@ export interface LoadResult {
 const password = "Load-Bench-Passw0rd";
 const tryLater = (page: Page) => (page.status === 429 || page.status === 503) && /try again|too many|later/i.test(page.text);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How often each user's progress is asked (a spawn page's own progress stream is one request per user). */
+const pollMs = 2000;
 
 /** One user: login form, spawn form, then the hub's API until the server is ready; then its API through the proxy. */
 async function attempt(o: LoadOptions, traffic: Traffic, user: string, deadline: number): Promise<UserOutcome> {
@@ -83,7 +85,7 @@ async function attempt(o: LoadOptions, traffic: Traffic, user: string, deadline:
       return { user, outcome: "server", spawnMs };
     }
     if (model && !server && i > 0) return { user, outcome: "neither", detail: "the server stopped before it was ready (spawn failed)" };
-    await sleep(500);
+    await sleep(pollMs);
   }
   return { user, outcome: "neither", detail: "not ready within the time limit" };
 }
@@ -123,12 +125,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     await Promise.all(sessions.map((s, i) => s.login(flooders[i]!, password)));
     log(`${users.length + flooders.length} native accounts signed up and authorized in ${Math.round((Date.now() - t) / 1000)} s`);
 
-    // the same API request on the idle hub, for comparison
-    for (let i = 0; i < 20; i++)
+    // the same API request on the idle hub, for comparison (a logged-in flooder's model)
+    for (let i = 0; i < 20 && flooders[0]; i++)
       await traffic
         .time(
           "hub API (GET user), idle hub",
-          () => o.api.request(`/hub/api/users/${encodeURIComponent(users[0]!)}`),
+          () => o.api.request(`/hub/api/users/${encodeURIComponent(flooders[0]!)}`),
           (r) => r.status,
         )
         .then((r) => r.arrayBuffer());
