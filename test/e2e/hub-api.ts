@@ -42,18 +42,18 @@ export class HubApi {
     return this.hub(`/users/${encodeURIComponent(name)}`);
   }
 
-  /** Starts the default server with optional user options (e.g. the chosen image) and waits until ready. */
-  async startServer(name: string, options: Record<string, unknown> = {}, timeoutMs = 240_000): Promise<any> {
+  /** Starts the default server with optional user options (e.g. the chosen image) and waits until ready (polling every `everyMs`). */
+  async startServer(name: string, options: Record<string, unknown> = {}, timeoutMs = 240_000, everyMs = 1000): Promise<any> {
     const res = await this.request(`/hub/api/users/${encodeURIComponent(name)}/server`, { method: "POST", body: JSON.stringify(options) });
     if (![201, 202, 400].includes(res.status)) throw new Error(`start ${name}: HTTP ${res.status}: ${await res.text()}`);
     if (res.status === 400) {
       const text = await res.text();
       if (!/already running/.test(text)) throw new Error(`start ${name}: HTTP 400: ${text}`);
     }
-    return this.waitReady(name, timeoutMs);
+    return this.waitReady(name, timeoutMs, everyMs);
   }
 
-  async waitReady(name: string, timeoutMs = 240_000): Promise<any> {
+  async waitReady(name: string, timeoutMs = 240_000, everyMs = 1000): Promise<any> {
     return waitFor(
       `${name}'s server to be ready`,
       async () => {
@@ -62,14 +62,15 @@ export class HubApi {
         return server?.ready ? server : undefined;
       },
       timeoutMs,
-      1000,
+      everyMs,
     );
   }
 
-  async stopServer(name: string, timeoutMs = 120_000): Promise<void> {
+  /** Asks the hub to stop the default server and waits until it is gone (polling every `everyMs`). */
+  async stopServer(name: string, timeoutMs = 120_000, everyMs = 1000): Promise<void> {
     const res = await this.request(`/hub/api/users/${encodeURIComponent(name)}/server`, { method: "DELETE" });
     if (![202, 204, 400].includes(res.status)) throw new Error(`stop ${name}: HTTP ${res.status}: ${await res.text()}`);
-    await waitFor(`${name}'s server to stop`, async () => ((await this.user(name)).servers?.[""] ? undefined : true), timeoutMs);
+    await waitFor(`${name}'s server to stop`, async () => ((await this.user(name)).servers?.[""] ? undefined : true), timeoutMs, everyMs);
   }
 
   /** Calls the Jupyter server API of a user's server through the proxy. */
