@@ -5,7 +5,15 @@
  * and the hub validates both files against them at start, before reading a value.
  */
 import { z } from "zod";
-import { dataReserveMiB, imageEntry, logLevels, routeCheckSeconds, spawnerTraitOptions, swarmImageKeys } from "./config";
+import {
+  concurrentSpawnLimit,
+  dataReserveMiB,
+  imageEntry,
+  logLevels,
+  routeCheckSeconds,
+  spawnerTraitOptions,
+  swarmImageKeys,
+} from "./config";
 import { authProviders } from "./identity";
 
 const name = z.string().min(1);
@@ -114,6 +122,7 @@ export const hubSettingsSchema = z.strictObject({
     gid: z.int().min(0),
     environment: stringMap,
     pidsLimit: z.int().min(1).describe("Processes and threads one user server may run at once (its pids cgroup)."),
+    concurrentSpawnLimit,
     privileges: z
       .strictObject({ noNewPrivileges: z.boolean(), capDrop: z.array(name), capAdd: z.array(name) })
       .describe("What every user server may do as a process: no-new-privileges, the capabilities dropped, then added back."),

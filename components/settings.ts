@@ -127,6 +127,7 @@ export function hubSettings(
       gid: config.spawner.gid,
       environment,
       pidsLimit: config.spawner.pidsLimit,
+      concurrentSpawnLimit: config.spawner.concurrentSpawnLimit,
       privileges: serverPrivileges(config),
       logOptions: containerLogOptions(config.logs),
       mounts: spawnerMounts(config, shareVersions),

@@ -8,5 +8,5 @@ export { acmeDirectoryUrl } from "./acme";
 export { oauthProviders, type OAuthProvider } from "../identity";
 export { dataReserveMiB, logLevels, routeCheckSeconds } from "./sections/hub";
 export { hubImage, imageEntry, swarmImageKeys } from "./sections/images";
-export { spawnerTraitOptions } from "./sections/spawner";
+export { concurrentSpawnLimit, spawnerTraitOptions } from "./sections/spawner";
 export { kindOf, storageKinds, type StorageKind, type StorageSource } from "./sections/storage-kinds";

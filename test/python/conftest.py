@@ -86,6 +86,7 @@ SETTINGS = {
         "gid": 100,
         "environment": {"ISISDATA": "/mnt/isis/data"},
         "pidsLimit": 1024,
+        "concurrentSpawnLimit": 20,
         "privileges": {
             "noNewPrivileges": True,
             "capDrop": ["ALL"],

@@ -41,6 +41,11 @@ def test_process_and_log_limits_come_from_settings(hub, settings, secrets, make_
     assert spawner.extra_host_config["log_config"] == {"type": "json-file", "config": {"max-size": "1m", "max-file": "2"}}
 
 
+def test_spawns_at_once_are_bounded_by_the_settings(hub, settings, secrets):
+    settings["spawner"]["concurrentSpawnLimit"] = 7
+    assert hub(settings, secrets).config.JupyterHub.concurrent_spawn_limit == 7
+
+
 def test_servers_where_users_may_be_root_keep_dockers_defaults(hub, settings, secrets, make_spawner):
     settings["spawner"]["privileges"] = {"noNewPrivileges": False, "capDrop": [], "capAdd": []}
     spawner = make_spawner(hub(settings, secrets))

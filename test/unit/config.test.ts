@@ -25,6 +25,7 @@ describe("config defaults", () => {
     assert.equal(c.spawner.workVolume.enabled, true);
     assert.equal(c.culler.enabled, true);
     assert.equal(c.hub.dataReserveMiB, 64);
+    assert.equal(c.spawner.concurrentSpawnLimit, 20);
   });
 
   it("default images follow the pinned JupyterHub version", () => {
@@ -75,6 +76,7 @@ describe("invalid configs are rejected with their keys", () => {
     ["untagged base image", { hub: { baseImage: "quay.io/jupyterhub/jupyterhub" } }, "jupyterhub:hub.baseImage"],
     ["log level", { hub: { logLevel: "LOUD" } }, "jupyterhub:hub.logLevel"],
     ["negative data reserve", { hub: { dataReserveMiB: -1 } }, "jupyterhub:hub.dataReserveMiB"],
+    ["negative spawn limit", { spawner: { concurrentSpawnLimit: -1 } }, "jupyterhub:spawner.concurrentSpawnLimit"],
     ["no images", { images: [] }, "jupyterhub:images"],
     [
       "untagged notebook image",

@@ -70,6 +70,15 @@ export const spawnerTraitOptions = {
     .describe("CPU limit per server in CPUs, e.g. 2 or 0.5; between 0.01 and 1024."),
 };
 
+/** spawner.concurrentSpawnLimit, as the stack config and the settings contract take it. */
+export const concurrentSpawnLimit = z
+  .int()
+  .min(0)
+  .max(10_000)
+  .describe(
+    'Servers starting at once, at most: past it a user asking for a server is told at once "Too many users trying to log in right now. Try again in N seconds." (HTTP 429) instead of waiting in a queue that slows every spawn down until some time out. 0: no limit. On a 2-core host 20 spawns at once take about 30 s (docs/benchmarks.md, Load).',
+  );
+
 export const spawnerFields = z
   .object({
     ...spawnerTraitOptions,
@@ -90,6 +99,7 @@ export const spawnerFields = z
       .describe(
         "Processes and threads one user server may run at once (its pids cgroup): a fork bomb stops there, not at the host's limit.",
       ),
+    concurrentSpawnLimit: concurrentSpawnLimit.default(20),
     networkPool: z
       .cidrv4({ error: "spawner.networkPool is an IPv4 range such as 10.251.0.0/16" })
       .refine(networkPoolFits, {

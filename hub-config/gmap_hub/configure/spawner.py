@@ -50,6 +50,8 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
     labels = spawner.string_map("labels", {})
 
     c.JupyterHub.spawner_class = SPAWNER_CLASS if swarm is None else SWARM_SPAWNER_CLASS
+    # past this many servers starting at once, a user is told to try again in a few seconds (429)
+    c.JupyterHub.concurrent_spawn_limit = spawner.integer("concurrentSpawnLimit")
 
     d = c.DockerSpawner
     # every server on its own network (GmapDockerSpawner.network_name), reached at its address there
