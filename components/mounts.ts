@@ -61,21 +61,33 @@ function createdBySpawner(config: Pick<PublicConfig, "engine">, mount: { source:
 }
 
 /**
- * The driver options of every share (network shares, plugin volumes; the homes on a share), keyed by
- * mount name: each set of options gets volumes of its own name (ShareVersions, `versionedVolume`).
+ * The driver options of every network share of Docker's local driver (NFS, CIFS; the homes on one),
+ * keyed by mount name: each set of options gets volumes of its own name (ShareVersions,
+ * `versionedVolume`).
  */
 export function shareOptions(config: StackConfig): Record<string, Record<string, string>> {
-  const shares: ShareMount[] = config.storage.filter((m) => kindOf(m.source).driverOptions !== undefined);
+  const shares: ShareMount[] = config.storage.filter((m) => versionedShare(m.source));
   const home = homeShare(config);
-  if (home) shares.push(home);
+  if (home && versionedShare(home.source)) shares.push(home);
   return Object.fromEntries(shares.map((m) => [m.name, shareDriverOptions(m, config.shareCredentials) ?? {}]));
 }
 
 /** The mount names of `shareOptions`, sorted (known without the secrets). */
 export function shareMounts(config: PublicConfig): string[] {
-  const names = config.storage.filter((m) => kindOf(m.source).driverOptions !== undefined).map((m) => m.name);
-  if (homeShare(config)) names.push(homeMount);
+  const names = config.storage.filter((m) => versionedShare(m.source)).map((m) => m.name);
+  const home = homeShare(config);
+  if (home && versionedShare(home.source)) names.push(homeMount);
   return names.sort();
+}
+
+/**
+ * Whether a source's volumes are named with a version of their options: network shares of Docker's
+ * local driver (NFS, CIFS), whose options say where the data is. Not a volume plugin's: a plugin
+ * may keep a volume's data under its name, so a new name could be an empty volume.
+ */
+function versionedShare(source: StorageSource): boolean {
+  const kind = kindOf(source);
+  return kind.driverOptions !== undefined && kind.driver === undefined;
 }
 
 /**
