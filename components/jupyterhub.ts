@@ -77,7 +77,7 @@ export class JupyterHub extends pulumi.ComponentResource {
         return [
           m.name,
           {
-            name: opts ? shareVersions.apply((v) => versionedVolume(volumeName, v[m.name]!)) : volumeName,
+            name: shares.includes(m.name) ? shareVersions.apply((v) => versionedVolume(volumeName, v[m.name]!)) : volumeName,
             labels: labels(`storage-${m.name}`),
             ...volumeDriver(m.source),
             ...(opts ? { driverOpts: secret ? pulumi.secret(opts) : opts } : {}),

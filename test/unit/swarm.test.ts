@@ -121,6 +121,11 @@ describe("engine.mode swarm", () => {
   it("the program declares an attachable overlay network and one global pre-pull service per image", () => {
     const { resources } = runProgram("e2e-swarm");
     const network = resources.find((r) => r.type === "docker:index/network:Network" && r.inputs.name === "gmap-swarm")!;
+    // a volume plugin's volume keeps its name (its data may live under it): no version of its options
+    assert.deepEqual(
+      resources.filter((r) => r.type === "docker:index/volume:Volume").map((r) => r.inputs.name),
+      ["gmap-swarm-hub-data", "gmap-swarm-archive"],
+    );
     assert.equal(network.inputs.driver, "overlay");
     assert.equal(network.inputs.attachable, true);
     const services = resources.filter((r) => r.type === "docker:index/service:Service");
