@@ -10,6 +10,7 @@ import {
   dataReserveMiB,
   imageEntry,
   logLevels,
+  maxServers,
   routeCheckSeconds,
   spawnerTraitOptions,
   swarmImageKeys,
@@ -89,6 +90,12 @@ export const hubSettingsSchema = z.strictObject({
     userNameRule: name.describe("Regular expression of a user name without provider prefix; the hub anchors it and adds the prefixes."),
     admins: z.array(name).describe("Native admin accounts (bare names)."),
     allowedUsers: z.array(name),
+    groups: z
+      .array(z.strictObject({ name, members: z.array(name) }))
+      .optional()
+      .describe(
+        "The groups the stack config owns, with their members (hub user names); absent: none. The hub makes them so at every start.",
+      ),
     native: nativeAuth,
     github: z
       .strictObject({
@@ -123,6 +130,34 @@ export const hubSettingsSchema = z.strictObject({
     environment: stringMap,
     pidsLimit: z.int().min(1).describe("Processes and threads one user server may run at once (its pids cgroup)."),
     concurrentSpawnLimit,
+    sizes: z
+      .array(
+        z.strictObject({
+          name,
+          displayName: name,
+          memLimit: name.nullable().describe("Memory limit as DockerSpawner's mem_limit takes it (e.g. 4G); null: none."),
+          cpuLimit: z.number().positive().nullable(),
+          pidsLimit: z.int().min(1),
+          shmSize: name.nullable().describe("Size of /dev/shm (e.g. 1G); null: Docker's default."),
+          gpus: z
+            .strictObject({
+              driver: z.string(),
+              count: z.int().min(-1).describe("GPUs per server; -1: all; 0 with deviceIds."),
+              deviceIds: z.array(name),
+              capabilities: z.array(z.array(name).min(1)).min(1),
+            })
+            .nullable()
+            .describe("Docker's device request (DeviceRequests) of each server; null: none."),
+          groups: z.array(name).min(1).nullable().describe("Groups whose members may choose it; null: everyone."),
+          images: z.array(name).min(1).nullable().describe("Image short names it applies to; null: every image."),
+        }),
+      )
+      .min(1)
+      .optional()
+      .describe("Server sizes users choose from; absent: every server gets memLimit, cpuLimit and pidsLimit."),
+    defaultSize: name.optional().describe("The size of a server nobody chose a size for (present with sizes)."),
+    maxServers: maxServers.min(1).optional().describe("Servers running or starting at once, at most; absent: no limit."),
+    memoryBudget: name.optional().describe("The most the running servers' memory limits may add up to (e.g. 56G); absent: no budget."),
     privileges: z
       .strictObject({ noNewPrivileges: z.boolean(), capDrop: z.array(name), capAdd: z.array(name) })
       .describe("What every user server may do as a process: no-new-privileges, the capabilities dropped, then added back."),

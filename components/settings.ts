@@ -2,7 +2,15 @@
  * The contents of the hub's settings.json and secrets.json (the contract: components/contract.ts),
  * built from a validated stack config by pure functions.
  */
-import { type HookFiles, hubImage, type PublicConfig, spawnerTraitOptions, type StackConfig } from "./config";
+import {
+  defaultSizeName,
+  type HookFiles,
+  hubImage,
+  type PublicConfig,
+  type SizeEntry,
+  spawnerTraitOptions,
+  type StackConfig,
+} from "./config";
 import type { HubSecrets, HubSettings } from "./contract";
 import { type OAuthProvider, oauthCallbackUrl, providerLogin, publicUrl, userNameRule } from "./identity";
 import { containerLogOptions } from "./containers";
@@ -45,6 +53,8 @@ export function authSettings(config: PublicConfig) {
     userNameRule: userNameRule.source,
     admins: auth.admins,
     allowedUsers: auth.allowedUsers,
+    // absent without groups, so the settings of stacks without them stay as they were
+    groups: config.groups.length > 0 ? config.groups.map((g) => ({ name: g.name, members: [...g.members].sort() })) : undefined,
     native: auth.native,
     github: github && {
       clientId: github.clientId,
@@ -128,6 +138,10 @@ export function hubSettings(
       environment,
       pidsLimit: config.spawner.pidsLimit,
       concurrentSpawnLimit: config.spawner.concurrentSpawnLimit,
+      // each absent when not in use, so the settings of stacks without them stay as they were
+      ...sizeSettings(config),
+      maxServers: config.spawner.maxServers || undefined,
+      memoryBudget: config.spawner.memoryBudget,
       privileges: serverPrivileges(config),
       logOptions: containerLogOptions(config.logs),
       mounts: spawnerMounts(config, shareVersions),
@@ -142,6 +156,51 @@ export function hubSettings(
     },
     services: config.services,
     culler: { ...config.culler, service: culler.service, scopes: [...culler.scopes] },
+  };
+}
+
+/** What users see of a size without a display name: its name and limits, e.g. "large: 16G memory, 4 CPUs, 1 GPU". */
+export function sizeLabel(size: SizeEntry, spawner: Pick<PublicConfig["spawner"], "memLimit" | "cpuLimit">): string {
+  const mem = size.memLimit ?? spawner.memLimit;
+  const cpu = size.cpuLimit ?? spawner.cpuLimit;
+  const gpus = size.gpus && (size.gpus.deviceIds?.length ?? size.gpus.count ?? 1);
+  const parts = [
+    mem !== undefined ? `${mem} memory` : undefined,
+    cpu !== undefined ? `${cpu} CPU${cpu === 1 ? "" : "s"}` : undefined,
+    gpus !== undefined ? (gpus === "all" ? "all GPUs" : `${gpus} GPU${gpus === 1 ? "" : "s"}`) : undefined,
+  ].filter((p) => p !== undefined);
+  return parts.length > 0 ? `${size.name}: ${parts.join(", ")}` : size.name;
+}
+
+/**
+ * The sizes as the hub applies them, each complete (spawner's limits where a size gives none; GPUs as
+ * Docker's device request: count -1 for all), and the default size; nothing without sizes.
+ */
+export function sizeSettings(
+  config: Pick<PublicConfig, "sizes" | "defaultSize" | "spawner">,
+): Pick<HubSettings["spawner"], "sizes" | "defaultSize"> {
+  if (config.sizes.length === 0) return {};
+  const { spawner } = config;
+  return {
+    sizes: config.sizes.map((s) => ({
+      name: s.name,
+      displayName: s.displayName ?? sizeLabel(s, spawner),
+      memLimit: s.memLimit ?? spawner.memLimit ?? null,
+      cpuLimit: s.cpuLimit ?? spawner.cpuLimit ?? null,
+      pidsLimit: s.pidsLimit ?? spawner.pidsLimit,
+      shmSize: s.shmSize ?? null,
+      gpus: s.gpus
+        ? {
+            driver: s.gpus.driver,
+            count: s.gpus.deviceIds ? 0 : s.gpus.count === "all" ? -1 : (s.gpus.count ?? 1),
+            deviceIds: s.gpus.deviceIds ?? [],
+            capabilities: [s.gpus.capabilities],
+          }
+        : null,
+      groups: s.groups ?? null,
+      images: s.images ?? null,
+    })),
+    defaultSize: defaultSizeName(config)!,
   };
 }
 

@@ -8,5 +8,6 @@ export { acmeDirectoryUrl } from "./acme";
 export { oauthProviders, type OAuthProvider } from "../identity";
 export { dataReserveMiB, logLevels, routeCheckSeconds } from "./sections/hub";
 export { hubImage, imageEntry, swarmImageKeys } from "./sections/images";
-export { concurrentSpawnLimit, spawnerTraitOptions } from "./sections/spawner";
+export { defaultSizeName, gpuRequest, type SizeEntry } from "./sections/sizes";
+export { concurrentSpawnLimit, maxServers, memoryBytes, spawnerTraitOptions } from "./sections/spawner";
 export { kindOf, storageKinds, type StorageKind, type StorageSource } from "./sections/storage-kinds";

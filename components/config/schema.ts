@@ -15,6 +15,7 @@ import { hubFields, proxyFields } from "./sections/hub";
 import { imageChecks, imageFields } from "./sections/images";
 import { logsFields } from "./sections/logs";
 import { cullerFields, serviceChecks, servicesFields } from "./sections/services";
+import { sizeChecks, sizeFields } from "./sections/sizes";
 import { spawnerChecks, spawnerFields } from "./sections/spawner";
 import { hooksFields, stackFields } from "./sections/stack";
 import { shareCredentialsField, storageChecks, storageFields } from "./sections/storage";
@@ -32,6 +33,7 @@ export const configFields = z
     proxy: proxyFields,
     auth: authFields,
     ...imageFields,
+    ...sizeFields,
     spawner: spawnerFields,
     storage: storageFields,
     hooks: hooksFields,
@@ -51,6 +53,7 @@ type Fields = z.output<typeof configFields>;
 /** Every section's rules across keys, in the order their problems are listed. */
 const sectionChecks: readonly ((cfg: Fields, issue: Issue) => void)[] = [
   imageChecks,
+  sizeChecks,
   storageChecks,
   engineChecks,
   authChecks,

@@ -5,7 +5,10 @@
 - keeps a reserve of free space on its data volume (gmap_hub.data_space): below it, changes are
   refused with a clear answer (gmap_hub.write_guard) instead of being left half-done, and when space
   is back, servers that ended meanwhile without the hub being able to save it are recorded as
-  stopped.
+  stopped;
+- holds the host's ceiling (gmap_hub.ceiling): a spawn over the running-server limit or the memory
+  budget, or with a size the user may not have, is refused before it begins; admins see the usage;
+- keeps the groups of the stack config exactly as written (gmap_hub.groups).
 
 The hub image starts it (``python3 -m gmap_hub.app -f jupyterhub_config.py``) in place of the
 ``jupyterhub`` command."""
@@ -16,12 +19,16 @@ import asyncio
 import time
 
 from jupyterhub.app import JupyterHub
+from jupyterhub.handlers.base import BaseHandler
+from jupyterhub.utils import url_path_join
 from tornado.ioloop import PeriodicCallback
 from traitlets import Integer, Unicode
 
+from .ceiling import Ceiling, CeilingGuard, UsageAPIHandler, UsagePageHandler
 from .data_space import DataSpace, MiB
+from .groups import OwnedGroupsGuard, prune_groups
 from .leftovers import remove_hub_leftovers
-from .write_guard import guard_handlers
+from .write_guard import WriteGuard
 
 #: When this hub process started: objects made later belong to spawns of this hub.
 STARTED = time.time()
@@ -42,6 +49,14 @@ class GmapHub(JupyterHub):
         help="Free space (MiB) kept on the hub-data volume; below it changes are refused (settings.json: hub.dataReserveMiB).",
     )
 
+    max_servers = Integer(0, min=0, config=True, help="Servers running or starting at once, at most; 0: no limit (settings.json: spawner.maxServers).")
+    memory_budget = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="The most the running servers' memory limits may add up to, e.g. 56G; None: no budget (settings.json: spawner.memoryBudget).",
+    )
+
     data_space: DataSpace | None = None
     _space_check: PeriodicCallback | None = None
 
@@ -50,11 +65,27 @@ class GmapHub(JupyterHub):
         await remove_hub_leftovers(self, STARTED)
         return initialized
 
+    async def init_groups(self):
+        await super().init_groups()
+        prune_groups(self.db, self.load_groups, self.log)
+
     def init_handlers(self):
         super().init_handlers()
         self.data_space = DataSpace(self.data_dir or ".", self.data_reserve_mib * MiB, self.log)
         self.data_space.on_space_back(lambda: asyncio.ensure_future(self.settle_stopped_servers()))
-        self.handlers = guard_handlers(self.handlers, self.data_space)
+        ceiling = Ceiling(self.max_servers, self.memory_budget, self.concurrent_spawn_limit)
+        usage = [
+            (url_path_join(self.hub_prefix, "usage"), UsagePageHandler),
+            (url_path_join(self.hub_prefix, "api/usage"), UsageAPIHandler),
+        ]
+        # ahead of JupyterHub's catch-all handlers
+        self.handlers = mixed_in(
+            usage + self.handlers,
+            (WriteGuard, CeilingGuard, OwnedGroupsGuard),
+            data_space=self.data_space,
+            ceiling=ceiling,
+            owned_groups=frozenset(self.load_groups),
+        )
 
     async def start(self):
         await super().start()
@@ -78,6 +109,17 @@ class GmapHub(JupyterHub):
                     await user.stop(name)
                 except Exception:  # noqa: BLE001 - one server's failure leaves the others to settle
                     self.log.exception("Could not settle the server %s of %s", name or "(default)", user.name)
+
+
+def mixed_in(handlers: list[tuple], mixins: tuple[type, ...], **attributes) -> list[tuple]:
+    """The hub's handler list (``(pattern, class[, kwargs])``) with every hub handler given the mixins
+    (ahead of its own methods) and the class attributes they read."""
+    mixed = []
+    for pattern, handler, *rest in handlers:
+        if isinstance(handler, type) and issubclass(handler, BaseHandler):
+            handler = type(handler.__name__, (*mixins, handler), {**attributes, "__module__": handler.__module__})
+        mixed.append((pattern, handler, *rest))
+    return mixed
 
 
 main = GmapHub.launch_instance

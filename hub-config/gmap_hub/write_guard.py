@@ -17,7 +17,6 @@ Every handler of the hub (JupyterHub's pages and API, the authenticators' pages)
 
 from __future__ import annotations
 
-from jupyterhub.handlers.base import BaseHandler
 from jupyterhub.handlers.login import LoginHandler
 from jupyterhub.handlers.pages import SpawnHandler
 from oauthenticator.oauth2 import OAuthCallbackHandler
@@ -63,13 +62,3 @@ class WriteGuard:
             self.set_status(status_code)
             kwargs["exc_info"] = (web.HTTPError, web.HTTPError(503, FULL_MESSAGE), exc_info[2])
         return super().write_error(status_code, **kwargs)
-
-
-def guard_handlers(handlers: list[tuple], data_space: DataSpace) -> list[tuple]:
-    """The hub's handler list (``(pattern, class[, kwargs])``) with every hub handler guarded."""
-    guarded = []
-    for pattern, handler, *rest in handlers:
-        if isinstance(handler, type) and issubclass(handler, BaseHandler):
-            handler = type(handler.__name__, (WriteGuard, handler), {"data_space": data_space, "__module__": handler.__module__})
-        guarded.append((pattern, handler, *rest))
-    return guarded

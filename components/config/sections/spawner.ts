@@ -18,11 +18,11 @@ export const minMemoryBytes = 6 * byteUnits.M;
  * followed by exactly one of K, M, G, T (upper case, no B; a string of plain bytes fails), and
  * Docker refuses limits under 6 MiB.
  */
-export function memLimitProblem(value: string): string | undefined {
+export function memLimitProblem(value: string, key = "spawner.memLimit"): string | undefined {
   const valid = /^(\d+(?:\.\d+)?)([KMGT])$/.exec(value);
   const bytes = valid ? Number(valid[1]) * byteUnits[valid[2] as keyof typeof byteUnits] : undefined;
   if (bytes === 0 || /^0+(\.0+)?$/.test(value))
-    return `"${value}" is no memory limit Docker accepts: leave spawner.memLimit unset for no limit, or give at least 6M`;
+    return `"${value}" is no memory limit Docker accepts: leave ${key} unset for no limit, or give at least 6M`;
   if (bytes !== undefined) {
     if (bytes < minMemoryBytes) return `"${value}" is below Docker's minimum memory limit of 6M: give at least 6M, e.g. 512M`;
     if (bytes > 1024 * byteUnits.T) return `"${value}" is more than 1024T: give the limit in G, e.g. 64G`;
@@ -34,8 +34,17 @@ export function memLimitProblem(value: string): string | undefined {
   }
   const near = /^(\d+(?:\.\d+)?)\s*([kmgtKMGT])[bB]?$/.exec(value.trim());
   if (near) return `write "${near[1]}${near[2]!.toUpperCase()}": JupyterHub takes the units K, M, G, T in upper case, without a B`;
-  return `spawner.memLimit looks like "4G": a number and one of the units K, M, G, T`;
+  return `${key} looks like "4G": a number and one of the units K, M, G, T`;
 }
+
+/** The bytes of a memory size that passed memLimitProblem ("4G": 4 GiB). */
+export function memoryBytes(value: string): number {
+  const [, number, unit] = /^(\d+(?:\.\d+)?)([KMGT])$/.exec(value)!;
+  return Math.floor(Number(number) * byteUnits[unit as keyof typeof byteUnits]);
+}
+
+/** A memory size as JupyterHub's ByteSpecification takes it, e.g. "4G" (the problem says which key). */
+export const memorySize = (key: string) => z.string().superRefine(reportProblem((v) => memLimitProblem(v, key)));
 
 /** An IPv4 range for the per-user networks: a network address (host bits zero), /24 or larger. */
 export function networkPoolFits(cidr: string): boolean {
@@ -54,9 +63,7 @@ export const spawnerTraitOptions = {
   httpTimeout: z.int().min(10).max(3600).default(120).describe("Seconds a started server may take to answer."),
   defaultUrl: z.string().regex(/^\//, "spawner.defaultUrl starts with /").default("/lab").describe("Page users land on."),
   notebookDir: absolutePath("spawner.notebookDir").default(notebookHome).describe("Notebook root directory in the container."),
-  memLimit: z
-    .string()
-    .superRefine(reportProblem(memLimitProblem))
+  memLimit: memorySize("spawner.memLimit")
     .optional()
     .describe("Memory limit per server: a number and a unit K, M, G or T (powers of 1024), e.g. 4G or 1.5G; at least 6M."),
   cpuLimit: z
@@ -77,6 +84,15 @@ export const concurrentSpawnLimit = z
   .max(10_000)
   .describe(
     'Servers starting at once, at most: past it a user asking for a server is told at once "Too many users trying to log in right now. Try again in N seconds." (HTTP 429) instead of waiting in a queue that slows every spawn down until some time out. 0: no limit. On a 2-core host 20 spawns at once take about 30 s (docs/benchmarks.md, Load).',
+  );
+
+/** spawner.maxServers, as the stack config and the settings contract take it. */
+export const maxServers = z
+  .int()
+  .min(0)
+  .max(100_000)
+  .describe(
+    "Servers running (or starting) at once, at most: past it a user asking for a server is told at once that the hub is full and to try again when someone stops theirs (HTTP 429). 0: no limit.",
   );
 
 export const spawnerFields = z
@@ -100,6 +116,12 @@ export const spawnerFields = z
         "Processes and threads one user server may run at once (its pids cgroup): a fork bomb stops there, not at the host's limit.",
       ),
     concurrentSpawnLimit: concurrentSpawnLimit.default(20),
+    maxServers: maxServers.default(0),
+    memoryBudget: memorySize("spawner.memoryBudget")
+      .optional()
+      .describe(
+        "Memory the user servers may have together: a spawn whose size would take the sum of the running servers' memory limits past it is refused at once, saying so (HTTP 429). Every size then needs a memory limit. Leave room for the hub, the proxy and the host, e.g. 56G on a 64G host. Unset: no budget.",
+      ),
     networkPool: z
       .cidrv4({ error: "spawner.networkPool is an IPv4 range such as 10.251.0.0/16" })
       .refine(networkPoolFits, {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from ..groups import load_groups
 from ..settings import Section
 from .providers import MULTI_AUTHENTICATOR, PROVIDERS
 from .sign_in import SignIn
@@ -51,6 +52,9 @@ def configure_auth(c, auth: Section, secrets: Section, data_dir: str) -> None:
     # the stack config is the truth: a name removed from an allow list can no longer log in
     # (JupyterHub 5 would otherwise keep allowing every user already in its database)
     c.Authenticator.allow_existing_users = False
+
+    # the groups the stack config owns: created and filled at start, extra members removed (gmap_hub.groups)
+    c.JupyterHub.load_groups = load_groups(auth.raw("groups", []))
 
     if logins:
         c.JupyterHub.authenticator_class = MULTI_AUTHENTICATOR

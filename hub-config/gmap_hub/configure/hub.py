@@ -8,6 +8,9 @@ from urllib.parse import quote, urlparse, urlunparse
 from ..proxy import GmapProxy
 from ..settings import Section
 
+#: Templates of the hub's own pages.
+TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
+
 
 def configure_hub(c, hub: Section, secrets: Section) -> None:
     """Sets the hub's URLs, its API port and address, the external proxy and the database."""
@@ -21,6 +24,8 @@ def configure_hub(c, hub: Section, secrets: Section) -> None:
     c.JupyterHub.public_url = urlunparse(parsed._replace(path=base_url, params="", query="", fragment=""))
 
     c.JupyterHub.log_level = hub.string("logLevel")
+    # the hub's own pages (the usage page of gmap_hub.ceiling)
+    c.JupyterHub.template_paths = [TEMPLATES]
 
     # user servers on the Docker network reach the hub by its network alias
     c.JupyterHub.hub_ip = "0.0.0.0"

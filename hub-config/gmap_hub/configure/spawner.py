@@ -50,8 +50,11 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
     labels = spawner.string_map("labels", {})
 
     c.JupyterHub.spawner_class = SPAWNER_CLASS if swarm is None else SWARM_SPAWNER_CLASS
-    # past this many servers starting at once, a user is told to try again in a few seconds (429)
+    # past this many servers starting at once, a user is told to try again in a few seconds (429);
+    # past the running-server limit or the memory budget, that the hub is full (gmap_hub.ceiling)
     c.JupyterHub.concurrent_spawn_limit = spawner.integer("concurrentSpawnLimit")
+    c.GmapHub.max_servers = spawner.integer("maxServers", 0)
+    c.GmapHub.memory_budget = spawner.optional_string("memoryBudget")
 
     d = c.DockerSpawner
     # every server on its own network (GmapDockerSpawner.network_name), reached at its address there
@@ -92,6 +95,7 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
     g = c.GmapDockerSpawner
     g.images = entries
     g.default_image_name = default
+    g.sizes, g.default_size_name = sizes(spawner, {i["name"] for i in entries})
     g.mount_specs = specs
     g.volume_labels = dict(labels)
     g.volume_driver_options = driver_options
@@ -106,6 +110,25 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
 
     if swarm is not None:
         configure_swarm(c, swarm, {i["name"] for i in entries})
+
+
+def sizes(spawner: Section, image_names: set[str]) -> tuple[list[dict], str]:
+    """The size entries as the contract gives them (passed on whole) and the default size's name;
+    none without sizes."""
+    if not spawner.has("sizes"):
+        return [], ""
+    entries = [dict(entry) for entry in spawner.raw("sizes")]
+    names = [s["name"] for s in entries]
+    for i, size in enumerate(entries):
+        if names.count(size["name"]) > 1:
+            raise spawner.error("sizes", f"size name {size['name']!r} is used by several sizes")
+        unknown = sorted(set(size["images"] or []) - image_names)
+        if unknown:
+            raise spawner.sections("sizes")[i].error("images", f"{unknown[0]!r} is not the name of an image")
+    default = spawner.string("defaultSize")
+    if default not in names:
+        raise spawner.error("defaultSize", f"{default!r} is not the name of a size ({', '.join(names)})")
+    return entries, default
 
 
 def configure_swarm(c, swarm: Section, image_names: set[str]) -> None:

@@ -14,10 +14,11 @@ from .images import ImagesMixin
 from .logs import hide_share_credentials
 from .mounts import MountsMixin
 from .networks import NetworksMixin
+from .sizes import SizesMixin
 from .startup import StartupMixin
 
 
-class GmapDockerSpawner(MountsMixin, NetworksMixin, ImagesMixin, StartupMixin, DockerSpawner):
+class GmapDockerSpawner(MountsMixin, NetworksMixin, SizesMixin, ImagesMixin, StartupMixin, DockerSpawner):
     """Each server a container on a network of its own (docs/architecture.md)."""
 
     docker_threads = Integer(8, config=True, help="Threads for Docker API calls, shared by every spawn (DockerSpawner's own default is 1: spawns queue).")

@@ -1,5 +1,6 @@
-"""The image menu: the catalog's options form, the user's choice resolved to an offered image (or
-refused with HTTP 400), and the catalog entry of the image a server runs.
+"""The image menu: the catalog's menu (the spawn form puts it beside the sizes, gmap_hub.spawner.sizes),
+the user's choice resolved to an offered image (or refused with HTTP 400), and the catalog entry of
+the image a server runs.
 
 Image entries are the settings' ``spawner.images`` items, passed on whole: ``name`` (short name),
 ``displayName`` and ``image`` (reference) are read here, and a module that needs another field of an
@@ -12,7 +13,7 @@ from html import escape
 from typing import Iterable, Mapping
 
 from tornado import web
-from traitlets import Dict, HasTraits, List, Unicode, default
+from traitlets import Dict, HasTraits, List, Unicode
 
 #: Name of the form field; DockerSpawner's ``options_from_form`` reads ``image`` into user_options.
 FIELD = "image"
@@ -58,13 +59,6 @@ class ImagesMixin(HasTraits):
         """The catalog entry of the image the server runs (``self.image``), None for another image."""
         return next((entry for entry in self.images if entry["image"] == self.image), None)
 
-    @default("options_form")
-    def _default_options_form(self):
-        if len(self.images) <= 1:
-            return ""
-        offered = set(self._offered_images().values())
-        return image_options_form([entry for entry in self.images if entry["image"] in offered], self.default_image_name)
-
     def _offered_images(self) -> dict:
         """Every accepted spelling of a choice (display name, short name, reference) -> image."""
         allowed = self._get_allowed_images() or {}
@@ -95,13 +89,3 @@ class ImagesMixin(HasTraits):
                 f"Image {image!r} is not offered on this hub. Choose one of: {', '.join(labels)}.",
             )
         return offered[image]
-
-    @default("apply_user_options")
-    def _default_apply_user_options(self):
-        async def validate_image_choice(spawner, user_options):
-            # checked before the start so a bad choice is reported on the form;
-            # DockerSpawner.start applies it
-            if "image" in user_options:
-                await spawner.check_allowed(user_options["image"])
-
-        return validate_image_choice

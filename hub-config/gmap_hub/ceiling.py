@@ -1,0 +1,134 @@
+"""The ceiling of the host: at most ``max_servers`` servers running or starting, and the running
+servers' memory limits adding up to at most ``memory_budget``.
+
+Every hub handler that starts servers (the spawn form, the spawn page, the API) is given the
+:class:`CeilingGuard` mixin: before a spawn begins it checks the user's choice of image and size
+(HTTP 400 with the reason) and the ceiling (HTTP 429 saying which limit and what to do), and refuses
+at once; nothing is queued or half-started. The check and JupyterHub's marking of the spawn as pending
+happen without a pause between them, so two requests at once cannot both take the last place.
+Admins see the usage at ``/hub/usage`` (and as JSON at ``/hub/api/usage``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from jupyterhub.apihandlers.base import APIHandler
+from jupyterhub.handlers.base import BaseHandler
+from jupyterhub.scopes import needs_scope
+from tornado import web
+
+from .spawner.sizes import memory_bytes
+
+
+def gib(value: int) -> str:
+    """Bytes as GiB for people, e.g. 2.5G."""
+    return f"{value / 2**30:.3g}G"
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    """The hub's limits; 0 or None: no limit."""
+
+    max_servers: int = 0
+    memory_budget: str | None = None
+    concurrent_spawn_limit: int = 0
+
+    @property
+    def budget_bytes(self) -> int:
+        return memory_bytes(self.memory_budget)
+
+    def servers(self, users) -> list:
+        """Every server running or starting: its spawner."""
+        return [spawner for user in users.values() for spawner in user.spawners.values() if spawner.active]
+
+    def refusal(self, users, size: dict | None, memory: int) -> str | None:
+        """Why one more server of ``size`` (``memory`` bytes) may not start now, or None."""
+        servers = self.servers(users)
+        if self.max_servers and len(servers) >= self.max_servers:
+            return (
+                f"The hub is full: {len(servers)} servers are running, the most it runs at once (spawner.maxServers). "
+                "Try again when someone stops theirs; admins can stop idle servers on the admin page."
+            )
+        budget = self.budget_bytes
+        if budget:
+            used = sum(spawner.memory_limit_bytes() for spawner in servers)
+            if used + memory > budget:
+                what = f"the size {size['displayName']!r}" if size else "a server"
+                return (
+                    f"The hub has no memory left for {what}: the running servers have {gib(used)} of its {gib(budget)} "
+                    f"(spawner.memoryBudget), and {what} needs {gib(memory)}. Choose a smaller size, or try again when someone stops theirs."
+                )
+        return None
+
+    def usage(self, users) -> dict:
+        """What runs against the limits, for admins."""
+        servers = self.servers(users)
+        rows = []
+        for spawner in servers:
+            size = spawner.recorded_size()
+            rows.append(
+                {
+                    "user": spawner.user.name,
+                    "server": spawner.name,
+                    "size": size["name"] if size else None,
+                    "image": spawner.image_name_of(spawner.image),
+                    "memoryBytes": spawner.memory_limit_bytes(),
+                    "pending": spawner.pending,
+                }
+            )
+        return {
+            "servers": len(servers),
+            "maxServers": self.max_servers or None,
+            "starting": sum(1 for s in servers if s.pending),
+            "concurrentSpawnLimit": self.concurrent_spawn_limit or None,
+            "memoryBytes": sum(r["memoryBytes"] for r in rows),
+            "memoryBudgetBytes": self.budget_bytes or None,
+            "running": sorted(rows, key=lambda r: (r["user"], r["server"])),
+        }
+
+
+class CeilingGuard:
+    """Mixin of a hub handler: a spawn is checked (choice, then ceiling) before it begins."""
+
+    ceiling: Ceiling
+
+    async def spawn_single_user(self, user, server_name="", options=None):
+        spawner = user.spawners[server_name]
+        if not spawner.active:
+            # the options JupyterHub will start with: the given ones, else the last ones saved
+            chosen = options if options is not None else (spawner.orm_spawner.user_options or {})
+            if not isinstance(chosen, dict):
+                raise web.HTTPError(400, "The server options must be a JSON object")
+            image = await spawner.check_allowed(chosen["image"]) if "image" in chosen else None
+            size = spawner.choose_size(chosen, image)
+            memory = memory_bytes(size["memLimit"]) if size is not None else int(spawner.mem_limit or 0)
+            # from here to JupyterHub marking the spawn pending nothing waits: no other spawn slips in
+            problem = self.ceiling.refusal(self.users, size, memory)
+            if problem:
+                self.log.info("Spawn of %s refused: %s", spawner._log_name, problem)
+                raise web.HTTPError(429, problem)
+            spawner.admitted_size = size
+        return await super().spawn_single_user(user, server_name, options=options)
+
+
+class UsageAPIHandler(APIHandler):
+    """GET /hub/api/usage: the usage against the ceiling, as JSON (scope admin:servers)."""
+
+    ceiling: Ceiling
+
+    @needs_scope("admin:servers")
+    def get(self):
+        self.write(json.dumps(self.ceiling.usage(self.users)))
+
+
+class UsagePageHandler(BaseHandler):
+    """GET /hub/usage: the usage against the ceiling, for admins (scope admin:servers)."""
+
+    ceiling: Ceiling
+
+    @web.authenticated
+    @needs_scope("admin:servers")
+    async def get(self):
+        self.finish(await self.render_template("gmap-usage.html", usage=self.ceiling.usage(self.users), gib=gib))
