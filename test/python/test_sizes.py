@@ -138,9 +138,10 @@ def test_a_host_without_gpus_gives_a_clear_reason(hub, sized, secrets, make_spaw
 
     spawner.docker = docker
     spawner.object_id = "c1"
-    with pytest.raises(RuntimeError) as e:
+    with pytest.raises(web.HTTPError) as e:
         asyncio.run(spawner.start_object())
-    assert "asks for GPUs, and this hub's Docker host has none" in str(e.value) and "[[gpu]]" in str(e.value)
+    message = e.value.log_message % e.value.args
+    assert e.value.status_code == 503 and "asks for GPUs, and this hub's Docker host has none" in message and "[[gpu]]" in message
 
 
 def _users(*servers):

@@ -1,6 +1,9 @@
 /** groups, sizes, defaultSize and the ceiling (spawner.maxServers, spawner.memoryBudget): the rules and the hub's settings. */
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, it } from "node:test";
+import YAML from "yaml";
 import { parseConfig } from "../../components/config";
 import { sizeSettings } from "../../components/settings";
 import { problemsOf, refused } from "./config-problems";
@@ -153,5 +156,24 @@ describe("sizes", () => {
 
   it("refuses a negative server limit", () => {
     refused({ spawner: { maxServers: -1 } }, "jupyterhub:spawner.maxServers", /./);
+  });
+});
+
+describe("the worked examples of README.md and docs/sizes.md", () => {
+  it("are valid stack configs", () => {
+    for (const file of ["README.md", "docs/sizes.md"]) {
+      const text = fs.readFileSync(path.join(__dirname, "..", "..", file), "utf8");
+      const block = /```yaml\n((?:(?!```)[\s\S])*jupyterhub:sizes:(?:(?!```)[\s\S])*)```/.exec(text)?.[1];
+      assert.ok(block, `${file} has the worked example`);
+      const parsed = YAML.parse(block.includes("config:") ? block : `config:\n${block}`) as { config: Record<string, unknown> };
+      const config = Object.fromEntries(Object.entries(parsed.config).map(([k, v]) => [k.replace(/^jupyterhub:/, ""), v]));
+      const images = config.images ?? [
+        { name: "gispy", displayName: "GISPy", image: "gmap/jupyter-gispy:2025.1" },
+        { name: "isis", displayName: "ISIS", image: "gmap/jupyter-isis-asp:2025.1" },
+      ];
+      const valid = parseConfig({ ...config, images });
+      assert.equal(valid.sizes.length, 2, file);
+      assert.equal(valid.spawner.memoryBudget, "56G", file);
+    }
   });
 });

@@ -165,9 +165,12 @@ class SizesMixin(HasTraits):
             size = self.admitted_size
             if size is None or not size["gpus"] or NO_DEVICE_DRIVER not in str(e.explanation or e):
                 raise
-            raise RuntimeError(
+            # an HTTP error: its message reaches the API client and the spawn form as it is
+            raise web.HTTPError(
+                503,
+                "%s",
                 f"The size {size['displayName']!r} asks for GPUs, and this hub's Docker host has none it can give"
-                f" (Docker: {e.explanation or e}). Choose a size without GPUs, or ask the hub's admins."
+                f" (Docker: {e.explanation or e}). Choose a size without GPUs, or ask the hub's admins.",
             ) from None
 
     def sizes_form(self) -> str:
