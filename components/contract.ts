@@ -42,6 +42,10 @@ const oauthCommon = {
   allowedUsers: z.array(name),
   admins: z.array(name),
   allowAll: z.boolean(),
+  manageGroups: z
+    .literal(true)
+    .optional()
+    .describe("Present when the provider gives the users' groups (GitHub teams org:team-slug, GitLab group paths), read at every sign-in."),
 };
 
 /** /srv/jupyterhub/settings.json: everything the hub needs that is not a secret. */

@@ -63,6 +63,8 @@ export function authSettings(config: PublicConfig) {
       allowedUsers: github.allowedUsers,
       admins: github.admins,
       allowAll: github.allowAll,
+      // absent when off, so the settings of stacks without it stay as they were
+      manageGroups: github.manageGroups || undefined,
       url: github.url !== undefined ? withoutTrailingSlash(github.url) : null,
       apiUrl: github.apiUrl !== undefined ? withoutTrailingSlash(github.apiUrl) : null,
     },
@@ -75,6 +77,7 @@ export function authSettings(config: PublicConfig) {
       allowedUsers: gitlab.allowedUsers,
       admins: gitlab.admins,
       allowAll: gitlab.allowAll,
+      manageGroups: gitlab.manageGroups || undefined,
     },
   };
 }

@@ -32,10 +32,11 @@ const RUN_ID = "e2e-oauth";
 const PREFIX = "gmap-e2e-oauth";
 const PASSWORD = "Gmap-e2e-Passw0rd";
 
-/** The stack file edit that keeps one sign-in provider, alone. */
+/** The stack file edit that keeps one sign-in provider, alone (and the sizes open to everyone). */
 const alone = (provider: "github" | "gitlab") => (config: Record<string, any>) => {
   const auth = config["jupyterhub:auth"];
   config["jupyterhub:auth"] = { providers: [provider], [provider]: auth[provider] };
+  delete config["jupyterhub:sizes"];
 };
 
 /** `pulumi up` of this stack, optionally with an edited copy of its stack file; the hub it serves. */
@@ -178,6 +179,27 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       const authorize = await lastAuthorize("gitlab");
       assert.ok(authorize?.redirect_uri === `${hubUrl}/hub/gitlab/oauth_callback`);
       assert.deepEqual(authorize?.scope.split(" ").sort(), ["read_api", "read_user"]);
+    });
+
+    it("groups come from the providers at sign-in (GitHub teams, GitLab groups), and the sizes follow them", async () => {
+      const imager = session();
+      assert.equal((await oauthLogin(imager, "github", "imager", true)).status, 200);
+      assert.deepEqual((await userModel("github:imager")).groups, ["planetary-lab:imaging"]);
+      const imagerForm = await imager.get("/hub/spawn");
+      assert.match(imagerForm.text, /<option value="imaging" data-images="">imaging<\/option>/);
+      assert.doesNotMatch(imagerForm.text, /value="elders"/);
+      const elder = session();
+      assert.equal((await oauthLogin(elder, "gitlab", "elder", true)).status, 200);
+      assert.deepEqual((await userModel("gitlab:elder")).groups, ["gmap"]);
+      const elderForm = await elder.get("/hub/spawn");
+      assert.match(elderForm.text, /<option value="elders" data-images="">elders<\/option>/);
+      assert.doesNotMatch(elderForm.text, /value="imaging"/);
+      // a member of the organization only: no team, no group, and one size (no menu)
+      const octo = session();
+      assert.equal((await oauthLogin(octo, "github", "octo-cat", true)).status, 200);
+      assert.deepEqual((await userModel("github:octo-cat")).groups, []);
+      const scopes = (await lastAuthorize("github"))?.scope.split(" ").sort();
+      assert.deepEqual(scopes, ["read:org", "read:user"]);
     });
 
     it("GitLab: the project rule lets developers in; reporters and non-members are refused", async () => {

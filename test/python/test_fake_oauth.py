@@ -217,3 +217,37 @@ def test_config_errors_are_reported(tmp_path: Path):
     spec.loader.exec_module(module)
     with pytest.raises(ValueError, match=r"github\.users\[0\] needs a string 'login'"):
         module.State({"github": {"clientId": "a", "clientSecret": "b", "users": [{"id": 1}]}})
+
+
+def test_github_teams_become_the_users_groups(fake):
+    from gmap_hub.provider_groups import github_team_groups
+
+    config = dict(allow_all=True, manage_groups=True, populate_teams_in_auth_state=True, auth_state_groups_key=github_team_groups)
+    auth = github(fake, scope=["read:user", "read:org"], **config)
+    assert sign_in(auth, "teamie")["groups"] == ["planetary-lab:imaging"]
+    assert sign_in(auth, "orgie")["groups"] == []
+
+
+def test_gitlab_groups_become_the_users_groups(fake):
+    from gmap_hub.provider_groups import GitLabGroups
+
+    auth = gitlab(fake, allow_all=True, manage_groups=True, auth_state_groups_key=GitLabGroups(f"{fake}/gitlab/api/v4"))
+    assert sign_in(auth, "grouper")["groups"] == ["gmap/science"]
+    assert sign_in(auth, "parent")["groups"] == ["gmap"]
+    assert sign_in(auth, "dev")["groups"] == []
+
+
+def test_the_configured_providers_manage_groups(hub, settings, secrets):
+    from conftest import multi_settings
+    from gmap_hub.provider_groups import GitLabGroups, github_team_groups
+
+    settings, secrets = multi_settings(settings, secrets)
+    settings["auth"]["github"]["manageGroups"] = True
+    settings["auth"]["gitlab"]["manageGroups"] = True
+    config = hub(settings, secrets).config
+    gh, gl = config.GitHubOAuthenticator, config.GitLabOAuthenticator
+    assert gh.manage_groups and gh.populate_teams_in_auth_state and gh.auth_state_groups_key is github_team_groups
+    assert "read:org" in gh.scope
+    assert gl.manage_groups and isinstance(gl.auth_state_groups_key, GitLabGroups) and "read_api" in gl.scope
+    assert gl.auth_state_groups_key.api_url == "https://gitlab.example.org/api/v4"
+    assert config.JupyterHub.load_groups == {}

@@ -154,6 +154,29 @@ describe("sizes", () => {
     refused({ groups: [{ name: "t", members: ["ada", "ada"] }] }, "jupyterhub:groups[0].members", /"ada" is listed twice/);
   });
 
+  it("names the providers' groups in sizes when a provider manages groups, and refuses config groups then", () => {
+    const auth = {
+      providers: ["github", "gitlab"],
+      github: { clientId: "id", allowAll: true, manageGroups: true },
+      gitlab: { clientId: "id", allowAll: true, manageGroups: true },
+    };
+    const secrets = { githubClientSecret: "s", gitlabClientSecret: "s" };
+    const sizes = [{ name: "small" }, { name: "team", groups: ["planetary-lab:imaging", "gmap/science"] }];
+    assert.deepEqual(parseConfig({ auth, ...secrets, sizes }).sizes[1]!.groups, ["planetary-lab:imaging", "gmap/science"]);
+    refused(
+      { auth, ...secrets, sizes, groups: [{ name: "team", members: ["github:ada"] }] },
+      "jupyterhub:groups",
+      /auth.github.manageGroups or auth.gitlab.manageGroups the sign-in provider gives every user's groups: declare no groups/,
+    );
+    const githubOnly = { ...auth, providers: ["github"], gitlab: undefined };
+    refused(
+      { auth: githubOnly, githubClientSecret: "s", sizes: [{ name: "small" }, { name: "x", groups: ["gmap/science"] }] },
+      "jupyterhub:sizes[1].groups[0]",
+      /"gmap\/science" is no group name github gives \(GitHub: org:team-slug/,
+    );
+    refused({ sizes: [{ name: "small" }, { name: "x", groups: ["Team"] }] }, "jupyterhub:sizes[1].groups[0]", /group names are lower-case/);
+  });
+
   it("refuses a negative server limit", () => {
     refused({ spawner: { maxServers: -1 } }, "jupyterhub:spawner.maxServers", /./);
   });

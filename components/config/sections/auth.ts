@@ -69,6 +69,12 @@ const githubAuth = z
       .array(z.string().regex(/^[A-Za-z0-9-]+(:[A-Za-z0-9_.-]+)?$/, "entries are `org` or `org:team-slug`"))
       .default([])
       .describe("GitHub organizations (`org`) or teams (`org:team-slug`) whose members may log in (asks for the read:org scope)."),
+    manageGroups: z
+      .boolean()
+      .default(false)
+      .describe(
+        "JupyterHub groups from the user's GitHub teams, named `org:team-slug` in lower case and read at every sign-in (asks for the read:org scope); sizes name them in groups. The stack config then declares no groups.",
+      ),
   })
   .strict();
 
@@ -90,6 +96,12 @@ const gitlabAuth = z
       .default([])
       .describe("GitLab group paths (with subgroups: `group/subgroup`) whose members, direct or inherited, may log in."),
     allowedProjectIds: z.array(z.int().positive()).default([]).describe("Members (developer or above) of these project ids may log in."),
+    manageGroups: z
+      .boolean()
+      .default(false)
+      .describe(
+        "JupyterHub groups from the user's GitLab groups, named by their full path in lower case (`gmap/science`) and read at every sign-in (asks for the read_api scope); sizes name them in groups. The stack config then declares no groups.",
+      ),
   })
   .strict();
 

@@ -72,10 +72,19 @@ export const sizeEntry = z
       .optional()
       .describe("engine.mode host: GPUs for each server (Docker device requests; needs the NVIDIA container toolkit on the host)."),
     groups: z
-      .array(slug("group name"))
+      .array(
+        z
+          .string()
+          .regex(
+            /^[a-z0-9][a-z0-9._:/-]{0,254}$/,
+            "group names are lower-case: a group of the stack config, a GitHub team (org:team-slug) or a GitLab group path (gmap/science)",
+          ),
+      )
       .min(1)
       .optional()
-      .describe("Only members of these groups may choose it (and see it in the menu); default everyone."),
+      .describe(
+        "Only members of these groups may choose it (and see it in the menu); default everyone. Groups of the stack config, or with auth.github.manageGroups / auth.gitlab.manageGroups the provider's (org:team-slug, group/path).",
+      ),
     images: z.array(slug("image name")).min(1).optional().describe("The images it applies to, by name; default every image."),
   })
   .strict();
@@ -106,7 +115,11 @@ interface SizesConfig {
   readonly images: readonly { readonly name: string }[];
   readonly defaultImage?: string | undefined;
   readonly engine: { readonly mode: "host" | "swarm" };
-  readonly auth: { readonly providers: readonly string[] };
+  readonly auth: {
+    readonly providers: readonly string[];
+    readonly github?: { readonly manageGroups: boolean } | undefined;
+    readonly gitlab?: { readonly manageGroups: boolean } | undefined;
+  };
   readonly spawner: { readonly memLimit?: string | undefined; readonly memoryBudget?: string | undefined };
 }
 
@@ -115,10 +128,27 @@ export function defaultSizeName(cfg: Pick<SizesConfig, "sizes" | "defaultSize">)
   return cfg.defaultSize ?? cfg.sizes.find((s) => s.groups === undefined)?.name;
 }
 
+/** The shape of the group names each sign-in provider gives when it manages groups. */
+const providerGroupName = {
+  github: /^[a-z0-9-]+:[a-z0-9_.-]+$/,
+  gitlab: /^[a-z0-9_.][a-z0-9_.-]*(\/[a-z0-9_.][a-z0-9_.-]*)*$/,
+} as const;
+
+/** The enabled providers that give the users' groups (auth.<provider>.manageGroups). */
+export function groupProviders(cfg: Pick<SizesConfig, "auth">): ("github" | "gitlab")[] {
+  return (["github", "gitlab"] as const).filter((p) => cfg.auth.providers.includes(p) && cfg.auth[p]?.manageGroups === true);
+}
+
 /** Groups, members, sizes, the default size and the memory budget fit together. */
 export function sizeChecks(cfg: SizesConfig, issue: Issue): void {
   const groupNames = cfg.groups.map((g) => g.name);
   duplicates(groupNames).forEach((n) => issue(["groups"], `group name "${n}" is used twice`));
+  const fromProviders = groupProviders(cfg);
+  if (fromProviders.length > 0 && cfg.groups.length > 0)
+    issue(
+      ["groups"],
+      `with ${orList(fromProviders.map((p) => `auth.${p}.manageGroups`))} the sign-in provider gives every user's groups: declare no groups in the stack config (name the provider's groups in sizes)`,
+    );
   const several = cfg.auth.providers.length > 1;
   cfg.groups.forEach((g, i) => {
     duplicates(g.members).forEach((m) => issue(["groups", i, "members"], `"${m}" is listed twice`));
@@ -141,11 +171,18 @@ export function sizeChecks(cfg: SizesConfig, issue: Issue): void {
   duplicates(sizeNames).forEach((n) => issue(["sizes"], `size name "${n}" is used twice`));
   cfg.sizes.forEach((s, i) => {
     s.groups?.forEach((g, j) => {
-      if (!groupNames.includes(g))
+      if (fromProviders.length > 0) {
+        if (!fromProviders.some((p) => providerGroupName[p].test(g)))
+          issue(
+            ["sizes", i, "groups", j],
+            `"${g}" is no group name ${orList(fromProviders)} gives (GitHub: org:team-slug; GitLab: group/path)`,
+          );
+      } else if (!groupNames.includes(g)) {
         issue(
           ["sizes", i, "groups", j],
           `"${g}" is not one of the groups (${[...new Set(groupNames)].join(", ") || "none declared in groups"})`,
         );
+      }
     });
     s.images?.forEach((m, j) => {
       if (!imageNames.includes(m)) issue(["sizes", i, "images", j], `"${m}" is not one of the images (${imageNames.join(", ")})`);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..provider_groups import github_team_groups
 from .oauth import base_url, callback_url, oauth_users
 from .sign_in import SignIn
 
@@ -15,8 +16,14 @@ def configure_github(c, sign_in: SignIn) -> set[str]:
     g.oauth_callback_url = callback_url(github, "github", sign_in.url_prefix)
     orgs = github.strings("allowedOrganizations", [])
     g.allowed_organizations = set(orgs)
-    # read:user is enough to log in; without read:org only public memberships are visible
-    g.scope = ["read:user", "read:org"] if orgs else ["read:user"]
+    manage_groups = github.boolean("manageGroups", False)
+    # read:user is enough to log in; without read:org only public memberships (and no teams) are visible
+    g.scope = ["read:user", "read:org"] if orgs or manage_groups else ["read:user"]
+    if manage_groups:
+        # the user's JupyterHub groups are their teams, at every sign-in (gmap_hub.provider_groups)
+        g.manage_groups = True
+        g.populate_teams_in_auth_state = True
+        g.auth_state_groups_key = github_team_groups
     g.allowed_users = oauth_users(github)
     g.allow_all = github.boolean("allowAll", False)
     if github.has("url"):

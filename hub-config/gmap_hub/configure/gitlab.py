@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..provider_groups import GitLabGroups
 from .oauth import base_url, callback_url, oauth_users
 from .sign_in import SignIn
 
@@ -18,8 +19,13 @@ def configure_gitlab(c, sign_in: SignIn) -> set[str]:
     project_ids = gitlab.integers("allowedProjectIds", [])
     g.allowed_gitlab_groups = set(groups)
     g.allowed_project_ids = set(project_ids)
+    manage_groups = gitlab.boolean("manageGroups", False)
     # group and project membership are read through the API
-    g.scope = ["read_user", "read_api"] if groups or project_ids else ["read_user"]
+    g.scope = ["read_user", "read_api"] if groups or project_ids or manage_groups else ["read_user"]
+    if manage_groups:
+        # the user's JupyterHub groups are their GitLab groups, at every sign-in (gmap_hub.provider_groups)
+        g.manage_groups = True
+        g.auth_state_groups_key = GitLabGroups(base_url(gitlab, "url") + "/api/v4")
     g.allowed_users = oauth_users(gitlab)
     g.allow_all = gitlab.boolean("allowAll", False)
     return set(gitlab.strings("admins", []))

@@ -20,6 +20,7 @@ GitLab, under ``gitlab.basePath`` (default ``/gitlab``, so ``gitlab_url`` is
 ``http://<host>:<port>/gitlab``, a self-hosted instance under a path):
     GET|POST <base>/oauth/authorize, POST <base>/oauth/token
     GET      <base>/api/v4/user, <base>/api/v4/version
+    GET      <base>/api/v4/groups?min_access_level=N          the user's groups at level N or above
     GET      <base>/api/v4/groups/<path or id>/members[/all]/<user id>   200 member (``all``:
                                                  also inherited from parent groups), 404 not;
                                                  scope read_api. Like GitLab, the path is one

@@ -34,6 +34,13 @@ def gitlab_api(handler: Handler, provider: Provider, path: str, query: dict) -> 
                 "state": "active",
             },
         )
+    if path == "/groups":
+        # the groups the user is a member of, at min_access_level or above, one page
+        if not scopes & {"read_api", "api"}:
+            return handler._json(403, {"error": "insufficient_scope", "error_description": "read_api scope needed"})
+        least = int(query.get("min_access_level") or 10)
+        groups = [g for g, lvl in gitlab_levels(user.get("groups")).items() if lvl >= least]
+        return handler._json(200, [{"id": i + 1, "full_path": g, "path": g.rsplit("/", 1)[-1]} for i, g in enumerate(sorted(groups))])
     if path == "/version":
         return handler._json(200, {"version": provider.version, "revision": "fake"})
     # like GitLab: a group path is one URL-encoded segment (gmap%2Fscience), decoded once
