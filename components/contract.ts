@@ -176,6 +176,11 @@ export const hubSettingsSchema = z.strictObject({
         perUser: z.boolean(),
         driverOptions: z.boolean().describe("True when secrets.json's mountDriverOptions create the volume (on each node in swarm mode)."),
         driver: name.optional().describe("Volume driver of those options; absent: Docker's local driver."),
+        groups: z.array(name).min(1).optional().describe("Mounted only for members of these groups; absent: everyone."),
+        writers: z
+          .strictObject({ admins: z.boolean(), groups: z.array(name) })
+          .optional()
+          .describe("Who may write this read-only mount anyway (admins, members of groups); absent: nobody."),
       }),
     ),
     labels: stringMap,

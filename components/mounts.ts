@@ -20,6 +20,10 @@ export interface SpawnerMount {
   readonly driverOptions: boolean;
   /** The volume driver of those options, when not Docker's local driver (a volume plugin). */
   readonly driver?: string;
+  /** Mounted only for members of these groups (absent: everyone). */
+  readonly groups?: string[];
+  /** Who may write a read-only mount anyway (absent: nobody). */
+  readonly writers?: { readonly admins: boolean; readonly groups: string[] };
 }
 
 /** The source and access of a mount whose volume a driver creates (storage mounts and the homes). */
@@ -27,11 +31,14 @@ interface ShareMount {
   readonly name: string;
   readonly source: StorageSource;
   readonly readOnly: boolean;
+  /** Who may write a read-only mount anyway: its share is then mounted writable, each server's mount read-only for the others. */
+  readonly writers?: unknown;
 }
 
 /** The Docker volume driver options that mount a source (network shares, plugin volumes), or undefined for other sources. */
 export function shareDriverOptions(mount: ShareMount, credentials: StackConfig["shareCredentials"]): Record<string, string> | undefined {
-  return kindOf(mount.source).driverOptions?.(mount.source, { readOnly: mount.readOnly, credentials: credentials[mount.name] });
+  const readOnly = mount.readOnly && mount.writers === undefined;
+  return kindOf(mount.source).driverOptions?.(mount.source, { readOnly, credentials: credentials[mount.name] });
 }
 
 /** The volume plugin of a source as Docker volume specs name it (`{ driver }`), or nothing for Docker's local driver. */
@@ -129,6 +136,8 @@ export function spawnerMounts(config: PublicConfig, shareVersions: Readonly<Reco
       perUser: m.perUser,
       driverOptions: createdBySpawner(config, m),
       ...volumeDriver(m.source),
+      ...(m.groups ? { groups: m.groups } : {}),
+      ...(m.writers ? { writers: m.writers } : {}),
     };
   });
   if (config.spawner.workVolume.enabled) {

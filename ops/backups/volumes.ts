@@ -112,7 +112,8 @@ export function selectVolumes(
     }
     const shared = volumeMounts.find((m) => !m.perUser && n.storageVolume(m.name) === v.name);
     if (shared) {
-      if (shared.readOnly && !options.includeReadOnly) readOnly(v.name, shared.name);
+      // a read-only mount with writers (a curated area) is written to: it is backed up
+      if (shared.readOnly && !shared.writers && !options.includeReadOnly) readOnly(v.name, shared.name);
       else volumes.push({ kind: "shared", volume: v.name, mount: shared.name, labels });
       continue;
     }
@@ -125,7 +126,7 @@ export function selectVolumes(
     const perUser = volumeMounts.find((m) => m.perUser && v.name.startsWith(`${n.storageVolume(m.name)}-`));
     const user = perUser && unescapeUserName(v.name.slice(n.storageVolume(perUser.name).length + 1));
     if (perUser && user) {
-      if (perUser.readOnly && !options.includeReadOnly) readOnly(v.name, perUser.name);
+      if (perUser.readOnly && !perUser.writers && !options.includeReadOnly) readOnly(v.name, perUser.name);
       else volumes.push({ kind: "user", volume: v.name, user, mount: perUser.name, labels });
       continue;
     }

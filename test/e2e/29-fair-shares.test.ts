@@ -5,7 +5,8 @@
  * API: the member is offered and gets the large size (the container's limits prove it), the
  * non-member neither sees nor gets it; the GPU size fails on this GPU-less host with a clear reason;
  * the ceiling refuses the spawn past each limit with its message and admits it again once a server
- * stops; a memory hog in a small server is killed inside it while the neighbours answer; admins see
+ * stops; a group's project folder is mounted for its members only, and a curated area is written by
+ * admins and read by users; a memory hog in a small server is killed inside it while the neighbours answer; admins see
  * the usage, users do not; the config's group cannot be edited through the API and follows the
  * config on the next `pulumi up`, whose preview plans the hub's replacement only.
  */
@@ -13,11 +14,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { escapeUserName } from "../../components/identity";
 import { BrowserSession } from "./browser-session";
-import { userContainer } from "./engine";
+import { docker, userContainer } from "./engine";
 import { HubApi } from "./hub-api";
 import { hubEnv } from "./hub-env";
 import { assertQuietPreview, preview, up, upOk } from "./pulumi";
-import { editedStackFile, stack, stackSkip } from "./stack";
+import { editedStackFile, prefix, stack, stackSkip } from "./stack";
 import { uniqueName } from "./user-names";
 import { waitFor, waitForHub } from "./wait";
 
@@ -41,6 +42,11 @@ const fairShares = (members: string[], largeMemory: string) =>
       { name: "gpu", memLimit: "512M", gpus: { count: 1 }, groups: [GROUP] },
     ];
     c["jupyterhub:defaultSize"] = "small";
+    c["jupyterhub:storage"] = [
+      ...(c["jupyterhub:storage"] as unknown[]),
+      { name: "project", source: { type: "volume" }, mountPath: "/home/jovyan/project", groups: [GROUP] },
+      { name: "curated", source: { type: "volume" }, mountPath: "/mnt/curated", readOnly: true, writers: { admins: true } },
+    ];
     c["jupyterhub:spawner"] = { ...c["jupyterhub:spawner"], maxServers: 3, memoryBudget: "2G" };
   });
 
@@ -90,6 +96,8 @@ describe("fair shares: groups, sizes and the ceiling", { skip: stackSkip }, () =
     for (const name of [member, leaver, student, third, fourth]) await api.stopServer(name).catch(() => undefined);
     const restored = await up();
     assert.equal(restored.code, 0, restored.stdout + restored.stderr);
+    // retained on delete like every stack volume; the scenario's own
+    for (const name of ["project", "curated"]) await docker.getVolume(`${prefix()}-${name}`).remove();
     await waitForHub(hubEnv().url);
     await assertQuietPreview("after restoring the e2e stack file");
   });
@@ -148,6 +156,30 @@ describe("fair shares: groups, sizes and the ceiling", { skip: stackSkip }, () =
     assert.deepEqual([big.Memory, big.PidsLimit, big.ShmSize, big.CpuQuota! / big.CpuPeriod!], [1024 * M, 512, 256 * M, 1]);
     const small = (await userContainer(escapeUserName(student)))!.HostConfig;
     assert.deepEqual([small.Memory, small.PidsLimit], [384 * M, 256]);
+  });
+
+  it("the group's project folder is the members' only; admins write the curated area, users read it", async () => {
+    const admin = process.env.E2E_ADMIN_USER ?? "e2e-admin";
+    await api.startServer(admin, { size: "small" });
+    try {
+      assert.match(await api.runPython(member, "open('/home/jovyan/project/plan.txt', 'w').write('stereo'); print('written')"), /written/);
+      assert.match(await api.runPython(student, "import os; print(os.path.exists('/home/jovyan/project'))"), /False/);
+      assert.match(await api.runPython(admin, "open('/mnt/curated/readme.txt', 'w').write('curated'); print('written')"), /written/);
+      const read = await api.runPython(
+        student,
+        [
+          "import errno",
+          "print(open('/mnt/curated/readme.txt').read())",
+          "try:",
+          "    open('/mnt/curated/mine.txt', 'w')",
+          "except OSError as e:",
+          "    print('refused', errno.errorcode[e.errno])",
+        ].join("\n"),
+      );
+      assert.match(read, /curated\s+refused EROFS/);
+    } finally {
+      await api.stopServer(admin);
+    }
   });
 
   it("a memory hog in the small server is killed inside it; its server and the neighbour keep answering", async () => {

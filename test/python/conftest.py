@@ -238,12 +238,12 @@ def multi_hub(hub, settings, secrets):
 
 @pytest.fixture
 def make_spawner():
-    """make_spawner(app, user_name, groups) -> the app's spawner class, configured like the hub would,
-    for a user in the named groups."""
+    """make_spawner(app, user_name, groups, admin) -> the app's spawner class, configured like the hub
+    would, for a user in the named groups (an admin or not)."""
     from jupyterhub.objects import Hub
 
-    def make(app, user_name="Ada.Lovelace@x", groups=()):
-        user = SimpleNamespace(name=user_name, url=f"/user/{user_name}/", id=1, groups=[SimpleNamespace(name=g) for g in groups])
+    def make(app, user_name="Ada.Lovelace@x", groups=(), admin=False):
+        user = SimpleNamespace(name=user_name, url=f"/user/{user_name}/", id=1, groups=[SimpleNamespace(name=g) for g in groups], admin=admin)
         spawner = app.spawner_class(config=app.config, user=user, hub=Hub())
 
         async def answers(url):  # no request leaves the tests: the server answers at once

@@ -225,3 +225,33 @@ def test_owned_groups_cannot_be_changed_through_the_api():
         assert request(handler_class, method, "admins-made") is None
     assert request(GroupAPIHandler, "GET", "team") is None
     assert request(GroupListAPIHandler, "POST", None) is None
+
+
+def _group_mounts(settings):
+    base = {"type": "volume", "readOnly": False, "perUser": False, "driverOptions": False}
+    settings["spawner"]["mounts"] = [
+        dict(base, name="project", source="gmap-dev-project", target="/home/jovyan/project", groups=["processing-team"]),
+        dict(base, name="curated", source="gmap-dev-curated", target="/mnt/curated", readOnly=True, writers={"admins": True, "groups": ["curators"]}),
+    ]
+    return settings
+
+
+def test_group_storage_is_mounted_for_members_only_and_writable_for_writers(hub, sized, secrets, make_spawner):
+    app = hub(_group_mounts(sized), secrets)
+
+    def mounts(spawner):
+        spawner.api_token = "t" * 32
+        return {m["target"]: m["read_only"] for m in spawner.current_mounts()}, spawner.get_env().get("CHOWN_EXTRA")
+
+    assert mounts(make_spawner(app, "bob")) == ({"/mnt/curated": True}, None)
+    assert mounts(make_spawner(app, "ada", groups=["processing-team"])) == (
+        {"/home/jovyan/project": False, "/mnt/curated": True},
+        "/home/jovyan/project",
+    )
+    assert mounts(make_spawner(app, "root", admin=True)) == ({"/mnt/curated": False}, "/mnt/curated")
+    assert mounts(make_spawner(app, "cy", groups=["curators"]))[0] == {"/mnt/curated": False}
+    # a membership change is seen at the next start
+    spawner = make_spawner(app, "dan")
+    assert "/home/jovyan/project" not in mounts(spawner)[0]
+    spawner.user.groups.append(SimpleNamespace(name="processing-team"))
+    assert "/home/jovyan/project" in mounts(spawner)[0]

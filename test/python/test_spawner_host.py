@@ -58,12 +58,13 @@ def test_environment_sets_ids_and_chowns_writable_mounts_only(hub, settings, sec
         "NB_UID": "1000",
         "NB_GID": "100",
         "CHOWN_HOME": "yes",
-        "CHOWN_EXTRA": "/home/jovyan/work,/mnt/nfs,/mnt/scratch",
         "ISISDATA": "/mnt/isis/data",
     }
     spawner.api_token = "t" * 32
     env = spawner.get_env()
     assert env["ISISDATA"] == "/mnt/isis/data" and env["NB_UID"] == "1000"
+    # the writable mounts of this start, whose ownership the start-up fixes
+    assert env["CHOWN_EXTRA"] == "/home/jovyan/work,/mnt/nfs,/mnt/scratch"
     assert "GMAP_START_HOOK" not in env
 
 
@@ -73,6 +74,8 @@ def test_no_writable_mounts_means_no_chown_extra(hub, settings, secrets, make_sp
     spawner = make_spawner(hub(settings, secrets))
     assert spawner.environment == {"NB_UID": "1234", "NB_GID": "1234", "CHOWN_HOME": "yes"}
     assert [m["Target"] for m in spawner.mount_binds] == ["/mnt/isis/data"]
+    spawner.api_token = "t" * 32
+    assert "CHOWN_EXTRA" not in spawner.get_env()
 
 
 def test_create_container_request(hub, settings, secrets, make_spawner, monkeypatch):

@@ -7,6 +7,7 @@ import { escapeUserName } from "../../components/identity";
 import { spawnerMounts } from "../../components/mounts";
 import { labelKeys, labelsFor } from "../../components/names";
 import { inUseProblems, selectVolumes, unescapeUserName, type VolumeInfo } from "../../ops/backups/volumes";
+import { parseConfig } from "../../components/config";
 import { config, volume } from "./backup-fixtures";
 
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "user-names.json"), "utf8")) as {
@@ -94,6 +95,24 @@ describe("the volumes of a backup", () => {
     assert.deepEqual(
       s.skipped.map((k) => k.volume),
       ["p-isis", "p-plugin"],
+    );
+  });
+
+  it("takes a read-only mount with writers (a curated area) and a group's project folder", () => {
+    const curated = [
+      { name: "curated", source: { type: "volume" }, mountPath: "/mnt/curated", readOnly: true, writers: { admins: true } },
+      { name: "project", source: { type: "volume" }, mountPath: "/home/jovyan/project", groups: ["team"] },
+    ];
+    const c = parseConfig({ prefix: "p", groups: [{ name: "team" }], storage: curated });
+    const s = selectVolumes(c, [volume("p-curated", "storage-curated"), volume("p-project", "storage-project")], {
+      includeReadOnly: false,
+    });
+    assert.deepEqual(
+      s.volumes.map((v) => [v.kind, v.volume, v.mount]),
+      [
+        ["shared", "p-curated", "curated"],
+        ["shared", "p-project", "project"],
+      ],
     );
   });
 

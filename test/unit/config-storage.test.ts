@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseConfig } from "../../components/config";
-import { shareDriverOptions } from "../../components/mounts";
+import { shareDriverOptions, spawnerMounts } from "../../components/mounts";
 import { refused } from "./config-problems";
 
 const volumeAt = (mountPath: string, extra: Record<string, unknown> = {}) => ({
@@ -227,5 +227,53 @@ describe("network share mount options", () => {
       );
       assert.ok(!p.includes(value), p);
     }
+  });
+});
+
+describe("storage for some: groups and writers", () => {
+  const groups = [{ name: "team", members: ["ada"] }];
+  it("passes a group's project folder and a curated area to the hub", () => {
+    const c = parseConfig({
+      groups,
+      storage: [
+        { name: "project", source: { type: "volume" }, mountPath: "/home/jovyan/project", groups: ["team"] },
+        { name: "curated", source: { type: "volume" }, mountPath: "/mnt/curated", readOnly: true, writers: { admins: true } },
+      ],
+    });
+    const mounts = spawnerMounts(c, {});
+    assert.deepEqual(mounts.find((m) => m.name === "project")!.groups, ["team"]);
+    assert.deepEqual(mounts.find((m) => m.name === "curated")!.writers, { admins: true, groups: [] });
+    assert.equal(mounts.find((m) => m.name === "curated")!.readOnly, true);
+  });
+
+  it("mounts a share with writers writable: each server's mount is read-only for the others", () => {
+    const nfs = { type: "nfs", server: "10.0.0.5", export: "/curated" };
+    const options = (extra: Record<string, unknown>) =>
+      shareDriverOptions(
+        {
+          name: "curated",
+          source: parseConfig({ storage: [{ name: "curated", source: nfs, mountPath: "/mnt/c" }] }).storage[0]!.source,
+          readOnly: true,
+          ...extra,
+        },
+        {},
+      );
+    assert.match(options({})!.o!, /,ro$/);
+    assert.doesNotMatch(options({ writers: { admins: true, groups: [] } })!.o!, /ro/);
+  });
+
+  it("refuses unknown groups, writers of a writable mount and writers nobody is", () => {
+    const at = (extra: Record<string, unknown>) => ({
+      groups,
+      storage: [{ name: "d", source: { type: "volume" }, mountPath: "/mnt/d", ...extra }],
+    });
+    refused(at({ groups: ["nobody"] }), "jupyterhub:storage[0].groups[0]", /"nobody" is not one of the groups \(team\)/);
+    refused(
+      at({ readOnly: true, writers: { groups: ["nobody"] } }),
+      "jupyterhub:storage[0].writers.groups[0]",
+      /"nobody" is not one of the groups/,
+    );
+    refused(at({ writers: { admins: true } }), "jupyterhub:storage[0].writers", /set readOnly: true/);
+    refused(at({ readOnly: true, writers: {} }), "jupyterhub:storage[0].writers", /admins: true or groups/);
   });
 });

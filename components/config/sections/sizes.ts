@@ -17,6 +17,14 @@ const memberName = z
     'members are hub user names: lower-case letters, digits, ".", "_", "@" and "-" (with several auth providers prefixed by the provider, e.g. github:alice)',
   );
 
+/** A group a size or a storage mount names: the config's own, or a provider's (GitHub team, GitLab path). */
+export const groupName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9._:/-]{0,254}$/,
+    "group names are lower-case: a group of the stack config, a GitHub team (org:team-slug) or a GitLab group path (gmap/science)",
+  );
+
 /** One JupyterHub group the stack config owns. */
 export const groupEntry = z
   .object({
@@ -72,14 +80,7 @@ export const sizeEntry = z
       .optional()
       .describe("engine.mode host: GPUs for each server (Docker device requests; needs the NVIDIA container toolkit on the host)."),
     groups: z
-      .array(
-        z
-          .string()
-          .regex(
-            /^[a-z0-9][a-z0-9._:/-]{0,254}$/,
-            "group names are lower-case: a group of the stack config, a GitHub team (org:team-slug) or a GitLab group path (gmap/science)",
-          ),
-      )
+      .array(groupName)
       .min(1)
       .optional()
       .describe(
@@ -139,6 +140,17 @@ export function groupProviders(cfg: Pick<SizesConfig, "auth">): ("github" | "git
   return (["github", "gitlab"] as const).filter((p) => cfg.auth.providers.includes(p) && cfg.auth[p]?.manageGroups === true);
 }
 
+/** Why a size or a storage mount may not name this group (neither the config's nor a provider's), or undefined. */
+export function groupReferenceProblem(cfg: Pick<SizesConfig, "groups" | "auth">, name: string): string | undefined {
+  const fromProviders = groupProviders(cfg);
+  if (fromProviders.length > 0)
+    return fromProviders.some((p) => providerGroupName[p].test(name))
+      ? undefined
+      : `"${name}" is no group name ${orList(fromProviders)} gives (GitHub: org:team-slug; GitLab: group/path)`;
+  const declared = [...new Set(cfg.groups.map((g) => g.name))];
+  return declared.includes(name) ? undefined : `"${name}" is not one of the groups (${declared.join(", ") || "none declared in groups"})`;
+}
+
 /** Groups, members, sizes, the default size and the memory budget fit together. */
 export function sizeChecks(cfg: SizesConfig, issue: Issue): void {
   const groupNames = cfg.groups.map((g) => g.name);
@@ -171,18 +183,8 @@ export function sizeChecks(cfg: SizesConfig, issue: Issue): void {
   duplicates(sizeNames).forEach((n) => issue(["sizes"], `size name "${n}" is used twice`));
   cfg.sizes.forEach((s, i) => {
     s.groups?.forEach((g, j) => {
-      if (fromProviders.length > 0) {
-        if (!fromProviders.some((p) => providerGroupName[p].test(g)))
-          issue(
-            ["sizes", i, "groups", j],
-            `"${g}" is no group name ${orList(fromProviders)} gives (GitHub: org:team-slug; GitLab: group/path)`,
-          );
-      } else if (!groupNames.includes(g)) {
-        issue(
-          ["sizes", i, "groups", j],
-          `"${g}" is not one of the groups (${[...new Set(groupNames)].join(", ") || "none declared in groups"})`,
-        );
-      }
+      const problem = groupReferenceProblem(cfg, g);
+      if (problem) issue(["sizes", i, "groups", j], problem);
     });
     s.images?.forEach((m, j) => {
       if (!imageNames.includes(m)) issue(["sizes", i, "images", j], `"${m}" is not one of the images (${imageNames.join(", ")})`);

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { homeMount } from "../../names";
 import { atOrAbove, duplicates, envMap, hostPathProblem, hostSystemPaths, mountPath, notebookHome, slug, type Issue } from "../rules";
 import { shareCredential, type ShareCredential } from "./share-options";
+import { groupName, groupReferenceProblem } from "./sizes";
 import { kindOf, storageSource, type StorageSource } from "./storage-kinds";
 
 /**
@@ -39,6 +40,23 @@ const storageMount = z
       .default(false)
       .describe("One directory/volume per user ({username} is the escaped user name) instead of one shared by all."),
     environment: envMap.default({}).describe("Environment variables set in notebook containers, e.g. ISISDATA: /mnt/isis/data."),
+    groups: z
+      .array(groupName)
+      .min(1)
+      .optional()
+      .describe(
+        "Mounted only in the servers of these groups' members (a project folder of a team); default everyone. Membership is read at each server start.",
+      ),
+    writers: z
+      .object({
+        admins: z.boolean().default(false).describe("Hub admins may write."),
+        groups: z.array(groupName).default([]).describe("Members of these groups may write."),
+      })
+      .strict()
+      .optional()
+      .describe(
+        "With readOnly: true, who may write anyway (a curated area that admins fill and everyone reads); read at each server start.",
+      ),
   })
   .strict();
 export type StorageMount = z.output<typeof storageMount>;
@@ -58,6 +76,8 @@ export const shareCredentialsField = z
 interface StorageView {
   readonly storage: readonly StorageMount[];
   readonly shareCredentials: Readonly<Record<string, ShareCredential>>;
+  readonly groups: Parameters<typeof groupReferenceProblem>[0]["groups"];
+  readonly auth: Parameters<typeof groupReferenceProblem>[0]["auth"];
   readonly hub: { readonly dockerSocket: string };
   readonly spawner: {
     readonly notebookDir: string;
@@ -107,6 +127,18 @@ export function storageChecks(cfg: StorageView, issue: Issue): void {
         );
       }
     }
+    m.groups?.forEach((g, j) => {
+      const problem = groupReferenceProblem(cfg, g);
+      if (problem) issue(["storage", i, "groups", j], problem);
+    });
+    m.writers?.groups.forEach((g, j) => {
+      const problem = groupReferenceProblem(cfg, g);
+      if (problem) issue(["storage", i, "writers", "groups", j], problem);
+    });
+    if (m.writers && !m.readOnly)
+      issue(["storage", i, "writers"], "writers make a read-only mount writable for some: set readOnly: true (everyone else reads)");
+    if (m.writers && !m.writers.admins && m.writers.groups.length === 0)
+      issue(["storage", i, "writers"], "name who may write: admins: true or groups");
     const clash = Object.keys(m.environment).filter((k) => k in cfg.spawner.environment);
     clash.forEach((k) => issue(["storage", i, "environment", k], `${k} is also set in spawner.environment`));
   });

@@ -23,6 +23,9 @@ def mounts(spawner: Section, secrets: Section, swarm: bool = False) -> tuple[lis
             "per_user": m.boolean("perUser"),
             "driver_options": m.boolean("driverOptions"),
             "driver": m.string("driver", "local"),
+            # for some only: members of groups get the mount, writers may write a read-only one
+            "groups": m.raw("groups", None),
+            "writers": ({"admins": m.section("writers").boolean("admins"), "groups": m.section("writers").strings("groups")} if m.has("writers") else None),
         }
         if spec["type"] == "bind" and not spec["source"].startswith("/"):
             raise m.error("source", f"a bind mount needs an absolute host path, got {spec['source']!r}")

@@ -77,9 +77,7 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
         "NB_GID": str(spawner.integer("gid")),
         "CHOWN_HOME": "yes",
     }
-    writable = [s["target"] for s in specs if not s["read_only"]]
-    if writable:
-        environment["CHOWN_EXTRA"] = ",".join(writable)
+    # the writable mounts' ownership (CHOWN_EXTRA) depends on who starts: GmapDockerSpawner.get_env
     environment.update(spawner.string_map("environment", {}))
     d.environment = environment
     d.extra_create_kwargs = {"user": "root", "labels": dict(labels)}

@@ -51,7 +51,8 @@ class GmapDockerSpawner(MountsMixin, NetworksMixin, SizesMixin, ImagesMixin, Sta
             raise
 
     async def create_server(self):
-        """The server's Docker object: DockerSpawner's container."""
+        """The server's Docker object: DockerSpawner's container, with this user's mounts of now."""
+        self.mounts = self.current_mounts()
         return await DockerSpawner.create_object(self)
 
     async def start(self):

@@ -67,9 +67,38 @@ class MountsMixin(HasTraits):
             kwargs["driver_config"] = DriverConfig(driver, {k: self._substitute_user(v) for k, v in options.items()})
         return kwargs
 
+    def user_mount_specs(self) -> list[dict]:
+        """The specs of this user's mounts: those for everyone and those of the user's groups, each
+        writable for a writer (an admin, a member of a writers' group) of a read-only mount. Read at
+        each start: a membership change takes effect at the next one."""
+        groups = {group.name for group in self.user.groups}
+        specs = []
+        for spec in self.mount_specs:
+            if spec.get("groups") and not groups & set(spec["groups"]):
+                continue
+            writers = spec.get("writers")
+            if spec["read_only"] and writers and ((writers["admins"] and self.user.admin) or groups & set(writers["groups"])):
+                spec = {**spec, "read_only": False}
+            specs.append(spec)
+        return specs
+
+    def current_mounts(self) -> list[dict]:
+        """The docker Mount kwargs of this user's mounts (``user_mount_specs``)."""
+        return [self.mount_kwargs(spec) for spec in self.user_mount_specs()]
+
     @default("mounts")
     def _default_mounts(self):
-        return [self.mount_kwargs(spec) for spec in self.mount_specs]
+        # taken again at each start (GmapDockerSpawner.create_server)
+        return self.current_mounts()
+
+    def get_env(self):
+        """The environment, with the writable mounts whose ownership docker-stacks' start-up fixes
+        (CHOWN_EXTRA, as root, not recursive)."""
+        env = super().get_env()
+        writable = [spec["target"] for spec in self.user_mount_specs() if not spec["read_only"]]
+        if writable and "CHOWN_EXTRA" not in self.environment:
+            env["CHOWN_EXTRA"] = ",".join(writable)
+        return env
 
     def host_dirs(self) -> list[tuple[str, list[str]]]:
         """The per-user host directories of this spawner's user: (fixed parent, the directories

@@ -71,9 +71,9 @@ class GmapSwarmSpawner(GmapDockerSpawner, SwarmSpawner):
 
     @property
     def mounts(self):
-        """The mount kwargs of every spec (SwarmSpawner's own mounts know only ``volume_binds``)."""
+        """The mount kwargs of this user's mounts (SwarmSpawner's own mounts know only ``volume_binds``)."""
         self._refuse_per_user_binds()
-        return [self.mount_kwargs(spec) for spec in self.mount_specs]
+        return self.current_mounts()
 
     async def create_host_dirs(self):
         """No per-user host directories: the helper would run on the manager, not on the server's node."""
