@@ -65,6 +65,26 @@ def test_the_service_request(swarm_spawner):
     assert template["LogDriver"] == {"Name": "json-file", "Options": {"max-size": "10m", "max-file": "3"}}
 
 
+def test_a_size_sets_the_tasks_limits_and_reservations(swarm_spawner):
+    engine = Swarm([task("running")])
+    size = {
+        "name": "large",
+        "displayName": "large",
+        "memLimit": "8G",
+        "cpuLimit": 4,
+        "pidsLimit": 4096,
+        "shmSize": None,
+        "gpus": None,
+        "groups": None,
+        "images": None,
+    }
+    spawner = swarm_spawner(engine, memLimit="2G", sizes=[size], defaultSize="large")
+    asyncio.run(spawner._run_apply_user_options({"size": "large"}))
+    start(spawner)
+    limits = {"NanoCPUs": 4_000_000_000, "MemoryBytes": 8 * 1024**3}
+    assert engine.created[0]["task_template"]["Resources"] == {"Limits": {**limits, "Pids": 4096}, "Reservations": limits}
+
+
 def test_the_user_network_is_an_attachable_overlay_network_with_a_subnet_of_the_pool(swarm_spawner):
     engine = Swarm([task("running")])
     start(swarm_spawner(engine))
