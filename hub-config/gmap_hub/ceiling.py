@@ -4,15 +4,16 @@ servers' memory limits adding up to at most ``memory_budget``.
 Every hub handler that starts servers (the spawn form, the spawn page, the API) is given the
 :class:`CeilingGuard` mixin: before a spawn begins it checks the user's choice of image and size
 (HTTP 400 with the reason) and the ceiling (HTTP 429 saying which limit and what to do), and refuses
-at once; nothing is queued or half-started. The check and JupyterHub's marking of the spawn as pending
-happen without a pause between them, so two requests at once cannot both take the last place.
+at once; nothing is queued or half-started. An admitted spawn holds its place from the check on
+(``Ceiling.reserved``) until JupyterHub counts it as pending, so two requests at once cannot both
+take the last place.
 Admins see the usage at ``/hub/usage`` (and as JSON at ``/hub/api/usage``).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jupyterhub.apihandlers.base import APIHandler
 from jupyterhub.handlers.base import BaseHandler
@@ -27,21 +28,24 @@ def gib(value: int) -> str:
     return f"{value / 2**30:.3g}G"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Ceiling:
     """The hub's limits; 0 or None: no limit."""
 
     max_servers: int = 0
     memory_budget: str | None = None
     concurrent_spawn_limit: int = 0
+    #: Spawners admitted whose spawn JupyterHub has not yet marked pending.
+    reserved: set = field(default_factory=set)
 
     @property
     def budget_bytes(self) -> int:
         return memory_bytes(self.memory_budget)
 
     def servers(self, users) -> list:
-        """Every server running or starting: its spawner."""
-        return [spawner for user in users.values() for spawner in user.spawners.values() if spawner.active]
+        """Every server running or starting (or admitted to start): its spawner."""
+        active = [spawner for user in users.values() for spawner in user.spawners.values() if spawner.active]
+        return active + [spawner for spawner in self.reserved if spawner not in active]
 
     def refusal(self, users, size: dict | None, memory: int) -> str | None:
         """Why one more server of ``size`` (``memory`` bytes) may not start now, or None."""
@@ -96,21 +100,28 @@ class CeilingGuard:
 
     async def spawn_single_user(self, user, server_name="", options=None):
         spawner = user.spawners[server_name]
-        if not spawner.active:
-            # the options JupyterHub will start with: the given ones, else the last ones saved
-            chosen = options if options is not None else (spawner.orm_spawner.user_options or {})
-            if not isinstance(chosen, dict):
-                raise web.HTTPError(400, "The server options must be a JSON object")
-            image = await spawner.check_allowed(chosen["image"]) if "image" in chosen else None
-            size = spawner.choose_size(chosen, image)
-            memory = memory_bytes(size["memLimit"]) if size is not None else int(spawner.mem_limit or 0)
-            # from here to JupyterHub marking the spawn pending nothing waits: no other spawn slips in
-            problem = self.ceiling.refusal(self.users, size, memory)
-            if problem:
-                self.log.info("Spawn of %s refused: %s", spawner._log_name, problem)
-                raise web.HTTPError(429, problem)
-            spawner.admitted_size = size
-        return await super().spawn_single_user(user, server_name, options=options)
+        if spawner.active:
+            return await super().spawn_single_user(user, server_name, options=options)
+        if options is None:
+            # no choice given: JupyterHub would start with the last options saved; a size or an
+            # image those name that is no longer open to the user takes the default instead
+            options = spawner.saved_choice(spawner.orm_spawner.user_options or {})
+        if not isinstance(options, dict):
+            raise web.HTTPError(400, "The server options must be a JSON object")
+        image = await spawner.check_allowed(options["image"]) if "image" in options else None
+        size = spawner.choose_size(options, image)
+        memory = memory_bytes(size["memLimit"]) if size is not None else int(spawner.mem_limit or 0)
+        problem = self.ceiling.refusal(self.users, size, memory)
+        if problem:
+            self.log.info("Spawn of %s refused: %s", spawner._log_name, problem)
+            raise web.HTTPError(429, problem)
+        spawner.admitted_size = size
+        # holds the place until JupyterHub counts the spawn as pending (or refuses it)
+        self.ceiling.reserved.add(spawner)
+        try:
+            return await super().spawn_single_user(user, server_name, options=options)
+        finally:
+            self.ceiling.reserved.discard(spawner)
 
 
 class UsageAPIHandler(APIHandler):

@@ -255,3 +255,55 @@ def test_group_storage_is_mounted_for_members_only_and_writable_for_writers(hub,
     assert "/home/jovyan/project" not in mounts(spawner)[0]
     spawner.user.groups.append(SimpleNamespace(name="processing-team"))
     assert "/home/jovyan/project" in mounts(spawner)[0]
+
+
+def test_a_size_chosen_by_its_label_is_saved_by_name_and_counted_after_a_hub_restart(hub, sized, secrets, make_spawner):
+    app = hub(sized, secrets)
+    spawner = make_spawner(app, "ada", groups=["processing-team"])
+    options = {"size": "gpu: 8G memory, 1 GPU"}
+    asyncio.run(spawner._run_apply_user_options(options))
+    assert options == {"size": "gpu"}
+    state = spawner.get_state()
+    assert state["gmap_size"] == ["gpu", 8 * G]
+    # a new hub process: the spawner comes back from the saved state and options
+    restarted = make_spawner(app, "ada", groups=["processing-team"])
+    restarted.load_state(state)
+    restarted.user_options = {"size": "gpu"}
+    assert restarted.memory_limit_bytes() == 8 * G and restarted.recorded_size()["name"] == "gpu"
+    # the size was renamed meanwhile: the server still counts what it started with
+    sized["spawner"]["sizes"][2]["name"] = "accelerated"
+    renamed = make_spawner(hub(sized, secrets), "ada", groups=["processing-team"])
+    renamed.load_state(state)
+    assert renamed.memory_limit_bytes() == 8 * G
+    # without saved state, a size that is gone counts as the largest
+    unknown = make_spawner(hub(sized, secrets), "ada")
+    unknown.user_options = {"size": "vanished"}
+    assert unknown.memory_limit_bytes() == 16 * G
+
+
+def test_a_start_without_a_choice_takes_the_default_for_a_saved_size_no_longer_open(hub, sized, secrets, make_spawner):
+    spawner = make_spawner(hub(sized, secrets), "ada")  # no longer in the processing team
+    assert spawner.saved_choice({"image": "isis", "size": "large"}) == {"image": "isis"}
+    assert spawner.saved_choice({"image": "retired", "size": "small"}) == {"size": "small"}
+    member = make_spawner(hub(sized, secrets), "ada", groups=["processing-team"])
+    assert member.saved_choice({"image": "isis", "size": "large: 16G memory, 4 CPUs"}) == {"image": "isis", "size": "large"}
+    assert member.saved_choice({"image": "minimal", "size": "large"}) == {"image": "minimal"}
+
+
+def test_an_admitted_spawn_holds_its_place_until_it_is_pending():
+    from gmap_hub.ceiling import Ceiling
+
+    ceiling = Ceiling(max_servers=2)
+    users = _users(("a", "2G", True))
+
+    class Waiting:  # a spawner admitted, not yet pending
+        active = False
+
+        def memory_limit_bytes(self):
+            return 0
+
+    waiting = Waiting()
+    ceiling.reserved.add(waiting)
+    assert ceiling.refusal(users, None, 0).startswith("The hub is full: 2 servers")
+    ceiling.reserved.discard(waiting)
+    assert ceiling.refusal(users, None, 0) is None

@@ -177,6 +177,15 @@ describe("sizes", () => {
     refused({ sizes: [{ name: "small" }, { name: "x", groups: ["Team"] }] }, "jupyterhub:sizes[1].groups[0]", /group names are lower-case/);
   });
 
+  it("refuses native group members when anyone may sign up", () => {
+    refused(
+      { auth: { native: { openSignup: true } }, groups: [{ name: "t", members: ["ada"] }] },
+      "jupyterhub:groups[0].members[0]",
+      /anyone could sign up as "ada"/,
+    );
+    assert.equal(parseConfig({ groups: [{ name: "t", members: ["ada"] }] }).groups[0]!.members[0], "ada");
+  });
+
   it("refuses a negative server limit", () => {
     refused({ spawner: { maxServers: -1 } }, "jupyterhub:spawner.maxServers", /./);
   });

@@ -118,6 +118,7 @@ interface SizesConfig {
   readonly engine: { readonly mode: "host" | "swarm" };
   readonly auth: {
     readonly providers: readonly string[];
+    readonly native?: { readonly openSignup: boolean } | undefined;
     readonly github?: { readonly manageGroups: boolean } | undefined;
     readonly gitlab?: { readonly manageGroups: boolean } | undefined;
   };
@@ -175,6 +176,12 @@ export function sizeChecks(cfg: SizesConfig, issue: Issue): void {
         issue(["groups", i, "members", j], `with one auth provider hub user names have no prefix: write "${m.replace(/^[a-z]+:/, "")}"`);
       if (prefixed && !cfg.auth.providers.includes(m.split(":")[0]!))
         issue(["groups", i, "members", j], `"${m.split(":")[0]}" is not an enabled auth provider`);
+      const native = prefixed ? m.startsWith("native:") : cfg.auth.providers[0] === "native";
+      if (native && cfg.auth.providers.includes("native") && cfg.auth.native?.openSignup)
+        issue(
+          ["groups", i, "members", j],
+          `with auth.native.openSignup anyone could sign up as "${m}" and get this group's sizes and folders: turn openSignup off (admins authorize each account) or list accounts of another provider`,
+        );
     });
   });
 

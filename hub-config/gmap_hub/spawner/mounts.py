@@ -104,7 +104,7 @@ class MountsMixin(HasTraits):
         """The per-user host directories of this spawner's user: (fixed parent, the directories
         below it from the one holding {username} down, relative to the parent) per bind mount."""
         found = []
-        for spec in self.mount_specs:
+        for spec in self.user_mount_specs():
             source = spec["source"]
             if spec["type"] != "bind" or not spec["per_user"] or "{username}" not in source:
                 continue

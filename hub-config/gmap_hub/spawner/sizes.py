@@ -81,6 +81,9 @@ class SizesMixin(HasTraits):
 
     #: The size the hub admitted this server with (gmap_hub.ceiling), counted while it runs.
     admitted_size: dict | None = None
+    #: The size (name, memory limit in bytes) a server started with, kept in the spawner's saved
+    #: state: a restarted hub counts a running server with the limits its container really has.
+    started_size: tuple[str, int] | None = None
 
     def _group_names(self) -> set[str]:
         return {group.name for group in self.user.groups}
@@ -94,7 +97,8 @@ class SizesMixin(HasTraits):
         return size["images"] is None or image_name in size["images"]
 
     def size_named(self, name: str) -> dict | None:
-        return next((size for size in self.sizes if size["name"] == name), None)
+        """The size of that name, or of that display name (both accepted in a choice)."""
+        return next((size for size in self.sizes if size["name"] == name), None) or next((size for size in self.sizes if size["displayName"] == name), None)
 
     def image_name_of(self, reference: str | None) -> str | None:
         """The short name of an image reference of the catalog (the default image for None)."""
@@ -111,7 +115,7 @@ class SizesMixin(HasTraits):
         name = user_options.get(FIELD) or self.default_size_name
         if not isinstance(name, str):
             raise web.HTTPError(400, "The size choice must be a string")
-        size = self.size_named(name) or next((s for s in self.sizes if s["displayName"] == name), None)
+        size = self.size_named(name)
         mine = [s for s in self.sizes if self.may_use(s)]
         image_name = self.image_name_of(image_reference)
         fitting = [s["displayName"] for s in mine if self.applies_to(s, image_name)]
@@ -124,18 +128,59 @@ class SizesMixin(HasTraits):
         return size
 
     def recorded_size(self) -> dict | None:
-        """The size this server runs with: the admitted one, else the one its saved options name (a
-        server started before a hub restart), else the default; None without sizes."""
+        """The size this server runs with: the admitted one, else the one it started with (saved
+        state), else the one its saved options name, else the default; None without sizes."""
         if self.admitted_size is not None or not self.sizes:
             return self.admitted_size
+        if self.started_size is not None:
+            return self.size_named(self.started_size[0]) or {"name": self.started_size[0], "displayName": self.started_size[0], "memLimit": None}
         return self.size_named(self.user_options.get(FIELD) or "") or self.size_named(self.default_size_name)
 
     def memory_limit_bytes(self) -> int:
-        """The memory limit this server counts against the hub's memory budget (0: none)."""
-        size = self.recorded_size()
-        if size is not None:
-            return memory_bytes(size["memLimit"])
+        """The memory limit this server counts against the hub's memory budget (0: none): what it
+        was admitted or started with; for a server of unknown size, the largest size's."""
+        if self.admitted_size is not None:
+            return memory_bytes(self.admitted_size["memLimit"])
+        if self.started_size is not None:
+            return self.started_size[1]
+        if self.sizes:
+            size = self.size_named(self.user_options.get(FIELD) or self.default_size_name)
+            if size is not None:
+                return memory_bytes(size["memLimit"])
+            return max(memory_bytes(s["memLimit"]) for s in self.sizes)
         return int(self.mem_limit or 0)
+
+    def get_state(self):
+        state = super().get_state()
+        if self.admitted_size is not None:
+            state["gmap_size"] = [self.admitted_size["name"], memory_bytes(self.admitted_size["memLimit"])]
+        return state
+
+    def load_state(self, state):
+        super().load_state(state)
+        saved = state.get("gmap_size")
+        if saved:
+            self.started_size = (str(saved[0]), int(saved[1]))
+
+    def clear_state(self):
+        super().clear_state()
+        self.started_size = None
+
+    def saved_choice(self, saved: dict) -> dict:
+        """The options of a start that gave none (JupyterHub then starts with the last ones saved),
+        without a size the user may no longer have or that is gone, and without an image no longer
+        offered: those take the defaults (logged), so a start without a form never fails on them."""
+        options = dict(saved)
+        if "image" in options and options["image"] not in self._offered_images():
+            self.log.info("%s: the saved image %r is no longer offered; starting with the default", self._log_name, options.pop("image"))
+        if FIELD in options:
+            size = self.size_named(str(options[FIELD])) if self.sizes else None
+            image = self._offered_images().get(options.get("image")) if "image" in options else None
+            if size is None or not self.may_use(size) or not self.applies_to(size, self.image_name_of(image)):
+                self.log.info("%s: the saved size %r is no longer open to them; starting with the default", self._log_name, options.pop(FIELD))
+            else:
+                options[FIELD] = size["name"]
+        return options
 
     def apply_size(self, size: dict | None) -> None:
         """Puts a size's limits on this server (DockerSpawner's traits; in swarm mode the task's)."""
@@ -216,6 +261,10 @@ class SizesMixin(HasTraits):
             image = None
             if "image" in user_options:
                 image = await spawner.check_allowed(user_options["image"])
-            spawner.apply_size(spawner.choose_size(user_options, image))
+            size = spawner.choose_size(user_options, image)
+            if size is not None and user_options.get(FIELD):
+                # saved as the size's name (a display name would not find it after a rename of the label)
+                user_options[FIELD] = size["name"]
+            spawner.apply_size(size)
 
         return apply_choice
