@@ -110,8 +110,7 @@ class CeilingGuard:
             raise web.HTTPError(400, "The server options must be a JSON object")
         image = await spawner.check_allowed(options["image"]) if "image" in options else None
         size = spawner.choose_size(options, image)
-        memory = memory_bytes(size["memLimit"]) if size is not None else int(spawner.mem_limit or 0)
-        problem = self.ceiling.refusal(self.users, size, memory)
+        problem = self.ceiling.refusal(self.users, size, spawner.size_memory(size))
         if problem:
             self.log.info("Spawn of %s refused: %s", spawner._log_name, problem)
             raise web.HTTPError(429, problem)

@@ -96,6 +96,14 @@ class SizesMixin(HasTraits):
     def applies_to(size: dict, image_name: str | None) -> bool:
         return size["images"] is None or image_name in size["images"]
 
+    def my_sizes(self) -> list[dict]:
+        """The sizes this user may choose."""
+        return [size for size in self.sizes if self.may_use(size)]
+
+    def size_memory(self, size: dict | None) -> int:
+        """The memory limit (bytes, 0: none) a server of this size gets; without sizes the spawner's."""
+        return memory_bytes(size["memLimit"]) if size is not None else int(self.mem_limit or 0)
+
     def size_named(self, name: str) -> dict | None:
         """The size of that name, or of that display name (both accepted in a choice)."""
         return next((size for size in self.sizes if size["name"] == name), None) or next((size for size in self.sizes if size["displayName"] == name), None)
@@ -116,9 +124,8 @@ class SizesMixin(HasTraits):
         if not isinstance(name, str):
             raise web.HTTPError(400, "The size choice must be a string")
         size = self.size_named(name)
-        mine = [s for s in self.sizes if self.may_use(s)]
         image_name = self.image_name_of(image_reference)
-        fitting = [s["displayName"] for s in mine if self.applies_to(s, image_name)]
+        fitting = [s["displayName"] for s in self.my_sizes() if self.applies_to(s, image_name)]
         if size is None or not self.may_use(size):
             raise web.HTTPError(400, f"The size {name!r} is not offered to you on this hub. Choose one of: {', '.join(fitting) or 'none'}.")
         if not self.applies_to(size, image_name):
@@ -134,26 +141,28 @@ class SizesMixin(HasTraits):
             return self.admitted_size
         if self.started_size is not None:
             return self.size_named(self.started_size[0]) or {"name": self.started_size[0], "displayName": self.started_size[0], "memLimit": None}
-        return self.size_named(self.user_options.get(FIELD) or "") or self.size_named(self.default_size_name)
+        return self._saved_size()
+
+    def _saved_size(self) -> dict | None:
+        """The size the saved options name (the default when they name none); None for one that is gone."""
+        return self.size_named(self.user_options.get(FIELD) or self.default_size_name)
 
     def memory_limit_bytes(self) -> int:
         """The memory limit this server counts against the hub's memory budget (0: none): what it
         was admitted or started with; for a server of unknown size, the largest size's."""
         if self.admitted_size is not None:
-            return memory_bytes(self.admitted_size["memLimit"])
+            return self.size_memory(self.admitted_size)
         if self.started_size is not None:
             return self.started_size[1]
-        if self.sizes:
-            size = self.size_named(self.user_options.get(FIELD) or self.default_size_name)
-            if size is not None:
-                return memory_bytes(size["memLimit"])
-            return max(memory_bytes(s["memLimit"]) for s in self.sizes)
-        return int(self.mem_limit or 0)
+        if not self.sizes:
+            return self.size_memory(None)
+        size = self._saved_size()
+        return self.size_memory(size) if size is not None else max(self.size_memory(s) for s in self.sizes)
 
     def get_state(self):
         state = super().get_state()
         if self.admitted_size is not None:
-            state["gmap_size"] = [self.admitted_size["name"], memory_bytes(self.admitted_size["memLimit"])]
+            state["gmap_size"] = [self.admitted_size["name"], self.size_memory(self.admitted_size)]
         return state
 
     def load_state(self, state):
@@ -220,7 +229,7 @@ class SizesMixin(HasTraits):
 
     def sizes_form(self) -> str:
         """The size menu of this user (several sizes open to them), else nothing."""
-        mine = [s for s in self.sizes if self.may_use(s)]
+        mine = self.my_sizes()
         return size_options_form(mine, self.default_size_name) if len(mine) > 1 else ""
 
     def offered_image_entries(self) -> list[dict]:
@@ -229,7 +238,7 @@ class SizesMixin(HasTraits):
         entries = [e for e in self.images if e["image"] in offered]
         if not self.sizes:
             return entries
-        mine = [s for s in self.sizes if self.may_use(s)]
+        mine = self.my_sizes()
         return [e for e in entries if any(self.applies_to(s, e["name"]) for s in mine)]
 
     @default("options_form")
