@@ -49,7 +49,7 @@ export const userNameRule = { source: "[a-z0-9_][a-z0-9._@-]{0,47}", maxLength: 
  * MultiAuthenticator) `native:`, `github:` or `gitlab:`, so equal logins of different providers
  * are different users (and get different servers and volumes).
  */
-export function userNamePrefix(config: AuthChoice, provider: AuthProvider): string {
+export function userNamePrefix(config: { readonly auth: Pick<AuthChoice["auth"], "providers"> }, provider: AuthProvider): string {
   return config.auth.providers.length > 1 ? `${provider}:` : "";
 }
 

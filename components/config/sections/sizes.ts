@@ -5,7 +5,7 @@
  * docs/sizes.md.
  */
 import { z } from "zod";
-import { authProviders, userNameRule } from "../../identity";
+import { type AuthProvider, authProviders, userNamePrefix, userNameRule } from "../../identity";
 import { duplicates, orList, slug, type Issue } from "../rules";
 import { memoryBytes, memorySize } from "./spawner";
 
@@ -117,7 +117,7 @@ interface SizesConfig {
   readonly defaultImage?: string | undefined;
   readonly engine: { readonly mode: "host" | "swarm" };
   readonly auth: {
-    readonly providers: readonly string[];
+    readonly providers: readonly AuthProvider[];
     readonly native?: { readonly openSignup: boolean } | undefined;
     readonly github?: { readonly manageGroups: boolean } | undefined;
     readonly gitlab?: { readonly manageGroups: boolean } | undefined;
@@ -163,21 +163,25 @@ export function sizeChecks(cfg: SizesConfig, issue: Issue): void {
       `with ${orList(fromProviders.map((p) => `auth.${p}.manageGroups`))} the sign-in provider gives every user's groups: declare no groups in the stack config (name the provider's groups in sizes)`,
     );
   const several = cfg.auth.providers.length > 1;
+  const loginRule = new RegExp(`^${userNameRule.source}$`);
+  // the provider whose hub user names (identity.ts) the member is one of
+  const providerOf = (member: string) =>
+    cfg.auth.providers.find(
+      (p) => member.startsWith(userNamePrefix(cfg, p)) && loginRule.test(member.slice(userNamePrefix(cfg, p).length)),
+    );
   cfg.groups.forEach((g, i) => {
     duplicates(g.members).forEach((m) => issue(["groups", i, "members"], `"${m}" is listed twice`));
     g.members.forEach((m, j) => {
-      const prefixed = /^[a-z]+:/.test(m);
-      if (several && !prefixed)
+      const provider = providerOf(m);
+      const login = m.replace(/^[a-z]+:/, "");
+      if (provider === undefined)
         issue(
           ["groups", i, "members", j],
-          `with several auth providers hub user names carry the provider: write ${orList(cfg.auth.providers.map((p) => `${p}:${m}`))}`,
+          several
+            ? `with several auth providers hub user names carry the provider: write ${orList(cfg.auth.providers.map((p) => `${userNamePrefix(cfg, p)}${login}`))}`
+            : `with one auth provider hub user names have no prefix: write "${login}"`,
         );
-      if (!several && prefixed)
-        issue(["groups", i, "members", j], `with one auth provider hub user names have no prefix: write "${m.replace(/^[a-z]+:/, "")}"`);
-      if (prefixed && !cfg.auth.providers.includes(m.split(":")[0]!))
-        issue(["groups", i, "members", j], `"${m.split(":")[0]}" is not an enabled auth provider`);
-      const native = prefixed ? m.startsWith("native:") : cfg.auth.providers[0] === "native";
-      if (native && cfg.auth.providers.includes("native") && cfg.auth.native?.openSignup)
+      if (provider === "native" && cfg.auth.native?.openSignup)
         issue(
           ["groups", i, "members", j],
           `with auth.native.openSignup anyone could sign up as "${m}" and get this group's sizes and folders: turn openSignup off (admins authorize each account) or list accounts of another provider`,
