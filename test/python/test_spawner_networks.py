@@ -146,6 +146,40 @@ def test_poll_of_a_stopped_server_leaves_networks_alone(spawner):
     assert not engine.net.calls
 
 
+def test_a_running_server_is_found_at_its_address_on_its_network(spawner):
+    # at the hub's start a spawn the earlier hub did not finish has the placeholder address it began with
+    from jupyterhub.objects import Server
+
+    s = spawner(Engine(ours(), container="running"))
+    s.server = Server(ip="26e6108df025", port=55865, base_url="/user/ada/")
+    assert asyncio.run(s.get_url()) == f"http://10.9.0.2:{s.port}/user/ada/"
+
+
+class Interrupted(Engine):
+    """An engine after a hub crash: a spawn left its network (hub and proxy on it) and perhaps a
+    container it never started; removing the container takes it away at once."""
+
+    async def __call__(self, method, *args, **kwargs):
+        if method == "remove_container":
+            self.calls.append(method)
+            assert args == ("c0ffee",)
+            self.container = None
+            return None
+        return await super().__call__(method, *args, **kwargs)
+
+
+@pytest.mark.parametrize("container", [None, "created"])
+def test_at_the_hubs_start_a_server_found_not_running_leaves_nothing_behind(spawner, container):
+    # JupyterHub forgets such a server without stopping it: the check's poll clears what is left
+    engine = Interrupted(ours({"gmap-dev-hub": ["hub"], "gmap-dev-proxy": None}), container=container)
+    s = spawner(engine)
+    s._check_pending = True
+    assert asyncio.run(s.poll()) is not None
+    assert engine.net.networks == {} and engine.container is None
+    assert ("remove_container" in engine.calls) == (container == "created")
+    assert s.object_id == ""
+
+
 def test_stop_removes_the_network_once_the_container_is_gone(spawner):
     engine = Engine(ours({"gmap-dev-hub": ["hub"], "gmap-dev-proxy": None, CONTAINER: None}), container="running", stays=3)
     s = spawner(engine)

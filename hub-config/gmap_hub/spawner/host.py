@@ -70,11 +70,31 @@ class GmapDockerSpawner(MountsMixin, NetworksMixin, SizesMixin, ImagesMixin, Sta
 
     async def poll(self):
         """DockerSpawner's poll; while the server runs, also keeps hub and proxy on its network (a
-        replaced hub or proxy starts on the main network only)."""
+        replaced hub or proxy starts on the main network only); at the hub's start, a server found
+        not running is cleared away (``_forget_interrupted``)."""
         status = await super().poll()
         if status is None:
             await self.reconnect_network()
+        elif self._check_pending:
+            await self._forget_interrupted()
         return status
+
+    async def _forget_interrupted(self):
+        """At the hub's start JupyterHub forgets a server it finds not running without stopping it
+        (``User.stop`` stops only running servers): what that server, or a spawn the earlier hub did
+        not finish, left on the engine (a container that never ran or has exited, the network) goes
+        now, as on a stop, so the user's next start begins clean. The home is a named volume: kept."""
+        if self.object_id:
+            await self.remove_object()
+            self.object_id = ""
+        await self.remove_network()
+
+    async def get_url(self):
+        """The running server's address on its network. JupyterHub asks at its start for servers that
+        run: one whose spawn the earlier hub did not finish has only the placeholder address the
+        spawn began with, and is adopted at its real one (or stopped if it does not answer there)."""
+        ip, port = await self.get_ip_and_port()
+        return f"{self.server.proto}://{ip}:{port}{self.server.base_url}"
 
     async def stop(self, now=False):
         """DockerSpawner's stop (the container goes), then the server's network goes."""
