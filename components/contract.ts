@@ -162,6 +162,14 @@ export const hubSettingsSchema = z.strictObject({
     defaultSize: name.optional().describe("The size of a server nobody chose a size for (present with sizes)."),
     maxServers: maxServers.min(1).optional().describe("Servers running or starting at once, at most; absent: no limit."),
     memoryBudget: name.optional().describe("The most the running servers' memory limits may add up to (e.g. 56G); absent: no budget."),
+    homeQuota: z
+      .strictObject({
+        filesystem: z.literal("btrfs").describe("The quota mechanism: a Btrfs subvolume per home with a qgroup limit."),
+        bytes: z.int().min(1).describe("The limit of every home."),
+        groups: z.record(z.string(), z.int().min(1)).describe("Other limits for members of these groups (the largest applies)."),
+      })
+      .optional()
+      .describe('A size limit on each home, the per-user directory of the bind mount named "user"; absent: none.'),
     privileges: z
       .strictObject({ noNewPrivileges: z.boolean(), capDrop: z.array(name), capAdd: z.array(name) })
       .describe("What every user server may do as a process: no-new-privileges, the capabilities dropped, then added back."),

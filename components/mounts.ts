@@ -52,10 +52,18 @@ export function isStackVolume(mount: StorageMount): boolean {
   return !mount.perUser && !kindOf(mount.source).bind;
 }
 
-/** The users' homes as a mount whose volume a driver creates, or undefined for a volume of the Docker host. */
+/** The users' homes as a mount whose volume a driver creates, or undefined for a volume or a directory of the Docker host. */
 function homeShare(config: Pick<PublicConfig, "spawner">): ShareMount | undefined {
   const { workVolume } = config.spawner;
-  return workVolume.enabled && workVolume.source ? { name: homeMount, source: workVolume.source, readOnly: false } : undefined;
+  return workVolume.enabled && workVolume.source && !kindOf(workVolume.source).bind
+    ? { name: homeMount, source: workVolume.source, readOnly: false }
+    : undefined;
+}
+
+/** The host directory of each user's home (with {username}), when the homes live in directories of the Docker host. */
+export function homeDirectory(config: Pick<PublicConfig, "spawner">): string | undefined {
+  const { workVolume } = config.spawner;
+  return workVolume.enabled && workVolume.source ? kindOf(workVolume.source).bind?.of(workVolume.source) : undefined;
 }
 
 /**
@@ -142,10 +150,11 @@ export function spawnerMounts(config: PublicConfig, shareVersions: Readonly<Reco
   });
   if (config.spawner.workVolume.enabled) {
     const home = homeShare(config);
+    const directory = homeDirectory(config);
     mounts.push({
       name: homeMount,
-      type: "volume",
-      source: versioned(homeMount, n.userVolumeTemplate),
+      type: directory !== undefined ? "bind" : "volume",
+      source: directory ?? versioned(homeMount, n.userVolumeTemplate),
       target: config.spawner.workVolume.mountPath,
       readOnly: false,
       perUser: true,

@@ -8,7 +8,8 @@
   stopped;
 - holds the host's ceiling (gmap_hub.ceiling): a spawn over the running-server limit or the memory
   budget, or with a size the user may not have, is refused before it begins; admins see the usage;
-- keeps the groups of the stack config exactly as written (gmap_hub.groups).
+- keeps the groups of the stack config exactly as written (gmap_hub.groups);
+- checks the homes' quota and applies its limits at its start (gmap_hub.spawner.quota).
 
 The hub image starts it (``python3 -m gmap_hub.app -f jupyterhub_config.py``) in place of the
 ``jupyterhub`` command."""
@@ -28,6 +29,7 @@ from .ceiling import Ceiling, CeilingGuard, UsageAPIHandler, UsagePageHandler
 from .data_space import DataSpace, MiB
 from .groups import OwnedGroupsGuard, prune_groups
 from .leftovers import remove_hub_leftovers
+from .spawner.quota import apply_home_quotas
 from .write_guard import WriteGuard
 
 #: When this hub process started: objects made later belong to spawns of this hub.
@@ -59,6 +61,10 @@ class GmapHub(JupyterHub):
 
     data_space: DataSpace | None = None
     _space_check: PeriodicCallback | None = None
+
+    async def initialize(self, *args, **kwargs):
+        await super().initialize(*args, **kwargs)
+        await apply_home_quotas(self)
 
     async def init_spawners(self):
         initialized = await super().init_spawners()

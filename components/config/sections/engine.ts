@@ -43,7 +43,7 @@ interface EngineView {
   readonly engine: z.output<typeof engineFields>;
   readonly images: readonly { readonly constraints?: readonly string[] | undefined }[];
   readonly storage: readonly { readonly source: StorageSource }[];
-  readonly spawner: { readonly workVolume: { readonly enabled: boolean; readonly source?: unknown } };
+  readonly spawner: { readonly workVolume: { readonly enabled: boolean; readonly source?: StorageSource | undefined } };
 }
 
 /** What engine.mode swarm needs: data every node reaches, and the swarm-only keys only there. */
@@ -60,6 +60,9 @@ export function engineChecks(cfg: EngineView, issue: Issue): void {
     const problem = kindOf(m.source).swarmProblem;
     if (problem) issue(["storage", i, "source", "type"], problem);
   });
+  const homes = cfg.spawner.workVolume.source;
+  const homesProblem = homes && kindOf(homes).swarmProblem;
+  if (cfg.spawner.workVolume.enabled && homesProblem) issue(["spawner", "workVolume", "source", "type"], homesProblem);
   if (cfg.spawner.workVolume.enabled && cfg.spawner.workVolume.source === undefined) {
     issue(
       ["spawner", "workVolume", "source"],

@@ -6,7 +6,8 @@ import { z } from "zod";
 import { homeMount, userNetworkPrefixLength } from "../../names";
 import { absolutePath, envMap, mountPath, notebookHome, reportProblem, type Issue } from "../rules";
 import { egressFields, isNetworkAddress } from "./egress";
-import { networkSource } from "./storage-kinds";
+import { homeQuotaFields } from "./home-quota";
+import { homeSource } from "./storage-kinds";
 
 /** Byte multipliers of the units JupyterHub's ByteSpecification (DockerSpawner's mem_limit) takes. */
 export const byteUnits = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 } as const;
@@ -140,11 +141,12 @@ export const spawnerFields = z
           .describe(
             "Where it is mounted: the whole home by default, so whatever a user saves anywhere in the file browser persists (before: /home/jovyan/work).",
           ),
-        source: networkSource
+        source: homeSource
           .optional()
           .describe(
-            `Where the homes live when not in a volume of the Docker host: nfs, cifs (credentials in shareCredentials.${homeMount}) or driver, one volume <prefix>-user-<username> per user (export/share/options with {username}: one directory each). Required with engine.mode swarm, where a server may start on any node.`,
+            `Where the homes live when not in a volume of the Docker host: nfs, cifs (credentials in shareCredentials.${homeMount}) or driver, one volume <prefix>-user-<username> per user (export/share/options with {username}: one directory each); or host, a directory of the Docker host per user (path with {username}), where a quota can hold them. nfs, cifs or driver are required with engine.mode swarm, where a server may start on any node.`,
           ),
+        quota: homeQuotaFields,
       })
       .strict()
       .prefault({})

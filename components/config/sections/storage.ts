@@ -8,6 +8,7 @@ import { homeMount } from "../../names";
 import { atOrAbove, duplicates, envMap, hostPathProblem, hostSystemPaths, mountPath, notebookHome, slug, type Issue } from "../rules";
 import { shareCredential, type ShareCredential } from "./share-options";
 import { groupName, groupReferenceProblem } from "./sizes";
+import type { HomeQuota } from "./home-quota";
 import { kindOf, storageSource, type StorageSource } from "./storage-kinds";
 
 /**
@@ -166,3 +167,29 @@ export function storageChecks(cfg: StorageView, issue: Issue): void {
 
 const credentialsMissing = (what: string, name: string) =>
   `${what} needs credentials: pulumi config set --secret --path 'shareCredentials.${name}.password' ... (and .username), or the option "guest"`;
+
+/** What homeQuotaChecks reads of the config. */
+interface HomeQuotaView {
+  readonly groups: Parameters<typeof groupReferenceProblem>[0]["groups"];
+  readonly auth: Parameters<typeof groupReferenceProblem>[0]["auth"];
+  readonly spawner: {
+    readonly workVolume: { readonly enabled: boolean; readonly source?: StorageSource | undefined; readonly quota?: HomeQuota | undefined };
+  };
+}
+
+/** A quota needs homes in a host directory; its groups must be groups the stack knows. */
+export function homeQuotaChecks(cfg: HomeQuotaView, issue: Issue): void {
+  const { quota, source, enabled } = cfg.spawner.workVolume;
+  if (!quota) return;
+  const key = ["spawner", "workVolume", "quota"];
+  if (!enabled) issue(key, "a quota limits the homes: set spawner.workVolume.enabled: true, or remove the quota");
+  else if (!source || !kindOf(source).bind)
+    issue(
+      key,
+      'the quota is enforced by the file system of a host directory: set spawner.workVolume.source to {type: host, path: "/srv/gmap/homes/{username}"} on a Btrfs file system with quotas enabled',
+    );
+  Object.keys(quota.groups).forEach((g) => {
+    const problem = groupReferenceProblem(cfg, g);
+    if (problem) issue([...key, "groups", g], problem);
+  });
+}

@@ -14,11 +14,12 @@ from .images import ImagesMixin
 from .logs import hide_share_credentials
 from .mounts import MountsMixin
 from .networks import NetworksMixin
+from .quota import QuotaMixin
 from .sizes import SizesMixin
 from .startup import StartupMixin
 
 
-class GmapDockerSpawner(MountsMixin, NetworksMixin, SizesMixin, ImagesMixin, StartupMixin, DockerSpawner):
+class GmapDockerSpawner(MountsMixin, QuotaMixin, NetworksMixin, SizesMixin, ImagesMixin, StartupMixin, DockerSpawner):
     """Each server a container on a network of its own (docs/architecture.md)."""
 
     docker_threads = Integer(8, config=True, help="Threads for Docker API calls, shared by every spawn (DockerSpawner's own default is 1: spawns queue).")
@@ -39,11 +40,12 @@ class GmapDockerSpawner(MountsMixin, NetworksMixin, SizesMixin, ImagesMixin, Sta
         return cls._gmap_executor
 
     async def create_object(self):
-        """Creates the user's network and missing host directories, then the server, on that network
+        """Creates the user's network, the home's quota and missing host directories, then the server, on that network
         only. The hub and the proxy join the network meanwhile (``start`` waits for them before it
         returns: the server needs neither before it runs)."""
         await self.create_network()
         try:
+            await self.limit_home()
             await self.create_host_dirs()
             return await self.create_server()
         except BaseException:

@@ -1,0 +1,59 @@
+# The homes' quota on Btrfs, run as root with CAP_SYS_ADMIN in a helper container of the hub's image
+# that has the homes' fixed parent directory at $1 (gmap_hub/spawner/quota.py):
+#   check                        the parent is on Btrfs with quotas enabled (else a message, status 3)
+#   limit OWNER DIR=BYTES...     each DIR a subvolume (created owned by OWNER, mode 0700, when missing;
+#                                a plain directory is refused: its data would not count), limited to BYTES
+#   relimit DIR=BYTES...         each existing subvolume DIR limited to BYTES (missing ones are left to their first start)
+#   usage DIR...                 one line per existing DIR: DIR USED_BYTES LIMIT_BYTES (none: no limit)
+set -eu
+cd "$1"
+action="$2"
+shift 2
+case "$action" in
+check)
+  fs="$(stat -f -c %T .)"
+  if [ "$fs" != "btrfs" ]; then
+    echo "the homes' directory is on $fs, not Btrfs: spawner.workVolume.quota needs a Btrfs file system there" >&2
+    exit 3
+  fi
+  if ! btrfs qgroup show . >/dev/null 2>&1; then
+    echo "quotas are not enabled on the Btrfs file system of the homes' directory: run btrfs quota enable on it" >&2
+    exit 3
+  fi
+  ;;
+limit)
+  owner="$1"
+  shift
+  for item in "$@"; do
+    dir="${item%=*}"
+    bytes="${item##*=}"
+    if [ ! -e "$dir" ] && [ ! -L "$dir" ]; then
+      btrfs subvolume create "$dir" >/dev/null
+      chown "$owner" "$dir"
+      chmod 0700 "$dir"
+    elif ! btrfs subvolume show "$dir" >/dev/null 2>&1; then
+      echo "$dir is a plain directory, not a Btrfs subvolume, so no quota can hold it: move its files into a subvolume of that name (docs/storage.md)" >&2
+      exit 3
+    fi
+    btrfs qgroup limit "$bytes" "$dir"
+  done
+  ;;
+relimit)
+  for item in "$@"; do
+    dir="${item%=*}"
+    if btrfs subvolume show "$dir" >/dev/null 2>&1; then
+      btrfs qgroup limit "${item##*=}" "$dir"
+    fi
+  done
+  ;;
+usage)
+  for dir in "$@"; do
+    [ -d "$dir" ] || continue
+    btrfs qgroup show -rf --raw "$dir" | awk -v d="$dir" '$1 ~ /^0\// { print d, $2, $4 }'
+  done
+  ;;
+*)
+  echo "unknown action $action" >&2
+  exit 2
+  ;;
+esac

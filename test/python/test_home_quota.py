@@ -1,0 +1,114 @@
+"""The homes' quota: each home a Btrfs subvolume with its limit, made by a helper container of the
+hub's image before the server starts; the check and the limits at the hub's start."""
+
+import asyncio
+
+import pytest
+from spawner_fakes import ESCAPED
+from tornado import web
+
+GiB = 2**30
+
+
+class Helper:
+    """The Docker calls of the quota helper: records the containers made; each ends with ``status``
+    and prints ``out`` (stdout) and ``err`` (stderr)."""
+
+    def __init__(self, status=0, out="", err=""):
+        self.status, self.out, self.err = status, out, err
+        self.created, self.removed = [], []
+
+    async def __call__(self, method, *args, **kwargs):
+        if method == "inspect_container":
+            assert args == ("gmap-dev-hub",)
+            return {"Image": "sha256:hubimage"}
+        if method == "create_container":
+            self.created.append(kwargs)
+            return {"Id": f"helper-{len(self.created)}"}
+        if method == "start":
+            return None
+        if method == "wait":
+            return {"StatusCode": self.status}
+        if method == "logs":
+            return (self.out if kwargs["stdout"] else self.err).encode()
+        if method == "remove_container":
+            self.removed.append(args[0])
+            return None
+        raise AssertionError(method)
+
+
+def with_quota(settings, groups=None):
+    home = next(m for m in settings["spawner"]["mounts"] if m["name"] == "user")
+    home.update(type="bind", source="/srv/homes/{username}")
+    settings["spawner"]["homeQuota"] = {"filesystem": "btrfs", "bytes": 10 * GiB, "groups": groups or {}}
+    return settings
+
+
+def test_the_home_is_made_a_limited_subvolume_before_the_server(hub, settings, secrets, make_spawner):
+    spawner = make_spawner(hub(with_quota(settings), secrets))
+    engine = Helper()
+    spawner.docker = engine
+    asyncio.run(spawner.limit_home())
+    (helper,) = engine.created
+    # the hub's own image (btrfs-progs), as root, no network, the one capability Btrfs asks for and file ownership
+    assert helper["image"] == "sha256:hubimage" and helper["user"] == "0:0" and helper["network_disabled"]
+    assert helper["command"] == ["/gmap-homes", "limit", "1000:100", f"{ESCAPED}={10 * GiB}"]
+    host = helper["host_config"]
+    assert host["Mounts"] == [{"Type": "bind", "Source": "/srv/homes", "Target": "/gmap-homes", "ReadOnly": False}]
+    assert host["CapDrop"] == ["ALL"] and "SYS_ADMIN" in host["CapAdd"] and "NET_ADMIN" not in host["CapAdd"]
+    assert helper["labels"] == spawner.extra_create_kwargs["labels"]
+    assert engine.removed == ["helper-1"]
+
+
+@pytest.mark.parametrize(
+    ("groups", "limit"),
+    [((), 10 * GiB), (("class",), 2 * GiB), (("class", "mission"), 200 * GiB), (("other",), 10 * GiB)],
+)
+def test_a_member_gets_the_largest_limit_of_their_groups(hub, settings, secrets, make_spawner, groups, limit):
+    app = hub(with_quota(settings, {"class": 2 * GiB, "mission": 200 * GiB}), secrets)
+    assert make_spawner(app, groups=groups).home_quota_bytes() == limit
+
+
+def test_a_home_that_cannot_be_limited_fails_the_spawn_saying_why(hub, settings, secrets, make_spawner):
+    spawner = make_spawner(hub(with_quota(settings), secrets))
+    spawner.docker = Helper(status=3, err="x is a plain directory, not a Btrfs subvolume\n")
+    with pytest.raises(web.HTTPError) as e:
+        asyncio.run(spawner.limit_home())
+    assert e.value.status_code == 500
+    assert e.value.log_message % e.value.args == (f"Could not set the quota of /srv/homes/{ESCAPED}: x is a plain directory, not a Btrfs subvolume")
+
+
+def test_without_a_quota_no_helper_runs(hub, settings, secrets, make_spawner):
+    spawner = make_spawner(hub(settings, secrets))
+    spawner.docker = Helper(status=99)
+    asyncio.run(spawner.limit_home())
+    assert spawner.docker.created == []
+
+
+def test_the_hub_does_not_start_where_the_quota_cannot_hold(hub, settings, secrets, monkeypatch, capsys):
+    from gmap_hub.spawner import quota
+
+    app = hub(with_quota(settings), secrets)
+    app.init_db()
+    engine = Helper(status=3, err="the homes' directory is on ext2/ext3, not Btrfs\n")
+    monkeypatch.setattr(quota, "_engine_call", lambda: engine)
+    with pytest.raises(SystemExit):
+        asyncio.run(quota.apply_home_quotas(app))
+    assert [c["command"][1] for c in engine.created] == ["check"]
+    assert "spawner.workVolume.quota cannot be enforced at /srv/homes: the homes' directory is on ext2/ext3, not Btrfs" in capsys.readouterr().err
+
+
+def test_usage_lists_each_made_home_by_user(hub, settings, secrets, monkeypatch):
+    from gmap_hub.spawner import quota
+    from jupyterhub import orm
+
+    app = hub(with_quota(settings), secrets, initialize=True)
+    for name in ("ada", "bob"):
+        app.db.add(orm.User(name=name))
+    app.db.commit()
+    engine = Helper(out=f"ada {3 * GiB} {10 * GiB}\n")
+    monkeypatch.setattr(quota, "_engine_call", lambda: engine)
+    assert asyncio.run(quota.home_usage(app)) == {"ada": {"used": 3 * GiB, "limit": 10 * GiB}}
+    # every user of the hub's database (the admin of the test settings too)
+    assert engine.created[0]["command"][:2] == ["/gmap-homes", "usage"]
+    assert {"ada", "bob"} < set(engine.created[0]["command"][2:])
