@@ -29,7 +29,7 @@ from .ceiling import Ceiling, CeilingGuard, UsageAPIHandler, UsagePageHandler
 from .data_space import DataSpace, MiB
 from .groups import OwnedGroupsGuard, prune_groups
 from .leftovers import remove_hub_leftovers
-from .spawner.quota import apply_home_quotas
+from .spawner.quota import apply_home_quotas, home_usage
 from .write_guard import WriteGuard
 
 #: When this hub process started: objects made later belong to spawns of this hub.
@@ -90,6 +90,7 @@ class GmapHub(JupyterHub):
             (WriteGuard, CeilingGuard, OwnedGroupsGuard),
             data_space=self.data_space,
             ceiling=ceiling,
+            home_usage=staticmethod(lambda: home_usage(self)),
             owned_groups=frozenset(self.load_groups),
         )
 

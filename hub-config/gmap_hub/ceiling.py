@@ -13,6 +13,7 @@ Admins see the usage at ``/hub/usage`` (and as JSON at ``/hub/api/usage``).
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from jupyterhub.apihandlers.base import APIHandler
@@ -124,21 +125,26 @@ class CeilingGuard:
 
 
 class UsageAPIHandler(APIHandler):
-    """GET /hub/api/usage: the usage against the ceiling, as JSON (scope admin:servers)."""
+    """GET /hub/api/usage: the usage against the ceiling and the homes' usage (with a quota), as JSON
+    (scope admin:servers)."""
 
     ceiling: Ceiling
+    #: every home's usage and limit by user name (gmap_hub.spawner.quota.home_usage)
+    home_usage: Callable[[], Awaitable[dict]]
 
     @needs_scope("admin:servers")
-    def get(self):
-        self.write(json.dumps(self.ceiling.usage(self.users)))
+    async def get(self):
+        self.write(json.dumps({**self.ceiling.usage(self.users), "homes": await self.home_usage()}))
 
 
 class UsagePageHandler(BaseHandler):
-    """GET /hub/usage: the usage against the ceiling, for admins (scope admin:servers)."""
+    """GET /hub/usage: the usage against the ceiling and the homes', for admins (scope admin:servers)."""
 
     ceiling: Ceiling
+    home_usage: Callable[[], Awaitable[dict]]
 
     @web.authenticated
     @needs_scope("admin:servers")
     async def get(self):
-        self.finish(await self.render_template("gmap-usage.html", usage=self.ceiling.usage(self.users), gib=gib))
+        usage = {**self.ceiling.usage(self.users), "homes": await self.home_usage()}
+        self.finish(await self.render_template("gmap-usage.html", usage=usage, gib=gib))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure a Docker engine is running on this (Debian) machine, plus the host tools the tests use.
 #
-# - installs Debian's docker.io, mmdebstrap (stand-in images) and chromium (browser tests), with one
+# - installs Debian's docker.io, mmdebstrap (stand-in images), chromium (browser tests) and btrfs-progs
+#   (the homes' quota scenario makes a Btrfs file system in a loop-mounted file), with one
 #   `apt-get update` + `apt-get install`, only when one of them is missing;
 # - starts dockerd in the background (log: /tmp/dockerd.log) only when `docker info` fails;
 # - waits, bounded, until `docker info` answers. An engine that already answers is left alone.
@@ -33,9 +34,10 @@ declare -A providers=(
   [docker]=docker.io
   [mmdebstrap]=mmdebstrap
   [chromium]=chromium
+  [mkfs.btrfs]=btrfs-progs
 )
 missing=()
-for cmd in dockerd docker mmdebstrap chromium; do
+for cmd in dockerd docker mmdebstrap chromium mkfs.btrfs; do
   if ! command -v "$cmd" >/dev/null 2>&1; then
     pkg="${providers[$cmd]}"
     [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
@@ -52,7 +54,7 @@ if ((${#missing[@]})); then
     die "apt-get update failed (is the Debian mirror reachable?)"
   timeout 1500 apt-get "${apt_opts[@]}" install -y -q "${missing[@]}" ||
     die "apt-get install ${missing[*]} failed"
-  for cmd in dockerd docker mmdebstrap chromium; do
+  for cmd in dockerd docker mmdebstrap chromium mkfs.btrfs; do
     command -v "$cmd" >/dev/null 2>&1 || die "$cmd still not on PATH after installing ${missing[*]}"
   done
 fi

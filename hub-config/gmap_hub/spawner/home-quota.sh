@@ -47,6 +47,8 @@ relimit)
   done
   ;;
 usage)
+  # the counts as of now, not of the last transaction
+  btrfs filesystem sync . >/dev/null
   for dir in "$@"; do
     [ -d "$dir" ] || continue
     btrfs qgroup show -rf --raw "$dir" | awk -v d="$dir" '$1 ~ /^0\// { print d, $2, $4 }'

@@ -1,0 +1,120 @@
+/**
+ * Scenario 30: the homes' quota (spawner.workVolume.quota, Btrfs). The test makes a small Btrfs file
+ * system in a loop-mounted file with quotas enabled, and the e2e stack's homes go there with a limit
+ * of 64M. Two users: one writes past the limit and gets EDQUOT in their own server, their earlier file
+ * intact, while the other writes freely; admins see both homes' usage; `pulumi up` with 160M lets the
+ * first write again (the running server keeps its mount). The stack file is restored afterwards.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { HubApi } from "./hub-api";
+import { hubEnv } from "./hub-env";
+import { assertQuietPreview, up, upOk } from "./pulumi";
+import { editedStackFile, stack, stackSkip } from "./stack";
+import { uniqueName } from "./user-names";
+import { waitForHub } from "./wait";
+
+const api = new HubApi();
+const M = 2 ** 20;
+const writer = uniqueName("quota");
+const neighbour = uniqueName("roomy");
+
+/** A Btrfs file system of 512M in a loop-mounted file, quotas enabled; its mount point. */
+function btrfsFileSystem(dir: string): string {
+  const image = path.join(dir, "homes.img");
+  const mountPoint = path.join(dir, "fs");
+  fs.mkdirSync(mountPoint);
+  fs.writeFileSync(image, "");
+  fs.truncateSync(image, 512 * M);
+  execFileSync("mkfs.btrfs", ["-q", image], { timeout: 60_000 });
+  execFileSync("mount", ["-o", "loop", image, mountPoint], { timeout: 60_000 });
+  execFileSync("btrfs", ["quota", "enable", mountPoint], { timeout: 60_000 });
+  fs.mkdirSync(path.join(mountPoint, "homes"));
+  return mountPoint;
+}
+
+const withQuota = (homes: string, size: string) =>
+  editedStackFile((c) => {
+    const spawner = c["jupyterhub:spawner"] ?? {};
+    c["jupyterhub:spawner"] = {
+      ...spawner,
+      workVolume: { ...spawner.workVolume, source: { type: "host", path: `${homes}/{username}` }, quota: { filesystem: "btrfs", size } },
+    };
+  });
+
+/** Python run in a user's kernel: appends `mib` MiB to ~/name; prints "wrote N" or "refused ERRNO". */
+const write = (name: string, mib: number) =>
+  [
+    "import errno, os",
+    "try:",
+    `    with open(os.path.expanduser('~/${name}'), 'ab') as f:`,
+    `        for _ in range(${mib}):`,
+    "            f.write(b'x' * 2**20)",
+    "            f.flush()",
+    "            os.fsync(f.fileno())",
+    `    print('wrote', ${mib})`,
+    "except OSError as e:",
+    "    print('refused', errno.errorcode[e.errno])",
+  ].join("\n");
+
+describe("the homes' quota on Btrfs", { skip: stackSkip }, () => {
+  let dir: string;
+  let mountPoint: string | undefined;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "gmap-e2e-quota-"));
+    mountPoint = btrfsFileSystem(dir);
+    await upOk({ stack: stack!, configFile: withQuota(path.join(mountPoint, "homes"), "64M") });
+    await waitForHub(hubEnv().url);
+    for (const name of [writer, neighbour]) {
+      await api.createUser(name);
+      await api.startServer(name);
+    }
+  });
+
+  after(async () => {
+    for (const name of [writer, neighbour]) await api.stopServer(name).catch(() => undefined);
+    const restored = await up();
+    assert.equal(restored.code, 0, restored.stdout + restored.stderr);
+    await waitForHub(hubEnv().url);
+    if (mountPoint) execFileSync("umount", [mountPoint], { timeout: 60_000 });
+    fs.rmSync(dir, { recursive: true, force: true });
+    await assertQuietPreview("after restoring the e2e stack file");
+  });
+
+  it("each home is a subvolume of its own, owned by the notebook user", () => {
+    for (const name of [writer, neighbour]) {
+      const home = fs.readdirSync(path.join(mountPoint!, "homes")).find((d) => d.startsWith(name.split("-")[0]!));
+      assert.ok(home, `${name}'s home on the Btrfs file system`);
+    }
+    const subvolumes = execFileSync("btrfs", ["subvolume", "list", "-o", path.join(mountPoint!, "homes")], { encoding: "utf8" });
+    assert.equal(subvolumes.trim().split("\n").length, 2, subvolumes);
+  });
+
+  it("past the limit a write fails with EDQUOT in the user's own server; earlier files stay; the neighbour writes on", async () => {
+    // one kernel: a full home leaves no room for the connection file of the next one (until files go or the limit rises)
+    const code = [write("kept", 8), write("big", 100), "print('kept', os.path.getsize(os.path.expanduser('~/kept')))"];
+    assert.match(await api.runPython(writer, code.join("\n"), 120_000), new RegExp(`wrote 8\\s+refused EDQUOT\\s+kept ${8 * M}`));
+    assert.match(await api.runPython(neighbour, write("data", 40), 120_000), /wrote 40/);
+  });
+
+  it("admins see every home's usage against its limit (the page's API; users are refused it: scenario 29)", async () => {
+    const usage = await api.hub("/usage");
+    const homes = usage.homes as Record<string, { used: number; limit: number }>;
+    assert.equal(homes[writer]!.limit, 64 * M);
+    assert.ok(homes[writer]!.used > 56 * M && homes[writer]!.used <= 64 * M, JSON.stringify(homes[writer]));
+    assert.ok(homes[neighbour]!.used >= 40 * M && homes[neighbour]!.used < 56 * M, JSON.stringify(homes[neighbour]));
+  });
+
+  it("a raised limit is `pulumi up`: the running server writes again, its files where they were", async () => {
+    await upOk({ stack: stack!, configFile: withQuota(path.join(mountPoint!, "homes"), "160M") });
+    await waitForHub(hubEnv().url);
+    assert.match(await api.runPython(writer, write("more", 60), 120_000), /wrote 60/);
+    const usage = await api.hub("/usage");
+    assert.equal((usage.homes as Record<string, { limit: number }>)[writer]!.limit, 160 * M);
+  });
+});

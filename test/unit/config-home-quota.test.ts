@@ -1,0 +1,78 @@
+/** spawner.workVolume.quota: the homes in a host directory with a size limit (Btrfs), its rules and the hub's settings. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { parseConfig } from "../../components/config";
+import { spawnerMounts } from "../../components/mounts";
+import { homeQuotaSettings } from "../../components/settings";
+import { refused } from "./config-problems";
+
+const GiB = 2 ** 30;
+const homes = { type: "host", path: "/srv/gmap/homes/{username}" };
+const withQuota = (quota: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  ...extra,
+  spawner: { workVolume: { source: homes, quota: { filesystem: "btrfs", size: "10G", ...quota } } },
+});
+
+describe("the homes' quota", () => {
+  it("gives the hub the limit in bytes, per group, and the homes as a per-user bind mount", () => {
+    const config = parseConfig(
+      withQuota(
+        { groups: { "mission-team": "200G", "summer-school": "2G" } },
+        { groups: [{ name: "mission-team" }, { name: "summer-school" }] },
+      ),
+    );
+    assert.deepEqual(homeQuotaSettings(config), {
+      filesystem: "btrfs",
+      bytes: 10 * GiB,
+      groups: { "mission-team": 200 * GiB, "summer-school": 2 * GiB },
+    });
+    const home = spawnerMounts(config, {}).find((m) => m.name === "user")!;
+    assert.deepEqual(
+      { type: home.type, source: home.source, perUser: home.perUser, driverOptions: home.driverOptions },
+      { type: "bind", source: "/srv/gmap/homes/{username}", perUser: true, driverOptions: false },
+    );
+  });
+
+  it("is absent from the settings without a quota", () => {
+    assert.equal(homeQuotaSettings(parseConfig({})), undefined);
+  });
+
+  it("needs the homes in a host directory", () => {
+    refused(
+      { spawner: { workVolume: { quota: { filesystem: "btrfs", size: "10G" } } } },
+      "jupyterhub:spawner.workVolume.quota",
+      /source to \{type: host/,
+    );
+    refused(
+      {
+        spawner: {
+          workVolume: {
+            source: { type: "nfs", server: "files", export: "/homes/{username}" },
+            quota: { filesystem: "btrfs", size: "10G" },
+          },
+        },
+      },
+      "jupyterhub:spawner.workVolume.quota",
+      /host directory/,
+    );
+  });
+
+  it("refuses sizes Btrfs cannot hold or that are written another way, by key", () => {
+    refused(withQuota({ size: "10g" }), "jupyterhub:spawner.workVolume.quota.size", /write "10G"/);
+    refused(withQuota({ size: "8M" }), "jupyterhub:spawner.workVolume.quota.size", /below 16M/);
+    refused(withQuota({ size: "1.5G" }), "jupyterhub:spawner.workVolume.quota.size", /whole number/);
+    refused(withQuota({ filesystem: "xfs" }), "jupyterhub:spawner.workVolume.quota.filesystem", /"btrfs" is the quota this stack enforces/);
+  });
+
+  it("refuses groups the stack does not know", () => {
+    refused(withQuota({ groups: { nobody: "20G" } }), "jupyterhub:spawner.workVolume.quota.groups.nobody", /nobody/);
+  });
+
+  it("keeps homes in host directories out of swarm mode", () => {
+    refused(
+      { engine: { mode: "swarm" }, spawner: { egress: { restrict: false }, workVolume: { source: homes } } },
+      "jupyterhub:spawner.workVolume.source.type",
+      /host directory exists on one node only/,
+    );
+  });
+});
