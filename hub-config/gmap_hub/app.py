@@ -29,7 +29,7 @@ from .ceiling import Ceiling, CeilingGuard, UsageAPIHandler, UsagePageHandler
 from .data_space import DataSpace, MiB
 from .groups import OwnedGroupsGuard, prune_groups
 from .leftovers import remove_hub_leftovers
-from .spawner.quota import apply_home_quotas, home_usage
+from .spawner.quota import HomeUsage, apply_home_quotas
 from .write_guard import WriteGuard
 
 #: When this hub process started: objects made later belong to spawns of this hub.
@@ -60,6 +60,7 @@ class GmapHub(JupyterHub):
     )
 
     data_space: DataSpace | None = None
+    home_usage: HomeUsage | None = None
     _space_check: PeriodicCallback | None = None
 
     async def initialize(self, *args, **kwargs):
@@ -74,6 +75,12 @@ class GmapHub(JupyterHub):
     async def init_groups(self):
         await super().init_groups()
         prune_groups(self.db, self.load_groups, self.log)
+
+    def init_tornado_settings(self):
+        # each user's page shows their home's usage against its quota (templates/home.html)
+        self.home_usage = HomeUsage(self)
+        self.template_vars = {**self.template_vars, "gmap_home_usage": self.home_usage.of}
+        super().init_tornado_settings()
 
     def init_handlers(self):
         super().init_handlers()
@@ -90,7 +97,7 @@ class GmapHub(JupyterHub):
             (WriteGuard, CeilingGuard, OwnedGroupsGuard),
             data_space=self.data_space,
             ceiling=ceiling,
-            home_usage=staticmethod(lambda: home_usage(self)),
+            home_usage=staticmethod(self.home_usage.all),
             owned_groups=frozenset(self.load_groups),
         )
 

@@ -21,6 +21,7 @@ from jupyterhub.handlers.base import BaseHandler
 from jupyterhub.scopes import needs_scope
 from tornado import web
 
+from .spawner.quota import human_bytes
 from .spawner.sizes import memory_bytes
 
 
@@ -147,4 +148,4 @@ class UsagePageHandler(BaseHandler):
     @needs_scope("admin:servers")
     async def get(self):
         usage = {**self.ceiling.usage(self.users), "homes": await self.home_usage()}
-        self.finish(await self.render_template("gmap-usage.html", usage=usage, gib=gib))
+        self.finish(await self.render_template("gmap-usage.html", usage=usage, gib=gib, human_bytes=human_bytes))

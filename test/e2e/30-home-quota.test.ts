@@ -2,8 +2,9 @@
  * Scenario 30: the homes' quota (spawner.workVolume.quota, Btrfs). The test makes a small Btrfs file
  * system in a loop-mounted file with quotas enabled, and the e2e stack's homes go there with a limit
  * of 64M. Two users: one writes past the limit and gets EDQUOT in their own server, their earlier file
- * intact, while the other writes freely; admins see both homes' usage; `pulumi up` with 160M lets the
- * first write again (the running server keeps its mount). The stack file is restored afterwards.
+ * intact, while the other writes freely; admins see both homes' usage, the user their own on the hub's
+ * home page; `pulumi up` with 160M lets the first write again (the running server keeps its mount).
+ * The stack file is restored afterwards.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -11,6 +12,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { BrowserSession } from "./browser-session";
 import { HubApi } from "./hub-api";
 import { hubEnv } from "./hub-env";
 import { assertQuietPreview, up, upOk } from "./pulumi";
@@ -22,6 +24,7 @@ const api = new HubApi();
 const M = 2 ** 20;
 const writer = uniqueName("quota");
 const neighbour = uniqueName("roomy");
+const PASSWORD = "Home-Quota-Passw0rd";
 
 /** A Btrfs file system of 512M in a loop-mounted file, quotas enabled; its mount point. */
 function btrfsFileSystem(dir: string): string {
@@ -64,16 +67,20 @@ const write = (name: string, mib: number) =>
 describe("the homes' quota on Btrfs", { skip: stackSkip }, () => {
   let dir: string;
   let mountPoint: string | undefined;
+  let writerBrowser: BrowserSession;
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "gmap-e2e-quota-"));
     mountPoint = btrfsFileSystem(dir);
     await upOk({ stack: stack!, configFile: withQuota(path.join(mountPoint, "homes"), "64M") });
     await waitForHub(hubEnv().url);
-    for (const name of [writer, neighbour]) {
-      await api.createUser(name);
-      await api.startServer(name);
-    }
+    // the writer signs up (their home page is read below); the neighbour exists through the API
+    writerBrowser = new BrowserSession();
+    await writerBrowser.signUp(writer, PASSWORD);
+    await (await BrowserSession.admin()).authorize(writer);
+    await writerBrowser.login(writer, PASSWORD);
+    await api.createUser(neighbour);
+    for (const name of [writer, neighbour]) await api.startServer(name);
   });
 
   after(async () => {
@@ -102,12 +109,18 @@ describe("the homes' quota on Btrfs", { skip: stackSkip }, () => {
     assert.match(await api.runPython(neighbour, write("data", 40), 120_000), /wrote 40/);
   });
 
-  it("admins see every home's usage against its limit (the page's API; users are refused it: scenario 29)", async () => {
+  it("admins see every home's usage against its limit, each user their own on the home page (users are refused the admins' page: scenario 29)", async () => {
     const usage = await api.hub("/usage");
     const homes = usage.homes as Record<string, { used: number; limit: number }>;
     assert.equal(homes[writer]!.limit, 64 * M);
     assert.ok(homes[writer]!.used > 56 * M && homes[writer]!.used <= 64 * M, JSON.stringify(homes[writer]));
     assert.ok(homes[neighbour]!.used >= 40 * M && homes[neighbour]!.used < 56 * M, JSON.stringify(homes[neighbour]));
+    // the user sees their own on the hub's home page (from that measure), with what to do when it is nearly full
+    const page = await writerBrowser.get("/hub/home");
+    assert.match(
+      page.text,
+      /id="gmap-home-usage"[^>]*>\s*Your home holds \d+(\.\d+)?M of its 64M \((8[89]|9\d|100)%\)\.\s+Past 64M, writes fail/,
+    );
   });
 
   it("a raised limit is `pulumi up`: the running server writes again, its files where they were", async () => {

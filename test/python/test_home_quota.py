@@ -112,3 +112,41 @@ def test_usage_lists_each_made_home_by_user(hub, settings, secrets, monkeypatch)
     # every user of the hub's database (the admin of the test settings too)
     assert engine.created[0]["command"][:2] == ["/gmap-homes", "usage"]
     assert {"ada", "bob"} < set(engine.created[0]["command"][2:])
+
+
+def test_sizes_read_for_people():
+    from gmap_hub.spawner.quota import human_bytes
+
+    assert [human_bytes(v) for v in (16384, 12 * 2**20, 64 * 2**20, 2.5 * GiB, 3 * 2**40)] == ["0.016M", "12M", "64M", "2.5G", "3T"]
+
+
+def test_the_home_page_answers_from_the_last_measure_and_measures_at_most_once_a_minute(monkeypatch):
+    from types import SimpleNamespace
+
+    from gmap_hub.spawner import quota
+
+    measures = []
+
+    async def measure(app):
+        measures.append(app)
+        return {"ada": {"used": 60 * 2**20, "limit": 64 * 2**20}, "bob": {"used": 1, "limit": None}}
+
+    monkeypatch.setattr(quota, "home_usage", measure)
+    ada, bob = SimpleNamespace(name="ada"), SimpleNamespace(name="bob")
+
+    async def scenario():
+        usage = quota.HomeUsage(SimpleNamespace(log=None))
+        assert usage.of(ada) is None  # not measured yet: a measure starts
+        await asyncio.sleep(0)
+        await usage._running
+        await asyncio.sleep(0)
+        assert usage.of(ada) == {"used": "60M", "limit": "64M", "percent": 94}
+        assert usage.of(bob) is None and usage.of(None) is None  # no limit; no user
+        assert len(measures) == 1
+        usage.measured -= usage.max_age + 1
+        usage.of(ada)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert len(measures) == 2
+
+    asyncio.run(scenario())

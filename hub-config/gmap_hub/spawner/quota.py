@@ -8,11 +8,13 @@ fixed parent mounted, running ``home-quota.sh``; it is removed afterwards.
 - at the hub's start: the file system checked (the hub refuses to start on one that cannot enforce
   the quota, so ``pulumi up`` fails there) and every existing home limited anew, so a raised limit
   holds at once (``apply_home_quotas``);
-- for the admins' usage page: every home's usage and limit (``home_usage``)."""
+- for the admins' usage page and each user's home page: every home's usage and limit, measured at
+  most once a minute for the users' pages (``HomeUsage``)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -181,3 +183,47 @@ async def home_usage(app) -> dict[str, dict[str, int | None]]:
         home, used, limit = line.split()
         by_home[home] = {"used": int(used), "limit": int(limit) if limit.isdigit() else None}
     return {name: by_home[home] for name, home, _ in homes.users if home in by_home}
+
+
+def human_bytes(value: int) -> str:
+    """Bytes for people, e.g. 12.0M, 2.50G."""
+    for unit, size in (("T", 2**40), ("G", 2**30), ("M", 2**20)):
+        if value >= size:
+            return f"{value / size:.3g}{unit}"
+    return f"{value / 2**20:.2g}M"
+
+
+class HomeUsage:
+    """The homes' usage, measured by ``home_usage`` (one helper for every home): ``all`` measures anew
+    (admins' page), ``of`` answers from the last measure at once and starts a new one when it is
+    older than ``max_age`` seconds, so a busy home page costs one helper a minute at most."""
+
+    max_age = 60.0
+
+    def __init__(self, app):
+        self.app = app
+        self.values: dict[str, dict] = {}
+        self.measured = 0.0
+        self._running: asyncio.Future | None = None
+
+    async def all(self) -> dict[str, dict]:
+        if self._running is None or self._running.done():
+            self._running = asyncio.ensure_future(home_usage(self.app))
+        try:
+            self.values = await asyncio.shield(self._running)
+        except Exception:  # noqa: BLE001 - the page shows the last measure; the log says why
+            self.app.log.exception("Could not measure the homes' usage")
+        self.measured = time.monotonic()
+        return self.values
+
+    def of(self, user) -> dict | None:
+        """What the home page shows of a user's home: used, limit, percent (None: not measured yet, no quota)."""
+        if user is None:
+            return None
+        if time.monotonic() - self.measured > self.max_age and (self._running is None or self._running.done()):
+            self.measured = time.monotonic()
+            asyncio.ensure_future(self.all())
+        home = self.values.get(user.name)
+        if home is None or not home["limit"]:
+            return None
+        return {"used": human_bytes(home["used"]), "limit": human_bytes(home["limit"]), "percent": min(100, round(100 * home["used"] / home["limit"]))}
