@@ -162,6 +162,8 @@ export const hubSettingsSchema = z.strictObject({
     defaultSize: name.optional().describe("The size of a server nobody chose a size for (present with sizes)."),
     maxServers: maxServers.min(1).optional().describe("Servers running or starting at once, at most; absent: no limit."),
     memoryBudget: name.optional().describe("The most the running servers' memory limits may add up to (e.g. 56G); absent: no budget."),
+    tmpBytes: z.int().min(1).optional().describe("Size of each server's /tmp, a tmpfs; absent: /tmp is in the writable layer."),
+    writableLayerBytes: z.int().min(1).optional().describe("Docker's storage-opt size of each server's writable layer; absent: none."),
     homeQuota: z
       .strictObject({
         filesystem: z.literal("btrfs").describe("The quota mechanism: a Btrfs subvolume per home with a qgroup limit."),

@@ -146,6 +146,8 @@ export function hubSettings(
       ...sizeSettings(config),
       maxServers: config.spawner.maxServers || undefined,
       memoryBudget: config.spawner.memoryBudget,
+      tmpBytes: config.spawner.tmpSize !== undefined ? diskBytes(config.spawner.tmpSize) : undefined,
+      writableLayerBytes: config.spawner.writableLayerSize !== undefined ? diskBytes(config.spawner.writableLayerSize) : undefined,
       homeQuota: homeQuotaSettings(config),
       privileges: serverPrivileges(config),
       logOptions: containerLogOptions(config.logs),

@@ -9,7 +9,8 @@
 - holds the host's ceiling (gmap_hub.ceiling): a spawn over the running-server limit or the memory
   budget, or with a size the user may not have, is refused before it begins; admins see the usage;
 - keeps the groups of the stack config exactly as written (gmap_hub.groups);
-- checks the homes' quota and applies its limits at its start (gmap_hub.spawner.quota).
+- checks the homes' quota and applies its limits at its start (gmap_hub.spawner.quota), and that the
+  engine bounds the servers' writable layer as configured (gmap_hub.spawner.layer).
 
 The hub image starts it (``python3 -m gmap_hub.app -f jupyterhub_config.py``) in place of the
 ``jupyterhub`` command."""
@@ -29,6 +30,7 @@ from .ceiling import Ceiling, CeilingGuard, UsageAPIHandler, UsagePageHandler
 from .data_space import DataSpace, MiB
 from .groups import OwnedGroupsGuard, prune_groups
 from .leftovers import remove_hub_leftovers
+from .spawner.layer import check_writable_layer
 from .spawner.quota import HomeUsage, apply_home_quotas
 from .write_guard import WriteGuard
 
@@ -65,6 +67,8 @@ class GmapHub(JupyterHub):
 
     async def initialize(self, *args, **kwargs):
         await super().initialize(*args, **kwargs)
+        # a bound the engine or the file system cannot hold stops the hub here, saying why
+        await check_writable_layer(self)
         await apply_home_quotas(self)
 
     async def init_spawners(self):

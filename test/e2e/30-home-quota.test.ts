@@ -4,7 +4,7 @@
  * of 64M. Two users: one writes past the limit and gets EDQUOT in their own server, their earlier file
  * intact, while the other writes freely; admins see both homes' usage, the user their own on the hub's
  * home page; `pulumi up` with 160M lets the first write again (the running server keeps its mount).
- * The stack file is restored afterwards.
+ * /tmp is a tmpfs of spawner.tmpSize (32M): filling it fails there. The stack file is restored afterwards.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -45,6 +45,7 @@ const withQuota = (homes: string, size: string) =>
     const spawner = c["jupyterhub:spawner"] ?? {};
     c["jupyterhub:spawner"] = {
       ...spawner,
+      tmpSize: "32M",
       workVolume: { ...spawner.workVolume, source: { type: "host", path: `${homes}/{username}` }, quota: { filesystem: "btrfs", size } },
     };
   });
@@ -107,6 +108,24 @@ describe("the homes' quota on Btrfs", { skip: stackSkip }, () => {
     const code = [write("kept", 8), write("big", 100), "print('kept', os.path.getsize(os.path.expanduser('~/kept')))"];
     assert.match(await api.runPython(writer, code.join("\n"), 120_000), new RegExp(`wrote 8\\s+refused EDQUOT\\s+kept ${8 * M}`));
     assert.match(await api.runPython(neighbour, write("data", 40), 120_000), /wrote 40/);
+  });
+
+  it("/tmp is a tmpfs of spawner.tmpSize: a temporary file past it fails with ENOSPC, never on the host's disk", async () => {
+    const code = [
+      "import errno, os",
+      "st = os.statvfs('/tmp')",
+      "print('tmp', st.f_blocks * st.f_frsize)",
+      "try:",
+      "    with open('/tmp/fill', 'wb') as f:",
+      "        for _ in range(64):",
+      "            f.write(b'x' * 2**20)",
+      "            f.flush()",
+      "    print('wrote all')",
+      "except OSError as e:",
+      "    print('refused', errno.errorcode[e.errno])",
+      "os.remove('/tmp/fill')",
+    ];
+    assert.match(await api.runPython(neighbour, code.join("\n"), 60_000), new RegExp(`tmp ${32 * M}\\s+refused ENOSPC`));
   });
 
   it("admins see every home's usage against its limit, each user their own on the home page (users are refused the admins' page: scenario 29)", async () => {

@@ -91,7 +91,7 @@ def test_the_hub_does_not_start_where_the_quota_cannot_hold(hub, settings, secre
     app = hub(with_quota(settings), secrets)
     app.init_db()
     engine = Helper(status=3, err="the homes' directory is on ext2/ext3, not Btrfs\n")
-    monkeypatch.setattr(quota, "_engine_call", lambda: engine)
+    monkeypatch.setattr(quota, "engine_call", lambda: engine)
     with pytest.raises(SystemExit):
         asyncio.run(quota.apply_home_quotas(app))
     assert [c["command"][1] for c in engine.created] == ["check"]
@@ -107,7 +107,7 @@ def test_usage_lists_each_made_home_by_user(hub, settings, secrets, monkeypatch)
         app.db.add(orm.User(name=name))
     app.db.commit()
     engine = Helper(out=f"ada {3 * GiB} {10 * GiB}\n")
-    monkeypatch.setattr(quota, "_engine_call", lambda: engine)
+    monkeypatch.setattr(quota, "engine_call", lambda: engine)
     assert asyncio.run(quota.home_usage(app)) == {"ada": {"used": 3 * GiB, "limit": 10 * GiB}}
     # every user of the hub's database (the admin of the test settings too)
     assert engine.created[0]["command"][:2] == ["/gmap-homes", "usage"]
@@ -150,3 +150,52 @@ def test_the_home_page_answers_from_the_last_measure_and_measures_at_most_once_a
         assert len(measures) == 2
 
     asyncio.run(scenario())
+
+
+def test_tmp_and_the_writable_layer_are_bounded_as_configured(hub, settings, secrets, make_spawner):
+    settings["spawner"].update(tmpBytes=2 * GiB, writableLayerBytes=10 * GiB)
+    host = make_spawner(hub(settings, secrets)).extra_host_config
+    assert host["tmpfs"] == {"/tmp": f"size={2 * GiB},mode=1777"}
+    assert host["storage_opt"] == {"size": str(10 * GiB)}
+
+
+def test_unbounded_by_default(hub, settings, secrets, make_spawner):
+    host = make_spawner(hub(settings, secrets)).extra_host_config
+    assert "tmpfs" not in host and "storage_opt" not in host
+
+
+class Probe(Helper):
+    """The engine of the writable layer check: refuses storage-opt, or takes it."""
+
+    def __init__(self, refuses):
+        super().__init__()
+        self.refuses = refuses
+
+    async def __call__(self, method, *args, **kwargs):
+        if method == "create_container" and self.refuses:
+            from spawner_fakes import _api_error
+
+            raise _api_error(400, "--storage-opt is supported only for overlay over xfs with 'pquota' mount option")
+        return await super().__call__(method, *args, **kwargs)
+
+
+@pytest.mark.parametrize("refuses", [True, False])
+def test_the_hub_does_not_start_on_an_engine_that_cannot_bound_the_layer(hub, settings, secrets, monkeypatch, capsys, refuses):
+    from gmap_hub.spawner import layer
+
+    settings["spawner"]["writableLayerBytes"] = 10 * GiB
+    app = hub(settings, secrets)
+    engine = Probe(refuses)
+    monkeypatch.setattr(layer, "engine_call", lambda: engine)
+    if refuses:
+        with pytest.raises(SystemExit):
+            asyncio.run(layer.check_writable_layer(app))
+        assert (
+            "spawner.writableLayerSize cannot be enforced by this Docker engine: --storage-opt is supported only for overlay over xfs"
+            in capsys.readouterr().err
+        )
+    else:
+        asyncio.run(layer.check_writable_layer(app))
+        (probe,) = engine.created
+        assert probe["host_config"]["StorageOpt"] == {"size": str(10 * GiB)} and probe["command"] == ["true"]
+        assert engine.removed == ["helper-1"]

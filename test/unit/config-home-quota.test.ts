@@ -76,3 +76,17 @@ describe("the homes' quota", () => {
     );
   });
 });
+
+describe("/tmp and the writable layer", () => {
+  it("are sizes in the config, refused by key when written another way or too small", () => {
+    const config = parseConfig({ spawner: { tmpSize: "2G", writableLayerSize: "20G" } });
+    assert.deepEqual([config.spawner.tmpSize, config.spawner.writableLayerSize], ["2G", "20G"]);
+    refused({ spawner: { tmpSize: "2gb" } }, "jupyterhub:spawner.tmpSize", /write "2G"/);
+    refused({ spawner: { writableLayerSize: "16M" } }, "jupyterhub:spawner.writableLayerSize", /below 64M/);
+  });
+
+  it("stay out of swarm mode (services take neither)", () => {
+    const swarm = { engine: { mode: "swarm" }, spawner: { egress: { restrict: false }, tmpSize: "1G" } };
+    refused(swarm, "jupyterhub:spawner.tmpSize", /Swarm services take neither/);
+  });
+});

@@ -43,7 +43,11 @@ interface EngineView {
   readonly engine: z.output<typeof engineFields>;
   readonly images: readonly { readonly constraints?: readonly string[] | undefined }[];
   readonly storage: readonly { readonly source: StorageSource }[];
-  readonly spawner: { readonly workVolume: { readonly enabled: boolean; readonly source?: StorageSource | undefined } };
+  readonly spawner: {
+    readonly tmpSize?: string | undefined;
+    readonly writableLayerSize?: string | undefined;
+    readonly workVolume: { readonly enabled: boolean; readonly source?: StorageSource | undefined };
+  };
 }
 
 /** What engine.mode swarm needs: data every node reaches, and the swarm-only keys only there. */
@@ -60,6 +64,10 @@ export function engineChecks(cfg: EngineView, issue: Issue): void {
     const problem = kindOf(m.source).swarmProblem;
     if (problem) issue(["storage", i, "source", "type"], problem);
   });
+  for (const key of ["tmpSize", "writableLayerSize"] as const) {
+    if (cfg.spawner[key] !== undefined)
+      issue(["spawner", key], "engine.mode swarm: Swarm services take neither a tmpfs size nor a storage size; leave it unset");
+  }
   const homes = cfg.spawner.workVolume.source;
   const homesProblem = homes && kindOf(homes).swarmProblem;
   if (cfg.spawner.workVolume.enabled && homesProblem) issue(["spawner", "workVolume", "source", "type"], homesProblem);

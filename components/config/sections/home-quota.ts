@@ -13,16 +13,22 @@ const byteUnits = { M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 } as const;
 /** Btrfs counts a new subvolume's metadata against its qgroup: limits under 16 MiB leave no room for files. */
 export const minQuotaBytes = 16 * byteUnits.M;
 
-/** Why a disk size would not do as a quota, e.g. "10g" or "2" (undefined: it is a size such as 10G). */
-export function diskSizeProblem(value: string, key: string): string | undefined {
+/** The least a size may be, and why (in messages). */
+export interface DiskSizeFloor {
+  readonly bytes: number;
+  readonly why: string;
+}
+const quotaFloor: DiskSizeFloor = { bytes: minQuotaBytes, why: "16M, which Btrfs needs for a home's own records" };
+
+/** Why a disk size would not do, e.g. "10g" or "2" (undefined: it is a size such as 10G). */
+export function diskSizeProblem(value: string, key: string, floor: DiskSizeFloor = quotaFloor): string | undefined {
   const valid = /^(\d+)([MGT])$/.exec(value);
   if (!valid) {
     const near = /^(\d+)\s*([mgtMGT])[iI]?[bB]?$/.exec(value.trim());
     if (near) return `write "${near[1]}${near[2]!.toUpperCase()}" (${key}: a whole number and one of M, G, T)`;
     return `${key} looks like "10G": a whole number and one of the units M, G, T`;
   }
-  if (Number(valid[1]) * byteUnits[valid[2] as "M" | "G" | "T"] < minQuotaBytes)
-    return `"${value}" is below 16M, which Btrfs needs for a home's own records: give at least 16M (${key})`;
+  if (Number(valid[1]) * byteUnits[valid[2] as "M" | "G" | "T"] < floor.bytes) return `"${value}" is below ${floor.why}: give more (${key})`;
   return undefined;
 }
 
@@ -32,7 +38,9 @@ export function diskBytes(value: string): number {
   return Number(number) * byteUnits[unit as "M" | "G" | "T"];
 }
 
-const diskSize = (key: string) => z.string().superRefine(reportProblem((v) => diskSizeProblem(v, key)));
+/** A disk size such as 10G (units M, G, T), at least `floor`. */
+export const diskSize = (key: string, floor: DiskSizeFloor = quotaFloor) =>
+  z.string().superRefine(reportProblem((v) => diskSizeProblem(v, key, floor)));
 
 export const homeQuotaFields = z
   .object({

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { homeMount, userNetworkPrefixLength } from "../../names";
 import { absolutePath, envMap, mountPath, notebookHome, reportProblem, type Issue } from "../rules";
 import { egressFields, isNetworkAddress } from "./egress";
-import { homeQuotaFields } from "./home-quota";
+import { diskSize, homeQuotaFields } from "./home-quota";
 import { homeSource } from "./storage-kinds";
 
 /** Byte multipliers of the units JupyterHub's ByteSpecification (DockerSpawner's mem_limit) takes. */
@@ -122,6 +122,16 @@ export const spawnerFields = z
       .optional()
       .describe(
         "Memory the user servers may have together: a spawn whose size would take the sum of the running servers' memory limits past it is refused at once, saying so (HTTP 429). Every size then needs a memory limit. Leave room for the hub, the proxy and the host, e.g. 56G on a 64G host. Unset: no budget.",
+      ),
+    tmpSize: diskSize("spawner.tmpSize", { bytes: byteUnits.M, why: "1M" })
+      .optional()
+      .describe(
+        "Size of /tmp in every server, a memory-backed tmpfs (what it holds counts against the server's memory limit), e.g. 2G: temporary files cannot fill the host's disk. Unset: /tmp is part of the container's writable layer.",
+      ),
+    writableLayerSize: diskSize("spawner.writableLayerSize", { bytes: 64 * byteUnits.M, why: "64M" })
+      .optional()
+      .describe(
+        "Size of each server's writable layer (what is written outside its mounts: /opt/conda by pip install, /var/tmp, ...), as Docker's storage-opt size. Only engines that support it: overlay2 on XFS mounted with pquota, btrfs, zfs; the hub refuses to start on others (docs/storage.md). Unset: no bound.",
       ),
     networkPool: z
       .cidrv4({ error: "spawner.networkPool is an IPv4 range such as 10.251.0.0/16" })

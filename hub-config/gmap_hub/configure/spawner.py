@@ -88,6 +88,7 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
         "pids_limit": spawner.integer("pidsLimit"),
         "log_config": {"type": "json-file", "config": spawner.string_map("logOptions")},
         **privileges(spawner.section("privileges")),
+        **disk_bounds(spawner),
     }
 
     g = c.GmapDockerSpawner
@@ -109,6 +110,18 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
 
     if swarm is not None:
         configure_swarm(c, swarm, {i["name"] for i in entries})
+
+
+def disk_bounds(spawner: Section) -> dict:
+    """What a server may write outside its mounts: /tmp as a tmpfs of spawner.tmpBytes, the writable
+    layer at most spawner.writableLayerBytes (Docker's storage-opt; the hub checks at its start that
+    the engine takes it: gmap_hub.spawner.layer)."""
+    bounds = {}
+    if spawner.has("tmpBytes"):
+        bounds["tmpfs"] = {"/tmp": f"size={spawner.integer('tmpBytes')},mode=1777"}
+    if spawner.has("writableLayerBytes"):
+        bounds["storage_opt"] = {"size": str(spawner.integer("writableLayerBytes"))}
+    return bounds
 
 
 def sizes(spawner: Section, image_names: set[str]) -> tuple[list[dict], str]:

@@ -114,7 +114,7 @@ class QuotaMixin(HasTraits):
             raise web.HTTPError(500, "%s", f"Could not set the quota of {parent}/{home}: {e}") from None
 
 
-def _engine_call():
+def engine_call():
     """An async ``(method, *args, **kwargs)`` on a Docker API client, each call in a thread."""
     client = docker.APIClient(version="auto")
 
@@ -134,7 +134,7 @@ class Homes(NamedTuple):
     users: list[tuple[str, str, int]]
 
     async def helper(self, args: list[str]) -> str:
-        call = _engine_call()
+        call = engine_call()
         image = (await call("inspect_container", self.hub_container))["Image"]
         return await run_helper(call, image, self.parent, args, self.labels)
 
