@@ -28,7 +28,8 @@ export function diskSizeProblem(value: string, key: string, floor: DiskSizeFloor
     if (near) return `write "${near[1]}${near[2]!.toUpperCase()}" (${key}: a whole number and one of M, G, T)`;
     return `${key} looks like "10G": a whole number and one of the units M, G, T`;
   }
-  if (Number(valid[1]) * byteUnits[valid[2] as "M" | "G" | "T"] < floor.bytes) return `"${value}" is below ${floor.why}: give more (${key})`;
+  if (Number(valid[1]) * byteUnits[valid[2] as "M" | "G" | "T"] < floor.bytes)
+    return `"${value}" is below ${floor.why}: give more (${key})`;
   return undefined;
 }
 
