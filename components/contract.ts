@@ -191,6 +191,7 @@ export const hubSettingsSchema = z.strictObject({
           .strictObject({ admins: z.boolean(), groups: z.array(name) })
           .optional()
           .describe("Who may write this read-only mount anyway (admins, members of groups); absent: nobody."),
+        environment: stringMap.optional().describe("Environment set in the servers that get this mount (mounts with groups only)."),
       }),
     ),
     labels: stringMap,

@@ -24,6 +24,8 @@ export interface SpawnerMount {
   readonly groups?: string[];
   /** Who may write a read-only mount anyway (absent: nobody). */
   readonly writers?: { readonly admins: boolean; readonly groups: string[] };
+  /** The environment it sets, for a mount of some groups only (the others' is every server's). */
+  readonly environment?: Record<string, string>;
 }
 
 /** The source and access of a mount whose volume a driver creates (storage mounts and the homes). */
@@ -145,6 +147,7 @@ export function spawnerMounts(config: PublicConfig, shareVersions: Readonly<Reco
       driverOptions: createdBySpawner(config, m),
       ...volumeDriver(m.source),
       ...(m.groups ? { groups: m.groups } : {}),
+      ...(m.groups && Object.keys(m.environment).length > 0 ? { environment: { ...m.environment } } : {}),
       ...(m.writers ? { writers: m.writers } : {}),
     };
   });

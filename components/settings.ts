@@ -107,7 +107,8 @@ export function hubSettings(
   const n = names(config.prefix);
   const url = publicUrl(config);
   const environment: Record<string, string> = { ...config.spawner.environment };
-  for (const m of config.storage) Object.assign(environment, m.environment);
+  // a team's mount sets its variables in its members' servers only (spawnerMounts)
+  for (const m of config.storage) if (!m.groups) Object.assign(environment, m.environment);
   const labelMap = (component: string) => Object.fromEntries(labelsFor(config, stack, component).map((l) => [l.label, l.value]));
   return {
     hub: {

@@ -44,7 +44,13 @@ const fairShares = (members: string[], largeMemory: string) =>
     c["jupyterhub:defaultSize"] = "small";
     c["jupyterhub:storage"] = [
       ...(c["jupyterhub:storage"] as unknown[]),
-      { name: "project", source: { type: "volume" }, mountPath: "/home/jovyan/project", groups: [GROUP] },
+      {
+        name: "project",
+        source: { type: "volume" },
+        mountPath: "/home/jovyan/project",
+        groups: [GROUP],
+        environment: { PROJECT_DATA: "/home/jovyan/project" },
+      },
       { name: "curated", source: { type: "volume" }, mountPath: "/mnt/curated", readOnly: true, writers: { admins: true } },
     ];
     c["jupyterhub:spawner"] = { ...c["jupyterhub:spawner"], maxServers: 3, memoryBudget: "2G" };
@@ -164,6 +170,10 @@ describe("fair shares: groups, sizes and the ceiling", { skip: stackSkip }, () =
     try {
       assert.match(await api.runPython(member, "open('/home/jovyan/project/plan.txt', 'w').write('stereo'); print('written')"), /written/);
       assert.match(await api.runPython(student, "import os; print(os.path.exists('/home/jovyan/project'))"), /False/);
+      // the folder's variables too: the members' only
+      const projectData = "import os; print('PROJECT_DATA', os.environ.get('PROJECT_DATA'))";
+      assert.match(await api.runPython(member, projectData), /PROJECT_DATA \/home\/jovyan\/project/);
+      assert.match(await api.runPython(student, projectData), /PROJECT_DATA None/);
       assert.match(await api.runPython(admin, "open('/mnt/curated/readme.txt', 'w').write('curated'); print('written')"), /written/);
       const read = await api.runPython(
         student,

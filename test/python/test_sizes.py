@@ -230,7 +230,14 @@ def test_owned_groups_cannot_be_changed_through_the_api():
 def _group_mounts(settings):
     base = {"type": "volume", "readOnly": False, "perUser": False, "driverOptions": False}
     settings["spawner"]["mounts"] = [
-        dict(base, name="project", source="gmap-dev-project", target="/home/jovyan/project", groups=["processing-team"]),
+        dict(
+            base,
+            name="project",
+            source="gmap-dev-project",
+            target="/home/jovyan/project",
+            groups=["processing-team"],
+            environment={"PROJECT_DATA": "/home/jovyan/project"},
+        ),
         dict(base, name="curated", source="gmap-dev-curated", target="/mnt/curated", readOnly=True, writers={"admins": True, "groups": ["curators"]}),
     ]
     return settings
@@ -250,6 +257,11 @@ def test_group_storage_is_mounted_for_members_only_and_writable_for_writers(hub,
     )
     assert mounts(make_spawner(app, "root", admin=True)) == ({"/mnt/curated": False}, "/mnt/curated")
     assert mounts(make_spawner(app, "cy", groups=["curators"]))[0] == {"/mnt/curated": False}
+    # the team mount's variables are its members' only
+    assert make_spawner(app, "ada", groups=["processing-team"]).get_env()["PROJECT_DATA"] == "/home/jovyan/project"
+    bob = make_spawner(app, "bob")
+    bob.api_token = "t" * 32
+    assert "PROJECT_DATA" not in bob.get_env()
     # a membership change is seen at the next start
     spawner = make_spawner(app, "dan")
     assert "/home/jovyan/project" not in mounts(spawner)[0]

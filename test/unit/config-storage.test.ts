@@ -236,12 +236,28 @@ describe("storage for some: groups and writers", () => {
     const c = parseConfig({
       groups,
       storage: [
-        { name: "project", source: { type: "volume" }, mountPath: "/home/jovyan/project", groups: ["team"] },
-        { name: "curated", source: { type: "volume" }, mountPath: "/mnt/curated", readOnly: true, writers: { admins: true } },
+        {
+          name: "project",
+          source: { type: "volume" },
+          mountPath: "/home/jovyan/project",
+          groups: ["team"],
+          environment: { PROJECT_DATA: "/home/jovyan/project" },
+        },
+        {
+          name: "curated",
+          source: { type: "volume" },
+          mountPath: "/mnt/curated",
+          readOnly: true,
+          writers: { admins: true },
+          environment: { CURATED: "/mnt/curated" },
+        },
       ],
     });
     const mounts = spawnerMounts(c, {});
     assert.deepEqual(mounts.find((m) => m.name === "project")!.groups, ["team"]);
+    // a team mount's variables go with the mount (its members' servers); the others' to every server
+    assert.deepEqual(mounts.find((m) => m.name === "project")!.environment, { PROJECT_DATA: "/home/jovyan/project" });
+    assert.equal(mounts.find((m) => m.name === "curated")!.environment, undefined);
     assert.deepEqual(mounts.find((m) => m.name === "curated")!.writers, { admins: true, groups: [] });
     assert.equal(mounts.find((m) => m.name === "curated")!.readOnly, true);
   });

@@ -40,7 +40,11 @@ const storageMount = z
       .boolean()
       .default(false)
       .describe("One directory/volume per user ({username} is the escaped user name) instead of one shared by all."),
-    environment: envMap.default({}).describe("Environment variables set in notebook containers, e.g. ISISDATA: /mnt/isis/data."),
+    environment: envMap
+      .default({})
+      .describe(
+        "Environment variables set in notebook containers, e.g. ISISDATA: /mnt/isis/data; for a mount with groups, in its members' servers only.",
+      ),
     groups: z
       .array(groupName)
       .min(1)

@@ -25,6 +25,7 @@ def mounts(spawner: Section, secrets: Section, swarm: bool = False) -> tuple[lis
             "driver": m.string("driver", "local"),
             # for some only: members of groups get the mount, writers may write a read-only one
             "groups": m.raw("groups", None),
+            "environment": m.string_map("environment", {}),
             "writers": ({"admins": m.section("writers").boolean("admins"), "groups": m.section("writers").strings("groups")} if m.has("writers") else None),
         }
         if spec["type"] == "bind" and not spec["source"].startswith("/"):

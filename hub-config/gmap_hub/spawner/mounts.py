@@ -92,10 +92,13 @@ class MountsMixin(HasTraits):
         return self.current_mounts()
 
     def get_env(self):
-        """The environment, with the writable mounts whose ownership docker-stacks' start-up fixes
-        (CHOWN_EXTRA, as root, not recursive)."""
+        """The environment, with the variables of the user's team mounts and the writable mounts whose
+        ownership docker-stacks' start-up fixes (CHOWN_EXTRA, as root, not recursive)."""
         env = super().get_env()
-        writable = [spec["target"] for spec in self.user_mount_specs() if not spec["read_only"]]
+        specs = self.user_mount_specs()
+        for spec in specs:
+            env.update(spec.get("environment") or {})
+        writable = [spec["target"] for spec in specs if not spec["read_only"]]
         if writable and "CHOWN_EXTRA" not in self.environment:
             env["CHOWN_EXTRA"] = ",".join(writable)
         return env
