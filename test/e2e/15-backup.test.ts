@@ -3,10 +3,11 @@
  * operator runs them, against a stack of their own (Pulumi.e2e-backup.yaml, prefix gmap-bak, port
  * 18020) deployed with the real `pulumi up`.
  *
- * Three users with files (ada; zoe.d@lab, whose name the hub escapes and whose files and folders
- * have non-ASCII names: the hub's user-name rule refuses non-ASCII user names, see
- * components/identity.ts userNameRule; and grace, a native account with a password), files in the
- * shared and the per-user storage, servers running. A backup while everything runs; restores
+ * Three users with files (ada, also in a team's project folder; zoe.d@lab, whose name the hub
+ * escapes and whose files and folders have non-ASCII names: the hub's user-name rule refuses
+ * non-ASCII user names, see components/identity.ts userNameRule; and grace, a native account with a
+ * password), files in the shared and the per-user storage and in the curated area an admin writes,
+ * servers running. A backup while everything runs; restores
  * refused while volumes are in use and when a file does not match the manifest; a backup refused
  * where one exists; one user restored after losing files; the whole stack restored over its volumes
  * with the hub stopped; a lost host (every container, network, volume and the hub image gone, the
@@ -134,6 +135,10 @@ describe("backups and restores (own stack Pulumi.e2e-backup.yaml)", { skip }, ()
     for (const user of USERS) if (user !== NATIVE) await api.createUser(user);
     await Promise.all(USERS.map((u) => api.startServer(u)));
     for (const user of USERS) written[user] = JSON.parse(await api.runPython(user, writeFiles(user)));
+    // the team's project folder (ada is the member) and the curated area (admins write it)
+    assert.match(await api.runPython("ada", "open('/home/jovyan/project/plan.txt', 'w').write('stereo pairs'); print('ok')"), /ok/);
+    await api.waitReady(ADMIN);
+    assert.match(await api.runPython(ADMIN, "open('/mnt/curated/readme.txt', 'w').write('curated'); print('ok')"), /ok/);
     usersBefore = await users();
     assert.deepEqual(
       usersBefore.map((u) => u.name),
@@ -163,6 +168,9 @@ describe("backups and restores (own stack Pulumi.e2e-backup.yaml)", { skip }, ()
     assert.deepEqual(summary, [
       `database ${hubData}`,
       `hub-data ${hubData}`,
+      // a team's folder and a curated area are backed up like any shared volume
+      `shared ${PREFIX}-curated`,
+      `shared ${PREFIX}-project`,
       `shared ${PREFIX}-shared`,
       ...perUser("ada"),
       ...perUser(ADMIN), // logging in spawned the admin's server, as for any user
