@@ -225,6 +225,20 @@ def test_a_server_swarm_moved_to_another_node_counts_as_stopped(swarm_spawner):
     assert asyncio.run(spawner.poll()) == "moved by Swarm from 10.251.7.18 to 10.251.7.19"
 
 
+def test_at_the_hubs_start_a_running_task_is_found_at_its_own_address(swarm_spawner):
+    # a spawn the earlier hub did not finish: the hub's record has the placeholder it began with
+    from jupyterhub.objects import Server
+
+    networks = {NETWORK: {"Id": "net-ada", "Labels": dict(NETWORK_LABELS), "members": {}}}
+    engine = Swarm([task("running")], networks=networks)
+    engine.service = "svc-1"
+    spawner = swarm_spawner(engine)
+    spawner.server = Server(ip="26e6108df025", port=55865, base_url="/user/ada/")
+    spawner._check_pending = True
+    assert asyncio.run(spawner.poll()) is None
+    assert asyncio.run(spawner.get_url()) == f"http://10.251.7.18:{spawner.port}/user/ada/"
+
+
 def test_stop_removes_the_service_then_the_network_once_its_task_is_gone(swarm_spawner):
     networks = {NETWORK: {"Id": "net-ada", "Labels": dict(NETWORK_LABELS), "members": {"gmap-dev-hub": ["hub"], "gmap-dev-proxy": None}}}
     engine = Swarm([task("running")], networks=networks, lingers=3)

@@ -234,9 +234,10 @@ class GmapSwarmSpawner(GmapDockerSpawner, SwarmSpawner):
         """The task-based poll. A server Swarm moved to another node (its node was drained) counts as
         stopped: the proxy's route and the hub's record still point to the old address, so the hub
         stops the service and the user starts again, on a node that runs servers, with the same
-        files (they live on the network)."""
+        files (they live on the network). Not at the hub's start: a spawn the earlier hub did not
+        finish has only a placeholder address, and JupyterHub takes the task's own (``get_url``)."""
         status = await super().poll()
-        if status is not None or self.server is None or not self.server.ip:
+        if status is not None or self.server is None or not self.server.ip or self._check_pending:
             return status
         try:
             ip, _port = await self.get_ip_and_port()
