@@ -164,14 +164,6 @@ export const hubSettingsSchema = z.strictObject({
     memoryBudget: name.optional().describe("The most the running servers' memory limits may add up to (e.g. 56G); absent: no budget."),
     tmpBytes: z.int().min(1).optional().describe("Size of each server's /tmp, a tmpfs; absent: /tmp is in the writable layer."),
     writableLayerBytes: z.int().min(1).optional().describe("Docker's storage-opt size of each server's writable layer; absent: none."),
-    homeQuota: z
-      .strictObject({
-        filesystem: z.literal("btrfs").describe("The quota mechanism: a Btrfs subvolume per home with a qgroup limit."),
-        bytes: z.int().min(1).describe("The limit of every home."),
-        groups: z.record(z.string(), z.int().min(1)).describe("Other limits for members of these groups (the largest applies)."),
-      })
-      .optional()
-      .describe('A size limit on each home, the per-user directory of the bind mount named "user"; absent: none.'),
     privileges: z
       .strictObject({ noNewPrivileges: z.boolean(), capDrop: z.array(name), capAdd: z.array(name) })
       .describe("What every user server may do as a process: no-new-privileges, the capabilities dropped, then added back."),
@@ -192,6 +184,14 @@ export const hubSettingsSchema = z.strictObject({
           .optional()
           .describe("Who may write this read-only mount anyway (admins, members of groups); absent: nobody."),
         environment: stringMap.optional().describe("Environment set in the servers that get this mount (mounts with groups only)."),
+        quota: z
+          .strictObject({
+            filesystem: z.literal("btrfs").describe("The quota mechanism: a Btrfs subvolume per user with a qgroup limit."),
+            bytes: z.int().min(1).describe("The limit of each user's directory."),
+            groups: z.record(z.string(), z.int().min(1)).describe("Other limits for members of these groups (the largest applies)."),
+          })
+          .optional()
+          .describe("A size limit on each user's directory of this per-user bind mount; absent: none."),
       }),
     ),
     labels: stringMap,

@@ -3,7 +3,7 @@
  * spawner receives them, and the Docker volume options of network shares (pure functions). What
  * each kind of source needs comes from the table of storage kinds (config/sections/storage-kinds.ts).
  */
-import { kindOf, type PublicConfig, type StackConfig, type StorageSource } from "./config";
+import { diskBytes, kindOf, type PublicConfig, type Quota, type StackConfig, type StorageSource } from "./config";
 import { homeMount, names } from "./names";
 
 type StorageMount = StackConfig["storage"][number];
@@ -26,6 +26,22 @@ export interface SpawnerMount {
   readonly writers?: { readonly admins: boolean; readonly groups: string[] };
   /** The environment it sets, for a mount of some groups only (the others' is every server's). */
   readonly environment?: Record<string, string>;
+  /** A size limit on each user's directory (a per-user bind mount), as the hub applies it. */
+  readonly quota?: QuotaSettings;
+}
+
+/** A quota as the hub applies it: bytes, and other bytes per group (the largest of a user's applies). */
+export interface QuotaSettings {
+  readonly filesystem: "btrfs";
+  readonly bytes: number;
+  readonly groups: Record<string, number>;
+}
+
+/** The quota of a mount as the hub applies it, or nothing. */
+export function quotaSettings(quota: Quota | undefined): { quota?: QuotaSettings } {
+  if (!quota) return {};
+  const groups = Object.entries(quota.groups).map(([group, size]) => [group, diskBytes(size)] as const);
+  return { quota: { filesystem: quota.filesystem, bytes: diskBytes(quota.size), groups: Object.fromEntries(groups) } };
 }
 
 /** The source and access of a mount whose volume a driver creates (storage mounts and the homes). */
@@ -148,6 +164,7 @@ export function spawnerMounts(config: PublicConfig, shareVersions: Readonly<Reco
       ...volumeDriver(m.source),
       ...(m.groups ? { groups: m.groups } : {}),
       ...(m.groups && Object.keys(m.environment).length > 0 ? { environment: { ...m.environment } } : {}),
+      ...quotaSettings(m.quota),
       ...(m.writers ? { writers: m.writers } : {}),
     };
   });
@@ -163,6 +180,7 @@ export function spawnerMounts(config: PublicConfig, shareVersions: Readonly<Reco
       perUser: true,
       driverOptions: home !== undefined,
       ...(home ? volumeDriver(home.source) : {}),
+      ...quotaSettings(config.spawner.workVolume.quota),
     });
   }
   return mounts.sort((a, b) => a.target.localeCompare(b.target));

@@ -149,7 +149,6 @@ export function hubSettings(
       memoryBudget: config.spawner.memoryBudget,
       tmpBytes: config.spawner.tmpSize !== undefined ? diskBytes(config.spawner.tmpSize) : undefined,
       writableLayerBytes: config.spawner.writableLayerSize !== undefined ? diskBytes(config.spawner.writableLayerSize) : undefined,
-      homeQuota: homeQuotaSettings(config),
       privileges: serverPrivileges(config),
       logOptions: containerLogOptions(config.logs),
       mounts: spawnerMounts(config, shareVersions),
@@ -165,14 +164,6 @@ export function hubSettings(
     services: config.services,
     culler: { ...config.culler, service: culler.service, scopes: [...culler.scopes] },
   };
-}
-
-/** The homes' quota as the hub applies it (bytes; per group), absent without one. */
-export function homeQuotaSettings(config: Pick<PublicConfig, "spawner">): HubSettings["spawner"]["homeQuota"] {
-  const quota = config.spawner.workVolume.enabled ? config.spawner.workVolume.quota : undefined;
-  if (!quota) return undefined;
-  const groups = Object.entries(quota.groups).map(([group, size]) => [group, diskBytes(size)] as const);
-  return { filesystem: quota.filesystem, bytes: diskBytes(quota.size), groups: Object.fromEntries(groups) };
 }
 
 /** What users see of a size without a display name: its name and limits, e.g. "large: 16G memory, 4 CPUs, 1 GPU". */

@@ -7,7 +7,7 @@ export * from "./schema";
 export { acmeDirectoryUrl } from "./acme";
 export { oauthProviders, type OAuthProvider } from "../identity";
 export { dataReserveMiB, logLevels, routeCheckSeconds } from "./sections/hub";
-export { diskBytes } from "./sections/home-quota";
+export { diskBytes, type Quota } from "./sections/quota";
 export { hubImage, imageEntry, swarmImageKeys } from "./sections/images";
 export { defaultSizeName, gpuRequest, type SizeEntry } from "./sections/sizes";
 export { concurrentSpawnLimit, maxServers, memoryBytes, spawnerTraitOptions } from "./sections/spawner";

@@ -18,7 +18,7 @@ import { cullerFields, serviceChecks, servicesFields } from "./sections/services
 import { sizeChecks, sizeFields } from "./sections/sizes";
 import { spawnerChecks, spawnerFields } from "./sections/spawner";
 import { hooksFields, stackFields } from "./sections/stack";
-import { homeQuotaChecks, shareCredentialsField, storageChecks, storageFields } from "./sections/storage";
+import { quotaChecks, shareCredentialsField, storageChecks, storageFields } from "./sections/storage";
 import { tlsCertificateField, tlsChecks, tlsKeyField } from "./sections/tls";
 
 /** Namespace of every config key (the project name in Pulumi.yaml). */
@@ -55,7 +55,7 @@ const sectionChecks: readonly ((cfg: Fields, issue: Issue) => void)[] = [
   imageChecks,
   sizeChecks,
   storageChecks,
-  homeQuotaChecks,
+  quotaChecks,
   engineChecks,
   authChecks,
   tlsChecks,

@@ -9,7 +9,8 @@
 - holds the host's ceiling (gmap_hub.ceiling): a spawn over the running-server limit or the memory
   budget, or with a size the user may not have, is refused before it begins; admins see the usage;
 - keeps the groups of the stack config exactly as written (gmap_hub.groups);
-- checks the homes' quota and applies its limits at its start (gmap_hub.spawner.quota), and that the
+- checks the quotas of per-user directories and applies their limits at its start
+  (gmap_hub.spawner.quota), and that the
   engine bounds the servers' writable layer as configured (gmap_hub.spawner.layer).
 
 The hub image starts it (``python3 -m gmap_hub.app -f jupyterhub_config.py``) in place of the
@@ -31,7 +32,7 @@ from .data_space import DataSpace, MiB
 from .groups import OwnedGroupsGuard, prune_groups
 from .leftovers import remove_hub_leftovers
 from .spawner.layer import check_writable_layer
-from .spawner.quota import HomeUsage, apply_home_quotas
+from .spawner.quota import QuotaUsage, apply_quotas
 from .write_guard import WriteGuard
 
 #: When this hub process started: objects made later belong to spawns of this hub.
@@ -62,14 +63,14 @@ class GmapHub(JupyterHub):
     )
 
     data_space: DataSpace | None = None
-    home_usage: HomeUsage | None = None
+    quota_usage: QuotaUsage | None = None
     _space_check: PeriodicCallback | None = None
 
     async def initialize(self, *args, **kwargs):
         await super().initialize(*args, **kwargs)
         # a bound the engine or the file system cannot hold stops the hub here, saying why
         await check_writable_layer(self)
-        await apply_home_quotas(self)
+        await apply_quotas(self)
 
     async def init_spawners(self):
         initialized = await super().init_spawners()
@@ -81,9 +82,10 @@ class GmapHub(JupyterHub):
         prune_groups(self.db, self.load_groups, self.log)
 
     def init_tornado_settings(self):
-        # each user's page shows their home's usage against its quota (templates/home.html)
-        self.home_usage = HomeUsage(self)
-        self.template_vars = {**self.template_vars, "gmap_home_usage": self.home_usage.of}
+        # each user's page shows their directories' usage against their quota (templates/home.html)
+        targets = {spec["name"]: spec["target"] for spec in self.config.GmapDockerSpawner.get("mount_specs", [])}
+        self.quota_usage = QuotaUsage(self, targets)
+        self.template_vars = {**self.template_vars, "gmap_quotas": self.quota_usage.of}
         super().init_tornado_settings()
 
     def init_handlers(self):
@@ -101,7 +103,7 @@ class GmapHub(JupyterHub):
             (WriteGuard, CeilingGuard, OwnedGroupsGuard),
             data_space=self.data_space,
             ceiling=ceiling,
-            home_usage=staticmethod(self.home_usage.all),
+            quota_usage=staticmethod(self.quota_usage.all),
             owned_groups=frozenset(self.load_groups),
         )
 

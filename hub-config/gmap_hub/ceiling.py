@@ -126,26 +126,26 @@ class CeilingGuard:
 
 
 class UsageAPIHandler(APIHandler):
-    """GET /hub/api/usage: the usage against the ceiling and the homes' usage (with a quota), as JSON
+    """GET /hub/api/usage: the usage against the ceiling and of the directories under a quota, as JSON
     (scope admin:servers)."""
 
     ceiling: Ceiling
-    #: every home's usage and limit by user name (gmap_hub.spawner.quota.home_usage)
-    home_usage: Callable[[], Awaitable[dict]]
+    #: usage and limit of the directories under a quota, by mount and user (gmap_hub.spawner.quota)
+    quota_usage: Callable[[], Awaitable[dict]]
 
     @needs_scope("admin:servers")
     async def get(self):
-        self.write(json.dumps({**self.ceiling.usage(self.users), "homes": await self.home_usage()}))
+        self.write(json.dumps({**self.ceiling.usage(self.users), "quotas": await self.quota_usage()}))
 
 
 class UsagePageHandler(BaseHandler):
-    """GET /hub/usage: the usage against the ceiling and the homes', for admins (scope admin:servers)."""
+    """GET /hub/usage: the usage against the ceiling and the quotas', for admins (scope admin:servers)."""
 
     ceiling: Ceiling
-    home_usage: Callable[[], Awaitable[dict]]
+    quota_usage: Callable[[], Awaitable[dict]]
 
     @web.authenticated
     @needs_scope("admin:servers")
     async def get(self):
-        usage = {**self.ceiling.usage(self.users), "homes": await self.home_usage()}
+        usage = {**self.ceiling.usage(self.users), "quotas": await self.quota_usage()}
         self.finish(await self.render_template("gmap-usage.html", usage=usage, gib=gib, human_bytes=human_bytes))

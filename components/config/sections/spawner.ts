@@ -6,7 +6,7 @@ import { z } from "zod";
 import { homeMount, userNetworkPrefixLength } from "../../names";
 import { absolutePath, envMap, mountPath, notebookHome, reportProblem, type Issue } from "../rules";
 import { egressFields, isNetworkAddress } from "./egress";
-import { diskSize, homeQuotaFields } from "./home-quota";
+import { diskSize, quotaFields } from "./quota";
 import { homeSource } from "./storage-kinds";
 
 /** Byte multipliers of the units JupyterHub's ByteSpecification (DockerSpawner's mem_limit) takes. */
@@ -156,7 +156,7 @@ export const spawnerFields = z
           .describe(
             `Where the homes live when not in a volume of the Docker host: nfs, cifs (credentials in shareCredentials.${homeMount}) or driver, one volume <prefix>-user-<username> per user (export/share/options with {username}: one directory each); or host, a directory of the Docker host per user (path with {username}), where a quota can hold them. nfs, cifs or driver are required with engine.mode swarm, where a server may start on any node.`,
           ),
-        quota: homeQuotaFields,
+        quota: quotaFields("spawner.workVolume.quota", "home"),
       })
       .strict()
       .prefault({})

@@ -8,7 +8,7 @@ import { homeMount } from "../../names";
 import { atOrAbove, duplicates, envMap, hostPathProblem, hostSystemPaths, mountPath, notebookHome, slug, type Issue } from "../rules";
 import { shareCredential, type ShareCredential } from "./share-options";
 import { groupName, groupReferenceProblem } from "./sizes";
-import type { HomeQuota } from "./home-quota";
+import { quotaFields, type Quota } from "./quota";
 import { kindOf, storageSource, type StorageSource } from "./storage-kinds";
 
 /**
@@ -52,6 +52,7 @@ const storageMount = z
       .describe(
         "Mounted only in the servers of these groups' members (a project folder of a team); default everyone. Membership is read at each server start.",
       ),
+    quota: quotaFields("storage[].quota", "directory"),
     writers: z
       .object({
         admins: z.boolean().default(false).describe("Hub admins may write."),
@@ -172,28 +173,42 @@ export function storageChecks(cfg: StorageView, issue: Issue): void {
 const credentialsMissing = (what: string, name: string) =>
   `${what} needs credentials: pulumi config set --secret --path 'shareCredentials.${name}.password' ... (and .username), or the option "guest"`;
 
-/** What homeQuotaChecks reads of the config. */
-interface HomeQuotaView {
+/** What quotaChecks reads of the config. */
+interface QuotaView {
   readonly groups: Parameters<typeof groupReferenceProblem>[0]["groups"];
   readonly auth: Parameters<typeof groupReferenceProblem>[0]["auth"];
+  readonly storage: readonly StorageMount[];
   readonly spawner: {
-    readonly workVolume: { readonly enabled: boolean; readonly source?: StorageSource | undefined; readonly quota?: HomeQuota | undefined };
+    readonly workVolume: { readonly enabled: boolean; readonly source?: StorageSource | undefined; readonly quota?: Quota | undefined };
   };
 }
 
-/** A quota needs homes in a host directory; its groups must be groups the stack knows. */
-export function homeQuotaChecks(cfg: HomeQuotaView, issue: Issue): void {
+/** A quota needs a host directory per user; its groups must be groups the stack knows. */
+export function quotaChecks(cfg: QuotaView, issue: Issue): void {
+  const groupsKnown = (quota: Quota, key: (string | number)[]) =>
+    Object.keys(quota!.groups).forEach((g) => {
+      const problem = groupReferenceProblem(cfg, g);
+      if (problem) issue([...key, "groups", g], problem);
+    });
   const { quota, source, enabled } = cfg.spawner.workVolume;
-  if (!quota) return;
-  const key = ["spawner", "workVolume", "quota"];
-  if (!enabled) issue(key, "a quota limits the homes: set spawner.workVolume.enabled: true, or remove the quota");
-  else if (!source || !kindOf(source).bind)
-    issue(
-      key,
-      'the quota is enforced by the file system of a host directory: set spawner.workVolume.source to {type: host, path: "/srv/gmap/homes/{username}"} on a Btrfs file system with quotas enabled',
-    );
-  Object.keys(quota.groups).forEach((g) => {
-    const problem = groupReferenceProblem(cfg, g);
-    if (problem) issue([...key, "groups", g], problem);
+  if (quota) {
+    const key = ["spawner", "workVolume", "quota"];
+    if (!enabled) issue(key, "a quota limits the homes: set spawner.workVolume.enabled: true, or remove the quota");
+    else if (!source || !kindOf(source).bind)
+      issue(
+        key,
+        'the quota is enforced by the file system of a host directory: set spawner.workVolume.source to {type: host, path: "/srv/gmap/homes/{username}"} on a Btrfs file system with quotas enabled',
+      );
+    groupsKnown(quota, key);
+  }
+  cfg.storage.forEach((m, i) => {
+    if (!m.quota) return;
+    const key = ["storage", i, "quota"];
+    if (!m.perUser || !kindOf(m.source).bind)
+      issue(
+        key,
+        'a quota limits each user\'s own host directory: set perUser: true and source {type: host, path: "/srv/gmap/<name>/{username}"} on a Btrfs file system with quotas enabled',
+      );
+    groupsKnown(m.quota, key);
   });
 }

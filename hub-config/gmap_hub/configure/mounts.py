@@ -26,6 +26,8 @@ def mounts(spawner: Section, secrets: Section, swarm: bool = False) -> tuple[lis
             # for some only: members of groups get the mount, writers may write a read-only one
             "groups": m.raw("groups", None),
             "environment": m.string_map("environment", {}),
+            # per-user bind mounts: a Btrfs subvolume per user with this limit (gmap_hub.spawner.quota)
+            "quota": m.raw("quota", None),
             "writers": ({"admins": m.section("writers").boolean("admins"), "groups": m.section("writers").strings("groups")} if m.has("writers") else None),
         }
         if spec["type"] == "bind" and not spec["source"].startswith("/"):

@@ -96,7 +96,6 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
     g.default_image_name = default
     g.sizes, g.default_size_name = sizes(spawner, {i["name"] for i in entries})
     g.mount_specs = specs
-    g.home_quota = dict(spawner.raw("homeQuota")) if spawner.has("homeQuota") else None
     g.volume_labels = dict(labels)
     g.volume_driver_options = driver_options
     g.start_hook = hooks.optional_string("startScript")

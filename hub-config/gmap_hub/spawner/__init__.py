@@ -5,7 +5,7 @@
 - ``mounts``: mount kwargs per user, per-user host directories (``mkdir-user-dirs.sh``)
 - ``networks``: each server's own network, its subnet, the hub and the proxy on it
 - ``images``: the image menu and the user's choice of image
-- ``quota``: the homes' quota (Btrfs subvolumes with qgroup limits, ``home-quota.sh``)
+- ``quota``: quotas of per-user directories, the homes' and storage's (Btrfs subvolumes with qgroup limits, ``quota.sh``)
 - ``sizes``: the sizes a user may choose, the spawn form (image x size), the chosen size's limits
 - ``startup``: the start hook (``start-hook.sh``), its outcome, the wait until the server answers
 - ``logs``: share credentials hidden in the log, output cleaned for users

@@ -40,12 +40,12 @@ class GmapDockerSpawner(MountsMixin, QuotaMixin, NetworksMixin, SizesMixin, Imag
         return cls._gmap_executor
 
     async def create_object(self):
-        """Creates the user's network, the home's quota and missing host directories, then the server, on that network
+        """Creates the user's network, the quotas of their directories and missing host directories, then the server, on that network
         only. The hub and the proxy join the network meanwhile (``start`` waits for them before it
         returns: the server needs neither before it runs)."""
         await self.create_network()
         try:
-            await self.limit_home()
+            await self.limit_directories()
             await self.create_host_dirs()
             return await self.create_server()
         except BaseException:

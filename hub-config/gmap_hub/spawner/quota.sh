@@ -1,5 +1,6 @@
-# The homes' quota on Btrfs, run as root with CAP_SYS_ADMIN in a helper container of the hub's image
-# that has the homes' fixed parent directory at $1 (gmap_hub/spawner/quota.py):
+# Quotas of per-user directories on Btrfs (the homes, per-user storage), run as root with
+# CAP_SYS_ADMIN in a helper container of the hub's image that has their fixed parent directory at $1
+# (gmap_hub/spawner/quota.py):
 #   check                        the parent is on Btrfs with quotas enabled (else a message, status 3)
 #   limit OWNER DIR=BYTES...     each DIR a subvolume (created owned by OWNER, mode 0700, when missing;
 #                                a plain directory is refused: its data would not count), limited to BYTES
@@ -13,11 +14,11 @@ case "$action" in
 check)
   fs="$(stat -f -c %T .)"
   if [ "$fs" != "btrfs" ]; then
-    echo "the homes' directory is on $fs, not Btrfs: spawner.workVolume.quota needs a Btrfs file system there" >&2
+    echo "it is on $fs, not Btrfs: the quota needs a Btrfs file system there" >&2
     exit 3
   fi
   if ! btrfs qgroup show . >/dev/null 2>&1; then
-    echo "quotas are not enabled on the Btrfs file system of the homes' directory: run btrfs quota enable on it" >&2
+    echo "quotas are not enabled on its Btrfs file system: run btrfs quota enable on it" >&2
     exit 3
   fi
   ;;

@@ -1,10 +1,12 @@
 /**
- * Scenario 30: the homes' quota (spawner.workVolume.quota, Btrfs). The test makes a small Btrfs file
- * system in a loop-mounted file with quotas enabled, and the e2e stack's homes go there with a limit
- * of 64M. Two users: one writes past the limit and gets EDQUOT in their own server, their earlier file
- * intact, while the other writes freely; admins see both homes' usage, the user their own on the hub's
- * home page; `pulumi up` with 160M lets the first write again (the running server keeps its mount).
- * /tmp is a tmpfs of spawner.tmpSize (32M): filling it fails there. The stack file is restored afterwards.
+ * Scenario 30: quotas (spawner.workVolume.quota, storage[].quota; Btrfs). The test makes a small
+ * Btrfs file system in a loop-mounted file with quotas enabled, and the e2e stack's homes go there
+ * with a limit of 64M, beside a per-user scratch directory limited to 24M. Two users: one writes past
+ * the home's limit and gets EDQUOT in their own server, their earlier file intact, while the other
+ * writes freely in their home and hits the scratch directory's own limit; admins see the usage, the
+ * user their own on the hub's home page; `pulumi up` with 160M lets the first write again (the
+ * running server keeps its mount). /tmp is a tmpfs of spawner.tmpSize (32M): filling it fails there.
+ * The stack file is restored afterwards.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -37,11 +39,23 @@ function btrfsFileSystem(dir: string): string {
   execFileSync("mount", ["-o", "loop", image, mountPoint], { timeout: 60_000 });
   execFileSync("btrfs", ["quota", "enable", mountPoint], { timeout: 60_000 });
   fs.mkdirSync(path.join(mountPoint, "homes"));
+  fs.mkdirSync(path.join(mountPoint, "scratch"));
   return mountPoint;
 }
 
-const withQuota = (homes: string, size: string) =>
+const withQuota = (fsRoot: string, size: string) =>
   editedStackFile((c) => {
+    const homes = path.join(fsRoot, "homes");
+    c["jupyterhub:storage"] = [
+      ...(c["jupyterhub:storage"] as unknown[]),
+      {
+        name: "scratch",
+        source: { type: "host", path: path.join(fsRoot, "scratch", "{username}") },
+        mountPath: "/scratch",
+        perUser: true,
+        quota: { filesystem: "btrfs", size: "24M" },
+      },
+    ];
     const spawner = c["jupyterhub:spawner"] ?? {};
     c["jupyterhub:spawner"] = {
       ...spawner,
@@ -65,7 +79,7 @@ const write = (name: string, mib: number) =>
     "    print('refused', errno.errorcode[e.errno])",
   ].join("\n");
 
-describe("the homes' quota on Btrfs", { skip: stackSkip }, () => {
+describe("quotas on Btrfs: the homes and per-user storage", { skip: stackSkip }, () => {
   let dir: string;
   let mountPoint: string | undefined;
   let writerBrowser: BrowserSession;
@@ -73,7 +87,7 @@ describe("the homes' quota on Btrfs", { skip: stackSkip }, () => {
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "gmap-e2e-quota-"));
     mountPoint = btrfsFileSystem(dir);
-    await upOk({ stack: stack!, configFile: withQuota(path.join(mountPoint, "homes"), "64M") });
+    await upOk({ stack: stack!, configFile: withQuota(mountPoint, "64M") });
     await waitForHub(hubEnv().url);
     // the writer signs up (their home page is read below); the neighbour exists through the API
     writerBrowser = new BrowserSession();
@@ -108,6 +122,9 @@ describe("the homes' quota on Btrfs", { skip: stackSkip }, () => {
     const code = [write("kept", 8), write("big", 100), "print('kept', os.path.getsize(os.path.expanduser('~/kept')))"];
     assert.match(await api.runPython(writer, code.join("\n"), 120_000), new RegExp(`wrote 8\\s+refused EDQUOT\\s+kept ${8 * M}`));
     assert.match(await api.runPython(neighbour, write("data", 40), 120_000), /wrote 40/);
+    // per-user storage has its own limit: the neighbour's scratch directory stops at 24M
+    const scratch = write("data", 40).replace("os.path.expanduser('~/data')", "'/scratch/data'");
+    assert.match(await api.runPython(neighbour, scratch, 120_000), /refused EDQUOT/);
   });
 
   it("/tmp is a tmpfs of spawner.tmpSize: a temporary file past it fails with ENOSPC, never on the host's disk", async () => {
@@ -130,7 +147,10 @@ describe("the homes' quota on Btrfs", { skip: stackSkip }, () => {
 
   it("admins see every home's usage against its limit, each user their own on the home page (users are refused the admins' page: scenario 29)", async () => {
     const usage = await api.hub("/usage");
-    const homes = usage.homes as Record<string, { used: number; limit: number }>;
+    const quotas = usage.quotas as Record<string, Record<string, { used: number; limit: number }>>;
+    const homes = quotas.user!;
+    assert.equal(quotas.scratch![neighbour]!.limit, 24 * M);
+    assert.ok(quotas.scratch![neighbour]!.used > 16 * M, JSON.stringify(quotas.scratch));
     assert.equal(homes[writer]!.limit, 64 * M);
     assert.ok(homes[writer]!.used > 56 * M && homes[writer]!.used <= 64 * M, JSON.stringify(homes[writer]));
     assert.ok(homes[neighbour]!.used >= 40 * M && homes[neighbour]!.used < 56 * M, JSON.stringify(homes[neighbour]));
@@ -138,15 +158,15 @@ describe("the homes' quota on Btrfs", { skip: stackSkip }, () => {
     const page = await writerBrowser.get("/hub/home");
     assert.match(
       page.text,
-      /id="gmap-home-usage"[^>]*>\s*Your home holds \d+(\.\d+)?M of its 64M \((8[89]|9\d|100)%\)\.\s+Past 64M, writes fail/,
+      /class="text-center gmap-quota"[^>]*>\s*Your home holds \d+(\.\d+)?M of its 64M \((8[89]|9\d|100)%\)\.\s+Past 64M, writes there fail/,
     );
   });
 
   it("a raised limit is `pulumi up`: the running server writes again, its files where they were", async () => {
-    await upOk({ stack: stack!, configFile: withQuota(path.join(mountPoint!, "homes"), "160M") });
+    await upOk({ stack: stack!, configFile: withQuota(mountPoint!, "160M") });
     await waitForHub(hubEnv().url);
     assert.match(await api.runPython(writer, write("more", 60), 120_000), /wrote 60/);
     const usage = await api.hub("/usage");
-    assert.equal((usage.homes as Record<string, { limit: number }>)[writer]!.limit, 160 * M);
+    assert.equal((usage.quotas as Record<string, Record<string, { limit: number }>>).user![writer]!.limit, 160 * M);
   });
 });

@@ -1,7 +1,7 @@
 /**
- * spawner.workVolume.quota: a size limit on every user's home, enforced by the file system the homes
- * live on (Btrfs: one subvolume per user with a qgroup limit), larger or smaller for members of
- * given groups. The hub checks the file system at its start, so `pulumi up` fails on one that cannot
+ * spawner.workVolume.quota and storage[].quota: a size limit on every user's home (or per-user
+ * storage directory), enforced by the file system it lives on (Btrfs: one subvolume per user with a
+ * qgroup limit), larger or smaller for members of given groups. The hub checks the file system at its start, so `pulumi up` fails on one that cannot
  * enforce it (docs/storage.md). Its checks against the rest of the config: storage.ts.
  */
 import { z } from "zod";
@@ -43,24 +43,29 @@ export function diskBytes(value: string): number {
 export const diskSize = (key: string, floor: DiskSizeFloor = quotaFloor) =>
   z.string().superRefine(reportProblem((v) => diskSizeProblem(v, key, floor)));
 
-export const homeQuotaFields = z
-  .object({
-    filesystem: z
-      .literal("btrfs", { error: 'spawner.workVolume.quota.filesystem: "btrfs" is the quota this stack enforces (see docs/storage.md)' })
-      .describe(
-        "The quota mechanism of the file system the homes live on: btrfs (each home a subvolume with a qgroup limit; `btrfs quota enable` on that file system first). XFS and ext4 project quotas are not offered.",
+/**
+ * A quota on per-user directories of the Docker host (the homes: spawner.workVolume.quota; per-user
+ * storage: storage[].quota), `key` naming it in messages.
+ */
+export const quotaFields = (key: string, what: string) =>
+  z
+    .object({
+      filesystem: z
+        .literal("btrfs", { error: `${key}.filesystem: "btrfs" is the quota this stack enforces (see docs/storage.md)` })
+        .describe(
+          "The quota mechanism of the file system the directories live on: btrfs (each user's directory a subvolume with a qgroup limit; `btrfs quota enable` on that file system first). XFS and ext4 project quotas are not offered.",
+        ),
+      size: diskSize(`${key}.size`).describe(
+        `The most each user's ${what} may hold, e.g. "10G" (units M, G, T). Raising it is \`pulumi up\`: the hub applies it to every user at its start, data stays where it is.`,
       ),
-    size: diskSize("spawner.workVolume.quota.size").describe(
-      'The most each home may hold, e.g. "10G" (units M, G, T). Raising it is `pulumi up`: the hub applies it to every home at its start, data stays where it is.',
-    ),
-    groups: z
-      .record(z.string(), diskSize("spawner.workVolume.quota.groups"))
-      .default({})
-      .describe("Other limits for members of these groups, e.g. {mission-team: 200G}; a member of several gets the largest."),
-  })
-  .strict()
-  .optional()
-  .describe(
-    "A size limit on every home: a user past it gets `Disk quota exceeded` in their own server, the disk and everyone else unaffected. Needs the homes in a host directory (source type host) on a file system with that quota; the hub refuses to start otherwise.",
-  );
-export type HomeQuota = z.output<typeof homeQuotaFields>;
+      groups: z
+        .record(z.string(), diskSize(`${key}.groups`))
+        .default({})
+        .describe("Other limits for members of these groups, e.g. {mission-team: 200G}; a member of several gets the largest."),
+    })
+    .strict()
+    .optional()
+    .describe(
+      `A size limit on each user's ${what}: a user past it gets \`Disk quota exceeded\` in their own server, the disk and everyone else unaffected. Needs a host directory per user (source type host, path with {username}) on a file system with that quota; the hub refuses to start otherwise.`,
+    );
+export type Quota = z.output<ReturnType<typeof quotaFields>>;

@@ -1,5 +1,6 @@
-"""The homes' quota: each home a Btrfs subvolume with its limit, made by a helper container of the
-hub's image before the server starts; the check and the limits at the hub's start."""
+"""Quotas of per-user directories (the homes, per-user storage): each a Btrfs subvolume with its
+limit, made by a helper container of the hub's image before the server starts; the check and the
+limits at the hub's start; the usage for the admins' and the users' pages; /tmp and the writable layer."""
 
 import asyncio
 
@@ -37,10 +38,16 @@ class Helper:
         raise AssertionError(method)
 
 
-def with_quota(settings, groups=None):
-    home = next(m for m in settings["spawner"]["mounts"] if m["name"] == "user")
-    home.update(type="bind", source="/srv/homes/{username}")
-    settings["spawner"]["homeQuota"] = {"filesystem": "btrfs", "bytes": 10 * GiB, "groups": groups or {}}
+QUOTA = {"filesystem": "btrfs", "bytes": 10 * GiB, "groups": {}}
+
+
+def with_quota(settings, groups=None, scratch=False):
+    """The homes in /srv/homes/<user> with a quota of 10G (other limits per group); with ``scratch``,
+    the per-user bind /srv/scratch/<user> too, with 1G."""
+    mounts = {m["name"]: m for m in settings["spawner"]["mounts"]}
+    mounts["user"].update(type="bind", source="/srv/homes/{username}", quota=dict(QUOTA, groups=groups or {}))
+    if scratch:
+        mounts["scratch"]["quota"] = dict(QUOTA, bytes=GiB)
     return settings
 
 
@@ -48,13 +55,13 @@ def test_the_home_is_made_a_limited_subvolume_before_the_server(hub, settings, s
     spawner = make_spawner(hub(with_quota(settings), secrets))
     engine = Helper()
     spawner.docker = engine
-    asyncio.run(spawner.limit_home())
+    asyncio.run(spawner.limit_directories())
     (helper,) = engine.created
     # the hub's own image (btrfs-progs), as root, no network, the one capability Btrfs asks for and file ownership
     assert helper["image"] == "sha256:hubimage" and helper["user"] == "0:0" and helper["network_disabled"]
-    assert helper["command"] == ["/gmap-homes", "limit", "1000:100", f"{ESCAPED}={10 * GiB}"]
+    assert helper["command"] == ["/gmap-quota", "limit", "1000:100", f"{ESCAPED}={10 * GiB}"]
     host = helper["host_config"]
-    assert host["Mounts"] == [{"Type": "bind", "Source": "/srv/homes", "Target": "/gmap-homes", "ReadOnly": False}]
+    assert host["Mounts"] == [{"Type": "bind", "Source": "/srv/homes", "Target": "/gmap-quota", "ReadOnly": False}]
     assert host["CapDrop"] == ["ALL"] and "SYS_ADMIN" in host["CapAdd"] and "NET_ADMIN" not in host["CapAdd"]
     assert helper["labels"] == spawner.extra_create_kwargs["labels"]
     assert engine.removed == ["helper-1"]
@@ -66,22 +73,23 @@ def test_the_home_is_made_a_limited_subvolume_before_the_server(hub, settings, s
 )
 def test_a_member_gets_the_largest_limit_of_their_groups(hub, settings, secrets, make_spawner, groups, limit):
     app = hub(with_quota(settings, {"class": 2 * GiB, "mission": 200 * GiB}), secrets)
-    assert make_spawner(app, groups=groups).home_quota_bytes() == limit
+    (home,) = make_spawner(app, groups=groups).quota_dirs()
+    assert home.limit == limit
 
 
 def test_a_home_that_cannot_be_limited_fails_the_spawn_saying_why(hub, settings, secrets, make_spawner):
     spawner = make_spawner(hub(with_quota(settings), secrets))
     spawner.docker = Helper(status=3, err="x is a plain directory, not a Btrfs subvolume\n")
     with pytest.raises(web.HTTPError) as e:
-        asyncio.run(spawner.limit_home())
+        asyncio.run(spawner.limit_directories())
     assert e.value.status_code == 500
-    assert e.value.log_message % e.value.args == (f"Could not set the quota of /srv/homes/{ESCAPED}: x is a plain directory, not a Btrfs subvolume")
+    assert e.value.log_message % e.value.args == "Could not set the quota of your directories in /srv/homes: x is a plain directory, not a Btrfs subvolume"
 
 
 def test_without_a_quota_no_helper_runs(hub, settings, secrets, make_spawner):
     spawner = make_spawner(hub(settings, secrets))
     spawner.docker = Helper(status=99)
-    asyncio.run(spawner.limit_home())
+    asyncio.run(spawner.limit_directories())
     assert spawner.docker.created == []
 
 
@@ -90,28 +98,42 @@ def test_the_hub_does_not_start_where_the_quota_cannot_hold(hub, settings, secre
 
     app = hub(with_quota(settings), secrets)
     app.init_db()
-    engine = Helper(status=3, err="the homes' directory is on ext2/ext3, not Btrfs\n")
+    engine = Helper(status=3, err="it is on ext2/ext3, not Btrfs\n")
     monkeypatch.setattr(quota, "engine_call", lambda: engine)
     with pytest.raises(SystemExit):
-        asyncio.run(quota.apply_home_quotas(app))
+        asyncio.run(quota.apply_quotas(app))
     assert [c["command"][1] for c in engine.created] == ["check"]
-    assert "spawner.workVolume.quota cannot be enforced at /srv/homes: the homes' directory is on ext2/ext3, not Btrfs" in capsys.readouterr().err
+    assert "The quota of the mounts user cannot be enforced at /srv/homes: it is on ext2/ext3, not Btrfs" in capsys.readouterr().err
 
 
-def test_usage_lists_each_made_home_by_user(hub, settings, secrets, monkeypatch):
+def test_usage_lists_each_made_directory_by_mount_and_user(hub, settings, secrets, monkeypatch):
     from gmap_hub.spawner import quota
     from jupyterhub import orm
 
-    app = hub(with_quota(settings), secrets, initialize=True)
+    app = hub(with_quota(settings, scratch=True), secrets, initialize=True)
     for name in ("ada", "bob"):
         app.db.add(orm.User(name=name))
     app.db.commit()
     engine = Helper(out=f"ada {3 * GiB} {10 * GiB}\n")
     monkeypatch.setattr(quota, "engine_call", lambda: engine)
-    assert asyncio.run(quota.home_usage(app)) == {"ada": {"used": 3 * GiB, "limit": 10 * GiB}}
-    # every user of the hub's database (the admin of the test settings too)
-    assert engine.created[0]["command"][:2] == ["/gmap-homes", "usage"]
-    assert {"ada", "bob"} < set(engine.created[0]["command"][2:])
+    assert asyncio.run(quota.quota_usage(app)) == {
+        "user": {"ada": {"used": 3 * GiB, "limit": 10 * GiB}},
+        "scratch": {"ada": {"used": 3 * GiB, "limit": 10 * GiB}},
+    }
+    # one helper per parent, for every user of the hub's database (the admin of the test settings too)
+    assert [c["host_config"]["Mounts"][0]["Source"] for c in engine.created] == ["/srv/homes", "/srv/scratch"]
+    assert all(c["command"][:2] == ["/gmap-quota", "usage"] and {"ada", "bob"} < set(c["command"][2:]) for c in engine.created)
+
+
+def test_per_user_storage_is_limited_beside_the_home(hub, settings, secrets, make_spawner):
+    spawner = make_spawner(hub(with_quota(settings, scratch=True), secrets))
+    engine = Helper()
+    spawner.docker = engine
+    asyncio.run(spawner.limit_directories())
+    assert [(c["host_config"]["Mounts"][0]["Source"], c["command"][3:]) for c in engine.created] == [
+        ("/srv/homes", [f"{ESCAPED}={10 * GiB}"]),
+        ("/srv/scratch", [f"{ESCAPED}={GiB}"]),
+    ]
 
 
 def test_sizes_read_for_people():
@@ -129,19 +151,26 @@ def test_the_home_page_answers_from_the_last_measure_and_measures_at_most_once_a
 
     async def measure(app):
         measures.append(app)
-        return {"ada": {"used": 60 * 2**20, "limit": 64 * 2**20}, "bob": {"used": 1, "limit": None}}
+        return {
+            "scratch": {"ada": {"used": GiB // 2, "limit": GiB}},
+            "user": {"ada": {"used": 60 * 2**20, "limit": 64 * 2**20}, "bob": {"used": 1, "limit": None}},
+        }
 
-    monkeypatch.setattr(quota, "home_usage", measure)
+    monkeypatch.setattr(quota, "quota_usage", measure)
     ada, bob = SimpleNamespace(name="ada"), SimpleNamespace(name="bob")
 
     async def scenario():
-        usage = quota.HomeUsage(SimpleNamespace(log=None))
-        assert usage.of(ada) is None  # not measured yet: a measure starts
+        usage = quota.QuotaUsage(SimpleNamespace(log=None), {"user": "/home/jovyan", "scratch": "/scratch"})
+        assert usage.of(ada) == []  # not measured yet: a measure starts
         await asyncio.sleep(0)
         await usage._running
         await asyncio.sleep(0)
-        assert usage.of(ada) == {"used": "60M", "limit": "64M", "percent": 94}
-        assert usage.of(bob) is None and usage.of(None) is None  # no limit; no user
+        # the home first
+        assert usage.of(ada) == [
+            {"home": True, "target": "/home/jovyan", "used": "60M", "limit": "64M", "percent": 94},
+            {"home": False, "target": "/scratch", "used": "512M", "limit": "1G", "percent": 50},
+        ]
+        assert usage.of(bob) == [] and usage.of(None) == []  # no limit; no user
         assert len(measures) == 1
         usage.measured -= usage.max_age + 1
         usage.of(ada)

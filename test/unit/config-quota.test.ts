@@ -1,9 +1,8 @@
-/** spawner.workVolume.quota: the homes in a host directory with a size limit (Btrfs), its rules and the hub's settings. */
+/** spawner.workVolume.quota and storage[].quota: per-user host directories with a size limit (Btrfs), the rules and the hub's settings; /tmp and the writable layer. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseConfig } from "../../components/config";
 import { spawnerMounts } from "../../components/mounts";
-import { homeQuotaSettings } from "../../components/settings";
 import { refused } from "./config-problems";
 
 const GiB = 2 ** 30;
@@ -14,27 +13,57 @@ const withQuota = (quota: Record<string, unknown>, extra: Record<string, unknown
 });
 
 describe("the homes' quota", () => {
-  it("gives the hub the limit in bytes, per group, and the homes as a per-user bind mount", () => {
+  it("gives the hub the limit in bytes, per group, on the homes' per-user bind mount", () => {
     const config = parseConfig(
       withQuota(
         { groups: { "mission-team": "200G", "summer-school": "2G" } },
         { groups: [{ name: "mission-team" }, { name: "summer-school" }] },
       ),
     );
-    assert.deepEqual(homeQuotaSettings(config), {
-      filesystem: "btrfs",
-      bytes: 10 * GiB,
-      groups: { "mission-team": 200 * GiB, "summer-school": 2 * GiB },
-    });
     const home = spawnerMounts(config, {}).find((m) => m.name === "user")!;
     assert.deepEqual(
-      { type: home.type, source: home.source, perUser: home.perUser, driverOptions: home.driverOptions },
-      { type: "bind", source: "/srv/gmap/homes/{username}", perUser: true, driverOptions: false },
+      { type: home.type, source: home.source, perUser: home.perUser, driverOptions: home.driverOptions, quota: home.quota },
+      {
+        type: "bind",
+        source: "/srv/gmap/homes/{username}",
+        perUser: true,
+        driverOptions: false,
+        quota: { filesystem: "btrfs", bytes: 10 * GiB, groups: { "mission-team": 200 * GiB, "summer-school": 2 * GiB } },
+      },
     );
   });
 
   it("is absent from the settings without a quota", () => {
-    assert.equal(homeQuotaSettings(parseConfig({})), undefined);
+    assert.ok(spawnerMounts(parseConfig({}), {}).every((m) => m.quota === undefined));
+  });
+
+  it("holds per-user storage in host directories too", () => {
+    const scratch = {
+      name: "scratch",
+      source: { type: "host", path: "/srv/gmap/scratch/{username}" },
+      mountPath: "/scratch",
+      perUser: true,
+    };
+    const config = parseConfig({ storage: [{ ...scratch, quota: { filesystem: "btrfs", size: "50G" } }] });
+    assert.deepEqual(spawnerMounts(config, {}).find((m) => m.name === "scratch")!.quota, {
+      filesystem: "btrfs",
+      bytes: 50 * GiB,
+      groups: {},
+    });
+    refused(
+      {
+        storage: [
+          { ...scratch, perUser: false, source: { type: "host", path: "/srv/gmap/scratch" }, quota: { filesystem: "btrfs", size: "5G" } },
+        ],
+      },
+      "jupyterhub:storage[0].quota",
+      /set perUser: true/,
+    );
+    refused(
+      { storage: [{ ...scratch, source: { type: "volume" }, quota: { filesystem: "btrfs", size: "5G" } }] },
+      "jupyterhub:storage[0].quota",
+      /host/,
+    );
   });
 
   it("needs the homes in a host directory", () => {
