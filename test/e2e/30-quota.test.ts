@@ -14,6 +14,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { escapeUserName } from "../../components/identity";
 import { BrowserSession } from "./browser-session";
 import { HubApi } from "./hub-api";
 import { hubEnv } from "./hub-env";
@@ -108,13 +109,18 @@ describe("quotas on Btrfs: the homes and per-user storage", { skip: stackSkip },
     await assertQuietPreview("after restoring the e2e stack file");
   });
 
-  it("each home is a subvolume of its own, owned by the notebook user", () => {
-    for (const name of [writer, neighbour]) {
-      const home = fs.readdirSync(path.join(mountPoint!, "homes")).find((d) => d.startsWith(name.split("-")[0]!));
-      assert.ok(home, `${name}'s home on the Btrfs file system`);
+  it("each user's home and scratch directory is a subvolume of its own, owned by the notebook user", () => {
+    const subvolumes = execFileSync("btrfs", ["subvolume", "list", mountPoint!], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .map((line) => line.split(" path ")[1])
+      .sort();
+    const expected = [writer, neighbour].flatMap((name) => ["homes", "scratch"].map((dir) => `${dir}/${escapeUserName(name)}`)).sort();
+    assert.deepEqual(subvolumes, expected);
+    for (const dir of expected) {
+      const stat = fs.statSync(path.join(mountPoint!, dir));
+      assert.deepEqual([stat.uid, stat.gid, stat.mode & 0o777], [1000, 100, 0o700], dir);
     }
-    const subvolumes = execFileSync("btrfs", ["subvolume", "list", "-o", path.join(mountPoint!, "homes")], { encoding: "utf8" });
-    assert.equal(subvolumes.trim().split("\n").length, 2, subvolumes);
   });
 
   it("past the limit a write fails with EDQUOT in the user's own server; earlier files stay; the neighbour writes on", async () => {

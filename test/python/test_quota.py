@@ -184,7 +184,7 @@ def test_the_home_page_answers_from_the_last_measure_and_measures_at_most_once_a
 def test_tmp_and_the_writable_layer_are_bounded_as_configured(hub, settings, secrets, make_spawner):
     settings["spawner"].update(tmpBytes=2 * GiB, writableLayerBytes=10 * GiB)
     host = make_spawner(hub(settings, secrets)).extra_host_config
-    assert host["tmpfs"] == {"/tmp": f"size={2 * GiB},mode=1777"}
+    assert host["tmpfs"] == {"/tmp": f"size={2 * GiB},mode=1777,exec"}
     assert host["storage_opt"] == {"size": str(10 * GiB)}
 
 

@@ -117,7 +117,9 @@ def disk_bounds(spawner: Section) -> dict:
     the engine takes it: gmap_hub.spawner.layer)."""
     bounds = {}
     if spawner.has("tmpBytes"):
-        bounds["tmpfs"] = {"/tmp": f"size={spawner.integer('tmpBytes')},mode=1777"}
+        # exec as on a disk (Docker's tmpfs default is noexec): the start hook and programs users
+        # build run from /tmp; nosuid and nodev stay
+        bounds["tmpfs"] = {"/tmp": f"size={spawner.integer('tmpBytes')},mode=1777,exec"}
     if spawner.has("writableLayerBytes"):
         bounds["storage_opt"] = {"size": str(spawner.integer("writableLayerBytes"))}
     return bounds
