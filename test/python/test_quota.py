@@ -139,7 +139,8 @@ def test_per_user_storage_is_limited_beside_the_home(hub, settings, secrets, mak
 def test_sizes_read_for_people():
     from gmap_hub.spawner.quota import human_bytes
 
-    assert [human_bytes(v) for v in (16384, 12 * 2**20, 64 * 2**20, 2.5 * GiB, 3 * 2**40)] == ["0.016M", "12M", "64M", "2.5G", "3T"]
+    values = (16384, 12 * 2**20, 64 * 2**20, 1000 * 2**20, 2.5 * GiB, 3 * 2**40)
+    assert [human_bytes(v) for v in values] == ["0.016M", "12M", "64M", "1000M", "2.5G", "3T"]
 
 
 def test_the_home_page_answers_from_the_last_measure_and_measures_at_most_once_a_minute(monkeypatch):

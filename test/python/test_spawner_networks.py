@@ -153,6 +153,10 @@ def test_a_running_server_is_found_at_its_address_on_its_network(spawner):
     s = spawner(Engine(ours(), container="running"))
     s.server = Server(ip="26e6108df025", port=55865, base_url="/user/ada/")
     assert asyncio.run(s.get_url()) == f"http://10.9.0.2:{s.port}/user/ada/"
+    # when the engine cannot say, the recorded address stands: the hub's start goes on
+    gone = spawner(Engine(ours(), container=None))
+    gone.server = Server(ip="26e6108df025", port=55865, base_url="/user/ada/")
+    assert asyncio.run(gone.get_url()) == "http://26e6108df025:55865/user/ada/"
 
 
 class Interrupted(Engine):

@@ -94,8 +94,14 @@ class GmapDockerSpawner(MountsMixin, QuotaMixin, NetworksMixin, SizesMixin, Imag
     async def get_url(self):
         """The running server's address on its network. JupyterHub asks at its start for servers that
         run: one whose spawn the earlier hub did not finish has only the placeholder address the
-        spawn began with, and is adopted at its real one (or stopped if it does not answer there)."""
-        ip, port = await self.get_ip_and_port()
+        spawn began with, and is adopted at its real one (or stopped if it does not answer there).
+        When the engine cannot say, the recorded address stands (JupyterHub then stops a server that
+        does not answer there): an error here would stop the hub's start."""
+        try:
+            ip, port = await self.get_ip_and_port()
+        except Exception as e:  # noqa: BLE001 - see above
+            self.log.warning("Could not look up the address of %s: %s; keeping %s", self._log_name, e, self.server.url)
+            return self.server.url
         return f"{self.server.proto}://{ip}:{port}{self.server.base_url}"
 
     async def stop(self, now=False):

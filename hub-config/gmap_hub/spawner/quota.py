@@ -55,10 +55,10 @@ def quota_bytes(quota: dict, groups: set[str]) -> int:
 
 
 def human_bytes(value: int) -> str:
-    """Bytes for people, e.g. 12M, 2.5G."""
+    """Bytes for people, e.g. 12M, 2.5G, 1000M."""
     for unit, size in (("T", 2**40), ("G", 2**30), ("M", 2**20)):
         if value >= size:
-            return f"{value / size:.3g}{unit}"
+            return f"{value / size:.4g}{unit}"
     return f"{value / 2**20:.2g}M"
 
 
@@ -93,11 +93,17 @@ async def run_helper(call, image: str, parent: str, args: list[str], labels: dic
 
 
 def engine_call():
-    """An async ``(method, *args, **kwargs)`` on a Docker API client, each call in a thread."""
-    client = docker.APIClient(version="auto")
+    """An async ``(method, *args, **kwargs)`` on a Docker API client, each call (the client's own
+    version request included) in a thread, never on the event loop."""
+    clients: list[docker.APIClient] = []
+
+    def run(method, args, kwargs):
+        if not clients:
+            clients.append(docker.APIClient(version="auto"))
+        return getattr(clients[0], method)(*args, **kwargs)
 
     async def call(method, *args, **kwargs):
-        return await asyncio.get_running_loop().run_in_executor(None, lambda: getattr(client, method)(*args, **kwargs))
+        return await asyncio.get_running_loop().run_in_executor(None, run, method, args, kwargs)
 
     return call
 

@@ -26,7 +26,8 @@ limit)
   owner="$1"
   shift
   for item in "$@"; do
-    dir="${item%=*}"
+    # ./: a name may begin with "-" (an escaped "_"), which the commands would take for an option
+    dir="./${item%=*}"
     bytes="${item##*=}"
     if [ ! -e "$dir" ] && [ ! -L "$dir" ]; then
       btrfs subvolume create "$dir" >/dev/null
@@ -41,7 +42,7 @@ limit)
   ;;
 relimit)
   for item in "$@"; do
-    dir="${item%=*}"
+    dir="./${item%=*}"
     if btrfs subvolume show "$dir" >/dev/null 2>&1; then
       btrfs qgroup limit "${item##*=}" "$dir"
     fi
@@ -51,8 +52,8 @@ usage)
   # the counts as of now, not of the last transaction
   btrfs filesystem sync . >/dev/null
   for dir in "$@"; do
-    [ -d "$dir" ] || continue
-    btrfs qgroup show -rf --raw "$dir" | awk -v d="$dir" '$1 ~ /^0\// { print d, $2, $4 }'
+    [ -d "./$dir" ] || continue
+    btrfs qgroup show -rf --raw "./$dir" | awk -v d="$dir" '$1 ~ /^0\// { print d, $2, $4 }'
   done
   ;;
 *)
