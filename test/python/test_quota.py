@@ -229,3 +229,19 @@ def test_the_hub_does_not_start_on_an_engine_that_cannot_bound_the_layer(hub, se
         (probe,) = engine.created
         assert probe["host_config"]["StorageOpt"] == {"size": str(10 * GiB)} and probe["command"] == ["true"]
         assert engine.removed == ["helper-1"]
+
+
+def test_a_missing_parent_directory_is_said_as_such(hub, settings, secrets, make_spawner):
+    class NoParent(Helper):
+        async def __call__(self, method, *args, **kwargs):
+            if method == "create_container":
+                from spawner_fakes import _api_error
+
+                raise _api_error(400, 'invalid mount config for type "bind": bind source path does not exist: /srv/homes')
+            return await super().__call__(method, *args, **kwargs)
+
+    spawner = make_spawner(hub(with_quota(settings), secrets))
+    spawner.docker = NoParent()
+    with pytest.raises(web.HTTPError) as e:
+        asyncio.run(spawner.limit_directories())
+    assert "bind source path does not exist: /srv/homes" in e.value.log_message % e.value.args

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import docker
+from docker.errors import APIError
 from tornado import web
 from traitlets import HasTraits
 
@@ -64,22 +65,26 @@ def human_bytes(value: int) -> str:
 
 async def run_helper(call, image: str, parent: str, args: list[str], labels: dict[str, str]) -> str:
     """Runs quota.sh in a helper container (``call``: an async ``(method, *args, **kwargs)`` on
-    Docker's API client) and returns its output; QuotaError with its message when it fails."""
-    helper = await call(
-        "create_container",
-        image=image,
-        entrypoint=["sh", "-c", QUOTA_SCRIPT, "gmap-quota"],
-        command=[PARENT_MOUNT, *args],
-        user="0:0",
-        labels=dict(labels),
-        network_disabled=True,
-        host_config={
-            "Mounts": [{"Type": "bind", "Source": parent, "Target": PARENT_MOUNT, "ReadOnly": False}],
-            "NetworkMode": "none",
-            "CapDrop": ["ALL"],
-            "CapAdd": ["SYS_ADMIN", "CHOWN", "FOWNER", "DAC_OVERRIDE"],
-        },
-    )
+    Docker's API client) and returns its output; QuotaError with its message when it fails, or when
+    Docker refuses the helper (a parent directory that does not exist)."""
+    try:
+        helper = await call(
+            "create_container",
+            image=image,
+            entrypoint=["sh", "-c", QUOTA_SCRIPT, "gmap-quota"],
+            command=[PARENT_MOUNT, *args],
+            user="0:0",
+            labels=dict(labels),
+            network_disabled=True,
+            host_config={
+                "Mounts": [{"Type": "bind", "Source": parent, "Target": PARENT_MOUNT, "ReadOnly": False}],
+                "NetworkMode": "none",
+                "CapDrop": ["ALL"],
+                "CapAdd": ["SYS_ADMIN", "CHOWN", "FOWNER", "DAC_OVERRIDE"],
+            },
+        )
+    except APIError as e:
+        raise QuotaError(str(e.explanation or e)) from None
     try:
         await call("start", helper["Id"])
         result = await call("wait", helper["Id"], timeout=120)
