@@ -9,9 +9,9 @@
 - holds the host's ceiling (gmap_hub.ceiling): a spawn over the running-server limit or the memory
   budget, or with a size the user may not have, is refused before it begins; admins see the usage;
 - keeps the groups of the stack config exactly as written (gmap_hub.groups);
-- checks the quotas of per-user directories and applies their limits at its start
-  (gmap_hub.spawner.quota), and that the
-  engine bounds the servers' writable layer as configured (gmap_hub.spawner.layer).
+- checks at its start the quotas of per-user directories, applying their limits
+  (gmap_hub.spawner.quota), and that the engine bounds the servers' writable layer as configured
+  (gmap_hub.spawner.layer).
 
 The hub image starts it (``python3 -m gmap_hub.app -f jupyterhub_config.py``) in place of the
 ``jupyterhub`` command."""

@@ -40,8 +40,8 @@ class GmapDockerSpawner(MountsMixin, QuotaMixin, NetworksMixin, SizesMixin, Imag
         return cls._gmap_executor
 
     async def create_object(self):
-        """Creates the user's network, the quotas of their directories and missing host directories, then the server, on that network
-        only. The hub and the proxy join the network meanwhile (``start`` waits for them before it
+        """Creates the user's network, the quotas of their directories and missing host directories,
+        then the server, on that network only. The hub and the proxy join the network meanwhile (``start`` waits for them before it
         returns: the server needs neither before it runs)."""
         await self.create_network()
         try:
@@ -85,7 +85,8 @@ class GmapDockerSpawner(MountsMixin, QuotaMixin, NetworksMixin, SizesMixin, Imag
         """At the hub's start JupyterHub forgets a server it finds not running without stopping it
         (``User.stop`` stops only running servers): what that server, or a spawn the earlier hub did
         not finish, left on the engine (a container that never ran or has exited, the network) goes
-        now, as on a stop, so the user's next start begins clean. The home is a named volume: kept."""
+        now, as on a stop, so the user's next start begins clean. The user's files (volumes, host
+        directories) are not touched."""
         if self.object_id:
             await self.remove_object()
             self.object_id = ""
