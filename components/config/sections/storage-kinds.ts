@@ -182,14 +182,9 @@ export const storageSource = z
   })
   .describe(`Where the data comes from: type ${orList(storageKinds)}.`);
 
-/** Sources whose data lives on the network: every node of a swarm reaches the same files. */
-export const networkSource = z.discriminatedUnion("type", networkKinds.map((k) => sourceSchemas[k]) as Schemas<NetworkKind>, {
-  error: `source.type must be one of ${quoted(networkKinds)}`,
-});
-
 type HomeKind = NetworkKind | "host";
 /** The kinds the homes may live on besides a volume of the Docker host: the network's, and a host directory (per-user subvolumes for a quota). */
-export const homeKinds: HomeKind[] = [...networkKinds, "host"];
+const homeKinds: HomeKind[] = [...networkKinds, "host"];
 
 /** Where the homes live when not in volumes of the Docker host. */
 export const homeSource = z.discriminatedUnion("type", homeKinds.map((k) => sourceSchemas[k]) as Schemas<HomeKind>, {
