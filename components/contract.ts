@@ -165,7 +165,17 @@ export const hubSettingsSchema = z.strictObject({
     tmpBytes: z.int().min(1).optional().describe("Size of each server's /tmp, a tmpfs; absent: /tmp is in the writable layer."),
     writableLayerBytes: z.int().min(1).optional().describe("Docker's storage-opt size of each server's writable layer; absent: none."),
     privileges: z
-      .strictObject({ noNewPrivileges: z.boolean(), capDrop: z.array(name), capAdd: z.array(name) })
+      .strictObject({
+        noNewPrivileges: z.boolean(),
+        capDrop: z.array(name),
+        capAdd: z.array(name),
+        noSubvolumes: z
+          .literal(true)
+          .optional()
+          .describe(
+            "Refuse the ioctls that create Btrfs subvolumes and snapshots (a quota is configured); absent: Docker's default seccomp profile.",
+          ),
+      })
       .describe("What every user server may do as a process: no-new-privileges, the capabilities dropped, then added back."),
     logOptions: stringMap.describe("Docker's json-file log options of every user server (max-size, max-file)."),
     mounts: z.array(

@@ -6,6 +6,11 @@
  * other default capabilities (raw sockets, device nodes, chroot, file capabilities, capability
  * setting, low ports) are dropped. `spawner.allowRoot` keeps Docker's defaults for hubs whose users
  * may become root (uid 0, GRANT_SUDO).
+ *
+ * Where a quota holds a home or a team folder, users may not create Btrfs subvolumes or snapshots
+ * (a subvolume made inside the quota's would be outside it): the hub gives those servers Docker's
+ * default seccomp profile without these ioctls (hub-config/gmap_hub/spawner/seccomp.json), even
+ * with allowRoot, since making a subvolume needs no capability.
  */
 import type { PublicConfig } from "./config";
 
@@ -13,7 +18,10 @@ import type { PublicConfig } from "./config";
 export const serverCapabilities = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "KILL", "AUDIT_WRITE"] as const;
 
 /** The user servers' privileges, as the hub applies them to every server. */
-export function serverPrivileges(config: Pick<PublicConfig, "spawner">) {
-  if (config.spawner.allowRoot) return { noNewPrivileges: false, capDrop: [], capAdd: [] };
-  return { noNewPrivileges: true, capDrop: ["ALL"], capAdd: [...serverCapabilities] };
+export function serverPrivileges(config: Pick<PublicConfig, "spawner" | "storage">) {
+  // present only when true, so that the settings of stacks without a quota stay as they were
+  const quota = config.spawner.workVolume.quota !== undefined || config.storage.some((m) => m.quota !== undefined);
+  const subvolumes = quota ? { noSubvolumes: true as const } : {};
+  if (config.spawner.allowRoot) return { noNewPrivileges: false, capDrop: [], capAdd: [], ...subvolumes };
+  return { noNewPrivileges: true, capDrop: ["ALL"], capAdd: [...serverCapabilities], ...subvolumes };
 }

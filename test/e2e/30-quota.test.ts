@@ -6,7 +6,8 @@
  * writes freely in their home and hits the scratch directory's own limit; admins see the usage, the
  * user their own on the hub's home page; `pulumi up` with 160M lets the first write again (the
  * running server keeps its mount). /tmp is a tmpfs of spawner.tmpSize (32M): filling it fails there.
- * The stack file is restored afterwards.
+ * A user cannot make a subvolume or snapshot of their own in the home (it would be outside the
+ * quota): the servers' seccomp profile refuses it. The stack file is restored afterwards.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -131,6 +132,34 @@ describe("quotas on Btrfs: the homes and per-user storage", { skip: stackSkip },
     // per-user storage has its own limit: the neighbour's scratch directory stops at 24M
     const scratch = write("data", 40).replace("os.path.expanduser('~/data')", "'/scratch/data'");
     assert.match(await api.runPython(neighbour, scratch, 120_000), /refused EDQUOT/);
+  });
+
+  it("a subvolume or snapshot made in a home is refused (EPERM), so nothing is written outside the quota; reflink copies work", async () => {
+    // the four ioctls that create them (linux/btrfs.h; 4096-byte arguments, mutable for Python's
+    // ioctl: the name after the fd, or after fd, transid, flags and the inheritance union in v2),
+    // on the user's home (without the servers' profile, all four succeed for the notebook user)
+    const code = [
+      "import errno, fcntl, os, struct",
+      "home = os.open(os.path.expanduser('~'), os.O_RDONLY)",
+      "v1 = lambda n: bytearray(struct.pack('q', home) + n.encode().ljust(4088, b'\\0'))",
+      "v2 = lambda n: bytearray(struct.pack('qQQ32x', home, 0, 0) + n.encode().ljust(4040, b'\\0'))",
+      "for name, request, args in [('snap', 0x50009401, v1), ('subvol', 0x5000940E, v1), ('snap2', 0x50009417, v2), ('subvol2', 0x50009418, v2)]:",
+      "    try:",
+      "        fcntl.ioctl(home, request, args('escape-' + name))",
+      "        print(name, 'made')",
+      "    except OSError as e:",
+      "        print(name, 'refused', errno.errorcode[e.errno])",
+      "with open(os.path.expanduser('~/small'), 'wb') as f:",
+      "    f.write(b'y' * 2**20)",
+      "with open(os.path.expanduser('~/small'), 'rb') as src, open(os.path.expanduser('~/small-copy'), 'wb') as dst:",
+      "    fcntl.ioctl(dst.fileno(), 0x40049409, src.fileno())", // FICLONE
+      "print('reflink', os.path.getsize(os.path.expanduser('~/small-copy')))",
+    ];
+    const out = await api.runPython(neighbour, code.join("\n"), 60_000);
+    assert.match(out, /snap refused EPERM\s+subvol refused EPERM\s+snap2 refused EPERM\s+subvol2 refused EPERM/);
+    assert.match(out, new RegExp(`reflink ${M}`));
+    const listed = execFileSync("btrfs", ["subvolume", "list", mountPoint!], { encoding: "utf8" });
+    assert.doesNotMatch(listed, /escape-/);
   });
 
   it("/tmp is a tmpfs of spawner.tmpSize: a temporary file past it fails with ENOSPC, never on the host's disk", async () => {

@@ -38,4 +38,20 @@ describe("user server privileges", () => {
     assert.equal(parseConfig(raw).spawner.uid, 0);
     assert.deepEqual(privilegesOf(raw), { noNewPrivileges: false, capDrop: [], capAdd: [] });
   });
+
+  it("refuses Btrfs subvolumes where a quota holds homes or a team folder, root or not", () => {
+    const homes = {
+      workVolume: { source: { type: "host", path: "/srv/gmap/homes/{username}" }, quota: { filesystem: "btrfs", size: "10G" } },
+    };
+    assert.equal(privilegesOf({ spawner: homes }).noSubvolumes, true);
+    assert.equal(privilegesOf({ spawner: { ...homes, allowRoot: true } }).noSubvolumes, true);
+    const scratch = {
+      name: "scratch",
+      source: { type: "host", path: "/srv/gmap/scratch/{username}" },
+      mountPath: "/scratch",
+      perUser: true,
+    };
+    assert.equal(privilegesOf({ storage: [{ ...scratch, quota: { filesystem: "btrfs", size: "5G" } }] }).noSubvolumes, true);
+    assert.ok(!("noSubvolumes" in privilegesOf({ storage: [scratch] })), "absent without a quota");
+  });
 });
