@@ -105,7 +105,11 @@ async function spawn(target: Target, names: string[], events: EngineEvents): Pro
       const phases = new Map<string, number>();
       const t0 = Date.now();
       const res = await target.api.request(`/hub/api/users/${encodeURIComponent(name)}/server`, { method: "POST", body: "{}" });
-      await res.arrayBuffer();
+      const body = await res.text();
+      if (res.status === 429) {
+        // the hub's own limits (spawner.concurrentSpawnLimit, maxServers, memoryBudget) refuse crowds larger than they allow
+        throw new Error(`${target.label}: spawn ${name}: HTTP 429 ${body.slice(0, 300)}: choose crowds within the stack's limits`);
+      }
       if (![201, 202].includes(res.status)) throw new Error(`${target.label}: spawn ${name}: HTTP ${res.status}`);
       phases.set(`hub: POST answered (${res.status === 201 ? "ready" : "still pending"})`, Date.now() - t0);
       await until(`${name}'s server through the proxy`, async () => {
