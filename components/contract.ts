@@ -126,6 +126,16 @@ export const hubSettingsSchema = z.strictObject({
     networkPool: z.cidrv4().describe("Range the per-user networks take their subnets from."),
     networkPrefixLength: z.int().min(16).max(29).describe("Prefix length of each per-user network's subnet."),
     containerNameTemplate: name,
+    namedServers: z
+      .strictObject({
+        limit: z.int().min(1).describe("Named servers a user may have besides the default one."),
+        containerNameTemplate: name.regex(/\{username\}--\{servername\}/),
+        networkTemplate: name.regex(/\{username\}--\{servername\}/),
+      })
+      .optional()
+      .describe(
+        "Named servers (absent: off): their limit, and the names of their containers and networks ({servername} escaped as {username}).",
+      ),
     images: z.array(image).min(1),
     defaultImage: name,
     ...spawnerTraitOptions,
@@ -224,6 +234,7 @@ export const hubSettingsSchema = z.strictObject({
     timeout: z.int().min(1),
     every: z.int().min(1),
     maxAge: z.int().min(0),
+    removeNamedServers: z.boolean().describe("Idle named servers are deleted, not only stopped."),
     service: name.describe("The idle culler's service name (reserved: no other service may have it)."),
     scopes: z.array(name).min(1).describe("Scopes of the idle culler's role."),
   }),

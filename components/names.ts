@@ -88,11 +88,15 @@ export function names(prefix: string) {
     hubDataVolume: `${prefix}-hub-data`,
     storageVolume: (mount: string) => `${prefix}-${mount}`,
     userContainerTemplate: `${prefix}-user-{username}`,
+    /** A named server's container (spawner.namedServers): "--" never occurs in an escaped name, so the names stay one-to-one. */
+    userNamedContainerTemplate: `${prefix}-user-{username}--{servername}`,
     userVolumeTemplate: `${prefix}-user-{username}`,
     /** Swarm mode: the global service that keeps a notebook image on every node, per image short name. */
     prePullService: (image: string) => `${prefix}-pull-${image}`,
     /** The own bridge network of each user server (network names are a namespace of their own). */
     userNetworkTemplate: `${prefix}-u-{username}`,
+    /** A named server's own network. */
+    userNamedNetworkTemplate: `${prefix}-u-{username}--{servername}`,
     /** The egress guard (spawner.egress.restrict), which keeps the user servers' firewall rules. */
     egressContainer: `${prefix}-egress`,
   };

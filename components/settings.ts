@@ -135,6 +135,14 @@ export function hubSettings(
       networkPool: config.spawner.networkPool,
       networkPrefixLength: userNetworkPrefixLength,
       containerNameTemplate: n.userContainerTemplate,
+      // absent when off, so that the settings of stacks without them stay as they were
+      namedServers: config.spawner.namedServers.enabled
+        ? {
+            limit: config.spawner.namedServers.limit,
+            containerNameTemplate: n.userNamedContainerTemplate,
+            networkTemplate: n.userNamedNetworkTemplate,
+          }
+        : undefined,
       images: config.images.map(hubImage),
       defaultImage: config.defaultImage ?? config.images[0]!.name,
       ...spawnerTraits(config),

@@ -369,6 +369,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
         await FakeOAuth.removeAll(docker, RUN_ID);
         await api.createUser(keeper);
         await api.startServer(keeper);
+        await api.startNamed(keeper, "extra");
         assert.equal((await api.putFile(keeper, "work/kept.txt", "survives")).status, 201);
       },
       { timeout: 10 * 60_000 },
@@ -377,13 +378,17 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
     it("a change that replaces the network removes the servers first and keeps their volumes", async () => {
       const before = await stackObjects();
       assert.ok(before.containers.includes(`${PREFIX}-user-${keeper}`), before.containers.join(", "));
+      assert.ok(before.containers.includes(`${PREFIX}-user-${keeper}--extra`), before.containers.join(", "));
       const env = await up((config) => {
         alone("gitlab")(config);
         config["jupyterhub:labels"] = { "org.europlanet-gmap.e2e-generation": "2" };
       });
       const after = await stackObjects();
       assert.notDeepEqual(after.networks, before.networks, "the network was replaced");
-      assert.ok(!after.containers.includes(`${PREFIX}-user-${keeper}`), "the user server was removed");
+      assert.ok(
+        !after.containers.some((c) => c.startsWith(`${PREFIX}-user-${keeper}`)),
+        "the user's servers were removed, the named one too",
+      );
       assert.deepEqual(after.volumes, before.volumes, "every volume is kept");
       api = new HubApi(env);
       await api.startServer(keeper);
@@ -391,8 +396,10 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
     });
 
     it("pulumi destroy stops and removes the servers, then removes containers, network and hub image; volumes stay", async () => {
+      await api.startNamed(keeper, "extra");
       assert.equal((await api.user(keeper)).servers[""].ready, true, "a server runs");
       const before = await stackObjects();
+      assert.ok(before.networks.includes(`${PREFIX}-u-${keeper}--extra`), before.networks.join(", "));
       const run = await destroy({ stack: STACK });
       assert.equal(run.code, 0, (run.stdout + run.stderr).slice(-6000));
       const after = await stackObjects();

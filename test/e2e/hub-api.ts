@@ -73,22 +73,54 @@ export class HubApi {
     await waitFor(`${name}'s server to stop`, async () => ((await this.user(name)).servers?.[""] ? undefined : true), timeoutMs, everyMs);
   }
 
+  /** Starts a named server (spawner.namedServers) with optional user options and waits until it is ready. */
+  async startNamed(name: string, server: string, options: Record<string, unknown> = {}, timeoutMs = 240_000): Promise<any> {
+    const path = `/users/${encodeURIComponent(name)}/servers/${encodeURIComponent(server)}`;
+    await this.hub(path, { method: "POST", body: JSON.stringify(options) }, [201, 202]);
+    return waitFor(
+      `${name}'s server ${server} to be ready`,
+      async () => {
+        const s = (await this.user(name)).servers?.[server];
+        return s?.ready ? s : undefined;
+      },
+      timeoutMs,
+      1000,
+    );
+  }
+
+  /** Stops a named server (and deletes it from the user's list with `remove`), waiting until it is gone. */
+  async stopNamed(name: string, server: string, remove = false, timeoutMs = 120_000): Promise<void> {
+    const path = `/users/${encodeURIComponent(name)}/servers/${encodeURIComponent(server)}`;
+    await this.hub(path, { method: "DELETE", body: JSON.stringify({ remove }) }, [202, 204]);
+    await waitFor(
+      `${name}'s server ${server} to stop`,
+      async () => ((await this.user(name)).servers?.[server] ? undefined : true),
+      timeoutMs,
+      1000,
+    );
+  }
+
+  /** The path of a user's server through the proxy: the default one, or a named one. */
+  serverPath(name: string, server = ""): string {
+    return `/user/${userUrlName(name)}/${server ? `${encodeURIComponent(server)}/` : ""}`;
+  }
+
   /** Calls the Jupyter server API of a user's server through the proxy. */
   server<T = any>(name: string, path: string, init: RequestInit = {}, expected?: number[]): Promise<T> {
     return this.json<T>(`/user/${userUrlName(name)}/api${path}`, init, expected);
   }
 
-  /** Writes a text file through the contents API. */
-  async putFile(name: string, path: string, content: string): Promise<Response> {
-    return this.request(`/user/${userUrlName(name)}/api/contents/${path}`, {
+  /** Writes a text file through the contents API (of a named server: `server`). */
+  async putFile(name: string, path: string, content: string, server = ""): Promise<Response> {
+    return this.request(`${this.serverPath(name, server)}api/contents/${path}`, {
       method: "PUT",
       body: JSON.stringify({ type: "file", format: "text", content }),
     });
   }
 
-  /** Reads a text file through the contents API (undefined when missing). */
-  async getFile(name: string, path: string): Promise<string | undefined> {
-    const res = await this.request(`/user/${userUrlName(name)}/api/contents/${path}?content=1&type=file&format=text`);
+  /** Reads a text file through the contents API (undefined when missing; of a named server: `server`). */
+  async getFile(name: string, path: string, server = ""): Promise<string | undefined> {
+    const res = await this.request(`${this.serverPath(name, server)}api/contents/${path}?content=1&type=file&format=text`);
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw new Error(`GET contents ${path}: HTTP ${res.status}: ${await res.text()}`);
     return (await res.json()).content;

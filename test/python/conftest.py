@@ -140,6 +140,7 @@ SETTINGS = {
         "timeout": 3600,
         "every": 300,
         "maxAge": 0,
+        "removeNamedServers": False,
         "service": "idle-culler",
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
     },
@@ -238,13 +239,16 @@ def multi_hub(hub, settings, secrets):
 
 @pytest.fixture
 def make_spawner():
-    """make_spawner(app, user_name, groups, admin) -> the app's spawner class, configured like the hub
-    would, for a user in the named groups (an admin or not)."""
+    """make_spawner(app, user_name, groups, admin, server_name) -> the app's spawner class, configured
+    like the hub would, for a user in the named groups (an admin or not); the default server or a named one."""
+    from jupyterhub import orm
     from jupyterhub.objects import Hub
 
-    def make(app, user_name="Ada.Lovelace@x", groups=(), admin=False):
+    def make(app, user_name="Ada.Lovelace@x", groups=(), admin=False, server_name=""):
         user = SimpleNamespace(name=user_name, url=f"/user/{user_name}/", id=1, groups=[SimpleNamespace(name=g) for g in groups], admin=admin)
-        spawner = app.spawner_class(config=app.config, user=user, hub=Hub())
+        # a named server's name comes from its database row (a row of its own, never saved here)
+        orm_spawner = orm.Spawner(name=server_name) if server_name else None
+        spawner = app.spawner_class(config=app.config, user=user, hub=Hub(), orm_spawner=orm_spawner)
 
         async def answers(url):  # no request leaves the tests: the server answers at once
             return True

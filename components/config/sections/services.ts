@@ -31,14 +31,33 @@ export const cullerFields = z
       .describe("Idle seconds before a server is stopped."),
     every: z.int().min(30).default(300).describe("Seconds between checks."),
     maxAge: z.int().min(0).default(0).describe("Stop servers older than this many seconds (0: never)."),
+    removeNamedServers: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Delete idle named servers instead of stopping them (spawner.namedServers): they leave the user's list; their files stay, in the home. Default servers are only stopped.",
+      ),
   })
   .strict()
   .prefault({})
   .describe("The idle culler service.");
 
-/** Service names used once, and not the idle culler's. */
-export function serviceChecks(cfg: { readonly services: readonly { readonly name: string }[] }, issue: Issue): void {
+/** What serviceChecks reads of the config. */
+interface ServicesView {
+  readonly services: readonly { readonly name: string }[];
+  readonly culler: { readonly removeNamedServers: boolean };
+  readonly spawner: { readonly namedServers: { readonly enabled: boolean } };
+}
+
+/** Service names used once, and not the idle culler's; the culler deletes named servers only where there are some. */
+export function serviceChecks(cfg: ServicesView, issue: Issue): void {
   const serviceNames = cfg.services.map((s) => s.name);
   duplicates(serviceNames).forEach((n) => issue(["services"], `service "${n}" is declared twice`));
   if (serviceNames.includes(culler.service)) issue(["services"], `"${culler.service}" is reserved for the idle culler`);
+  if (cfg.culler.removeNamedServers && !cfg.spawner.namedServers.enabled) {
+    issue(
+      ["culler", "removeNamedServers"],
+      "there are no named servers to delete: set spawner.namedServers.enabled: true, or remove this key",
+    );
+  }
 }

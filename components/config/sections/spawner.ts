@@ -118,6 +118,24 @@ export const spawnerFields = z
       ),
     concurrentSpawnLimit: concurrentSpawnLimit.default(20),
     maxServers: maxServers.default(0),
+    namedServers: z
+      .object({
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Let users run named servers beside their default one (e.g. ISIS processing beside GISPy analysis), each with its own image and size, container and network; the home page lists, starts, stops and deletes them. A user's servers share the home and the user's storage.",
+          ),
+        limit: z
+          .int()
+          .min(1, "spawner.namedServers.limit must be at least 1: set enabled: false for none")
+          .max(100)
+          .default(2)
+          .describe("Named servers a user may have besides the default one (running or stopped; deleting one frees its place)."),
+      })
+      .strict()
+      .prefault({})
+      .describe("Several servers per user (JupyterHub's named servers)."),
     memoryBudget: memorySize("spawner.memoryBudget")
       .optional()
       .describe(

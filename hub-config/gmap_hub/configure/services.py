@@ -34,6 +34,8 @@ def configure_services(c, services: list[Section], culler: Section, secrets: Sec
                     f"--timeout={culler.integer('timeout')}",
                     f"--cull-every={culler.integer('every')}",
                     f"--max-age={culler.integer('maxAge')}",
+                    # named servers: deleted (their files stay in the home) or only stopped
+                    *(["--remove-named-servers=true"] if culler.boolean("removeNamedServers") else []),
                 ],
                 "api_token": secrets.string("cullerToken"),
             }

@@ -102,6 +102,7 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
     g.volume_driver_options = driver_options
     g.start_hook = hooks.optional_string("startScript")
     g.network_name_template = spawner.string("networkTemplate")
+    configure_named_servers(c, spawner)
     g.network_labels = spawner.string_map("networkLabels")
     g.network_pool = spawner.string("networkPool")
     g.network_prefix_length = network_prefix_length(spawner)
@@ -111,6 +112,18 @@ def configure_spawner(c, spawner: Section, hooks: Section, secrets: Section, hub
 
     if swarm is not None:
         configure_swarm(c, swarm, {i["name"] for i in entries})
+
+
+def configure_named_servers(c, spawner: Section) -> None:
+    """Named servers beside each user's default one (spawner.namedServers, absent: off): JupyterHub's
+    limit per user, the names of their containers (or services) and networks."""
+    if not spawner.has("namedServers"):
+        return
+    named = spawner.section("namedServers")
+    c.JupyterHub.allow_named_servers = True
+    c.JupyterHub.named_server_limit_per_user = named.integer("limit")
+    c.GmapDockerSpawner.named_name_template = named.string("containerNameTemplate")
+    c.GmapDockerSpawner.named_network_template = named.string("networkTemplate")
 
 
 def disk_bounds(spawner: Section) -> dict:

@@ -3,6 +3,7 @@
 - ``host``: GmapDockerSpawner (each server a container), composed of the mixins below
 - ``swarm``: GmapSwarmSpawner (each server a Swarm service)
 - ``mounts``: mount kwargs per user, per-user host directories (``mkdir-user-dirs.sh``)
+- ``server_names``: the names of a server's container (or service) and network, default or named
 - ``networks``: each server's own network, its subnet, the hub and the proxy on it
 - ``images``: the image menu and the user's choice of image
 - ``quota``: quotas of per-user directories, the homes' and storage's (Btrfs subvolumes with qgroup limits, ``quota.sh``)

@@ -1,5 +1,5 @@
-"""GmapDockerSpawner: DockerSpawner with the hub's mounts, per-user network, image menu and start hook
-(one mixin each), configured from the settings; this module holds the lifecycle
+"""GmapDockerSpawner: DockerSpawner with the hub's server names, mounts, per-user network, image menu
+and start hook (one mixin each), configured from the settings; this module holds the lifecycle
 that puts them in order, and the Docker threads every spawn shares."""
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from .logs import hide_share_credentials
 from .mounts import MountsMixin
 from .networks import NetworksMixin
 from .quota import QuotaMixin
+from .server_names import ServerNamesMixin
 from .sizes import SizesMixin
 from .startup import StartupMixin
 
 
-class GmapDockerSpawner(MountsMixin, QuotaMixin, NetworksMixin, SizesMixin, ImagesMixin, StartupMixin, DockerSpawner):
+class GmapDockerSpawner(ServerNamesMixin, MountsMixin, QuotaMixin, NetworksMixin, SizesMixin, ImagesMixin, StartupMixin, DockerSpawner):
     """Each server a container on a network of its own (docs/architecture.md)."""
 
     docker_threads = Integer(8, config=True, help="Threads for Docker API calls, shared by every spawn (DockerSpawner's own default is 1: spawns queue).")

@@ -18,7 +18,9 @@ class NetworksMixin(HasTraits):
     """The per-user network's lifecycle: ``create_network`` (then ``_members_joined``) before the
     server, ``reconnect_network`` while it runs, ``remove_network`` after it stopped."""
 
-    network_name_template = Unicode("", config=True, help="Name of each server's own network; {username} becomes the escaped user name.")
+    network_name_template = Unicode(
+        "", config=True, help="Name of each server's own network; {username} becomes the escaped user name (named servers: ServerNamesMixin)."
+    )
     network_labels = Dict(Unicode(), config=True, help="Labels of the per-user networks.")
     network_pool = Unicode("", config=True, help="IPv4 range the per-user networks take a subnet each from (empty: Docker's pools).")
     network_prefix_length = Integer(
@@ -39,7 +41,7 @@ class NetworksMixin(HasTraits):
     def _default_network_name(self):
         if not self.network_name_template:
             return "bridge"  # DockerSpawner's default; the hub's settings always give a template
-        return self._substitute_user(self.network_name_template)
+        return self.server_template(self.network_name_template, self.named_network_template)
 
     def _members(self) -> list[tuple[str, list[str]]]:
         """The containers that join every user network, with their aliases there."""

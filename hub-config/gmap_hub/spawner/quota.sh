@@ -30,9 +30,13 @@ limit)
     dir="./${item%=*}"
     bytes="${item##*=}"
     if [ ! -e "$dir" ] && [ ! -L "$dir" ]; then
-      btrfs subvolume create "$dir" >/dev/null
-      chown "$owner" "$dir"
-      chmod 0700 "$dir"
+      # the start of another of the user's servers may make it meanwhile (named servers): then that one owns it
+      if btrfs subvolume create "$dir" >/dev/null 2>&1; then
+        chown "$owner" "$dir"
+        chmod 0700 "$dir"
+      elif ! btrfs subvolume show "$dir" >/dev/null 2>&1; then
+        btrfs subvolume create "$dir" >/dev/null
+      fi
     elif ! btrfs subvolume show "$dir" >/dev/null 2>&1; then
       echo "$dir is a plain directory, not a Btrfs subvolume, so no quota can hold it: move its files into a subvolume of that name (docs/storage.md)" >&2
       exit 3

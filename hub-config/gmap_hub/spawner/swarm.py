@@ -12,10 +12,11 @@ from docker.errors import APIError, NotFound
 from docker.types import ContainerSpec, EndpointSpec, Placement, Resources, RestartPolicy, TaskTemplate
 from dockerspawner import SwarmSpawner
 from tornado import web
-from traitlets import Dict, Float, List, Unicode
+from traitlets import Dict, Float, List, Unicode, default
 
 from .host import GmapDockerSpawner
 from .logs import HideShareCredentials
+from .server_names import ServerNamesMixin, bounded
 from .startup import HOOK_SCAN_LINES
 
 #: Swarm task states before the task runs (``start_object`` waits), and the ones a task that has not
@@ -60,6 +61,11 @@ class GmapSwarmSpawner(GmapDockerSpawner, SwarmSpawner):
     network_allocation_timeout = Float(2.0, config=True, help="Seconds a new user network may take to get its subnet from the Swarm manager.")
 
     _removed_service = None
+
+    @default("object_name")
+    def _object_name_default(self):
+        # a service's name is a DNS label: at most 63 characters, long user and server names shortened
+        return bounded(ServerNamesMixin._object_name_default(self))
 
     # -- mounts -----------------------------------------------------------------------------------
     def _refuse_per_user_binds(self) -> None:
