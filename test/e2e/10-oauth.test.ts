@@ -399,7 +399,8 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       await api.startNamed(keeper, "extra");
       assert.equal((await api.user(keeper)).servers[""].ready, true, "a server runs");
       const before = await stackObjects();
-      assert.ok(before.networks.includes(`${PREFIX}-u-${keeper}--extra`), before.networks.join(", "));
+      assert.ok(before.containers.includes(`${PREFIX}-user-${keeper}--extra`), before.containers.join(", "));
+      assert.ok(await docker.getNetwork(`${PREFIX}-u-${keeper}--extra`).inspect(), "the named server's own network");
       const run = await destroy({ stack: STACK });
       assert.equal(run.code, 0, (run.stdout + run.stderr).slice(-6000));
       const after = await stackObjects();

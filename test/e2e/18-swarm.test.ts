@@ -188,6 +188,19 @@ describe("swarm mode on a three-node cluster", { skip, timeout: 40 * 60_000 }, (
     placed.set(user, to);
   });
 
+  it("a named server is a service of its own beside the user's default one, on the same home", async () => {
+    const user = USERS[1]!;
+    await api.startNamed(user, "gis", { image: "gispy" });
+    const names = (await manager.listServices({ filters: { label: [`${labelKeys.prefix}=${PREFIX}`] } })).map((s) => s.Spec?.Name);
+    assert.ok(names.includes(`${PREFIX}-user-${user}--gis`) && names.includes(`${PREFIX}-user-${user}`), names.join(", "));
+    assert.equal(await api.getFile(user, "hello.txt", "gis"), `hello from ${user}`);
+    // deleted: its service and network go, the default server answers on
+    await api.stopNamed(user, "gis", true);
+    const after = (await manager.listServices({ filters: { name: [`${PREFIX}-user-${user}--gis`] } })).map((s) => s.Spec?.Name);
+    assert.deepEqual(after, []);
+    assert.ok((await api.server(user, "/status")).started, `${user}'s default server answers`);
+  });
+
   it("draining a node moves no data: its servers stop, start again on the other worker, new spawns avoid it", async () => {
     const drained: Node = "w1";
     const victims = USERS.filter((u) => placed.get(u) === drained);
