@@ -7,12 +7,16 @@
  * another user's server reaches neither; stopping the named server leaves the default one answering
  * on its network; a hub replacement keeps both; the idle culler, run as the hub configured it (with
  * a timeout of one second), deletes the idle named server and stops the default one, and the home
- * stays. `pulumi destroy` with a named server running: scenario 10. The stack file is restored
- * afterwards.
+ * stays. In a browser, a user adds a named server on the home page, chooses its image in the spawn
+ * form, and stops and deletes it there. `pulumi destroy` with a named server running: scenario 10.
+ * The stack file is restored afterwards.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { chromium } from "playwright-core";
 import { escapeUserName } from "../../components/identity";
+import { BrowserSession } from "./browser-session";
+import { chromiumArgs, chromiumPath } from "./chromium";
 import { docker, dockerExec, inspectContainer, waitForHealthyHub } from "./engine";
 import { HubApi } from "./hub-api";
 import { assertQuietPreview, up } from "./pulumi";
@@ -165,5 +169,48 @@ describe("named servers", { skip: stackSkip }, () => {
     assert.ok(await docker.getVolume(`${prefix()}-user-${escaped}`).inspect(), "the home stays");
     await api.startServer(owner);
     assert.equal(await api.getFile(owner, "from-gis.txt"), "written by gis");
+  });
+
+  it("in a browser a user adds a named server on the home page, chooses its image, then stops and deletes it there", async () => {
+    const executablePath = chromiumPath();
+    assert.ok(executablePath, "Chromium is installed (test/infra/engine.sh)");
+    const name = uniqueName("named-web");
+    const password = "Named-Servers-Passw0rd";
+    await new BrowserSession().signUp(name, password);
+    await (await BrowserSession.admin()).authorize(name);
+    const browser = await chromium.launch({ executablePath, headless: true, args: chromiumArgs });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      await page.goto(`${api.env.url}/hub/login`);
+      await page.fill("#username_input", name);
+      await page.fill("#password_input", password);
+      await Promise.all([page.waitForURL(/\/hub\/(spawn|home)/, { timeout: 60_000 }), page.click("#login_submit")]);
+      await page.goto(`${api.env.url}/hub/home`);
+      await page.fill(".new-server-name", "gis");
+      await Promise.all([page.waitForURL(/\/hub\/spawn\/[^/]+\/gis/, { timeout: 60_000 }), page.click(".new-server-btn")]);
+      await page.locator("select#gmap-image").selectOption("gispy");
+      await page.click("#spawn_form button[type=submit]");
+      await page.waitForURL(new RegExp(`/user/${name}/gis/`), { timeout: 240_000 });
+      assert.equal((await api.user(name)).servers.gis?.ready, true);
+      const escapedWeb = escapeUserName(name);
+      assert.equal((await inspectContainer(`${prefix()}-user-${escapedWeb}--gis`)).Config.Image, "localhost/notebook-gispy:5.5.1");
+
+      await page.goto(`${api.env.url}/hub/home`);
+      await page.click("#stop-gis");
+      await waitFor("the stop from the home page", async () => ((await api.user(name)).servers?.gis ? undefined : true), 120_000);
+      await page.reload();
+      // the home page asks "Are you sure ...?" first
+      page.once("dialog", (dialog) => void dialog.accept());
+      await page.click("#delete-gis");
+      await page.locator('tr[data-server-name="gis"]').waitFor({ state: "detached", timeout: 60_000 });
+      await waitFor(
+        "the deletion from the home page",
+        async () => ("gis" in (await api.hub(`/users/${encodeURIComponent(name)}?include_stopped_servers`)).servers ? undefined : true),
+        60_000,
+      );
+    } finally {
+      await browser.close();
+      await api.stopNamed(name, "gis", true).catch(() => undefined);
+    }
   });
 });
