@@ -70,3 +70,31 @@ def test_the_culler_deletes_idle_named_servers_only_when_asked(hub, settings, se
     assert not any(a.startswith("--remove-named-servers") for a in command(False))
     # a boolean option of jupyterhub-idle-culler 2 takes its value (the bare flag stops it at its start)
     assert "--remove-named-servers=true" in command(True)
+
+
+def test_every_named_server_counts_against_the_ceiling():
+    from types import SimpleNamespace
+
+    from gmap_hub.ceiling import Ceiling
+
+    G = 2**30
+
+    def server(user, name):
+        return SimpleNamespace(
+            active=True,
+            pending=None,
+            user=user,
+            name=name,
+            memory_limit_bytes=lambda: 2 * G,
+            recorded_size=lambda: None,
+            image_name_of=lambda ref: "minimal",
+            image="img",
+        )
+
+    ada = SimpleNamespace(name="ada")
+    ada.spawners = {"": server(ada, ""), "gis": server(ada, "gis")}
+    users = {"ada": ada}
+    # one user, two servers: the limit of 2 servers and a budget of 5G hold both
+    assert Ceiling(max_servers=2).refusal(users, None, 2 * G).startswith("The hub is full: 2 servers")
+    assert "4G of its 5G" in Ceiling(memory_budget="5G").refusal(users, None, 2 * G)
+    assert [(r["user"], r["server"]) for r in Ceiling().usage(users)["running"]] == [("ada", ""), ("ada", "gis")]

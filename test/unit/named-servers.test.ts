@@ -33,4 +33,13 @@ describe("named servers", () => {
     const settings = settingsOf({ spawner: { namedServers: { enabled: true } }, culler: { removeNamedServers: true } });
     assert.equal(settings.culler.removeNamedServers, true);
   });
+
+  it("need a network each: spawner.maxServers past what spawner.networkPool holds is refused", () => {
+    refused(
+      { spawner: { networkPool: "10.251.0.0/24", maxServers: 17 } },
+      "jupyterhub:spawner.maxServers",
+      /17 servers need 17 networks, and spawner.networkPool 10.251.0.0\/24 holds 16/,
+    );
+    assert.equal(parseConfig({ spawner: { networkPool: "10.251.0.0/24", maxServers: 16 } }).spawner.maxServers, 16);
+  });
 });

@@ -196,11 +196,18 @@ const rootGranting: Readonly<Record<string, (value: string) => boolean>> = {
 /** Without spawner.allowRoot: no uid 0 and no environment value that grants root or sudo. */
 export function spawnerChecks(
   cfg: {
-    readonly spawner: { readonly allowRoot: boolean; readonly uid: number; readonly environment: Readonly<Record<string, string>> };
+    readonly spawner: {
+      readonly allowRoot: boolean;
+      readonly uid: number;
+      readonly environment: Readonly<Record<string, string>>;
+      readonly maxServers: number;
+      readonly networkPool: string;
+    };
     readonly storage: readonly { readonly environment: Readonly<Record<string, string>> }[];
   },
   issue: Issue,
 ): void {
+  poolChecks(cfg.spawner, issue);
   if (cfg.spawner.allowRoot) return;
   const optIn = "set spawner.allowRoot: true only if every user may be root on their server";
   if (cfg.spawner.uid === 0) issue(["spawner", "uid"], `uid 0 makes every user root in their server: ${optIn}`);
@@ -212,4 +219,17 @@ export function spawnerChecks(
   };
   check(["spawner", "environment"], cfg.spawner.environment);
   cfg.storage.forEach((m, i) => check(["storage", i, "environment"], m.environment));
+}
+
+/** Each server (named ones too) takes a /userNetworkPrefixLength of the pool: maxServers must fit in it. */
+function poolChecks(spawner: { readonly maxServers: number; readonly networkPool: string }, issue: Issue): void {
+  const prefix = Number(spawner.networkPool.split("/")[1]);
+  if (!Number.isInteger(prefix) || prefix > userNetworkPrefixLength) return; // the pool's own rule says what is wrong
+  const networks = 2 ** (userNetworkPrefixLength - prefix);
+  if (spawner.maxServers > networks) {
+    issue(
+      ["spawner", "maxServers"],
+      `${spawner.maxServers} servers need ${spawner.maxServers} networks, and spawner.networkPool ${spawner.networkPool} holds ${networks} (a /${userNetworkPrefixLength} per server, named servers too): widen networkPool or lower maxServers`,
+    );
+  }
 }
