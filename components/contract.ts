@@ -16,6 +16,7 @@ import {
   swarmImageKeys,
 } from "./config";
 import { authProviders } from "./identity";
+import { clientSecretsContract, oauthSettingsContract } from "./providers";
 
 const name = z.string().min(1);
 const stringMap = z.record(z.string(), z.string());
@@ -35,18 +36,6 @@ const nativeAuth = z.strictObject({
  * being there.
  */
 const image = imageEntry.omit(swarmImageKeys).extend({ name, displayName: name, image: name });
-
-const oauthCommon = {
-  clientId: name,
-  callbackUrl: z.url(),
-  allowedUsers: z.array(name),
-  admins: z.array(name),
-  allowAll: z.boolean(),
-  manageGroups: z
-    .literal(true)
-    .optional()
-    .describe("Present when the provider gives the users' groups (GitHub teams org:team-slug, GitLab group paths), read at every sign-in."),
-};
 
 /** /srv/jupyterhub/settings.json: everything the hub needs that is not a secret. */
 export const hubSettingsSchema = z.strictObject({
@@ -101,22 +90,7 @@ export const hubSettingsSchema = z.strictObject({
         "The groups the stack config owns, with their members (hub user names); absent: none. The hub makes them so at every start.",
       ),
     native: nativeAuth,
-    github: z
-      .strictObject({
-        ...oauthCommon,
-        allowedOrganizations: z.array(name),
-        url: z.url().nullable(),
-        apiUrl: z.url().nullable(),
-      })
-      .optional(),
-    gitlab: z
-      .strictObject({
-        ...oauthCommon,
-        url: z.url(),
-        allowedGroups: z.array(name),
-        allowedProjectIds: z.array(z.int().positive()),
-      })
-      .optional(),
+    ...oauthSettingsContract,
   }),
   spawner: z.strictObject({
     networkTemplate: name
@@ -247,8 +221,7 @@ export const hubSecretsSchema = z.strictObject({
   cullerToken: name,
   serviceTokens: stringMap,
   nativeAdminPasswordHashes: stringMap.describe("bcrypt hashes of the native admins' generated passwords."),
-  githubClientSecret: name.optional(),
-  gitlabClientSecret: name.optional(),
+  ...clientSecretsContract,
   mountDriverOptions: z
     .record(z.string(), stringMap)
     .describe('Volume driver options of the mounts the spawner creates, by mount name ("user": the homes).'),

@@ -4,13 +4,13 @@
  * the validated config; the config schema uses some of them for its rules.
  */
 
-/** The login providers of auth.providers, in the order the config reference lists them. */
-export const authProviders = ["native", "github", "gitlab"] as const;
-export type AuthProvider = (typeof authProviders)[number];
+import { oauthProviders, oauthSpec, type OAuthProvider } from "./providers";
 
-/** The OAuth providers (the others of auth.providers: native). */
-export const oauthProviders = ["github", "gitlab"] as const satisfies readonly AuthProvider[];
-export type OAuthProvider = (typeof oauthProviders)[number];
+export { oauthProviders, type OAuthProvider };
+
+/** The login providers of auth.providers, in the order the config reference lists them: native accounts, then the OAuth providers (components/providers/). */
+export const authProviders = ["native", ...oauthProviders] as readonly ["native", ...OAuthProvider[]];
+export type AuthProvider = "native" | OAuthProvider;
 
 /*
  * What these functions read of the validated stack config, written out here (the config's types
@@ -53,8 +53,8 @@ export function userNamePrefix(config: { readonly auth: Pick<AuthChoice["auth"],
   return config.auth.providers.length > 1 ? `${provider}:` : "";
 }
 
-/** Each provider's name on the login page (its "Sign in with ..." button). */
-export const loginServices: Readonly<Record<AuthProvider, string>> = { native: "Native", github: "GitHub", gitlab: "GitLab" };
+/** A provider's name on the login page (its "Sign in with ..." button). */
+export const loginService = (provider: AuthProvider): string => (provider === "native" ? "Native" : oauthSpec(provider).service);
 
 /** Where a provider's pages live under /hub/ when there are several providers (the MultiAuthenticator's url_prefix). */
 export function providerUrlPrefix(provider: AuthProvider): string {
@@ -63,7 +63,7 @@ export function providerUrlPrefix(provider: AuthProvider): string {
 
 /** What the hub needs to know to sign users in with a provider: its login service name, URL prefix and user-name prefix. */
 export function providerLogin(config: AuthChoice, provider: AuthProvider) {
-  return { service: loginServices[provider], urlPrefix: providerUrlPrefix(provider), userNamePrefix: userNamePrefix(config, provider) };
+  return { service: loginService(provider), urlPrefix: providerUrlPrefix(provider), userNamePrefix: userNamePrefix(config, provider) };
 }
 
 /** The hub's user name of a provider's login (logins are lower-cased by every authenticator). */
@@ -95,8 +95,7 @@ export function adminUserNames(config: AuthChoice): string[] {
   const { auth } = config;
   const names = [
     ...(auth.providers.includes("native") ? auth.admins.map((n) => hubUserName(config, "native", n)) : []),
-    ...(auth.providers.includes("github") ? (auth.github?.admins ?? []).map((n) => hubUserName(config, "github", n)) : []),
-    ...(auth.providers.includes("gitlab") ? (auth.gitlab?.admins ?? []).map((n) => hubUserName(config, "gitlab", n)) : []),
+    ...oauthProviders.flatMap((p) => (auth.providers.includes(p) ? (auth[p]?.admins ?? []).map((n) => hubUserName(config, p, n)) : [])),
   ];
   return [...new Set(names)].sort();
 }

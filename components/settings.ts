@@ -13,7 +13,8 @@ import {
   type StackConfig,
 } from "./config";
 import type { HubSecrets, HubSettings } from "./contract";
-import { type OAuthProvider, oauthCallbackUrl, providerLogin, publicUrl, userNameRule } from "./identity";
+import { oauthCallbackUrl, providerLogin, publicUrl, userNameRule } from "./identity";
+import { clientSecrets, oauthSettings } from "./providers";
 import { containerLogOptions } from "./containers";
 import { serverPrivileges } from "./server-security";
 import { spawnerDriverOptions, spawnerMounts } from "./mounts";
@@ -39,14 +40,9 @@ export function sortKeys(value: unknown): unknown {
   return value;
 }
 
-const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, "");
-
 /** The auth section of the hub settings: enabled providers only, callback URLs resolved. */
 export function authSettings(config: PublicConfig) {
   const { auth } = config;
-  const enabled = (p: OAuthProvider) => auth.providers.includes(p);
-  const github = auth.github && enabled("github") ? auth.github : undefined;
-  const gitlab = auth.gitlab && enabled("gitlab") ? auth.gitlab : undefined;
   return {
     providers: auth.providers,
     logins: Object.fromEntries(auth.providers.map((p) => [p, providerLogin(config, p)])),
@@ -57,29 +53,7 @@ export function authSettings(config: PublicConfig) {
     // absent without groups, so the settings of stacks without them stay as they were
     groups: config.groups.length > 0 ? config.groups.map((g) => ({ name: g.name, members: [...g.members].sort() })) : undefined,
     native: auth.native,
-    github: github && {
-      clientId: github.clientId,
-      callbackUrl: oauthCallbackUrl(config, "github"),
-      allowedOrganizations: github.allowedOrganizations,
-      allowedUsers: github.allowedUsers,
-      admins: github.admins,
-      allowAll: github.allowAll,
-      // absent when off, so the settings of stacks without it stay as they were
-      manageGroups: github.manageGroups || undefined,
-      url: github.url !== undefined ? withoutTrailingSlash(github.url) : null,
-      apiUrl: github.apiUrl !== undefined ? withoutTrailingSlash(github.apiUrl) : null,
-    },
-    gitlab: gitlab && {
-      clientId: gitlab.clientId,
-      callbackUrl: oauthCallbackUrl(config, "gitlab"),
-      url: withoutTrailingSlash(gitlab.url),
-      allowedGroups: gitlab.allowedGroups,
-      allowedProjectIds: gitlab.allowedProjectIds,
-      allowedUsers: gitlab.allowedUsers,
-      admins: gitlab.admins,
-      allowAll: gitlab.allowAll,
-      manageGroups: gitlab.manageGroups || undefined,
-    },
+    ...oauthSettings(config, (p) => oauthCallbackUrl(config, p)),
   };
 }
 
@@ -248,7 +222,6 @@ export interface GeneratedSecrets {
 
 /** The content of /srv/jupyterhub/secrets.json. Only ever built inside a Pulumi secret. */
 export function hubSecrets(config: StackConfig, generated: GeneratedSecrets): HubSecrets {
-  const providers = config.auth.providers;
   const mountDriverOptions = spawnerDriverOptions(config);
   return {
     cookieSecret: generated.cookieSecret,
@@ -256,8 +229,7 @@ export function hubSecrets(config: StackConfig, generated: GeneratedSecrets): Hu
     cullerToken: generated.cullerToken,
     serviceTokens: generated.serviceTokens,
     nativeAdminPasswordHashes: generated.adminPasswordHashes,
-    githubClientSecret: providers.includes("github") ? config.githubClientSecret : undefined,
-    gitlabClientSecret: providers.includes("gitlab") ? config.gitlabClientSecret : undefined,
+    ...clientSecrets(config),
     mountDriverOptions,
     databasePassword: config.hub.database.type === "postgres" ? generated.databasePassword : undefined,
   };

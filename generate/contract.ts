@@ -14,6 +14,8 @@ import * as path from "node:path";
 import { kindOf, loadConfig, projectFiles, withoutSecrets, type PublicConfig, type StorageSource } from "../components/config";
 import { contractJsonSchemas } from "../components/contract";
 import { shareMounts } from "../components/mounts";
+import { oauthProviders } from "../components/providers";
+import { clientSecretKey } from "../components/providers/provider";
 import { hookPath, hubSecrets, hubSettings, stableJson } from "../components/settings";
 import { readStackFile, secretPlaceholder } from "../ops/stack-file";
 
@@ -42,8 +44,7 @@ export function golden(stack: string) {
   for (const [k, v] of Object.entries(readStackFile(root, stack).config)) {
     config[k] = v === secretPlaceholder ? `test-${k.split(":")[1]}` : v.replaceAll(JSON.stringify(secretPlaceholder), '"test-secret"');
   }
-  config["jupyterhub:githubClientSecret"] ??= "test-githubClientSecret";
-  config["jupyterhub:gitlabClientSecret"] ??= "test-gitlabClientSecret";
+  for (const p of oauthProviders) config[`jupyterhub:${clientSecretKey(p)}`] ??= `test-${clientSecretKey(p)}`;
   const withCredentials = (JSON.parse(config["jupyterhub:storage"] ?? "[]") as { name: string; source: StorageSource }[]).filter(
     (m) => kindOf(m.source).credentials !== undefined,
   );

@@ -8,7 +8,9 @@
  */
 import { z } from "zod";
 import type { Issue } from "./rules";
-import { authChecks, authFields, githubClientSecretField, gitlabClientSecretField } from "./sections/auth";
+import { authChecks, authFields } from "./sections/auth";
+import { clientSecretFields, oauthProviders, type OAuthProvider } from "../providers";
+import { clientSecretKey } from "../providers/provider";
 import { egressChecks } from "./sections/egress";
 import { engineChecks, engineFields } from "./sections/engine";
 import { hubFields, proxyFields } from "./sections/hub";
@@ -40,10 +42,9 @@ export const configFields = z
     services: servicesFields,
     culler: cullerFields,
     logs: logsFields,
-    githubClientSecret: githubClientSecretField,
+    ...clientSecretFields,
     tlsCertificate: tlsCertificateField,
     tlsKey: tlsKeyField,
-    gitlabClientSecret: gitlabClientSecretField,
     shareCredentials: shareCredentialsField,
   })
   .strict();
@@ -76,8 +77,8 @@ export type StackConfig = z.output<typeof configSchema>;
 export type StackConfigInput = z.input<typeof configSchema>;
 
 /** Config keys holding secrets: read with requireSecret and never copied into plain settings. */
-export const secretKeys = ["githubClientSecret", "gitlabClientSecret", "shareCredentials", "tlsCertificate", "tlsKey"] as const;
-export type SecretKey = (typeof secretKeys)[number];
+export type SecretKey = `${OAuthProvider}ClientSecret` | "shareCredentials" | "tlsCertificate" | "tlsKey";
+export const secretKeys: readonly SecretKey[] = [...oauthProviders.map(clientSecretKey), "shareCredentials", "tlsCertificate", "tlsKey"];
 
 /** The part of the config that never holds a secret. */
 export type PublicConfig = Omit<StackConfig, SecretKey>;

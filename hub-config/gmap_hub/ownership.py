@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import inspect
 
-from .configure.providers import PROVIDERS
+from .configure.providers import providers
 from .state import read_state, write_state
 
 
 def provider_of(authenticator) -> str:
     """The provider name (as in ``auth.providers``) of an authenticator of this hub."""
-    return next((name for name, p in PROVIDERS.items() if isinstance(authenticator, p.upstream)), type(authenticator).__name__)
+    return next((name for name, p in providers().items() if isinstance(authenticator, p.upstream)), type(authenticator).__name__)
 
 
 class ProviderOwnership:

@@ -113,3 +113,21 @@ def test_several_providers_need_distinct_login_prefixes(hub, settings, secrets, 
     settings["auth"]["logins"]["gitlab"][key] = value
     with pytest.raises(SettingsError, match=rf"key auth\.logins\.gitlab\.{key}: {re.escape(problem)}"):
         hub(settings, secrets)
+
+
+def test_the_registry_is_every_module_with_a_provider_native_first():
+    from gmap_hub.configure import github, gitlab, native
+    from gmap_hub.configure.providers import providers
+
+    registry = providers()
+    assert list(registry) == ["native", "github", "gitlab"]
+    assert registry["native"] is native.PROVIDER and registry["github"] is github.PROVIDER and registry["gitlab"] is gitlab.PROVIDER
+
+
+def test_a_provider_the_hub_does_not_have_is_an_error_by_key(hub, settings, secrets):
+    import pytest
+    from gmap_hub.settings import SettingsError
+
+    settings["auth"]["providers"] = ["orcid"]
+    with pytest.raises(SettingsError, match=r"key auth\.providers"):
+        hub(settings, secrets)

@@ -1,11 +1,13 @@
 /**
- * auth and the secret keys githubClientSecret and gitlabClientSecret: who can log in, with which
- * providers (the provider list and its login facts: identity.ts), and what each enabled provider
- * needs.
+ * auth and the OAuth providers' secret keys (<provider>ClientSecret): who can log in, with which
+ * providers (native accounts here; each OAuth provider's section and rules: components/providers/),
+ * and what each enabled provider needs.
  */
 import { z } from "zod";
 import { authProviders, defaultOAuthCallbackUrl, oauthProviders, type OAuthProvider, userNameRule } from "../../identity";
-import { baseUrl, duplicates, httpUrl, orList, urlPath, type Issue } from "../rules";
+import { clientSecretKey } from "../../providers/provider";
+import { groupRulesAllow, oauthSections } from "../../providers";
+import { duplicates, orList, urlPath, type Issue } from "../rules";
 
 /**
  * User names as the hub sees them (identity.ts userNameRule): every authenticator lower-cases
@@ -19,19 +21,6 @@ export const nativeUserName = z
     userName,
     'user names are 1-48 lower-case letters, digits, ".", "_", "@" and "-", starting with a letter, digit or "_" (the hub lower-cases every login; no provider prefix)',
   );
-export const githubLogin = z
-  .string()
-  .regex(
-    /^[a-z0-9](?:-?[a-z0-9]){0,38}$/,
-    'GitHub logins are lower-case letters, digits and single hyphens, at most 39 characters (the hub lower-cases logins; write them without a "github:" prefix)',
-  );
-export const gitlabUsername = z
-  .string()
-  .regex(
-    /^[a-z0-9_][a-z0-9_.-]{0,47}$/,
-    'GitLab usernames are lower-case letters, digits, "_", "." and "-", at most 48 characters here (the hub lower-cases logins; write them without a "gitlab:" prefix)',
-  );
-
 const nativeAuth = z
   .object({
     openSignup: z.boolean().default(false).describe("Let new sign-ups log in without an admin authorizing them at /hub/authorize."),
@@ -42,76 +31,6 @@ const nativeAuth = z
     askEmail: z.boolean().default(false).describe("Ask for an e-mail address at sign-up."),
   })
   .strict();
-
-const oauthCommon = (login: z.ZodString, what: string) => ({
-  clientId: z
-    .string()
-    .regex(/^\S+$/, "clientId is the OAuth application's client id (no spaces)")
-    .describe("Client id of the OAuth application (the client secret goes into a secret key)."),
-  callbackUrl: httpUrl("callbackUrl")
-    .optional()
-    .describe(
-      "OAuth callback URL registered with the provider; default <hub.publicUrl>/hub/oauth_callback with this provider alone, <hub.publicUrl>/hub/<provider>/oauth_callback with several providers.",
-    ),
-  allowedUsers: z.array(login).default([]).describe(`${what} allowed to log in besides the group rules (without the provider prefix).`),
-  admins: z.array(login).default([]).describe(`${what} who are hub admins (and may log in).`),
-  allowAll: z.boolean().default(false).describe("Allow every account of the provider (no allow rule needed)."),
-});
-
-const githubAuth = z
-  .object({
-    ...oauthCommon(githubLogin, "GitHub logins"),
-    url: baseUrl("url", "https://github.example.org").optional().describe("GitHub Enterprise Server base URL; default https://github.com."),
-    apiUrl: baseUrl("apiUrl", "https://github.example.org/api/v3")
-      .optional()
-      .describe("GitHub REST API URL; default https://api.github.com for github.com, <url>/api/v3 for GitHub Enterprise Server."),
-    allowedOrganizations: z
-      .array(z.string().regex(/^[A-Za-z0-9-]+(:[A-Za-z0-9_.-]+)?$/, "entries are `org` or `org:team-slug`"))
-      .default([])
-      .describe("GitHub organizations (`org`) or teams (`org:team-slug`) whose members may log in (asks for the read:org scope)."),
-    manageGroups: z
-      .boolean()
-      .default(false)
-      .describe(
-        "JupyterHub groups from the user's GitHub teams, named `org:team-slug` in lower case and read at every sign-in (asks for the read:org scope); sizes name them in groups. The stack config then declares no groups.",
-      ),
-  })
-  .strict();
-
-const gitlabAuth = z
-  .object({
-    ...oauthCommon(gitlabUsername, "GitLab usernames"),
-    url: baseUrl("url", "https://gitlab.example.org")
-      .default("https://gitlab.com")
-      .describe("Base URL of the GitLab instance (self-hosted allowed, also under a path)."),
-    allowedGroups: z
-      .array(
-        z
-          .string()
-          .regex(
-            /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*$/,
-            "entries are group paths such as `gmap` or `gmap/science` (no leading or trailing /)",
-          ),
-      )
-      .default([])
-      .describe("GitLab group paths (with subgroups: `group/subgroup`) whose members, direct or inherited, may log in."),
-    allowedProjectIds: z.array(z.int().positive()).default([]).describe("Members (developer or above) of these project ids may log in."),
-    manageGroups: z
-      .boolean()
-      .default(false)
-      .describe(
-        "JupyterHub groups from the user's GitLab groups, named by their full path in lower case (`gmap/science`) and read at every sign-in (asks for the read_api scope); sizes name them in groups. The stack config then declares no groups.",
-      ),
-  })
-  .strict();
-
-type OAuthSection<P extends OAuthProvider> = z.output<{ github: typeof githubAuth; gitlab: typeof gitlabAuth }[P]>;
-
-/** Each OAuth provider's own allow rules (besides allowAll, allowedUsers and admins): true when one lets someone in. */
-const groupRules: { readonly [P in OAuthProvider]: (section: OAuthSection<P>) => boolean } = {
-  github: (s) => s.allowedOrganizations.length > 0,
-  gitlab: (s) => s.allowedGroups.length > 0 || s.allowedProjectIds.length > 0,
-};
 
 export const authFields = z
   .object({
@@ -135,26 +54,26 @@ export const authFields = z
         "Native accounts allowed to log in (they still sign up and are authorized by an admin); empty: anyone who signs up and is authorized. Removing a name revokes its access.",
       ),
     native: nativeAuth.prefault({}).describe("NativeAuthenticator (sign-up with user name and password)."),
-    github: githubAuth.optional().describe("GitHub OAuth; client secret in secret key githubClientSecret."),
-    gitlab: gitlabAuth.optional().describe("GitLab OAuth; client secret in secret key gitlabClientSecret."),
+    ...oauthSections,
   })
   .strict()
   .prefault({})
   .describe("Who can log in.");
 
-/** The secret key of an OAuth provider's client secret. */
-export const clientSecretKey = <P extends OAuthProvider>(provider: P) => `${provider}ClientSecret` as const;
-
-/** Secret key githubClientSecret. */
-export const githubClientSecretField = z.string().min(1).optional().describe("Secret: GitHub OAuth client secret.");
-/** Secret key gitlabClientSecret. */
-export const gitlabClientSecretField = z.string().min(1).optional().describe("Secret: GitLab OAuth client secret.");
+/** The keys every OAuth provider's section has (components/providers/provider.ts oauthCommon). */
+interface OAuthCommon {
+  readonly clientId: string;
+  readonly callbackUrl?: string | undefined;
+  readonly allowedUsers: readonly string[];
+  readonly admins: readonly string[];
+  readonly allowAll: boolean;
+}
 
 /** What authChecks reads of the config. */
 type AuthView = {
   readonly auth: z.output<typeof authFields>;
   readonly hub: { readonly publicUrl?: string | undefined; readonly port: number };
-} & { readonly [P in OAuthProvider as ReturnType<typeof clientSecretKey<P>>]?: string | undefined };
+} & { readonly [P in OAuthProvider as `${P}ClientSecret`]?: string | undefined };
 
 /** Providers listed once, native accounts only with native, and what each OAuth provider needs when enabled (and only then). */
 export function authChecks(cfg: AuthView, issue: Issue): void {
@@ -173,9 +92,9 @@ export function authChecks(cfg: AuthView, issue: Issue): void {
   for (const p of oauthProviders) oauthChecks(cfg, p, issue);
 }
 
-function oauthChecks<P extends OAuthProvider>(cfg: AuthView, p: P, issue: Issue): void {
+function oauthChecks(cfg: AuthView, p: OAuthProvider, issue: Issue): void {
   const providers = cfg.auth.providers;
-  const section = cfg.auth[p] as OAuthSection<P> | undefined;
+  const section = cfg.auth[p] as OAuthCommon | undefined;
   const secretKey = clientSecretKey(p);
   if (providers.includes(p)) {
     if (!section) issue(["auth", p], `provider ${p} is enabled: set auth.${p}.clientId (and its allow rules)`);
@@ -184,7 +103,7 @@ function oauthChecks<P extends OAuthProvider>(cfg: AuthView, p: P, issue: Issue)
     else if (secret.trim() !== secret || /\s/.test(secret))
       issue([secretKey], "the client secret contains spaces or line breaks: set it again without them");
     if (section) {
-      const rules = section.allowAll || section.allowedUsers.length > 0 || section.admins.length > 0 || groupRules[p](section);
+      const rules = section.allowAll || section.allowedUsers.length > 0 || section.admins.length > 0 || groupRulesAllow(p, section);
       if (!rules) issue(["auth", p], `nobody could log in with ${p}: add allowed users/organizations/groups, or allowAll: true`);
       const got = section.callbackUrl !== undefined ? urlPath(section.callbackUrl) : undefined;
       const expected = urlPath(defaultOAuthCallbackUrl(cfg, p));

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { type AuthProvider, authProviders, userNamePrefix, userNameRule } from "../../identity";
+import { oauthProviders, oauthSpec, type OAuthProvider } from "../../providers";
 import { duplicates, orList, slug, type Issue } from "../rules";
 import { memoryBytes, memorySize } from "./spawner";
 
@@ -119,9 +120,7 @@ interface SizesConfig {
   readonly auth: {
     readonly providers: readonly AuthProvider[];
     readonly native?: { readonly openSignup: boolean } | undefined;
-    readonly github?: { readonly manageGroups: boolean } | undefined;
-    readonly gitlab?: { readonly manageGroups: boolean } | undefined;
-  };
+  } & { readonly [P in OAuthProvider]?: { readonly manageGroups: boolean } | undefined };
   readonly spawner: { readonly memLimit?: string | undefined; readonly memoryBudget?: string | undefined };
 }
 
@@ -130,24 +129,18 @@ export function defaultSizeName(cfg: Pick<SizesConfig, "sizes" | "defaultSize">)
   return cfg.defaultSize ?? cfg.sizes.find((s) => s.groups === undefined)?.name;
 }
 
-/** The shape of the group names each sign-in provider gives when it manages groups. */
-const providerGroupName = {
-  github: /^[a-z0-9-]+:[a-z0-9_.-]+$/,
-  gitlab: /^[a-z0-9_.][a-z0-9_.-]*(\/[a-z0-9_.][a-z0-9_.-]*)*$/,
-} as const;
-
 /** The enabled providers that give the users' groups (auth.<provider>.manageGroups). */
-export function groupProviders(cfg: Pick<SizesConfig, "auth">): ("github" | "gitlab")[] {
-  return (["github", "gitlab"] as const).filter((p) => cfg.auth.providers.includes(p) && cfg.auth[p]?.manageGroups === true);
+export function groupProviders(cfg: Pick<SizesConfig, "auth">): OAuthProvider[] {
+  return oauthProviders.filter((p) => cfg.auth.providers.includes(p) && cfg.auth[p]?.manageGroups === true);
 }
 
 /** Why a size or a storage mount may not name this group (neither the config's nor a provider's), or undefined. */
 export function groupReferenceProblem(cfg: Pick<SizesConfig, "groups" | "auth">, name: string): string | undefined {
   const fromProviders = groupProviders(cfg);
   if (fromProviders.length > 0)
-    return fromProviders.some((p) => providerGroupName[p].test(name))
+    return fromProviders.some((p) => oauthSpec(p).groupName.pattern.test(name))
       ? undefined
-      : `"${name}" is no group name ${orList(fromProviders)} gives (GitHub: org:team-slug; GitLab: group/path)`;
+      : `"${name}" is no group name ${orList(fromProviders)} gives (${fromProviders.map((p) => oauthSpec(p).groupName.hint).join("; ")})`;
   const declared = [...new Set(cfg.groups.map((g) => g.name))];
   return declared.includes(name) ? undefined : `"${name}" is not one of the groups (${declared.join(", ") || "none declared in groups"})`;
 }

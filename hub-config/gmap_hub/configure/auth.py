@@ -7,18 +7,20 @@ import re
 
 from ..groups import load_groups
 from ..settings import Section
-from .providers import MULTI_AUTHENTICATOR, PROVIDERS
+from .providers import MULTI_AUTHENTICATOR
+from .providers import providers as registered_providers
 from .sign_in import SignIn
 
 
 def configure_auth(c, auth: Section, secrets: Section, data_dir: str) -> None:
     """Configures every provider of ``auth.providers`` and what they share."""
     providers = auth.strings("providers")
+    registry = registered_providers()
     if len(set(providers)) != len(providers):
         raise auth.error("providers", "a provider is listed twice")
-    unknown = sorted(set(providers) - set(PROVIDERS))
+    unknown = sorted(set(providers) - set(registry))
     if unknown:
-        raise auth.error("providers", f"{unknown[0]!r} is not a provider of this hub ({', '.join(PROVIDERS)})")
+        raise auth.error("providers", f"{unknown[0]!r} is not a provider of this hub ({', '.join(registry)})")
     # with one provider the hub names are its logins and its pages have no prefix; with several
     # (MultiAuthenticator) each has the login facts of auth.logins
     logins = several_logins(auth, providers) if len(providers) > 1 else {}
@@ -27,7 +29,7 @@ def configure_auth(c, auth: Section, secrets: Section, data_dir: str) -> None:
         return logins[provider].string("userNamePrefix") if logins else ""
 
     admins: set[str] = set()
-    for name, provider in PROVIDERS.items():
+    for name, provider in registry.items():
         if name not in providers:
             if provider.disabled is not None:
                 provider.disabled(auth)
@@ -60,7 +62,7 @@ def configure_auth(c, auth: Section, secrets: Section, data_dir: str) -> None:
         c.JupyterHub.authenticator_class = MULTI_AUTHENTICATOR
         c.MultiAuthenticator.authenticators = [
             {
-                "authenticator_class": PROVIDERS[p].multi_authenticator,
+                "authenticator_class": registry[p].multi_authenticator,
                 "url_prefix": logins[p].string("urlPrefix"),
                 # the button says "Sign in with <login service>"
                 "config": {"login_service": logins[p].string("service")},
@@ -70,7 +72,7 @@ def configure_auth(c, auth: Section, secrets: Section, data_dir: str) -> None:
             for p in providers
         ]
     else:
-        c.JupyterHub.authenticator_class = PROVIDERS[providers[0]].authenticator
+        c.JupyterHub.authenticator_class = registry[providers[0]].authenticator
 
 
 def several_logins(auth: Section, providers: list[str]) -> dict[str, Section]:

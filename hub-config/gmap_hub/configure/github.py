@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from oauthenticator.github import GitHubOAuthenticator
+
 from ..provider_groups import github_team_groups
 from .oauth import base_url, callback_url, oauth_users
-from .sign_in import SignIn
+from .sign_in import Provider, SignIn
 
 
 def configure_github(c, sign_in: SignIn) -> set[str]:
@@ -31,3 +33,11 @@ def configure_github(c, sign_in: SignIn) -> set[str]:
     if github.has("apiUrl"):
         g.github_api = base_url(github, "apiUrl")
     return set(github.strings("admins", []))
+
+
+PROVIDER = Provider(
+    authenticator="oauthenticator.github.GitHubOAuthenticator",
+    multi_authenticator="oauthenticator.github.GitHubOAuthenticator",
+    upstream=GitHubOAuthenticator,
+    configure=configure_github,
+)

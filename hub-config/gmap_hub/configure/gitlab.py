@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from oauthenticator.gitlab import GitLabOAuthenticator
+
 from ..provider_groups import GitLabGroups
 from .oauth import base_url, callback_url, oauth_users
-from .sign_in import SignIn
+from .sign_in import Provider, SignIn
 
 
 def configure_gitlab(c, sign_in: SignIn) -> set[str]:
@@ -29,3 +31,12 @@ def configure_gitlab(c, sign_in: SignIn) -> set[str]:
     g.allowed_users = oauth_users(gitlab)
     g.allow_all = gitlab.boolean("allowAll", False)
     return set(gitlab.strings("admins", []))
+
+
+PROVIDER = Provider(
+    # OAuthenticator's, with its subgroup membership check fixed (jupyterhub/oauthenticator#423)
+    authenticator="gmap_hub.auth.GmapGitLabOAuthenticator",
+    multi_authenticator="gmap_hub.auth.GmapGitLabOAuthenticator",
+    upstream=GitLabOAuthenticator,
+    configure=configure_gitlab,
+)

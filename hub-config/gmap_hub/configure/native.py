@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
+from nativeauthenticator import NativeAuthenticator
+
 from ..settings import Section
-from .sign_in import SignIn
+from .sign_in import Provider, SignIn
 from .traits import TraitTable, set_traits
 
 #: NativeAuthenticator's documented defaults are metadata only (its effective defaults are 0): all set.
@@ -49,3 +51,13 @@ def refuse_native_accounts(auth: Section) -> None:
     for key in ("admins", "allowedUsers"):
         if auth.strings(key, []):
             raise auth.error(key, 'lists native accounts, but "native" is not in providers')
+
+
+PROVIDER = Provider(
+    # NativeAuthenticator whose admin accounts the deployment creates
+    authenticator="gmap_hub.auth.GmapNativeAuthenticator",
+    multi_authenticator="gmap_hub.auth.MultiNativeAuthenticator",
+    upstream=NativeAuthenticator,
+    configure=configure_native,
+    disabled=refuse_native_accounts,
+)

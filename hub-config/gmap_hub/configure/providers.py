@@ -1,44 +1,29 @@
-"""The registry of sign-in providers: one :class:`~.sign_in.Provider` entry per name of ``auth.providers``.
-
-A new provider is an entry here and its configure module; its login facts (service name, URL
-prefix, user-name prefix) travel in settings.json ``auth.logins`` (components/identity.ts).
+"""The registry of sign-in providers: every module of this package that defines ``PROVIDER`` (a
+:class:`~.sign_in.Provider`) is the provider of its module's name in ``auth.providers`` (native.py,
+github.py, gitlab.py). A new provider is its module here and its descriptor in components/providers/;
+its login facts (service name, URL prefix, user-name prefix) travel in settings.json ``auth.logins``.
 """
 
 from __future__ import annotations
 
-from nativeauthenticator import NativeAuthenticator
-from oauthenticator.github import GitHubOAuthenticator
-from oauthenticator.gitlab import GitLabOAuthenticator
+import functools
+import importlib
+import pkgutil
 
-from .github import configure_github
-from .gitlab import configure_gitlab
-from .native import configure_native, refuse_native_accounts
 from .sign_in import Provider
 
 #: MultiAuthenticator subclass used with several providers.
 MULTI_AUTHENTICATOR = "gmap_hub.auth.GmapMultiAuthenticator"
 
-#: Provider name -> its entry, in the order the hub configures them.
-PROVIDERS: dict[str, Provider] = {
-    "native": Provider(
-        # NativeAuthenticator whose admin accounts the deployment creates
-        authenticator="gmap_hub.auth.GmapNativeAuthenticator",
-        multi_authenticator="gmap_hub.auth.MultiNativeAuthenticator",
-        upstream=NativeAuthenticator,
-        configure=configure_native,
-        disabled=refuse_native_accounts,
-    ),
-    "github": Provider(
-        authenticator="oauthenticator.github.GitHubOAuthenticator",
-        multi_authenticator="oauthenticator.github.GitHubOAuthenticator",
-        upstream=GitHubOAuthenticator,
-        configure=configure_github,
-    ),
-    "gitlab": Provider(
-        # OAuthenticator's, with its subgroup membership check fixed (jupyterhub/oauthenticator#423)
-        authenticator="gmap_hub.auth.GmapGitLabOAuthenticator",
-        multi_authenticator="gmap_hub.auth.GmapGitLabOAuthenticator",
-        upstream=GitLabOAuthenticator,
-        configure=configure_gitlab,
-    ),
-}
+
+@functools.cache
+def providers() -> dict[str, Provider]:
+    """Provider name -> its entry: native accounts first, then the others by name. Read when the hub
+    is configured (the modules of this package import this one)."""
+    package = importlib.import_module(__package__)
+    found = {}
+    for module in pkgutil.iter_modules(package.__path__):
+        provider = getattr(importlib.import_module(f"{__package__}.{module.name}"), "PROVIDER", None)
+        if isinstance(provider, Provider):
+            found[module.name] = provider
+    return dict(sorted(found.items(), key=lambda item: (item[0] != "native", item[0])))
