@@ -1,5 +1,6 @@
 """The fake OAuth provider of the end-to-end tests (test/standins/fake-oauth/fake_oauth.py) against
-the real GitHubOAuthenticator and GitLabOAuthenticator: what they call is what it implements."""
+the real GitHubOAuthenticator and GitLabOAuthenticator: what they call is what it implements; its
+OpenID Connect side (discovery, JWKS, signed ID tokens) checked with PyJWT."""
 
 import asyncio
 import base64
@@ -46,6 +47,15 @@ CONFIG = {
             {"username": "dev", "id": 103, "projects": {"4242": 30}},
             {"username": "reporter", "id": 104, "projects": {"4242": 20}},
             {"username": "stranger", "id": 105, "groups": ["gmap-other"]},
+        ],
+    },
+    "oidc": {
+        "clientId": "oidc-id",
+        "clientSecret": "oidc-secret",
+        "redirectUris": [CALLBACK],
+        "users": [
+            {"sub": "a1", "preferred_username": "ada", "email": "ada@example.org", "groups": ["gmap-science"], "claims": {"entitlement": ["gmap"]}},
+            {"sub": "m1", "preferred_username": "mallory", "groups": ["gmap-science"], "signWithOtherKey": True},
         ],
     },
 }
@@ -251,3 +261,61 @@ def test_the_configured_providers_manage_groups(hub, settings, secrets):
     assert gl.manage_groups and isinstance(gl.auth_state_groups_key, GitLabGroups) and "read_api" in gl.scope
     assert gl.auth_state_groups_key.api_url == "https://gitlab.example.org/api/v4"
     assert config.JupyterHub.load_groups == {}
+
+
+def oidc_code(fake, login, nonce="n-1"):
+    """Authorize as `login` at the fake OpenID Connect provider; returns the token response."""
+    verifier, challenge = pkce()
+    params = {
+        "client_id": "oidc-id",
+        "redirect_uri": CALLBACK,
+        "scope": "openid profile email",
+        "state": "s1",
+        "response_type": "code",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "nonce": nonce,
+        "login": login,
+    }
+    status, headers, body = request(f"{fake}/oidc/authorize?" + urlencode(params))
+    assert status == 302, body
+    code = parse_qs(urlsplit(headers["Location"]).query)["code"][0]
+    form = urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK, "code_verifier": verifier})
+    basic = base64.b64encode(b"oidc-id:oidc-secret").decode()
+    status, _, body = request(f"{fake}/oidc/token", "POST", form, {"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {basic}"})
+    assert status == 200, body
+    return json.loads(body)
+
+
+def test_oidc_discovery_names_the_endpoints_of_its_issuer(fake):
+    status, _, body = request(f"{fake}/oidc/.well-known/openid-configuration")
+    doc = json.loads(body)
+    assert status == 200 and doc["issuer"] == f"{fake}/oidc"
+    assert doc["jwks_uri"] == f"{fake}/oidc/jwks" and doc["token_endpoint"] == f"{fake}/oidc/token"
+    assert doc["authorization_endpoint"] == f"{fake}/oidc/authorize" and doc["id_token_signing_alg_values_supported"] == ["RS256"]
+
+
+def test_oidc_id_tokens_verify_with_the_published_key_and_carry_the_claims(fake):
+    import jwt
+
+    tokens = oidc_code(fake, "ada")
+    keys = jwt.PyJWKSet.from_dict(json.loads(request(f"{fake}/oidc/jwks")[2]))
+    header = jwt.get_unverified_header(tokens["id_token"])
+    key = next(k for k in keys.keys if k.key_id == header["kid"])
+    claims = jwt.decode(tokens["id_token"], key.key, algorithms=["RS256"], audience="oidc-id", issuer=f"{fake}/oidc")
+    assert (claims["sub"], claims["preferred_username"], claims["nonce"]) == ("a1", "ada", "n-1")
+    assert claims["groups"] == ["gmap-science"] and claims["entitlement"] == ["gmap"]
+    status, _, body = request(f"{fake}/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert status == 200 and json.loads(body)["preferred_username"] == "ada"
+
+
+def test_oidc_a_token_signed_by_another_key_fails_verification(fake):
+    import jwt
+
+    tokens = oidc_code(fake, "mallory")
+    keys = jwt.PyJWKSet.from_dict(json.loads(request(f"{fake}/oidc/jwks")[2]))
+    key = next(k for k in keys.keys if k.key_id == jwt.get_unverified_header(tokens["id_token"])["kid"])
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(tokens["id_token"], key.key, algorithms=["RS256"], audience="oidc-id", issuer=f"{fake}/oidc")
+    # what oauthenticator 17.4 does with an ID token: it decodes without checking the signature
+    assert jwt.decode(tokens["id_token"], options={"verify_signature": False})["preferred_username"] == "mallory"

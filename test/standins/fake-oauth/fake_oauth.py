@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A fake GitHub and GitLab OAuth provider for the end-to-end tests (Python standard library only).
+"""A fake GitHub, GitLab and OpenID Connect provider for the end-to-end tests (Python's standard
+library, and Debian's python3-cryptography for the ID tokens' RS256 signatures).
 
 It implements what OAuthenticator 17 (GitHubOAuthenticator, GitLabOAuthenticator) calls, with
 users and memberships from a JSON config, and approves a login without asking for a password:
@@ -28,6 +29,15 @@ GitLab, under ``gitlab.basePath`` (default ``/gitlab``, so ``gitlab_url`` is
                                                  once: ``gmap%252Fscience`` is no group.
     GET      <base>/api/v4/projects/<id>/members[/all]/<user id>          200 with access_level
 
+OpenID Connect, under ``oidc.basePath`` (default ``/oidc``; the issuer is ``oidc.issuer``, default
+``http://<Host header><base>``):
+    GET      <base>/.well-known/openid-configuration   discovery
+    GET|POST <base>/authorize, POST <base>/token       code flow (PKCE; ``nonce`` is put in the ID
+                                                 token); the token response has an ``id_token``
+                                                 (RS256, ``kid`` fake-oauth-1) when scope has openid
+    GET      <base>/jwks                          the signing key
+    GET      <base>/userinfo                      the token's user's claims
+
 Test helpers: ``GET /health``; ``GET /_fake/requests`` lists the authorize and token requests
 (provider, client_id, redirect_uri, scope, login) in order.
 
@@ -39,14 +49,19 @@ FAKE_OAUTH_CONFIG_FILE; port FAKE_OAUTH_PORT (default 8080)::
                            "publicOrgs": [], "teams": ["org:team-slug"]}]},
      "gitlab": {"clientId": "...", "clientSecret": "...", "redirectUris": [], "version": "17.5.0",
                 "users": [{"username": "tanuki", "id": 101, "groups": {"gmap/science": 30},
-                           "projects": {"42": 30}}]}}
+                           "projects": {"42": 30}}]},
+     "oidc": {"clientId": "...", "clientSecret": "...", "redirectUris": [], "issuer": null,
+              "users": [{"sub": "u-1", "preferred_username": "ada", "email": null,
+                         "groups": ["gmap-science"], "claims": {"eduperson_entitlement": ["..."]},
+                         "signWithOtherKey": false}]}}
 
 An empty ``redirectUris`` accepts any redirect URI. Group and project values are access levels
 (30 = developer); a list of group paths means developer in each.
 
 This file is the entry point (the image's ``fake-oauth`` command); beside it: fake_oauth_state.py
 (config, users, codes, tokens), fake_oauth_http.py (HTTP plumbing, routing, authorize, token),
-fake_oauth_github.py and fake_oauth_gitlab.py (the provider APIs).
+fake_oauth_github.py, fake_oauth_gitlab.py and fake_oauth_oidc.py (the provider APIs; the
+OpenID Connect keys are made at start).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The fake OAuth provider's HTTP side: request plumbing, routing to a provider, the authorize page
-and the token endpoint; the provider APIs are in fake_oauth_github.py and fake_oauth_gitlab.py."""
+and the token endpoint; the provider APIs are in fake_oauth_github.py, fake_oauth_gitlab.py and
+fake_oauth_oidc.py."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fake_oauth_github import github_api
 from fake_oauth_gitlab import gitlab_api
+from fake_oauth_oidc import id_token, oidc_get
 from fake_oauth_state import CODE_TTL, Provider, State
 
 
@@ -85,8 +87,10 @@ class Handler(BaseHTTPRequestHandler):
                 with self.state.lock:
                     return self._json(200, list(self.state.requests))
             return self._json(404, {"message": "Not Found"})
-        if path in ("/login/oauth/authorize", "/oauth/authorize"):
+        if path in self._authorize_paths(provider):
             return self._authorize(provider, query)
+        if provider.name == "oidc":
+            return oidc_get(self, provider, path)
         if provider.name == "github" and path.startswith("/api/v3/"):
             return github_api(self, provider, path[len("/api/v3") :], query)
         if provider.name == "gitlab" and path.startswith("/api/v4/"):
@@ -98,13 +102,17 @@ class Handler(BaseHTTPRequestHandler):
         form = self._form()
         if provider is None:
             return self._json(404, {"message": "Not Found"})
-        if path in ("/login/oauth/authorize", "/oauth/authorize"):
+        if path in self._authorize_paths(provider):
             return self._authorize(provider, {**query, **form})
-        if (provider.name, path) in (("github", "/login/oauth/access_token"), ("gitlab", "/oauth/token")):
+        if (provider.name, path) in (("github", "/login/oauth/access_token"), ("gitlab", "/oauth/token"), ("oidc", "/token")):
             return self._token(provider, {**query, **form})
         return self._json(404, {"message": "Not Found"})
 
     # -- authorize --------------------------------------------------------------------------------
+    @staticmethod
+    def _authorize_paths(provider: Provider) -> tuple[str, ...]:
+        return {"github": ("/login/oauth/authorize",), "gitlab": ("/oauth/authorize",), "oidc": ("/authorize",)}[provider.name]
+
     def _authorize(self, provider: Provider, params: dict) -> None:
         client_id = params.get("client_id", "")
         redirect_uri = params.get("redirect_uri", "")
@@ -118,7 +126,7 @@ class Handler(BaseHTTPRequestHandler):
                 "Redirect URI mismatch",
                 f'<p id="error">The redirect_uri {html.escape(redirect_uri)} is not registered for this application.</p>',
             )
-        if provider.name == "gitlab" and params.get("response_type") != "code":
+        if provider.name in ("gitlab", "oidc") and params.get("response_type") != "code":
             return self._html(400, "Unsupported response type", "<p>response_type must be code</p>")
         if params.get("deny"):
             denied = {"error": "access_denied", "error_description": "The user denied access", "state": params.get("state", "")}
@@ -127,7 +135,7 @@ class Handler(BaseHTTPRequestHandler):
         if user is None:
             hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in params.items() if k not in ("login", "deny"))
             error = f'<p id="error">No user {html.escape(login)}.</p>' if login else ""
-            action = provider.base + ("/login/oauth/authorize" if provider.name == "github" else "/oauth/authorize")
+            action = provider.base + self._authorize_paths(provider)[0]
             form = (
                 f'{error}<form method="post" action="{html.escape(action)}">'
                 f'{hidden}<label for="login">Login</label> <input id="login" name="login" autofocus>'
@@ -145,6 +153,7 @@ class Handler(BaseHTTPRequestHandler):
                 "method": params.get("code_challenge_method"),
                 "expires": time.time() + CODE_TTL,
                 "provider": provider.name,
+                "nonce": params.get("nonce"),
             }
         return self._redirect_back(redirect_uri, {"code": code, "state": params.get("state", "")})
 
@@ -189,6 +198,11 @@ class Handler(BaseHTTPRequestHandler):
             self.state.tokens[token] = {"provider": provider.name, "login": grant["login"], "scopes": scopes}
         if provider.name == "github":
             return self._json(200, {"access_token": token, "token_type": "bearer", "scope": ",".join(scopes)})
+        if provider.name == "oidc":
+            user = provider.find(grant["login"])
+            signed = id_token(self, provider, user, client_id, grant["nonce"]) if "openid" in scopes else None
+            body = {"access_token": token, "token_type": "Bearer", "expires_in": 3600, "scope": " ".join(scopes), "id_token": signed}
+            return self._json(200, {k: v for k, v in body.items() if v is not None})
         return self._json(
             200,
             {

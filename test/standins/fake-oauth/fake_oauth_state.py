@@ -8,7 +8,9 @@ import os
 import threading
 
 CODE_TTL = 600
-DEFAULT_BASES = {"github": "/github", "gitlab": "/gitlab"}
+DEFAULT_BASES = {"github": "/github", "gitlab": "/gitlab", "oidc": "/oidc"}
+#: The key of a user's login (what the authorize form asks for) per provider.
+LOGIN_KEYS = {"github": "login", "gitlab": "username", "oidc": "preferred_username"}
 
 
 class Provider:
@@ -20,13 +22,21 @@ class Provider:
         self.redirect_uris = list(cfg.get("redirectUris", []))
         self.version = cfg.get("version", "17.5.0")
         self.users = list(cfg.get("users", []))
-        key = "login" if name == "github" else "username"
+        key = LOGIN_KEYS[name]
+        ident, kind = ("sub", str) if name == "oidc" else ("id", int)
         for i, u in enumerate(self.users):
-            if not isinstance(u.get(key), str) or not isinstance(u.get("id"), int):
-                raise ValueError(f"{name}.users[{i}] needs a string {key!r} and an integer 'id'")
+            if not isinstance(u.get(key), str) or not isinstance(u.get(ident), kind):
+                raise ValueError(f"{name}.users[{i}] needs a string {key!r} and {'a string' if kind is str else 'an integer'} {ident!r}")
+        # OpenID Connect: the issuer it names itself by (default: its own URL as the client reaches it) and its keys
+        self.issuer = cfg.get("issuer")
+        self.keys = None
+        if name == "oidc":
+            from fake_oauth_oidc import Keys
+
+            self.keys = Keys()
 
     def login_of(self, user: dict) -> str:
-        return user["login"] if self.name == "github" else user["username"]
+        return user[LOGIN_KEYS[self.name]]
 
     def find(self, login: str) -> dict | None:
         return next((u for u in self.users if self.login_of(u).lower() == login.lower()), None)
@@ -37,7 +47,7 @@ class Provider:
 
 class State:
     def __init__(self, config: dict):
-        self.providers = {name: Provider(name, config[name]) for name in ("github", "gitlab") if name in config}
+        self.providers = {name: Provider(name, config[name]) for name in DEFAULT_BASES if name in config}
         self.codes: dict[str, dict] = {}
         self.tokens: dict[str, dict] = {}
         self.requests: list[dict] = []
