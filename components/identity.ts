@@ -7,6 +7,7 @@
 import { oauthProviders, oauthSpec, type OAuthProvider } from "./providers";
 
 export { oauthProviders, type OAuthProvider };
+export { userNameRule } from "./user-name-rule";
 
 /** The login providers of auth.providers, in the order the config reference lists them: native accounts, then the OAuth providers (components/providers/). */
 export const authProviders = ["native", ...oauthProviders] as readonly ["native", ...OAuthProvider[]];
@@ -22,6 +23,7 @@ interface HubAddress {
 interface ProviderAccounts {
   readonly admins: readonly string[];
   readonly callbackUrl?: string | undefined;
+  readonly displayName?: string | undefined;
 }
 interface AuthChoice {
   readonly auth: {
@@ -36,15 +38,6 @@ export function publicUrl(config: HubAddress): string {
 }
 
 /**
- * The one rule for user names, whatever the provider (the login as typed or given by GitHub or
- * GitLab, lower-cased): 1 to 48 of a-z, 0-9, ".", "_", "@" and "-", starting with a letter, digit
- * or "_". With several providers the hub name carries the provider's prefix (`github:ada`). The
- * hub refuses every other name (sign-up, login, API), so container and volume names stay short and
- * are derived one-to-one (escapeUserName).
- */
-export const userNameRule = { source: "[a-z0-9_][a-z0-9._@-]{0,47}", maxLength: 48 } as const;
-
-/**
  * Prefix of the hub's user names of a provider: none with one provider; with several (the hub's
  * MultiAuthenticator) `native:`, `github:` or `gitlab:`, so equal logins of different providers
  * are different users (and get different servers and volumes).
@@ -53,8 +46,9 @@ export function userNamePrefix(config: { readonly auth: Pick<AuthChoice["auth"],
   return config.auth.providers.length > 1 ? `${provider}:` : "";
 }
 
-/** A provider's name on the login page (its "Sign in with ..." button). */
-export const loginService = (provider: AuthProvider): string => (provider === "native" ? "Native" : oauthSpec(provider).service);
+/** A provider's name on the login page (its "Sign in with ..." button): the configured displayName, else its own. */
+export const loginService = (config: AuthChoice, provider: AuthProvider): string =>
+  provider === "native" ? "Native" : (config.auth[provider]?.displayName ?? oauthSpec(provider).service);
 
 /** Where a provider's pages live under /hub/ when there are several providers (the MultiAuthenticator's url_prefix). */
 export function providerUrlPrefix(provider: AuthProvider): string {
@@ -63,7 +57,11 @@ export function providerUrlPrefix(provider: AuthProvider): string {
 
 /** What the hub needs to know to sign users in with a provider: its login service name, URL prefix and user-name prefix. */
 export function providerLogin(config: AuthChoice, provider: AuthProvider) {
-  return { service: loginService(provider), urlPrefix: providerUrlPrefix(provider), userNamePrefix: userNamePrefix(config, provider) };
+  return {
+    service: loginService(config, provider),
+    urlPrefix: providerUrlPrefix(provider),
+    userNamePrefix: userNamePrefix(config, provider),
+  };
 }
 
 /** The hub's user name of a provider's login (logins are lower-cased by every authenticator). */

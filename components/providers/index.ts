@@ -7,10 +7,11 @@
 import { z } from "zod";
 import { github } from "./github";
 import { gitlab } from "./gitlab";
+import { oidc } from "./oidc";
 import { clientSecretKey, type OAuthProviderSpec, sectionOf } from "./provider";
 
 /** The OAuth providers, in the order the config reference lists them. */
-export const oauthRegistry = [github, gitlab] as const;
+export const oauthRegistry = [github, gitlab, oidc] as const;
 
 type Spec = (typeof oauthRegistry)[number];
 /** An OAuth provider's id. */

@@ -291,3 +291,37 @@ def test_a_hub_user_stays_with_the_provider_that_signed_it_in_first(tmp_path):
     again = ProviderOwnership(str(tmp_path / "user-providers.json"))
     assert resolve(again(native, None, {"name": "sam"})) is None
     assert seen == ["sam", "sam", "ada"], "the operator's hook runs only for admitted logins"
+
+
+def test_oidc_only(hub, settings, secrets, monkeypatch):
+    from gmap_hub.oidc import GmapOIDCAuthenticator, GroupsClaim
+
+    settings["auth"].update(providers=["oidc"], admins=[])
+    settings["auth"]["oidc"] = {
+        "clientId": "gmap-hub",
+        "callbackUrl": "http://localhost:8000/hub/oauth_callback",
+        "allowedUsers": [],
+        "admins": ["boss"],
+        "allowAll": False,
+        "issuer": "https://aai.example.org/realms/gmap",
+        "displayName": "EGI Check-in",
+        "scopes": ["openid", "profile", "email", "entitlements"],
+        "usernameClaim": "preferred_username",
+        "groupsClaim": "groups",
+        "allowedGroups": ["gmap"],
+        "allowedClaims": {"eduperson_entitlement": ["urn:gmap"]},
+        "manageGroups": True,
+    }
+    secrets["oidcClientSecret"] = "oidc-secret"
+    app = hub(settings, secrets)
+    assert app.authenticator_class is GmapOIDCAuthenticator
+    # the discovery is the authenticator's own (tested against the fake provider in test_fake_oauth.py)
+    monkeypatch.setattr(GmapOIDCAuthenticator, "_discover", lambda self: None)
+    auth = GmapOIDCAuthenticator(config=app.config)
+    assert (auth.client_id, auth.client_secret, auth.issuer) == ("gmap-hub", "oidc-secret", "https://aai.example.org/realms/gmap")
+    assert auth.scope == ["openid", "profile", "email", "entitlements"] and auth.userdata_from_id_token is True
+    assert (auth.username_claim, auth.groups_claim, auth.allowed_claim_groups) == ("preferred_username", "groups", {"gmap"})
+    assert auth.allowed_claims == {"eduperson_entitlement": ["urn:gmap"]}
+    assert auth.manage_groups is True and isinstance(auth.auth_state_groups_key, GroupsClaim)
+    assert auth.login_service == "EGI Check-in"
+    assert auth.admin_users == {"boss"} and auth.allowed_users == {"boss"}

@@ -319,3 +319,63 @@ def test_oidc_a_token_signed_by_another_key_fails_verification(fake):
         jwt.decode(tokens["id_token"], key.key, algorithms=["RS256"], audience="oidc-id", issuer=f"{fake}/oidc")
     # what oauthenticator 17.4 does with an ID token: it decodes without checking the signature
     assert jwt.decode(tokens["id_token"], options={"verify_signature": False})["preferred_username"] == "mallory"
+
+
+def oidc(fake, **config):
+    """The hub's OpenID Connect authenticator against the fake provider (discovery at construction)."""
+    from gmap_hub.oidc import GmapOIDCAuthenticator
+
+    return GmapOIDCAuthenticator(
+        issuer=f"{fake}/oidc",
+        client_id="oidc-id",
+        client_secret="oidc-secret",
+        oauth_callback_url=CALLBACK,
+        scope=["openid", "profile", "email"],
+        userdata_from_id_token=True,
+        username_claim="preferred_username",
+        **config,
+    )
+
+
+def test_oidc_discovery_sets_the_endpoints(fake):
+    auth = oidc(fake, allow_all=True)
+    assert (auth.authorize_url, auth.token_url, auth.jwks_uri) == (f"{fake}/oidc/authorize", f"{fake}/oidc/token", f"{fake}/oidc/jwks")
+
+
+def test_oidc_a_document_of_another_issuer_is_refused():
+    from gmap_hub.oidc import GmapOIDCAuthenticator
+
+    spec = importlib.util.spec_from_file_location("fake_oauth", SERVER_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = {"oidc": {**CONFIG["oidc"], "issuer": "https://elsewhere.example/oidc"}}
+    server = module.make_server(json.loads(json.dumps(config)), host="127.0.0.1", port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(ValueError, match="names the issuer 'https://elsewhere.example/oidc'"):
+            GmapOIDCAuthenticator(issuer=f"http://127.0.0.1:{server.server_address[1]}/oidc", client_id="x", discovery_tries=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_oidc_group_members_sign_in_with_their_groups_and_others_are_refused(fake):
+    from gmap_hub.oidc import GroupsClaim
+
+    auth = oidc(fake, allowed_claim_groups={"gmap-science"}, manage_groups=True, auth_state_groups_key=GroupsClaim("groups"))
+    model = sign_in(auth, "ada")
+    assert model["name"] == "ada" and model["groups"] == ["gmap-science"]
+    assert sign_in(oidc(fake, allowed_claim_groups={"other-group"}), "ada") is None
+
+
+def test_oidc_any_claim_value_can_let_users_in(fake):
+    assert sign_in(oidc(fake, allowed_claims={"entitlement": ["gmap"]}), "ada")["name"] == "ada"
+    assert sign_in(oidc(fake, allowed_claims={"entitlement": ["other"]}), "ada") is None
+
+
+def test_oidc_a_token_signed_by_another_key_is_refused(fake):
+    from tornado import web
+
+    with pytest.raises(web.HTTPError) as e:
+        sign_in(oidc(fake, allow_all=True), "mallory")
+    assert e.value.status_code == 403 and "could not be verified" in e.value.log_message

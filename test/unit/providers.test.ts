@@ -15,9 +15,11 @@ const everyProvider = {
     providers: [...authProviders],
     github: { clientId: "gh", allowAll: true },
     gitlab: { clientId: "gl", allowAll: true },
+    oidc: { clientId: "oi", issuer: "https://aai.example.org/realms/gmap", allowedGroups: ["gmap"] },
   },
   githubClientSecret: "s1",
   gitlabClientSecret: "s2",
+  oidcClientSecret: "s3",
 };
 
 describe("the OAuth provider registry", () => {
@@ -47,6 +49,6 @@ describe("the OAuth provider registry", () => {
   });
 
   it("refuses an unknown provider by key", () => {
-    refused({ auth: { providers: ["orcid"] } }, "jupyterhub:auth.providers[0]", /providers are "native", "github" or "gitlab"/);
+    refused({ auth: { providers: ["orcid"] } }, "jupyterhub:auth.providers[0]", /providers are "native", "github", "gitlab" or "oidc"/);
   });
 });
