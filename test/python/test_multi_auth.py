@@ -116,12 +116,12 @@ def test_several_providers_need_distinct_login_prefixes(hub, settings, secrets, 
 
 
 def test_the_registry_is_every_module_with_a_provider_native_first():
-    from gmap_hub.configure import github, gitlab, native
+    from gmap_hub.configure import github, gitlab, native, oidc
     from gmap_hub.configure.providers import providers
 
     registry = providers()
-    assert list(registry) == ["native", "github", "gitlab"]
-    assert registry["native"] is native.PROVIDER and registry["github"] is github.PROVIDER and registry["gitlab"] is gitlab.PROVIDER
+    assert list(registry) == ["native", "github", "gitlab", "oidc"]
+    assert [registry[name] for name in registry] == [native.PROVIDER, github.PROVIDER, gitlab.PROVIDER, oidc.PROVIDER]
 
 
 def test_a_provider_the_hub_does_not_have_is_an_error_by_key(hub, settings, secrets):

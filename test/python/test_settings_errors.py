@@ -52,7 +52,7 @@ def test_user_network_prefix_must_split_the_pool(hub, settings, secrets):
 
 def test_unknown_provider(hub, settings, secrets):
     settings["auth"]["providers"] = ["native", "google"]
-    with pytest.raises(SettingsError, match=r"key auth\.providers\[1\]: 'google' is not one of \['native', 'github', 'gitlab'\]"):
+    with pytest.raises(SettingsError, match=r"key auth\.providers\[1\]: 'google' is not one of \['native', 'github', 'gitlab', 'oidc'\]"):
         hub(settings, secrets)
 
 
