@@ -2,7 +2,7 @@
 
 OAuthenticator 17.4's GenericOAuthenticator speaks the code flow but reads no discovery document and
 decodes the ID token without checking its signature or issuer. This class reads the issuer's
-discovery document when the hub starts (the endpoints, the key set's URL), verifies every ID token
+discovery document at the first sign-in (the endpoints, the key set's URL), verifies every ID token
 against the issuer's published keys (signature by ``kid``, issuer, audience, expiry; the key set is
 read again once when a token names an unknown key, as after a key rotation), and lets users in by
 their groups claim or by any claim's values besides OAuthenticator's own rules (allowAll, users,
@@ -14,10 +14,10 @@ from __future__ import annotations
 import time
 
 import jwt
-import requests
 from oauthenticator.generic import GenericOAuthenticator
+from oauthenticator.oauth2 import OAuthLoginHandler
 from tornado import web
-from traitlets import Dict, Float, Integer, List, Set, Unicode
+from traitlets import Dict, Integer, List, Set, Unicode
 
 #: Signature algorithms an ID token may use (asymmetric only: the client secret never signs).
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
@@ -31,50 +31,58 @@ def claim_values(claims: dict, name: str) -> set[str]:
     return {str(v) for v in value} if isinstance(value, (list, tuple, set)) else {str(value)}
 
 
+class OIDCLoginHandler(OAuthLoginHandler):
+    """OAuthenticator's login redirect, once the provider's endpoints are known."""
+
+    async def get(self):
+        await self.authenticator.discover()
+        return super().get()
+
+
 class GmapOIDCAuthenticator(GenericOAuthenticator):
     """GenericOAuthenticator for OpenID Connect: discovery, verified ID tokens, claim rules."""
+
+    login_handler = OIDCLoginHandler
 
     issuer = Unicode("", config=True, help="The provider's issuer URL; <issuer>/.well-known/openid-configuration is read at start.")
     groups_claim = Unicode("groups", config=True, help="The claim that lists the user's groups.")
     allowed_claim_groups = Set(Unicode(), config=True, help="Users with one of these values in the groups claim may sign in.")
     allowed_claims = Dict(key_trait=Unicode(), value_trait=List(Unicode()), config=True, help="Users with one of the listed values in a claim may sign in.")
     id_token_leeway = Integer(60, config=True, help="Seconds of clock difference accepted on the ID token's times.")
-    discovery_tries = Integer(3, config=True, help="Tries to read the discovery document at start.")
-    discovery_timeout = Float(10.0, config=True, help="Seconds each try may take.")
     jwks_uri = Unicode("", help="The key set's URL, from the discovery document.")
 
     _keys: dict | None = None
     _keys_read = 0.0
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        if self.issuer:
-            self._discover()
-
-    def _discover(self) -> None:
-        """The endpoints from the issuer's discovery document; a document of another issuer is refused."""
+    async def discover(self) -> None:
+        """The endpoints from the issuer's discovery document, read once (at the first sign-in after
+        the hub's start, so that a provider that cannot be reached does not keep the hub from
+        starting); a document of another issuer is refused. Until it is read, sign-ins answer 503."""
+        if self.jwks_uri:
+            return
         url = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
-        last = None
-        for attempt in range(self.discovery_tries):
-            try:
-                response = requests.get(url, timeout=self.discovery_timeout)
-                response.raise_for_status()
-                document = response.json()
-                break
-            except (requests.RequestException, ValueError) as e:
-                last = e
-                time.sleep(min(2**attempt, 5))
-        else:
-            raise ValueError(f"auth.oidc.issuer: could not read {url}: {last}")
-        if document.get("issuer", "").rstrip("/") != self.issuer.rstrip("/"):
-            raise ValueError(f"auth.oidc.issuer: {url} names the issuer {document.get('issuer')!r}, not {self.issuer!r}")
-        for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
-            if not document.get(key):
-                raise ValueError(f"auth.oidc.issuer: {url} has no {key}")
+        try:
+            document = await self.httpfetch(url, label="reading the OpenID Connect discovery document", parse_json=True)
+        except Exception as e:  # noqa: BLE001 - any failure: the provider cannot be used now
+            self.log.error("OpenID Connect: could not read %s: %s", url, e)
+            raise web.HTTPError(503, "The sign-in provider cannot be reached right now; try again in a minute") from e
+        if (document.get("issuer") or "").rstrip("/") != self.issuer.rstrip("/"):
+            self.log.error("OpenID Connect: %s names the issuer %r, not %r (auth.oidc.issuer)", url, document.get("issuer"), self.issuer)
+            raise web.HTTPError(503, "The sign-in provider is configured with another issuer than it names itself (auth.oidc.issuer)")
+        missing = [key for key in ("authorization_endpoint", "token_endpoint", "jwks_uri") if not document.get(key)]
+        if missing:
+            self.log.error("OpenID Connect: %s has no %s", url, ", ".join(missing))
+            raise web.HTTPError(503, "The sign-in provider's discovery document is incomplete")
         self.authorize_url = document["authorization_endpoint"]
         self.token_url = document["token_endpoint"]
         self.jwks_uri = document["jwks_uri"]
         self.log.info("OpenID Connect provider %s: authorize %s, token %s, keys %s", self.issuer, self.authorize_url, self.token_url, self.jwks_uri)
+
+    async def get_token_info(self, handler, params):
+        """OAuthenticator's token exchange, once the endpoints are known (a callback may come first
+        after a hub restart)."""
+        await self.discover()
+        return await super().get_token_info(handler, params)
 
     async def _key(self, kid: str | None):
         """The published key of ``kid`` (the only one when the token names none); the key set is read

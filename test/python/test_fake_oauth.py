@@ -322,10 +322,11 @@ def test_oidc_a_token_signed_by_another_key_fails_verification(fake):
 
 
 def oidc(fake, **config):
-    """The hub's OpenID Connect authenticator against the fake provider (discovery at construction)."""
+    """The hub's OpenID Connect authenticator against the fake provider, its discovery done (as the
+    login page does it)."""
     from gmap_hub.oidc import GmapOIDCAuthenticator
 
-    return GmapOIDCAuthenticator(
+    auth = GmapOIDCAuthenticator(
         issuer=f"{fake}/oidc",
         client_id="oidc-id",
         client_secret="oidc-secret",
@@ -335,11 +336,24 @@ def oidc(fake, **config):
         username_claim="preferred_username",
         **config,
     )
+    asyncio.run(auth.discover())
+    return auth
 
 
 def test_oidc_discovery_sets_the_endpoints(fake):
     auth = oidc(fake, allow_all=True)
     assert (auth.authorize_url, auth.token_url, auth.jwks_uri) == (f"{fake}/oidc/authorize", f"{fake}/oidc/token", f"{fake}/oidc/jwks")
+
+
+def test_oidc_a_provider_that_cannot_be_reached_answers_503_and_the_hub_keeps_running():
+    from gmap_hub.oidc import GmapOIDCAuthenticator
+    from tornado import web
+
+    # constructing it reads nothing: the hub starts whether the provider answers or not
+    auth = GmapOIDCAuthenticator(issuer="http://127.0.0.1:9/oidc", client_id="x")
+    with pytest.raises(web.HTTPError) as e:
+        asyncio.run(auth.discover())
+    assert e.value.status_code == 503 and "cannot be reached" in e.value.log_message
 
 
 def test_oidc_a_document_of_another_issuer_is_refused():
@@ -352,8 +366,13 @@ def test_oidc_a_document_of_another_issuer_is_refused():
     server = module.make_server(json.loads(json.dumps(config)), host="127.0.0.1", port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        with pytest.raises(ValueError, match="names the issuer 'https://elsewhere.example/oidc'"):
-            GmapOIDCAuthenticator(issuer=f"http://127.0.0.1:{server.server_address[1]}/oidc", client_id="x", discovery_tries=1)
+        from tornado import web
+
+        auth = GmapOIDCAuthenticator(issuer=f"http://127.0.0.1:{server.server_address[1]}/oidc", client_id="x")
+        with pytest.raises(web.HTTPError) as e:
+            asyncio.run(auth.discover())
+        assert e.value.status_code == 503 and "another issuer" in e.value.log_message
+        assert not auth.authorize_url, "nothing of the other issuer's document is used"
     finally:
         server.shutdown()
         server.server_close()
