@@ -1,8 +1,9 @@
 /**
- * GitHub and GitLab sign-in, alone and together with native accounts, against a fake OAuth
- * provider (test/standins/fake-oauth) that implements the endpoints OAuthenticator calls.
+ * GitHub, GitLab and OpenID Connect sign-in, alone and together with native accounts, against a
+ * fake provider (test/standins/fake-oauth) that implements the endpoints OAuthenticator calls, and
+ * for OpenID Connect discovery, published keys and signed ID tokens.
  *
- * Deploys its own stack (Pulumi.e2e-oauth.yaml: native + GitHub + GitLab, port 18001) with the real
+ * Deploys its own stack (Pulumi.e2e-oauth.yaml: native + GitHub + GitLab + OpenID Connect, port 18001) with the real
  * `pulumi up`, starts the fake provider as a labelled container on the stack's network (alias
  * fake-oauth), then reconfigures the stack to GitHub alone and to GitLab alone (each change
  * replaces the hub container). Last, with user servers running, a change that replaces the network
@@ -15,14 +16,14 @@ import { escapeUserName } from "../../components/identity";
 import { saveContainerLogs } from "./artifacts";
 import type { BrowserSession } from "./browser-session";
 import { chromiumArgs, chromiumPath } from "./chromium";
-import { containerNamed, docker, engineObjects, requireEngine } from "./engine";
+import { containerLogs, containerNamed, docker, engineObjects, requireEngine } from "./engine";
 import { FakeOAuth, fakeSession } from "./fake-oauth";
-import { fakeConfig } from "./fake-oauth-users";
+import { fakeConfig, OIDC_CLIENT_SECRET } from "./fake-oauth-users";
 import { HubApi } from "./hub-api";
 import type { HubEnv } from "./hub-env";
 import { nativeLogin, nativeSignUp, oauthLogin, spawnThroughPages, userUrl } from "./oauth-flows";
 import { formsOf, linksOf } from "./pages";
-import { destroy, ensureStack, output, stackHub, upOk } from "./pulumi";
+import { destroy, ensureStack, output, pulumiOk, stackHub, upOk } from "./pulumi";
 import { removeStack } from "./remove-stack";
 import { browserUser, githubInBrowser, nativeLoginInBrowser, nativeSignUpInBrowser } from "./sign-in-browser";
 import { editedStackFile, stackSkip as skip } from "./stack";
@@ -45,7 +46,7 @@ async function up(edit?: (config: Record<string, any>) => void): Promise<HubEnv>
   return stackHub({ stack: STACK });
 }
 
-describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth provider)", { skip }, () => {
+describe("GitHub, GitLab and OpenID Connect sign-in (own stack Pulumi.e2e-oauth.yaml, fake provider)", { skip }, () => {
   let hubUrl = "";
   let api: HubApi;
   let fake: FakeOAuth;
@@ -59,7 +60,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
     return res.json();
   }
 
-  const lastAuthorize = (provider: "github" | "gitlab") => fake.lastAuthorize(provider);
+  const lastAuthorize = (provider: "github" | "gitlab" | "oidc") => fake.lastAuthorize(provider);
   const container = (name: string) => containerNamed(`${PREFIX}-user-${escapeUserName(name)}`);
 
   before(
@@ -94,7 +95,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
     { timeout: 10 * 60_000 },
   );
 
-  describe("native, GitHub and GitLab side by side", () => {
+  describe("native, GitHub, GitLab and OpenID Connect side by side", () => {
     let admin: BrowserSession | undefined;
     /** The native admin hub-admin (auth.admins), logged in with its generated password through the native pages. */
     async function adminSession(): Promise<BrowserSession> {
@@ -114,7 +115,7 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       const login = await s.get("/hub/login");
       assert.equal(login.status, 200);
       const links = linksOf(login);
-      for (const p of ["/hub/native/login", "/hub/github/oauth_login", "/hub/gitlab/oauth_login"]) {
+      for (const p of ["/hub/native/login", "/hub/github/oauth_login", "/hub/gitlab/oauth_login", "/hub/oidc/oauth_login"]) {
         assert.ok(
           links.some((l) => l.startsWith(`${hubUrl}${p}`)),
           `no link to ${p}`,
@@ -179,6 +180,60 @@ describe("GitHub and GitLab sign-in (own stack Pulumi.e2e-oauth.yaml, fake OAuth
       const authorize = await lastAuthorize("gitlab");
       assert.ok(authorize?.redirect_uri === `${hubUrl}/hub/gitlab/oauth_callback`);
       assert.deepEqual(authorize?.scope.split(" ").sort(), ["read_api", "read_user"]);
+    });
+
+    it("OpenID Connect: an allowed group's member (or a claim's holder) signs in and lands in the claim's group; others are refused and not created", async () => {
+      const s = session();
+      const page = await oauthLogin(s, "oidc", "ada", true);
+      assert.equal(page.status, 200, page.text.slice(0, 500));
+      assert.equal(await s.whoami(), "oidc:ada");
+      assert.deepEqual((await userModel("oidc:ada")).groups, ["gmap-science"]);
+      const authorize = await lastAuthorize("oidc");
+      assert.equal(authorize?.redirect_uri, `${hubUrl}/hub/oidc/oauth_callback`);
+      assert.ok(authorize?.scope.split(" ").includes("openid"), authorize?.scope);
+      // allowed by another claim's value (allowedClaims), in no group
+      const entitled = session();
+      assert.equal((await oauthLogin(entitled, "oidc", "entitled", true)).status, 200);
+      assert.equal(await entitled.whoami(), "oidc:entitled");
+      assert.deepEqual((await userModel("oidc:entitled")).groups, []);
+      const other = session();
+      assert.equal((await oauthLogin(other, "oidc", "stranger", true)).status, 403);
+      assert.equal(await other.whoami(), undefined);
+      assert.equal(await userModel("oidc:stranger"), undefined);
+    });
+
+    it("OpenID Connect: an ID token signed by a key the provider does not publish, and a forged state, are refused", async () => {
+      const s = session();
+      const page = await oauthLogin(s, "oidc", "mallory", true);
+      assert.equal(page.status, 403, page.text.slice(0, 300));
+      assert.equal(await s.whoami(), undefined);
+      assert.equal(await userModel("oidc:mallory"), undefined);
+      const logs = await containerLogs(`${PREFIX}-hub`, 200);
+      assert.match(logs, /OpenID Connect ID token refused: Signature verification failed/);
+      // a callback whose state is not the one the login began with (the state cookie is set)
+      const forged = session();
+      await forged.get("/hub/oidc/oauth_login");
+      const callback = await forged.get(
+        `/hub/oidc/oauth_callback?code=made-up&state=${Buffer.from('{"state_id": "forged"}').toString("base64url")}`,
+      );
+      assert.equal(callback.status, 400, callback.text.slice(0, 300));
+      assert.equal(await forged.whoami(), undefined);
+    });
+
+    it("OpenID Connect: the same login as on GitHub is another user, and the client secret appears nowhere in plain text", async () => {
+      const viaOidc = session();
+      assert.equal((await oauthLogin(viaOidc, "oidc", "sam", true)).status, 200);
+      const viaGithub = session();
+      assert.equal((await oauthLogin(viaGithub, "github", "sam", true)).status, 200);
+      assert.deepEqual([await viaOidc.whoami(), await viaGithub.whoami()], ["oidc:sam", "github:sam"]);
+      const places = {
+        "pulumi stack export": (await pulumiOk(["stack", "export", "--stack", STACK])).stdout,
+        "stack outputs (secrets shown)": (await pulumiOk(["stack", "output", "--json", "--show-secrets", "--stack", STACK])).stdout,
+        "docker inspect": JSON.stringify(await docker.getContainer(`${PREFIX}-hub`).inspect()),
+        "hub log": await containerLogs(`${PREFIX}-hub`),
+      };
+      for (const [where, text] of Object.entries(places))
+        assert.ok(!text.includes(OIDC_CLIENT_SECRET), `the client secret appears in ${where}`);
     });
 
     it("groups come from the providers at sign-in (GitHub teams, GitLab groups), and the sizes follow them", async () => {

@@ -32,6 +32,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface FakeOAuthConfig {
   readonly github?: Record<string, unknown>;
   readonly gitlab?: Record<string, unknown>;
+  readonly oidc?: Record<string, unknown>;
 }
 
 export interface FakeRequest {
@@ -124,7 +125,7 @@ export class FakeOAuth {
   }
 
   /** The last authorize request the provider saw for `provider`. */
-  async lastAuthorize(provider: "github" | "gitlab"): Promise<FakeRequest | undefined> {
+  async lastAuthorize(provider: "github" | "gitlab" | "oidc"): Promise<FakeRequest | undefined> {
     const all = (await this.requests()).filter((r) => r.provider === provider && r.kind === "authorize");
     return all[all.length - 1];
   }

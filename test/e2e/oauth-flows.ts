@@ -10,10 +10,10 @@ import { formsOf, type Page } from "./pages";
 import { waitFor } from "./wait";
 
 /**
- * Signs in with GitHub or GitLab: the hub's login link (with several providers from the login
+ * Signs in with GitHub, GitLab or OpenID Connect: the hub's login link (with several providers from the login
  * page's button), the provider's authorize form filled with `login`, back through the callback.
  */
-export async function oauthLogin(s: BrowserSession, provider: "github" | "gitlab", login: string, multi: boolean): Promise<Page> {
+export async function oauthLogin(s: BrowserSession, provider: "github" | "gitlab" | "oidc", login: string, multi: boolean): Promise<Page> {
   const start = multi ? await s.click(await s.get("/hub/login"), `/hub/${provider}/oauth_login`) : await s.get("/hub/oauth_login");
   if (!formsOf(start).length)
     throw new Error(`expected the provider's authorize form, got HTTP ${start.status} at ${start.url}: ${start.text.slice(0, 300)}`);
