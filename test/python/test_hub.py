@@ -108,7 +108,7 @@ def test_full_initialization_accepts_the_configuration(hub, settings, secrets):
 
 def test_requirements_are_pinned_and_installed():
     lines = [line.strip() for line in (HUB_CONFIG / "requirements.txt").read_text().splitlines() if line.strip() and not line.startswith("#")]
-    assert len(lines) == 7
+    assert len(lines) == 8
     for line in lines:
         m = re.fullmatch(r"([A-Za-z0-9_.-]+)==([0-9][0-9A-Za-z.]*)", line)
         assert m, f"not an exact pin: {line}"
