@@ -5,7 +5,7 @@
  *
  * Deploys its own stack (Pulumi.e2e-oauth.yaml: native + GitHub + GitLab + OpenID Connect, port 18001) with the real
  * `pulumi up`, starts the fake provider as a labelled container on the stack's network (alias
- * fake-oauth), then reconfigures the stack to GitHub alone and to GitLab alone (each change
+ * fake-oauth), then reconfigures the stack to GitHub alone, GitLab alone and OpenID Connect alone (each change
  * replaces the hub container). Last, with user servers running, a change that replaces the network
  * and then `pulumi destroy`: both stop and remove the servers first and keep every volume. Removes
  * everything, volumes included, at the end. Skipped against a hub deployed elsewhere.
@@ -34,7 +34,7 @@ const PREFIX = "gmap-e2e-oauth";
 const PASSWORD = "Gmap-e2e-Passw0rd";
 
 /** The stack file edit that keeps one sign-in provider, alone (and the sizes open to everyone). */
-const alone = (provider: "github" | "gitlab") => (config: Record<string, any>) => {
+const alone = (provider: "github" | "gitlab" | "oidc") => (config: Record<string, any>) => {
   const auth = config["jupyterhub:auth"];
   config["jupyterhub:auth"] = { providers: [provider], [provider]: auth[provider] };
   delete config["jupyterhub:sizes"];
@@ -411,6 +411,24 @@ describe("GitHub, GitLab and OpenID Connect sign-in (own stack Pulumi.e2e-oauth.
       assert.equal(await s.whoami(), "dev");
       assert.equal((await lastAuthorize("gitlab"))?.redirect_uri, `${hubUrl}/hub/oauth_callback`);
       assert.equal((await oauthLogin(session(), "gitlab", "stranger", false)).status, 403);
+    });
+  });
+
+  describe("OpenID Connect alone", () => {
+    before(
+      async () => {
+        const env = await up(alone("oidc"));
+        api = new HubApi(env);
+      },
+      { timeout: 15 * 60_000 },
+    );
+
+    it("a group member logs in with the bare user name at <publicUrl>/hub/oauth_callback; a non-member is refused", async () => {
+      const s = session();
+      assert.equal((await oauthLogin(s, "oidc", "ada", false)).status, 200);
+      assert.equal(await s.whoami(), "ada");
+      assert.equal((await lastAuthorize("oidc"))?.redirect_uri, `${hubUrl}/hub/oauth_callback`);
+      assert.equal((await oauthLogin(session(), "oidc", "stranger", false)).status, 403);
     });
   });
 
