@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { baseUrl } from "../config/rules";
 import { userNameRule } from "../user-name-rule";
-import { manageGroupsSetting, oauthProvider } from "./provider";
+import { manageGroupsSetting, oauthProvider, withoutTrailingSlash } from "./provider";
 
 const claim = z.string().regex(/^[A-Za-z0-9_.:/-]+$/, "claim names are letters, digits and _ . : / -");
 
@@ -62,7 +62,7 @@ export const oidc = oauthProvider({
     manageGroups: manageGroupsSetting,
   },
   settings: (s) => ({
-    issuer: s.issuer.replace(/\/+$/, ""),
+    issuer: withoutTrailingSlash(s.issuer),
     displayName: s.displayName,
     scopes: s.scopes,
     usernameClaim: s.usernameClaim,

@@ -44,7 +44,7 @@ class GmapOIDCAuthenticator(GenericOAuthenticator):
 
     login_handler = OIDCLoginHandler
 
-    issuer = Unicode("", config=True, help="The provider's issuer URL; <issuer>/.well-known/openid-configuration is read at start.")
+    issuer = Unicode("", config=True, help="The provider's issuer URL; <issuer>/.well-known/openid-configuration is read at the first sign-in.")
     groups_claim = Unicode("groups", config=True, help="The claim that lists the user's groups.")
     allowed_claim_groups = Set(Unicode(), config=True, help="Users with one of these values in the groups claim may sign in.")
     allowed_claims = Dict(key_trait=Unicode(), value_trait=List(Unicode()), config=True, help="Users with one of the listed values in a claim may sign in.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from oauthenticator.github import GitHubOAuthenticator
 
 from ..provider_groups import github_team_groups
-from .oauth import base_url, callback_url, oauth_users
+from .oauth import base_url, configure_common
 from .sign_in import Provider, SignIn
 
 
@@ -13,9 +13,7 @@ def configure_github(c, sign_in: SignIn) -> set[str]:
     """``auth.github`` and its client secret; returns the provider's admins."""
     github = sign_in.auth.section("github")
     g = c.GitHubOAuthenticator
-    g.client_id = github.string("clientId")
-    g.client_secret = sign_in.secrets.string("githubClientSecret")
-    g.oauth_callback_url = callback_url(github, "github", sign_in.url_prefix)
+    admins = configure_common(g, github, "github", sign_in)
     orgs = github.strings("allowedOrganizations", [])
     g.allowed_organizations = set(orgs)
     manage_groups = github.boolean("manageGroups", False)
@@ -26,13 +24,11 @@ def configure_github(c, sign_in: SignIn) -> set[str]:
         g.manage_groups = True
         g.populate_teams_in_auth_state = True
         g.auth_state_groups_key = github_team_groups
-    g.allowed_users = oauth_users(github)
-    g.allow_all = github.boolean("allowAll", False)
     if github.has("url"):
         g.github_url = base_url(github, "url")
     if github.has("apiUrl"):
         g.github_api = base_url(github, "apiUrl")
-    return set(github.strings("admins", []))
+    return admins
 
 
 PROVIDER = Provider(

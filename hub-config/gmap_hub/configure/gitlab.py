@@ -5,7 +5,7 @@ from __future__ import annotations
 from oauthenticator.gitlab import GitLabOAuthenticator
 
 from ..provider_groups import GitLabGroups
-from .oauth import base_url, callback_url, oauth_users
+from .oauth import base_url, configure_common
 from .sign_in import Provider, SignIn
 
 
@@ -13,10 +13,8 @@ def configure_gitlab(c, sign_in: SignIn) -> set[str]:
     """``auth.gitlab`` and its client secret; returns the provider's admins."""
     gitlab = sign_in.auth.section("gitlab")
     g = c.GitLabOAuthenticator
+    admins = configure_common(g, gitlab, "gitlab", sign_in)
     g.gitlab_url = base_url(gitlab, "url")
-    g.client_id = gitlab.string("clientId")
-    g.client_secret = sign_in.secrets.string("gitlabClientSecret")
-    g.oauth_callback_url = callback_url(gitlab, "gitlab", sign_in.url_prefix)
     groups = gitlab.strings("allowedGroups", [])
     project_ids = gitlab.integers("allowedProjectIds", [])
     g.allowed_gitlab_groups = set(groups)
@@ -28,9 +26,7 @@ def configure_gitlab(c, sign_in: SignIn) -> set[str]:
         # the user's JupyterHub groups are their GitLab groups, at every sign-in (gmap_hub.provider_groups)
         g.manage_groups = True
         g.auth_state_groups_key = GitLabGroups(base_url(gitlab, "url") + "/api/v4")
-    g.allowed_users = oauth_users(gitlab)
-    g.allow_all = gitlab.boolean("allowAll", False)
-    return set(gitlab.strings("admins", []))
+    return admins
 
 
 PROVIDER = Provider(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from ..settings import Section
+from .sign_in import SignIn
 
 
 def callback_url(section: Section, provider: str, url_prefix: str) -> str:
@@ -37,3 +38,15 @@ def base_url(section: Section, key: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
         raise section.error(key, f"expected an http(s) base URL without query or fragment, got {url!r}")
     return url.rstrip("/")
+
+
+def configure_common(config, section: Section, provider: str, sign_in: SignIn) -> set[str]:
+    """The keys every OAuth provider's section has (components/providers/provider.ts oauthCommon)
+    on the authenticator's ``config``: client id and secret (``<provider>ClientSecret``), callback URL,
+    explicit allow lists; returns the provider's admins."""
+    config.client_id = section.string("clientId")
+    config.client_secret = sign_in.secrets.string(f"{provider}ClientSecret")
+    config.oauth_callback_url = callback_url(section, provider, sign_in.url_prefix)
+    config.allowed_users = oauth_users(section)
+    config.allow_all = section.boolean("allowAll", False)
+    return set(section.strings("admins", []))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from oauthenticator.generic import GenericOAuthenticator
 
 from ..oidc import GroupsClaim
-from .oauth import base_url, callback_url, oauth_users
+from .oauth import base_url, configure_common
 from .sign_in import Provider, SignIn
 
 
@@ -14,9 +14,7 @@ def configure_oidc(c, sign_in: SignIn) -> set[str]:
     """``auth.oidc`` and its client secret; returns the provider's admins."""
     oidc = sign_in.auth.section("oidc")
     o = c.GmapOIDCAuthenticator
-    o.client_id = oidc.string("clientId")
-    o.client_secret = sign_in.secrets.string("oidcClientSecret")
-    o.oauth_callback_url = callback_url(oidc, "oidc", sign_in.url_prefix)
+    admins = configure_common(o, oidc, "oidc", sign_in)
     o.issuer = base_url(oidc, "issuer")
     o.scope = oidc.strings("scopes")
     # the user's claims come from the verified ID token (GmapOIDCAuthenticator.token_to_user)
@@ -29,11 +27,9 @@ def configure_oidc(c, sign_in: SignIn) -> set[str]:
         # the user's JupyterHub groups are the groups claim's values, at every sign-in
         o.manage_groups = True
         o.auth_state_groups_key = GroupsClaim(oidc.string("groupsClaim"))
-    o.allowed_users = oauth_users(oidc)
-    o.allow_all = oidc.boolean("allowAll", False)
     if oidc.has("displayName"):
         o.login_service = oidc.string("displayName")
-    return set(oidc.strings("admins", []))
+    return admins
 
 
 PROVIDER = Provider(
