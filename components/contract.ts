@@ -51,6 +51,13 @@ export const hubSettingsSchema = z.strictObject({
     dataDir: z.string().startsWith("/").describe("Mount point of the hub-data volume (SQLite database, lockouts, user providers)."),
     sqliteFile: name.describe("File name of the SQLite hub database in dataDir (when database is absent)."),
     dataReserveMiB,
+    dockerConfigDir: z
+      .string()
+      .startsWith("/")
+      .optional()
+      .describe(
+        "Present with registries configured: the folder of the Docker client configuration (config.json, in the hub container only) whose credentials the hub's Docker client pulls with and, in swarm mode, sends with each service it creates.",
+      ),
     secureCookies: z
       .literal(true)
       .optional()

@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { pulledImage } from "./images";
 import { Leftovers } from "./leftovers";
 import { containerReplacement, hubHealthcheck } from "./containers";
 import { endpoints, hubPaths, type Label } from "./names";
@@ -23,6 +24,8 @@ export interface HubArgs {
   readonly baseImage: string;
   /** Platform the hub image is built for (hub.platform): the engine's, stated so that builds and previews never guess. */
   readonly platform: string;
+  /** Pulls the base image with the registries' credentials (`registries` configured); the default provider otherwise. */
+  readonly pullProvider?: docker.Provider | undefined;
   /** Container name. */
   readonly containerName: string;
   /** The stack's main network, shared with the proxy (the spawner connects the hub to each user server's own network). */
@@ -69,6 +72,8 @@ export class Hub extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    // pulled first, with the registries' credentials: the build then finds it on the engine
+    const baseImage = pulledImage(`${name}-base-image`, args.baseImage, this, args.pullProvider);
     const image = new docker.Image(
       `${name}-image`,
       {
@@ -76,7 +81,7 @@ export class Hub extends pulumi.ComponentResource {
         skipPush: true,
         build: { context: args.context, args: { BASE_IMAGE: args.baseImage }, platform: args.platform },
       },
-      { parent: this, dependsOn: [imageTag] },
+      { parent: this, dependsOn: [imageTag, baseImage] },
     );
     const container = new docker.Container(
       name,

@@ -17,6 +17,7 @@ import { hookPath, hubSecrets, hubSettings, stableJson } from "./settings";
 import { ShareVersions } from "./share-versions";
 import { HubStorage } from "./storage";
 import { containerLogOptions } from "./containers";
+import { credentialsFor, dockerClientConfig, pullProvider, registryCredentials } from "./registries";
 
 export interface JupyterHubArgs {
   /** The validated stack config (secret values inside are only used through Pulumi secrets). */
@@ -91,9 +92,13 @@ export class JupyterHub extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // private registries (registries): image pulls go through a provider that holds their credentials
+    const credentials = registryCredentials(config);
+    const puller = pullProvider(`${name}-registries`, credentials, this);
+
     const notebookImages = new NotebookImages(
       `${name}-images`,
-      { images: Object.fromEntries(config.images.map((i) => [i.name, i.image])) },
+      { images: Object.fromEntries(config.images.map((i) => [i.name, i.image])), pullProvider: puller },
       { parent: this },
     );
 
@@ -110,6 +115,7 @@ export class JupyterHub extends pulumi.ComponentResource {
                     serviceName: n.prePullService(i.name),
                     image: i.image,
                     constraints: [...config.engine.serverConstraints, ...(i.constraints ?? [])],
+                    credentials: credentialsFor(i.image, credentials),
                   },
                 ]),
               ),
@@ -137,6 +143,7 @@ export class JupyterHub extends pulumi.ComponentResource {
       {
         containerName: n.proxyContainer,
         image: config.proxy.image,
+        pullProvider: puller,
         networkName: network.name,
         ...(frontNetwork
           ? { frontNetworkName: frontNetwork.name }
@@ -155,6 +162,7 @@ export class JupyterHub extends pulumi.ComponentResource {
             {
               containerName: n.postgresContainer,
               image: config.hub.database.image,
+              pullProvider: puller,
               networkName: network.name,
               volumeName: n.postgresVolume,
               labels: labels("postgres"),
@@ -180,6 +188,15 @@ export class JupyterHub extends pulumi.ComponentResource {
         content: pulumi.secret(generated.apply((g) => stableJson(hubSecrets(config, g)))),
         permissions: "0600",
       },
+      ...(credentials.length > 0
+        ? [
+            {
+              file: `${hubPaths.dockerConfigDir}/config.json`,
+              content: pulumi.secret(dockerClientConfig(credentials)),
+              permissions: "0600",
+            },
+          ]
+        : []),
       ...(["postAuth", "preSpawn"] as const).flatMap((kind) => {
         const content = args.hookFiles[kind];
         return content === undefined ? [] : [{ file: hookPath(kind), content, permissions: "0644" }];
@@ -209,6 +226,7 @@ export class JupyterHub extends pulumi.ComponentResource {
         imageName: n.hubImage,
         context: args.hubContext,
         baseImage: config.hub.baseImage,
+        pullProvider: puller,
         platform: config.hub.platform,
         containerName: n.hubContainer,
         networkName: network.name,
@@ -241,6 +259,7 @@ export class JupyterHub extends pulumi.ComponentResource {
           {
             containerName: n.frontContainer,
             image: config.hub.tls.image,
+            pullProvider: puller,
             networkName: frontNetwork.name,
             hostName: new URL(publicUrl(config)).hostname.replace(/^\[|\]$/g, ""),
             bindAddress: config.hub.bindAddress,

@@ -20,6 +20,8 @@ export const hubPaths = {
   sqliteFile: "jupyterhub.sqlite",
   hooks: "/srv/jupyterhub/hooks",
   dockerSocket: "/var/run/docker.sock",
+  /** The hub's Docker client configuration (registries' credentials), as DOCKER_CONFIG names it: a folder holding config.json. */
+  dockerConfigDir: "/srv/jupyterhub/docker",
 } as const;
 
 /** Network aliases and ports of the hub and proxy containers. */

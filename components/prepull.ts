@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Label } from "./names";
+import type { RegistryCredentials } from "./registries";
 
 /** One notebook image to keep on the nodes. */
 export interface PrePulledImage {
@@ -10,6 +11,8 @@ export interface PrePulledImage {
   readonly image: string;
   /** Placement constraints: the nodes that may run servers of this image. */
   readonly constraints: readonly string[];
+  /** The credentials of its registry (configured in `registries`): every node pulls with them. */
+  readonly credentials?: RegistryCredentials | undefined;
 }
 
 export interface ImagePrePullArgs {
@@ -43,6 +46,15 @@ export class ImagePrePull extends pulumi.ComponentResource {
           name: spec.serviceName,
           labels: [...args.labels],
           mode: { global: true },
+          ...(spec.credentials
+            ? {
+                auth: {
+                  serverAddress: spec.credentials.server,
+                  username: spec.credentials.username,
+                  password: pulumi.secret(spec.credentials.password),
+                },
+              }
+            : {}),
           taskSpec: {
             containerSpec: {
               image: spec.image,

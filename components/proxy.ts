@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { pulledImage } from "./images";
 import { containerReplacement, proxyCommand, proxyEntrypoint } from "./containers";
 import { endpoints, type Label } from "./names";
 
@@ -23,6 +24,8 @@ export interface HubProxyArgs {
   readonly labels: readonly Label[];
   /** Docker's json-file options that bound its log (`containerLogOptions`). */
   readonly logOptions: Readonly<Record<string, string>>;
+  /** Pulls with the registries' credentials (`registries` configured); the default provider otherwise. */
+  readonly pullProvider?: docker.Provider | undefined;
 }
 
 /**
@@ -40,7 +43,7 @@ export class HubProxy extends pulumi.ComponentResource {
 
   constructor(name: string, args: HubProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jupyterhub:docker:Proxy", name, {}, opts);
-    const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+    const image = pulledImage(`${name}-image`, args.image, this, args.pullProvider);
     this.imageId = image.imageId;
     const behindFront = args.frontNetworkName !== undefined;
     this.container = new docker.Container(

@@ -97,6 +97,8 @@ export function hubSettings(
       dataDir: hubPaths.data,
       sqliteFile: hubPaths.sqliteFile,
       dataReserveMiB: config.hub.dataReserveMiB,
+      // absent without registries, so the settings of such stacks stay as they were
+      dockerConfigDir: config.registries.length > 0 ? hubPaths.dockerConfigDir : undefined,
       // absent with hub.tls off, so the settings of such stacks stay as they were
       secureCookies: config.hub.tls.mode !== "off" ? true : undefined,
       // absent with SQLite, so that settings of stacks without PostgreSQL stay as they were

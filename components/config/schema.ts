@@ -20,6 +20,7 @@ import { cullerFields, serviceChecks, servicesFields } from "./sections/services
 import { sizeChecks, sizeFields } from "./sections/sizes";
 import { spawnerChecks, spawnerFields } from "./sections/spawner";
 import { hooksFields, stackFields } from "./sections/stack";
+import { registryChecks, registryFields, registryPasswordsField } from "./sections/registries";
 import { quotaChecks, shareCredentialsField, storageChecks, storageFields } from "./sections/storage";
 import { tlsCertificateField, tlsChecks, tlsKeyField } from "./sections/tls";
 
@@ -35,6 +36,7 @@ export const configFields = z
     proxy: proxyFields,
     auth: authFields,
     ...imageFields,
+    ...registryFields,
     ...sizeFields,
     spawner: spawnerFields,
     storage: storageFields,
@@ -46,6 +48,7 @@ export const configFields = z
     tlsCertificate: tlsCertificateField,
     tlsKey: tlsKeyField,
     shareCredentials: shareCredentialsField,
+    registryPasswords: registryPasswordsField,
   })
   .strict();
 
@@ -54,6 +57,7 @@ type Fields = z.output<typeof configFields>;
 /** Every section's rules across keys, in the order their problems are listed. */
 const sectionChecks: readonly ((cfg: Fields, issue: Issue) => void)[] = [
   imageChecks,
+  registryChecks,
   sizeChecks,
   storageChecks,
   quotaChecks,
@@ -77,8 +81,14 @@ export type StackConfig = z.output<typeof configSchema>;
 export type StackConfigInput = z.input<typeof configSchema>;
 
 /** Config keys holding secrets: read with requireSecret and never copied into plain settings. */
-export type SecretKey = `${OAuthProvider}ClientSecret` | "shareCredentials" | "tlsCertificate" | "tlsKey";
-export const secretKeys: readonly SecretKey[] = [...oauthProviders.map(clientSecretKey), "shareCredentials", "tlsCertificate", "tlsKey"];
+export type SecretKey = `${OAuthProvider}ClientSecret` | "shareCredentials" | "tlsCertificate" | "tlsKey" | "registryPasswords";
+export const secretKeys: readonly SecretKey[] = [
+  ...oauthProviders.map(clientSecretKey),
+  "shareCredentials",
+  "tlsCertificate",
+  "tlsKey",
+  "registryPasswords",
+];
 
 /** The part of the config that never holds a secret. */
 export type PublicConfig = Omit<StackConfig, SecretKey>;

@@ -23,6 +23,12 @@ def configure_hub(c, hub: Section, secrets: Section) -> None:
     # JupyterHub 5: the public URL includes base_url and ends with a slash
     c.JupyterHub.public_url = urlunparse(parsed._replace(path=base_url, params="", query="", fragment=""))
 
+    # private registries: every Docker client of the hub (docker-py reads DOCKER_CONFIG when one is
+    # made) pulls with their credentials and, in swarm mode, sends them with each service it creates
+    docker_config = hub.optional_string("dockerConfigDir")
+    if docker_config:
+        os.environ["DOCKER_CONFIG"] = docker_config
+
     c.JupyterHub.log_level = hub.string("logLevel")
     # the hub's own pages (the usage page of gmap_hub.ceiling)
     c.JupyterHub.template_paths = [TEMPLATES]

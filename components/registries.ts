@@ -1,0 +1,74 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "./config";
+import { registryOf } from "./config/sections/registries";
+
+/** One registry's credentials (the password is secret config). */
+export interface RegistryCredentials {
+  readonly server: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+/** The credentials of every configured registry, in config order. */
+export function registryCredentials(config: Pick<StackConfig, "registries" | "registryPasswords">): RegistryCredentials[] {
+  return config.registries.map((r) => ({ server: r.server, username: r.username, password: config.registryPasswords[r.server]! }));
+}
+
+/** The credentials for pulling `ref`, when its registry is configured. */
+export function credentialsFor(ref: string, credentials: readonly RegistryCredentials[]): RegistryCredentials | undefined {
+  const server = registryOf(ref);
+  return credentials.find((c) => c.server === server);
+}
+
+/** Docker's own key for Docker Hub in a client configuration file. */
+const dockerHubKey = "https://index.docker.io/v1/";
+
+/**
+ * A Docker client configuration file (`config.json`, the format `docker login` writes) holding the
+ * credentials: what the hub's Docker client reads for its pulls and, in swarm mode, sends with every
+ * service it creates so that the workers pull with them.
+ */
+export function dockerClientConfig(credentials: readonly RegistryCredentials[]): string {
+  const auths = Object.fromEntries(
+    [...credentials]
+      .sort((a, b) => a.server.localeCompare(b.server))
+      .map((c) => [
+        c.server === "docker.io" ? dockerHubKey : c.server,
+        { auth: Buffer.from(`${c.username}:${c.password}`).toString("base64") },
+      ]),
+  );
+  return `${JSON.stringify({ auths }, null, 2)}\n`;
+}
+
+/** The `docker:` settings of the stack (the default provider's), which the pulling provider keeps. */
+const engineSettings = ["host", "sshOpts", "certPath", "caMaterial", "certMaterial", "keyMaterial", "context"] as const;
+
+/**
+ * The Docker provider that pulls the stack's images with the registries' credentials: the same
+ * engine as the stack's default provider (its `docker:` settings, else DOCKER_HOST), with
+ * `registryAuth`. Only image pulls go through it; the containers stay with the default provider, so
+ * adding a registry to a running stack touches no container.
+ */
+export function pullProvider(
+  name: string,
+  credentials: readonly RegistryCredentials[],
+  parent: pulumi.Resource,
+): docker.Provider | undefined {
+  if (credentials.length === 0) return undefined;
+  const dockerConfig = new pulumi.Config("docker");
+  const engine: Record<string, unknown> = {};
+  for (const key of engineSettings) {
+    const value = key === "sshOpts" ? dockerConfig.getObject<string[]>(key) : dockerConfig.get(key);
+    if (value !== undefined) engine[key] = value;
+  }
+  return new docker.Provider(
+    name,
+    {
+      ...engine,
+      // secret whole: a provider's inputs reach the state as one JSON text each
+      registryAuth: pulumi.secret(credentials.map((c) => ({ address: c.server, username: c.username, password: c.password }))),
+    },
+    { parent },
+  );
+}

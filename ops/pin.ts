@@ -1,0 +1,101 @@
+/**
+ * Pins the stack's images by digest in its stack file, and updates them when asked (docs/images.md):
+ *
+ *   npm run pin -- <stack> [--update] [--check]
+ *
+ * Every image the stack runs (hub.baseImage, proxy.image, hub.tls.image and hub.database.image when
+ * in use, each of images[]) is looked up in its registry through the stack's Docker engine
+ * (DOCKER_HOST, else the local socket: the engine that trusts the registry's certificate), with the
+ * stack's registry credentials (`pulumi config get registryPasswords`, so backend and passphrase come
+ * from the environment). A reference without a digest gets the digest its tag names now
+ * (name:tag@sha256:...), written into Pulumi.<stack>.yaml with its comments kept. A pinned reference
+ * whose tag has moved upstream is reported and kept; `--update` takes the new digest. The change of
+ * the stack file is then reviewed like any other (`npm run preview`) before `pulumi up` pulls it.
+ * `--check` changes nothing and exits 1 when an image is not pinned or its tag moved.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import { registryOf, stackImages } from "../components/config/sections/registries";
+import { connect, ping } from "./backups/engine";
+import { loadStack } from "./backups/stack";
+import { parseReference, planPins, reportLine, tagReference } from "./images/references";
+import { projectName } from "./stack-file";
+
+const usage = "usage: npm run pin -- <stack> [--update] [--check]";
+
+/** The stack's registry passwords by server, decrypted by the Pulumi CLI. */
+function registryPasswords(projectDir: string, stack: string): Record<string, string> {
+  const r = spawnSync("pulumi", ["config", "get", "registryPasswords", "--stack", stack, "--json"], { cwd: projectDir, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`pulumi config get registryPasswords --stack ${stack} failed: ${(r.stderr || r.stdout).trim()}`);
+  const out = JSON.parse(r.stdout) as { value?: string; objectValue?: Record<string, string> };
+  return out.objectValue ?? (JSON.parse(out.value ?? "{}") as Record<string, string>);
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const flags = argv.filter((a) => a.startsWith("--"));
+  const positional = argv.filter((a) => !a.startsWith("--"));
+  const unknown = flags.filter((f) => f !== "--update" && f !== "--check");
+  if (positional.length !== 1 || unknown.length || (flags.includes("--update") && flags.includes("--check"))) {
+    process.stderr.write(`${usage}\n`);
+    return 2;
+  }
+  const projectDir = path.resolve(__dirname, "..");
+  const stackName = positional[0]!;
+  const update = flags.includes("--update");
+  const check = flags.includes("--check");
+  const { config } = loadStack(projectDir, stackName);
+  const images = stackImages(config);
+
+  const tagRefs = [...new Set(images.map((i) => tagReference(parseReference(i.ref))).filter((r): r is string => r !== undefined))];
+  const needsCredentials = tagRefs.some((r) => config.registries.some((reg) => reg.server === registryOf(r)));
+  const passwords = needsCredentials ? registryPasswords(projectDir, stackName) : {};
+  const docker = connect();
+  await ping(docker);
+  const digests = new Map<string, string>();
+  for (const ref of tagRefs) {
+    const registry = config.registries.find((r) => r.server === registryOf(ref));
+    const authconfig = registry
+      ? { username: registry.username, password: passwords[registry.server] ?? "", serveraddress: registry.server }
+      : undefined;
+    try {
+      const found = (await docker.getImage(ref).distribution(authconfig ? { authconfig } : {})) as { Descriptor?: { digest?: string } };
+      const digest = found.Descriptor?.digest;
+      if (!digest?.startsWith("sha256:")) throw new Error("the registry named no sha256 digest");
+      digests.set(ref, digest);
+    } catch (e) {
+      throw new Error(`cannot look up ${ref} in its registry: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  const results = planPins(images, (ref) => digests.get(ref)!, update);
+  for (const r of results) process.stdout.write(`${reportLine(r)}\n`);
+  const changes = results.filter((r) => r.to !== undefined);
+  if (check) return results.some((r) => r.status === "pinned" || r.status === "moved") ? 1 : 0;
+  if (changes.length === 0) {
+    process.stdout.write("the stack file is unchanged\n");
+    return 0;
+  }
+  const file = path.join(projectDir, `Pulumi.${stackName}.yaml`);
+  const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"));
+  const project = projectName(projectDir);
+  for (const r of changes) {
+    const [top, ...rest] = r.path as [string, ...(string | number)[]];
+    const key = doc.hasIn(["config", top]) ? top : `${project}:${top}`;
+    doc.setIn(["config", key, ...rest], r.to);
+  }
+  fs.writeFileSync(file, doc.toString());
+  process.stdout.write(
+    `wrote ${changes.length} reference${changes.length === 1 ? "" : "s"} into ${path.basename(file)}: review with \`npm run preview -- ${stackName}\`, then \`pulumi up\`\n`,
+  );
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (e: unknown) => {
+    process.stderr.write(`pin: ${(e as Error).message}\n`);
+    process.exitCode = 2;
+  },
+);

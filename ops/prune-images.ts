@@ -1,0 +1,73 @@
+/**
+ * Removes the old versions of the stack's images from a Docker engine (docs/images.md):
+ *
+ *   npm run prune-images -- <stack> [--dry-run]
+ *
+ * `pulumi up` keeps every image it pulled (`keepLocally`): after an update the old version stays for
+ * the servers that still run it. This removes, from the engine of DOCKER_HOST (else the local
+ * socket), every other version of a repository the stack's images come from (the references in
+ * Pulumi.<stack>.yaml), unless a container (running or stopped) was made from it. Images of other
+ * repositories are never touched. In swarm mode run it against each node's engine.
+ */
+import * as path from "node:path";
+import { stackImages } from "../components/config/sections/registries";
+import { connect, ping } from "./backups/engine";
+import { loadStack } from "./backups/stack";
+import { prunePlan } from "./images/prune-plan";
+
+const usage = "usage: npm run prune-images -- <stack> [--dry-run]";
+const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const flags = argv.filter((a) => a.startsWith("--"));
+  const positional = argv.filter((a) => !a.startsWith("--"));
+  if (positional.length !== 1 || flags.some((f) => f !== "--dry-run")) {
+    process.stderr.write(`${usage}\n`);
+    return 2;
+  }
+  const dryRun = flags.includes("--dry-run");
+  const { config } = loadStack(path.resolve(__dirname, ".."), positional[0]!);
+  const stackRefs = stackImages(config).map((i) => i.ref);
+  const docker = connect();
+  await ping(docker);
+
+  const currentIds = new Set<string>();
+  for (const ref of stackRefs) {
+    const found = await docker
+      .getImage(ref)
+      .inspect()
+      .catch(() => undefined);
+    if (found) currentIds.add(found.Id);
+  }
+  const inUse = new Set((await docker.listContainers({ all: true })).map((c) => c.ImageID));
+  const images = (await docker.listImages()).map((i) => ({
+    id: i.Id,
+    references: [...(i.RepoTags ?? []), ...(i.RepoDigests ?? [])],
+    size: i.Size,
+  }));
+  const plan = prunePlan(stackRefs, currentIds, inUse, images);
+
+  for (const k of plan.kept) process.stdout.write(`kept ${k.reference}: ${k.reason}\n`);
+  let freed = 0;
+  const counted = new Set<string>();
+  for (const r of plan.remove) {
+    if (!dryRun) await docker.getImage(r.reference).remove();
+    process.stdout.write(`${dryRun ? "would remove" : "removed"} ${r.reference}\n`);
+    if (!counted.has(r.id)) freed += r.size;
+    counted.add(r.id);
+  }
+  process.stdout.write(
+    plan.remove.length === 0
+      ? "no old version of the stack's images is on this engine\n"
+      : `${dryRun ? "would free" : "freed"} up to ${mib(freed)} (layers other images share stay)\n`,
+  );
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (e: unknown) => {
+    process.stderr.write(`prune-images: ${(e as Error).message}\n`);
+    process.exitCode = 2;
+  },
+);
