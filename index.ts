@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig, projectFiles, type LoadedConfig } from "./components/config";
 import { JupyterHub } from "./components/jupyterhub";
 import { adminUserNames } from "./components/identity";
+import { engineAt } from "./components/pull-progress";
 
 /**
  * Whether a config key holds an encrypted value: the CLI tells the program which keys do, and the
@@ -25,7 +26,16 @@ function load(): LoadedConfig {
 
 const { config, hookFiles } = load();
 
-const hub = new JupyterHub("jupyterhub", { config, hookFiles, stack: pulumi.getStack(), hubContext: "hub-config" });
+const hub = new JupyterHub("jupyterhub", {
+  config,
+  hookFiles,
+  stack: pulumi.getStack(),
+  hubContext: "hub-config",
+  // `pulumi up` pulls missing images itself first, to report their progress; a preview pulls nothing
+  // (nor does a run without the Pulumi engine, such as the unit tests' mocks)
+  engine:
+    pulumi.runtime.isDryRun() || pulumi.runtime.getEngine() === undefined ? undefined : engineAt(new pulumi.Config("docker").get("host")),
+});
 
 /** The URL users open. */
 export const hubUrl = hub.url;

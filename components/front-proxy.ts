@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import { containerReplacement } from "./containers";
 import * as pulumi from "@pulumi/pulumi";
-import { pulledImage } from "./images";
+import { type ImagePulls, pulledImage } from "./images";
 import type { Label } from "./names";
 import { caddyCommand, frontPaths, frontPorts, type FrontFile } from "./tls";
 
@@ -27,8 +27,8 @@ export interface FrontProxyArgs {
   /** Docker's json-file options that bound its log (`containerLogOptions`). */
   readonly logOptions: Readonly<Record<string, string>>;
   readonly volumeLabels: readonly Label[];
-  /** Pulls with the registries' credentials (`registries` configured); the default provider otherwise. */
-  readonly pullProvider?: docker.Provider | undefined;
+  /** How its image is pulled. */
+  readonly pulls: ImagePulls;
 }
 
 /**
@@ -54,7 +54,7 @@ export class FrontProxy extends pulumi.ComponentResource {
       // Certificates and the ACME account outlive the container, the stack and a labels edit.
       { parent: this, retainOnDelete: true, ignoreChanges: ["labels"] },
     );
-    const image = pulledImage(`${name}-image`, args.image, this, args.pullProvider);
+    const image = pulledImage(`${name}-image`, args.image, this, args.pulls);
     const container = new docker.Container(
       name,
       {

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { pulledImage } from "./images";
+import { type ImagePulls, pulledImage } from "./images";
 import { Leftovers } from "./leftovers";
 import { containerReplacement, hubHealthcheck } from "./containers";
 import { endpoints, hubPaths, type Label } from "./names";
@@ -24,8 +24,8 @@ export interface HubArgs {
   readonly baseImage: string;
   /** Platform the hub image is built for (hub.platform): the engine's, stated so that builds and previews never guess. */
   readonly platform: string;
-  /** Pulls the base image with the registries' credentials (`registries` configured); the default provider otherwise. */
-  readonly pullProvider?: docker.Provider | undefined;
+  /** How the base image is pulled. */
+  readonly pulls: ImagePulls;
   /** Container name. */
   readonly containerName: string;
   /** The stack's main network, shared with the proxy (the spawner connects the hub to each user server's own network). */
@@ -73,7 +73,7 @@ export class Hub extends pulumi.ComponentResource {
       { parent: this },
     );
     // pulled first, with the registries' credentials: the build then finds it on the engine
-    const baseImage = pulledImage(`${name}-base-image`, args.baseImage, this, args.pullProvider);
+    const baseImage = pulledImage(`${name}-base-image`, args.baseImage, this, args.pulls);
     const image = new docker.Image(
       `${name}-image`,
       {

@@ -1,20 +1,40 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import type Docker from "dockerode";
+import { pullAhead } from "./pull-progress";
+import { credentialsFor, type RegistryCredentials } from "./registries";
+
+/** How the stack's images are pulled. */
+export interface ImagePulls {
+  /** The provider holding the registries' credentials (registries configured); else the default one. */
+  readonly provider?: docker.Provider | undefined;
+  /** The registries' credentials. */
+  readonly credentials: readonly RegistryCredentials[];
+  /** The engine to pull on ahead of the provider, with progress reports (`pulumi up` only; absent: the provider pulls, silently). */
+  readonly engine?: Docker | undefined;
+}
 
 /**
- * The image `ref` on the engine, pulled once by `pulumi up` (through `provider`, which holds the
- * registries' credentials, when given) and kept there (`keepLocally`): a version the stack no longer
- * references stays for the servers that still run it, until an operator prunes it.
+ * The image `ref` on the engine, pulled once by `pulumi up` (with its registry's credentials and
+ * progress reports) and kept there (`keepLocally`): a version the stack no longer references stays
+ * for the servers that still run it, until an operator prunes it.
  */
-export function pulledImage(name: string, ref: string, parent: pulumi.Resource, provider?: docker.Provider): docker.RemoteImage {
-  return new docker.RemoteImage(name, { name: ref, keepLocally: true }, { parent, ...(provider ? { provider } : {}) });
+export function pulledImage(name: string, ref: string, parent: pulumi.Resource, pulls: ImagePulls): docker.RemoteImage {
+  const engine = pulls.engine;
+  const report = (message: string, progress: boolean) => pulumi.log.info(message, parent, undefined, progress);
+  const pulled = engine ? pulumi.output(pullAhead(engine, ref, credentialsFor(ref, pulls.credentials), report).then(() => ref)) : ref;
+  return new docker.RemoteImage(
+    name,
+    { name: pulled, keepLocally: true },
+    { parent, ...(pulls.provider ? { provider: pulls.provider } : {}) },
+  );
 }
 
 export interface NotebookImagesArgs {
   /** Image references to have on the host, keyed by the image's short name. */
   readonly images: Readonly<Record<string, string>>;
-  /** Pulls with the registries' credentials (`registries` configured); the default provider otherwise. */
-  readonly pullProvider?: docker.Provider | undefined;
+  /** How the images are pulled. */
+  readonly pulls: ImagePulls;
 }
 
 /**
@@ -28,7 +48,7 @@ export class NotebookImages extends pulumi.ComponentResource {
   constructor(name: string, args: NotebookImagesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jupyterhub:docker:NotebookImages", name, {}, opts);
     const keys = Object.keys(args.images).sort();
-    const pulled = keys.map((key) => pulledImage(`${name}-${key}`, args.images[key]!, this, args.pullProvider));
+    const pulled = keys.map((key) => pulledImage(`${name}-${key}`, args.images[key]!, this, args.pulls));
     this.references = pulumi.all(Object.fromEntries(keys.map((key, i) => [key, pulled[i]!.name])));
     this.registerOutputs({ references: this.references });
   }

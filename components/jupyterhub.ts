@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
+import type Docker from "dockerode";
 import { type HookFiles, kindOf, type StackConfig, withoutSecrets } from "./config";
 import { Hub, type HubFile } from "./hub";
 import { EgressGuard } from "./egress-guard";
-import { NotebookImages } from "./images";
+import { type ImagePulls, NotebookImages } from "./images";
 import { HubNetwork } from "./network";
 import { HubPostgres } from "./postgres";
 import { ImagePrePull } from "./prepull";
@@ -28,6 +29,8 @@ export interface JupyterHubArgs {
   readonly stack: string;
   /** Build context of the hub image, relative to the project directory. */
   readonly hubContext: string;
+  /** The engine `pulumi up` pulls missing images on first, reporting their progress (absent, as in a preview: the provider pulls them). */
+  readonly engine?: Docker | undefined;
 }
 
 /** A complete JupyterHub: network, volumes, images, secrets, proxy and hub on this Docker host (user servers on it or, in swarm mode, on the Swarm's nodes). */
@@ -94,11 +97,11 @@ export class JupyterHub extends pulumi.ComponentResource {
 
     // private registries (registries): image pulls go through a provider that holds their credentials
     const credentials = registryCredentials(config);
-    const puller = pullProvider(`${name}-registries`, credentials, this);
+    const pulls: ImagePulls = { provider: pullProvider(`${name}-registries`, credentials, this), credentials, engine: args.engine };
 
     const notebookImages = new NotebookImages(
       `${name}-images`,
-      { images: Object.fromEntries(config.images.map((i) => [i.name, i.image])), pullProvider: puller },
+      { images: Object.fromEntries(config.images.map((i) => [i.name, i.image])), pulls },
       { parent: this },
     );
 
@@ -121,6 +124,7 @@ export class JupyterHub extends pulumi.ComponentResource {
               ),
               labels: labels("pre-pull"),
               logOptions,
+              engine: args.engine,
             },
             { parent: this },
           )
@@ -143,7 +147,7 @@ export class JupyterHub extends pulumi.ComponentResource {
       {
         containerName: n.proxyContainer,
         image: config.proxy.image,
-        pullProvider: puller,
+        pulls,
         networkName: network.name,
         ...(frontNetwork
           ? { frontNetworkName: frontNetwork.name }
@@ -162,7 +166,7 @@ export class JupyterHub extends pulumi.ComponentResource {
             {
               containerName: n.postgresContainer,
               image: config.hub.database.image,
-              pullProvider: puller,
+              pulls,
               networkName: network.name,
               volumeName: n.postgresVolume,
               labels: labels("postgres"),
@@ -226,7 +230,7 @@ export class JupyterHub extends pulumi.ComponentResource {
         imageName: n.hubImage,
         context: args.hubContext,
         baseImage: config.hub.baseImage,
-        pullProvider: puller,
+        pulls,
         platform: config.hub.platform,
         containerName: n.hubContainer,
         networkName: network.name,
@@ -246,7 +250,8 @@ export class JupyterHub extends pulumi.ComponentResource {
           proxy,
           notebookImages,
           storage,
-          ...(prePull ? [prePull] : []),
+          // in swarm mode, once every node that may run a server has the images
+          ...(prePull ? [prePull.ready] : []),
           ...(database ? [database.container] : []),
           ...(egress ? [egress.container] : []),
         ],
@@ -259,7 +264,7 @@ export class JupyterHub extends pulumi.ComponentResource {
           {
             containerName: n.frontContainer,
             image: config.hub.tls.image,
-            pullProvider: puller,
+            pulls,
             networkName: frontNetwork.name,
             hostName: new URL(publicUrl(config)).hostname.replace(/^\[|\]$/g, ""),
             bindAddress: config.hub.bindAddress,

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { pulledImage } from "./images";
+import { type ImagePulls, pulledImage } from "./images";
 import * as random from "@pulumi/random";
 import { containerReplacement, postgresEntrypoint, postgresEnvs, postgresHealthcheck } from "./containers";
 import { endpoints, postgres, type Label } from "./names";
@@ -20,8 +20,8 @@ export interface HubPostgresArgs {
   readonly logOptions: Readonly<Record<string, string>>;
   /** Labels of the data volume. */
   readonly volumeLabels: readonly Label[];
-  /** Pulls with the registries' credentials (`registries` configured); the default provider otherwise. */
-  readonly pullProvider?: docker.Provider | undefined;
+  /** How its image is pulled. */
+  readonly pulls: ImagePulls;
 }
 
 /**
@@ -44,7 +44,7 @@ export class HubPostgres extends pulumi.ComponentResource {
   constructor(name: string, args: HubPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jupyterhub:docker:Postgres", name, {}, opts);
     const password = new random.RandomPassword(`${name}-password`, { length: 40, special: false }, { parent: this });
-    const image = pulledImage(`${name}-image`, args.image, this, args.pullProvider);
+    const image = pulledImage(`${name}-image`, args.image, this, args.pulls);
     const volume = new docker.Volume(
       `${name}-data`,
       { name: args.volumeName, driver: "local", labels: [...args.volumeLabels] },

@@ -1,6 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import type Docker from "dockerode";
 import type { Label } from "./names";
+import { waitForPrePull } from "./pull-progress";
 import type { RegistryCredentials } from "./registries";
 
 /** One notebook image to keep on the nodes. */
@@ -22,6 +24,8 @@ export interface ImagePrePullArgs {
   readonly labels: readonly Label[];
   /** Docker's json-file options that bound its log (`containerLogOptions`). */
   readonly logOptions: Readonly<Record<string, string>>;
+  /** The manager's engine: `pulumi up` waits there until every node has the images, reporting (absent, as in a preview: no wait). */
+  readonly engine?: Docker | undefined;
 }
 
 /**
@@ -29,11 +33,14 @@ export interface ImagePrePullArgs {
  * One global service per image runs an idle container of the image on each such node (nodes that
  * join later included): Swarm pulls the image there, and an image in use is never pruned. A new
  * image reference updates the service, which pulls the new image on every node. Each container
- * sleeps, with at most 32 MiB of memory.
+ * sleeps, with at most 32 MiB of memory. `pulumi up` waits until every node has its images (`ready`),
+ * reporting each node's state, so that no spawn waits on a pull.
  */
 export class ImagePrePull extends pulumi.ComponentResource {
   /** Names of the services, keyed by image short name. */
   public readonly services: pulumi.Output<Record<string, string>>;
+  /** This component, once every node that may run a server has its images (`pulumi up`): what the hub depends on. */
+  public readonly ready: pulumi.Output<pulumi.Resource>;
 
   constructor(name: string, args: ImagePrePullArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jupyterhub:docker:ImagePrePull", name, {}, opts);
@@ -76,6 +83,12 @@ export class ImagePrePull extends pulumi.ComponentResource {
       );
     });
     this.services = pulumi.all(Object.fromEntries(keys.map((key, i) => [key, services[i]!.name])));
+    const engine = args.engine;
+    const report = (message: string, progress: boolean) => pulumi.log.info(message, this, undefined, progress);
+    this.ready = this.services.apply(async (names) => {
+      if (engine) await waitForPrePull(engine, names, report);
+      return this;
+    });
     this.registerOutputs({ services: this.services });
   }
 }

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { pulledImage } from "./images";
+import { type ImagePulls, pulledImage } from "./images";
 import { containerReplacement, proxyCommand, proxyEntrypoint } from "./containers";
 import { endpoints, type Label } from "./names";
 
@@ -24,8 +24,8 @@ export interface HubProxyArgs {
   readonly labels: readonly Label[];
   /** Docker's json-file options that bound its log (`containerLogOptions`). */
   readonly logOptions: Readonly<Record<string, string>>;
-  /** Pulls with the registries' credentials (`registries` configured); the default provider otherwise. */
-  readonly pullProvider?: docker.Provider | undefined;
+  /** How its image is pulled. */
+  readonly pulls: ImagePulls;
 }
 
 /**
@@ -43,7 +43,7 @@ export class HubProxy extends pulumi.ComponentResource {
 
   constructor(name: string, args: HubProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jupyterhub:docker:Proxy", name, {}, opts);
-    const image = pulledImage(`${name}-image`, args.image, this, args.pullProvider);
+    const image = pulledImage(`${name}-image`, args.image, this, args.pulls);
     this.imageId = image.imageId;
     const behindFront = args.frontNetworkName !== undefined;
     this.container = new docker.Container(

@@ -1,7 +1,7 @@
 /**
  * Pins the stack's images by digest in its stack file, and updates them when asked (docs/images.md):
  *
- *   npm run pin -- <stack> [--update] [--check]
+ *   npm run pin -- <stack> [--update] [--check] [--config-file FILE]
  *
  * Every image the stack runs (hub.baseImage, proxy.image, hub.tls.image and hub.database.image when
  * in use, each of images[]) is looked up in its registry through the stack's Docker engine
@@ -11,7 +11,8 @@
  * (name:tag@sha256:...), written into Pulumi.<stack>.yaml with its comments kept. A pinned reference
  * whose tag has moved upstream is reported and kept; `--update` takes the new digest. The change of
  * the stack file is then reviewed like any other (`npm run preview`) before `pulumi up` pulls it.
- * `--check` changes nothing and exits 1 when an image is not pinned or its tag moved.
+ * `--check` changes nothing and exits 1 when an image is not pinned or its tag moved. With
+ * `--config-file` that file is read and written instead of Pulumi.<stack>.yaml (as pulumi's option).
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -23,17 +24,25 @@ import { loadStack } from "./backups/stack";
 import { parseReference, planPins, reportLine, tagReference } from "./images/references";
 import { projectName } from "./stack-file";
 
-const usage = "usage: npm run pin -- <stack> [--update] [--check]";
+const usage = "usage: npm run pin -- <stack> [--update] [--check] [--config-file FILE]";
 
 /** The stack's registry passwords by server, decrypted by the Pulumi CLI. */
-function registryPasswords(projectDir: string, stack: string): Record<string, string> {
-  const r = spawnSync("pulumi", ["config", "get", "registryPasswords", "--stack", stack, "--json"], { cwd: projectDir, encoding: "utf8" });
+function registryPasswords(projectDir: string, stack: string, configFile: string | undefined): Record<string, string> {
+  const args = ["config", "get", "registryPasswords", "--stack", stack, "--json", ...(configFile ? ["--config-file", configFile] : [])];
+  const r = spawnSync("pulumi", args, { cwd: projectDir, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`pulumi config get registryPasswords --stack ${stack} failed: ${(r.stderr || r.stdout).trim()}`);
   const out = JSON.parse(r.stdout) as { value?: string; objectValue?: Record<string, string> };
   return out.objectValue ?? (JSON.parse(out.value ?? "{}") as Record<string, string>);
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+async function main(args: readonly string[]): Promise<number> {
+  const at = args.indexOf("--config-file");
+  const configFile = at >= 0 ? args[at + 1] : undefined;
+  if (at >= 0 && !configFile) {
+    process.stderr.write(`${usage}\n`);
+    return 2;
+  }
+  const argv = at >= 0 ? [...args.slice(0, at), ...args.slice(at + 2)] : args;
   const flags = argv.filter((a) => a.startsWith("--"));
   const positional = argv.filter((a) => !a.startsWith("--"));
   const unknown = flags.filter((f) => f !== "--update" && f !== "--check");
@@ -45,12 +54,14 @@ async function main(argv: readonly string[]): Promise<number> {
   const stackName = positional[0]!;
   const update = flags.includes("--update");
   const check = flags.includes("--check");
-  const { config } = loadStack(projectDir, stackName);
+  const project = projectName(projectDir);
+  // pinning is what satisfies requireDigests: the stack is read as if it did not ask for digests yet
+  const { config } = loadStack(projectDir, stackName, configFile, { [`${project}:requireDigests`]: "false" });
   const images = stackImages(config);
 
   const tagRefs = [...new Set(images.map((i) => tagReference(parseReference(i.ref))).filter((r): r is string => r !== undefined))];
   const needsCredentials = tagRefs.some((r) => config.registries.some((reg) => reg.server === registryOf(r)));
-  const passwords = needsCredentials ? registryPasswords(projectDir, stackName) : {};
+  const passwords = needsCredentials ? registryPasswords(projectDir, stackName, configFile) : {};
   const docker = connect();
   await ping(docker);
   const digests = new Map<string, string>();
@@ -77,9 +88,8 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write("the stack file is unchanged\n");
     return 0;
   }
-  const file = path.join(projectDir, `Pulumi.${stackName}.yaml`);
+  const file = configFile ? path.resolve(projectDir, configFile) : path.join(projectDir, `Pulumi.${stackName}.yaml`);
   const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"));
-  const project = projectName(projectDir);
   for (const r of changes) {
     const [top, ...rest] = r.path as [string, ...(string | number)[]];
     const key = doc.hasIn(["config", top]) ? top : `${project}:${top}`;

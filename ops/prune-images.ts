@@ -1,7 +1,7 @@
 /**
  * Removes the old versions of the stack's images from a Docker engine (docs/images.md):
  *
- *   npm run prune-images -- <stack> [--dry-run]
+ *   npm run prune-images -- <stack> [--dry-run] [--config-file FILE]
  *
  * `pulumi up` keeps every image it pulled (`keepLocally`): after an update the old version stays for
  * the servers that still run it. This removes, from the engine of DOCKER_HOST (else the local
@@ -15,10 +15,17 @@ import { connect, ping } from "./backups/engine";
 import { loadStack } from "./backups/stack";
 import { prunePlan } from "./images/prune-plan";
 
-const usage = "usage: npm run prune-images -- <stack> [--dry-run]";
+const usage = "usage: npm run prune-images -- <stack> [--dry-run] [--config-file FILE]";
 const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
 
-async function main(argv: readonly string[]): Promise<number> {
+async function main(args: readonly string[]): Promise<number> {
+  const at = args.indexOf("--config-file");
+  const configFile = at >= 0 ? args[at + 1] : undefined;
+  if (at >= 0 && !configFile) {
+    process.stderr.write(`${usage}\n`);
+    return 2;
+  }
+  const argv = at >= 0 ? [...args.slice(0, at), ...args.slice(at + 2)] : args;
   const flags = argv.filter((a) => a.startsWith("--"));
   const positional = argv.filter((a) => !a.startsWith("--"));
   if (positional.length !== 1 || flags.some((f) => f !== "--dry-run")) {
@@ -26,7 +33,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const dryRun = flags.includes("--dry-run");
-  const { config } = loadStack(path.resolve(__dirname, ".."), positional[0]!);
+  const { config } = loadStack(path.resolve(__dirname, ".."), positional[0]!, configFile);
   const stackRefs = stackImages(config).map((i) => i.ref);
   const docker = connect();
   await ping(docker);

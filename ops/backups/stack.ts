@@ -10,11 +10,14 @@ export interface Stack {
   readonly hubUrl: string;
 }
 
-/** Reads and validates `Pulumi.<stack>.yaml` of the project, as `npm run check` does. */
-export function loadStack(projectDir: string, name: string): Stack {
-  const { file, config, isSecret } = readStackFile(projectDir, name);
+/**
+ * Reads and validates `Pulumi.<stack>.yaml` of the project (or `configFile`), as `npm run check`
+ * does; `overrides` replace raw values (full keys) before the validation.
+ */
+export function loadStack(projectDir: string, name: string, configFile?: string, overrides: Record<string, string> = {}): Stack {
+  const { file, config, isSecret } = readStackFile(projectDir, name, configFile);
   try {
-    const loaded = loadConfig(config, projectFiles(projectDir), isSecret);
+    const loaded = loadConfig({ ...config, ...overrides }, projectFiles(projectDir), isSecret);
     return { name, config: loaded.config, hubUrl: publicUrl(loaded.config) };
   } catch (e) {
     if (e instanceof ConfigError) throw new Error(`${path.relative(projectDir, file) || file}: ${e.message}`, { cause: e });

@@ -1,5 +1,8 @@
 """Hub, proxy, database and cookie settings; the image's pins; a full JupyterHub initialization."""
 
+import base64
+import json
+import os
 import re
 from importlib.metadata import version
 
@@ -88,6 +91,27 @@ def test_secure_cookies_with_tls(hub, settings, secrets):
     # the XSRF cookie follows cookie_options, and the user servers get them from their spawner
     assert app.tornado_settings["xsrf_cookie_kwargs"]["secure"] is True
     assert app.public_url == "https://hub.example.org/"
+
+
+def test_registries_reach_every_docker_client_of_the_hub(hub, settings, secrets, tmp_path, monkeypatch):
+    import docker
+
+    monkeypatch.setenv("DOCKER_CONFIG", "/operator/choice")
+    hub(settings, secrets)
+    assert os.environ["DOCKER_CONFIG"] == "/operator/choice", "without registries the hub leaves the environment alone"
+
+    folder = tmp_path / "docker"
+    folder.mkdir()
+    auth = base64.b64encode(b"gmap-puller:pw").decode()
+    (folder / "config.json").write_text(json.dumps({"auths": {"registry.example.org:5000": {"auth": auth}}}))
+    settings["hub"]["dockerConfigDir"] = str(folder)
+    hub(settings, secrets)
+    assert os.environ["DOCKER_CONFIG"] == str(folder)
+    # a client made afterwards (the spawner's, the helpers') sends the credentials with its pulls and services
+    client = docker.APIClient(base_url="unix:///nonexistent.sock", version="1.41")
+    header = docker.auth.get_config_header(client, "registry.example.org:5000")
+    sent = json.loads(base64.urlsafe_b64decode(header))
+    assert (sent["username"], sent["password"], sent["serveraddress"]) == ("gmap-puller", "pw", "registry.example.org:5000")
 
 
 def test_full_initialization_accepts_the_configuration(hub, settings, secrets):
