@@ -17,6 +17,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import YAML from "yaml";
 import { registryOf, stackImages } from "../components/config/sections/registries";
 import { connect, ping } from "./backups/engine";
@@ -35,25 +36,28 @@ function registryPasswords(projectDir: string, stack: string, configFile: string
   return out.objectValue ?? (JSON.parse(out.value ?? "{}") as Record<string, string>);
 }
 
-async function main(args: readonly string[]): Promise<number> {
-  const at = args.indexOf("--config-file");
-  const configFile = at >= 0 ? args[at + 1] : undefined;
-  if (at >= 0 && !configFile) {
-    process.stderr.write(`${usage}\n`);
+async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { update: { type: "boolean" }, check: { type: "boolean" }, "config-file": { type: "string" } },
+      allowPositionals: true,
+    });
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${usage}\n`);
     return 2;
   }
-  const argv = at >= 0 ? [...args.slice(0, at), ...args.slice(at + 2)] : args;
-  const flags = argv.filter((a) => a.startsWith("--"));
-  const positional = argv.filter((a) => !a.startsWith("--"));
-  const unknown = flags.filter((f) => f !== "--update" && f !== "--check");
-  if (positional.length !== 1 || unknown.length || (flags.includes("--update") && flags.includes("--check"))) {
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1 || (values.update && values.check)) {
     process.stderr.write(`${usage}\n`);
     return 2;
   }
   const projectDir = path.resolve(__dirname, "..");
-  const stackName = positional[0]!;
-  const update = flags.includes("--update");
-  const check = flags.includes("--check");
+  const stackName = positionals[0]!;
+  const update = values.update === true;
+  const check = values.check === true;
+  const configFile = values["config-file"];
   const project = projectName(projectDir);
   // pinning is what satisfies requireDigests: the stack is read as if it did not ask for digests yet
   const { config } = loadStack(projectDir, stackName, configFile, { [`${project}:requireDigests`]: "false" });

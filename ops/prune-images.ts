@@ -10,6 +10,7 @@
  * repositories are never touched. In swarm mode run it against each node's engine.
  */
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import { stackImages } from "../components/config/sections/registries";
 import { connect, ping } from "./backups/engine";
 import { loadStack } from "./backups/stack";
@@ -18,22 +19,21 @@ import { prunePlan } from "./images/prune-plan";
 const usage = "usage: npm run prune-images -- <stack> [--dry-run] [--config-file FILE]";
 const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
 
-async function main(args: readonly string[]): Promise<number> {
-  const at = args.indexOf("--config-file");
-  const configFile = at >= 0 ? args[at + 1] : undefined;
-  if (at >= 0 && !configFile) {
+async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { "dry-run": { type: "boolean" }, "config-file": { type: "string" } }, allowPositionals: true });
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) {
     process.stderr.write(`${usage}\n`);
     return 2;
   }
-  const argv = at >= 0 ? [...args.slice(0, at), ...args.slice(at + 2)] : args;
-  const flags = argv.filter((a) => a.startsWith("--"));
-  const positional = argv.filter((a) => !a.startsWith("--"));
-  if (positional.length !== 1 || flags.some((f) => f !== "--dry-run")) {
-    process.stderr.write(`${usage}\n`);
-    return 2;
-  }
-  const dryRun = flags.includes("--dry-run");
-  const { config } = loadStack(path.resolve(__dirname, ".."), positional[0]!, configFile);
+  const dryRun = values["dry-run"] === true;
+  const { config } = loadStack(path.resolve(__dirname, ".."), positionals[0]!, values["config-file"]);
   const stackRefs = stackImages(config).map((i) => i.ref);
   const docker = connect();
   await ping(docker);

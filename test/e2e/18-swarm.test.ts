@@ -1,11 +1,14 @@
 /**
  * Swarm mode (engine.mode swarm) on a real three-node Docker Swarm: the cluster of
  * test/infra/swarm-cluster.sh (a manager and two workers, each its own dockerd in its own network
- * namespace on this machine, images loaded into each) and its network volume stand-in (a volume
- * plugin whose volumes every node sees). The stack Pulumi.e2e-swarm.yaml (prefix gmap-swarm) is
- * deployed with the real `pulumi up` on the manager. Proven here:
+ * namespace on this machine, the hub's images loaded into the manager) and its network volume
+ * stand-in (a volume plugin whose volumes every node sees); the notebook images in the private
+ * registry stand-in of test/infra/registry.sh. The stack Pulumi.e2e-swarm.yaml (prefix gmap-swarm)
+ * is deployed with the real `pulumi up` on the manager. Proven here:
  *
- * - the notebook images are kept on every worker by the pre-pull services before anyone spawns;
+ * - the workers pull the notebook images from the registry with the stack's credentials: the
+ *   pre-pull services before anyone spawns (`pulumi up` waits for them), and a worker that lacks
+ *   an image for a user's server, with the credentials the hub sends;
  * - ten users spawned at once land on both workers and never on the manager (node.role==worker),
  *   and servers of the image constrained to w2 land on w2 only;
  * - each user finds their files after the server is stopped and started on another node; the
@@ -31,6 +34,7 @@ import { HubApi } from "./hub-api";
 import type { HubEnv } from "./hub-env";
 import { assertQuietPreview, destroy, ensureStack, pulumi, stackHub, up } from "./pulumi";
 import { editedStackFile, projectDir, stackSkip as skip } from "./stack";
+import { push, REGISTRY, registrySh, startRegistry } from "./registry";
 import { waitFor, waitForHub } from "./wait";
 
 const STACK = "e2e-swarm";
@@ -41,7 +45,11 @@ const socket = (node: Node) => `/run/gmapsw/${node}/docker.sock`;
 const engines = Object.fromEntries(NODES.map((n) => [n, new Docker({ socketPath: socket(n) })])) as Record<Node, Docker>;
 const manager = engines.m;
 const SHARE = "/var/lib/gmapsw/share";
-const IMAGES = ["localhost/notebook-minimal:5.5.1", "localhost/notebook-gispy:5.5.1"];
+/** The notebook images, pushed to the registry stand-in, which every node pulls them from. */
+const IMAGES = { minimal: "localhost/notebook-minimal:5.5.1", gispy: "localhost/notebook-gispy:5.5.1" } as const;
+const registryRef = (image: keyof typeof IMAGES) => `${REGISTRY}/gmap/notebook-${image}:5.5.1`;
+/** The registry password that Pulumi.e2e-swarm.yaml holds, encrypted (a test fixture). */
+const REGISTRY_PASSWORD = "gmap-swarm-registry-e2e";
 const MANAGER_ONLY = ["localhost/jupyterhub:5.5.1", "localhost/configurable-http-proxy:5.1.0"];
 const USERS = Array.from({ length: 10 }, (_, i) => `swarmuser${i}`);
 
@@ -75,19 +83,24 @@ async function setAvailability(node: Node, availability: "active" | "drain"): Pr
 
 describe("swarm mode on a three-node cluster", { skip, timeout: 40 * 60_000 }, () => {
   let env: HubEnv;
+  let firstUp = "";
   let api: HubApi;
   const placed = new Map<string, Node>();
 
   before(async () => {
     assert.equal(process.getuid?.(), 0, "the swarm tests create network namespaces and Docker engines: run them as root");
-    await cluster(["up", ...IMAGES]);
+    await cluster(["up"]);
     await cluster(["load", "--manager", ...MANAGER_ONLY]);
+    await startRegistry(REGISTRY_PASSWORD);
+    await registrySh(["swarm-routes"]);
+    for (const image of ["minimal", "gispy"] as const) await push(IMAGES[image], registryRef(image).slice(REGISTRY.length + 1));
     // the program and the pulumi CLI talk to the manager's engine, as on a real manager node
     process.env.DOCKER_HOST = `unix://${socket("m")}`;
     await destroy({ stack: STACK });
     await ensureStack(STACK);
     const run = await up({ stack: STACK });
     assert.equal(run.code, 0, `pulumi up failed:\n${(run.stdout + run.stderr).slice(-6000)}`);
+    firstUp = `${run.stdout}\n${run.stderr}`;
     env = await stackHub({ stack: STACK });
     await waitForHub(env.url);
     api = new HubApi(env);
@@ -99,19 +112,55 @@ describe("swarm mode on a three-node cluster", { skip, timeout: 40 * 60_000 }, (
       if (d.code !== 0) process.stderr.write(`pulumi destroy ${STACK} failed:\n${(d.stdout + d.stderr).slice(-3000)}\n`);
       await pulumi(["stack", "rm", "--yes", "--force", "--preserve-config", "--stack", STACK]);
     }
-    if (process.env.E2E_KEEP_SWARM !== "1") await cluster(["down"]);
+    if (process.env.E2E_KEEP_SWARM !== "1") {
+      await cluster(["down"]);
+      await registrySh(["down"]);
+    }
   });
 
-  it("keeps the notebook images on every worker before anyone spawns", async () => {
-    for (const name of ["minimal", "gispy"]) {
-      const tasks = await waitFor(`pre-pull tasks of ${name}`, async () => {
-        const list = await manager.listTasks({ filters: { service: [`${PREFIX}-pull-${name}`], "desired-state": ["running"] } });
-        const running = list.filter((t) => t.Status?.State === "running");
-        return running.length === (name === "gispy" ? 1 : 2) ? running : undefined;
-      });
-      const nodes = await Promise.all(tasks.map(async (t) => (await manager.getNode(t.NodeID!).inspect()).Spec?.Labels?.["gmap-node"]));
+  it("has the notebook images on every worker when `pulumi up` returns: the workers pulled them from the registry with the credentials", async () => {
+    assert.match(firstUp, /images on every node that may run them \(3 pre-pull tasks running\)/);
+    for (const name of ["minimal", "gispy"] as const) {
+      // no wait: `pulumi up` waited for the pre-pulls
+      const list = await manager.listTasks({ filters: { service: [`${PREFIX}-pull-${name}`], "desired-state": ["running"] } });
+      const running = list.filter((t) => t.Status?.State === "running");
+      const nodes = await Promise.all(running.map(async (t) => (await manager.getNode(t.NodeID!).inspect()).Spec?.Labels?.["gmap-node"]));
       assert.deepEqual(nodes.sort(), name === "gispy" ? ["w2"] : ["w1", "w2"]);
+      for (const node of nodes as Node[]) {
+        const image = await engines[node].getImage(registryRef(name)).inspect();
+        assert.ok(
+          image.RepoDigests.some((d) => d.startsWith(`${REGISTRY}/gmap/notebook-${name}@sha256:`)),
+          `${name} on ${node} came from the registry`,
+        );
+      }
     }
+  });
+
+  it("a worker without the image pulls it for a user's server with the credentials the hub sends", async () => {
+    // the gispy pre-pull gone and its image removed from w2, the only node that may run it
+    await manager.getService(`${PREFIX}-pull-gispy`).remove();
+    await waitFor("the gispy pre-pull's container gone from w2", async () =>
+      (await engines.w2.listContainers({ all: true, filters: { label: [`com.docker.swarm.service.name=${PREFIX}-pull-gispy`] } }))
+        .length === 0
+        ? true
+        : undefined,
+    );
+    for (const image of await engines.w2.listImages()) {
+      for (const ref of [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].filter((r) => r.includes("/gmap/notebook-gispy"))) {
+        await engines.w2.getImage(ref).remove({ force: true });
+      }
+    }
+    await assert.rejects(engines.w2.getImage(registryRef("gispy")).inspect());
+    await api.createUser("swarmpull");
+    await api.startServer("swarmpull", { image: "gispy" });
+    assert.equal(await nodeOf("swarmpull"), "w2");
+    await engines.w2.getImage(registryRef("gispy")).inspect();
+    await api.stopServer("swarmpull");
+    // `pulumi up --refresh` finds the pre-pull gone and makes it again
+    const restored = await pulumi(["up", "--yes", "--skip-preview", "--refresh", "--stack", STACK]);
+    assert.equal(restored.code, 0, (restored.stdout + restored.stderr).slice(-4000));
+    const again = await manager.listTasks({ filters: { service: [`${PREFIX}-pull-gispy`], "desired-state": ["running"] } });
+    assert.equal(again.filter((t) => t.Status?.State === "running").length, 1);
   });
 
   it("spreads ten users over both workers, never the manager; the constrained image runs on w2 only", async () => {

@@ -11,18 +11,18 @@ import { projectDir } from "./stack";
 export const REGISTRY = "10.216.0.2:5000";
 
 /** Runs test/infra/registry.sh (needs root); its standard output. */
-export function registrySh(args: readonly string[]): Promise<string> {
+export function registrySh(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile("bash", [path.join(projectDir, "test/infra/registry.sh"), ...args], { timeout: 30 * 60_000 }, (error, stdout, stderr) => {
+    execFile("bash", [path.join(projectDir, "test/infra/registry.sh"), ...args], { timeout: 30 * 60_000, env }, (error, stdout, stderr) => {
       if (error) reject(new Error(`registry.sh ${args.join(" ")}: ${error.message}\n${String(stderr).slice(-3000)}`));
       else resolve(String(stdout));
     });
   });
 }
 
-/** Starts the registry (idempotent) and returns its user and password. */
-export async function startRegistry(): Promise<{ user: string; password: string }> {
-  await registrySh(["up"]);
+/** Starts the registry (idempotent; with `password`, the one a test stack file holds) and returns its user and password. */
+export async function startRegistry(password?: string): Promise<{ user: string; password: string }> {
+  await registrySh(["up"], password ? { ...process.env, REGISTRY_PASSWORD: password } : process.env);
   const env = Object.fromEntries(
     (await registrySh(["env"]))
       .trim()

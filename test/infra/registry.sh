@@ -14,7 +14,8 @@
 #
 # The CA is installed as /etc/docker/certs.d/10.216.0.2:5000/ca.crt, which every Docker engine of
 # this machine reads on each connection (the host's and the swarm test cluster's; no restart). The
-# user is gmap-puller; its password is random, made once by `up`. Deletes are enabled. State:
+# user is gmap-puller; its password is $REGISTRY_PASSWORD when set (a test stack's fixture), else
+# random, made once by `up`. Deletes are enabled. State:
 # /run/gmapreg (CA, certificate, htpasswd, password, config, pid file, logs) and /var/lib/gmapreg/data
 # (the blobs). The binary is built once into $GMAP_GO_BIN_CACHE (default
 # ~/.cache/gmap-standins/go-bin), a minute or two.
@@ -163,7 +164,11 @@ need_bcrypt() {
 
 credentials() {
   local pw_file="$run_dir/password" ht="$run_dir/htpasswd"
-  if [[ ! -s "$pw_file" ]]; then
+  # REGISTRY_PASSWORD: a password a test stack file holds (encrypted); else a random one, made once
+  if [[ -n "${REGISTRY_PASSWORD:-}" && "$(cat "$pw_file" 2>/dev/null)" != "$REGISTRY_PASSWORD" ]]; then
+    (umask 077 && printf '%s\n' "$REGISTRY_PASSWORD" >"$pw_file")
+    rm -f "$ht"
+  elif [[ ! -s "$pw_file" ]]; then
     (umask 077 && openssl rand -hex 16 >"$pw_file")
     rm -f "$ht"
   fi

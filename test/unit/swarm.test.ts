@@ -134,10 +134,17 @@ describe("engine.mode swarm", () => {
         .map((s) => [s.inputs.name, s.inputs.mode, s.inputs.taskSpec.containerSpec.image, s.inputs.taskSpec.placement.constraints])
         .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
       [
-        ["gmap-swarm-pull-gispy", { global: true }, "localhost/notebook-gispy:5.5.1", ["node.role==worker", "node.labels.gmap-node==w2"]],
-        ["gmap-swarm-pull-minimal", { global: true }, "localhost/notebook-minimal:5.5.1", ["node.role==worker"]],
+        [
+          "gmap-swarm-pull-gispy",
+          { global: true },
+          "10.216.0.2:5000/gmap/notebook-gispy:5.5.1",
+          ["node.role==worker", "node.labels.gmap-node==w2"],
+        ],
+        ["gmap-swarm-pull-minimal", { global: true }, "10.216.0.2:5000/gmap/notebook-minimal:5.5.1", ["node.role==worker"]],
       ],
     );
+    // every node pulls with the registry's credentials: a secret, whole
+    for (const s of services) assert.match(String(s.inputs.auth), /^\[secret [0-9a-f]{12}\]$/);
     const hub = resources.find((r) => r.type === "docker:index/container:Container" && r.inputs.name === "gmap-swarm-hub")!;
     assert.ok(hub, "the hub stays a container on the manager");
     const host = runProgram("e2e");
