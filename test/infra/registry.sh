@@ -20,7 +20,8 @@
 # (the blobs). The binary is built once into $GMAP_GO_BIN_CACHE (default
 # ~/.cache/gmap-standins/go-bin), a minute or two.
 #
-# Usage: test/infra/registry.sh up                        build if needed, wire, start, wait until it answers
+# Usage: test/infra/registry.sh build                     build the binary if needed (nothing else; no root needed)
+#        test/infra/registry.sh up                        build if needed, wire, start, wait until it answers
 #        test/infra/registry.sh push SOURCE TARGET_PATH   push a local image as 10.216.0.2:5000/TARGET_PATH
 #                                                      (e.g. push localhost/notebook-minimal:5.5.1
 #                                                      gmap/notebook-minimal:5.5.1); prints its digest
@@ -415,10 +416,11 @@ lock() {
 }
 
 case "${1:-}" in
+  build) mkdir -p "$run_dir"; build ;;
   up) lock; up ;;
   push) shift; push "$@" ;;
   down) lock; down ;;
   env) env_lines ;;
   swarm-routes) lock; swarm_routes ;;
-  *) die "usage: $0 up | push SOURCE TARGET_PATH | down | env | swarm-routes" ;;
+  *) die "usage: $0 build | up | push SOURCE TARGET_PATH | down | env | swarm-routes" ;;
 esac
