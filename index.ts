@@ -6,7 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig, projectFiles, type LoadedConfig } from "./components/config";
 import { JupyterHub } from "./components/jupyterhub";
 import { adminUserNames } from "./components/identity";
-import { engineAt } from "./components/pull-progress";
+import type Docker from "dockerode";
+import { type DockerSettings, dockerSettingKeys, engineClient } from "./components/docker-engine";
 
 /**
  * Whether a config key holds an encrypted value: the CLI tells the program which keys do, and the
@@ -26,15 +27,34 @@ function load(): LoadedConfig {
 
 const { config, hookFiles } = load();
 
+/**
+ * The engine `pulumi up` pulls on first (with the registries' credentials, reporting progress): the
+ * one the stack's `docker:` settings name. None in a preview, nor without the Pulumi engine (the unit
+ * tests' mocks), nor where the settings are the Docker CLI's own (then the provider pulls, silently).
+ */
+function pullEngine(): Docker | undefined {
+  if (pulumi.runtime.isDryRun() || pulumi.runtime.getEngine() === undefined) return undefined;
+  const docker = new pulumi.Config("docker");
+  const settings = Object.fromEntries(
+    dockerSettingKeys.map((k) => [k, k === "sshOpts" ? docker.getObject<string[]>(k) : docker.get(k)]),
+  ) as DockerSettings;
+  const client = engineClient(settings);
+  if ("docker" in client) return client.docker;
+  if (config.registries.length > 0) {
+    throw new pulumi.RunError(
+      `registries: \`pulumi up\` pulls with the registries' credentials through the Docker engine's API, which cannot follow ${client.unsupported}: give docker:host (and docker:certPath) instead`,
+    );
+  }
+  pulumi.log.warn(`long pulls are not reported: the engine's API cannot follow ${client.unsupported}`);
+  return undefined;
+}
+
 const hub = new JupyterHub("jupyterhub", {
   config,
   hookFiles,
   stack: pulumi.getStack(),
   hubContext: "hub-config",
-  // `pulumi up` pulls missing images itself first, to report their progress; a preview pulls nothing
-  // (nor does a run without the Pulumi engine, such as the unit tests' mocks)
-  engine:
-    pulumi.runtime.isDryRun() || pulumi.runtime.getEngine() === undefined ? undefined : engineAt(new pulumi.Config("docker").get("host")),
+  engine: pullEngine(),
 });
 
 /** The URL users open. */

@@ -6,28 +6,26 @@ import { credentialsFor, type RegistryCredentials } from "./registries";
 
 /** How the stack's images are pulled. */
 export interface ImagePulls {
-  /** The provider holding the registries' credentials (registries configured); else the default one. */
-  readonly provider?: docker.Provider | undefined;
   /** The registries' credentials. */
   readonly credentials: readonly RegistryCredentials[];
-  /** The engine to pull on ahead of the provider, with progress reports (`pulumi up` only; absent: the provider pulls, silently). */
+  /**
+   * The engine `pulumi up` pulls on, with the registries' credentials and progress reports, before
+   * the image's RemoteImage finds it there (absent, as in a preview: the Docker provider pulls).
+   */
   readonly engine?: Docker | undefined;
 }
 
 /**
  * The image `ref` on the engine, pulled once by `pulumi up` (with its registry's credentials and
  * progress reports) and kept there (`keepLocally`): a version the stack no longer references stays
- * for the servers that still run it, until an operator prunes it.
+ * for the servers that still run it, until an operator prunes it. The Docker provider holds no
+ * credentials: the image is on the engine before its RemoteImage is created, which then never pulls.
  */
 export function pulledImage(name: string, ref: string, parent: pulumi.Resource, pulls: ImagePulls): docker.RemoteImage {
   const engine = pulls.engine;
   const report = (message: string, progress: boolean) => pulumi.log.info(message, parent, undefined, progress);
   const pulled = engine ? pulumi.output(pullAhead(engine, ref, credentialsFor(ref, pulls.credentials), report).then(() => ref)) : ref;
-  return new docker.RemoteImage(
-    name,
-    { name: pulled, keepLocally: true },
-    { parent, ...(pulls.provider ? { provider: pulls.provider } : {}) },
-  );
+  return new docker.RemoteImage(name, { name: pulled, keepLocally: true }, { parent });
 }
 
 export interface NotebookImagesArgs {

@@ -18,7 +18,7 @@ import { hookPath, hubSecrets, hubSettings, stableJson } from "./settings";
 import { ShareVersions } from "./share-versions";
 import { HubStorage } from "./storage";
 import { containerLogOptions } from "./containers";
-import { credentialsFor, dockerClientConfig, pullProvider, registryCredentials } from "./registries";
+import { credentialsFor, dockerClientConfig, registryCredentials } from "./registries";
 
 export interface JupyterHubArgs {
   /** The validated stack config (secret values inside are only used through Pulumi secrets). */
@@ -95,9 +95,9 @@ export class JupyterHub extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // private registries (registries): image pulls go through a provider that holds their credentials
+    // private registries (registries): `pulumi up` pulls with their credentials, the hub and the swarm nodes too
     const credentials = registryCredentials(config);
-    const pulls: ImagePulls = { provider: pullProvider(`${name}-registries`, credentials, this), credentials, engine: args.engine };
+    const pulls: ImagePulls = { credentials, engine: args.engine };
 
     const notebookImages = new NotebookImages(
       `${name}-images`,

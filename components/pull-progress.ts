@@ -6,11 +6,13 @@
  * declares it. The image's RemoteImage then finds it on the engine. An image already there is never
  * pulled again: a tag that moved upstream does not change what the stack runs.
  */
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import type { RegistryCredentials } from "./registries";
 
 /** Seconds between two progress reports of one pull. */
 export const progressEverySeconds = 10;
+/** Minutes without any progress after which a pull is given up. */
+export const stallMinutes = 10;
 
 /** How a pull reports: a line, and whether it is only progress (shown while it runs, not kept). */
 export type Report = (message: string, progress: boolean) => void;
@@ -68,21 +70,6 @@ export class PullTally {
   }
 }
 
-/** The engine the stack deploys to: `docker:host` when the stack sets it, else DOCKER_HOST or the local socket. */
-export function engineAt(host: string | undefined): Docker {
-  if (!host) return new Docker();
-  if (host.startsWith("unix://")) return new Docker({ socketPath: host.slice("unix://".length) });
-  // docker-modem reads tcp:// and ssh:// addresses (and their TLS settings) from DOCKER_HOST only
-  const saved = process.env.DOCKER_HOST;
-  process.env.DOCKER_HOST = host;
-  try {
-    return new Docker();
-  } finally {
-    if (saved === undefined) delete process.env.DOCKER_HOST;
-    else process.env.DOCKER_HOST = saved;
-  }
-}
-
 /**
  * Pulls `ref` unless the engine has it, reporting progress every `progressEverySeconds` and a last
  * line with the size and time; throws with the engine's reason when the pull fails.
@@ -105,10 +92,17 @@ export async function pullAhead(docker: Docker, ref: string, credentials: Regist
     ? { username: credentials.username, password: credentials.password, serveraddress: credentials.server }
     : undefined;
   report(`pulling ${ref}`, true);
-  const ticker = setInterval(() => report(`pulling ${ref}: ${tally.summary()}`, true), progressEverySeconds * 1000);
+  let ticker: NodeJS.Timeout | undefined;
   try {
     const stream = await docker.pull(ref, authconfig ? { authconfig } : {});
-    await new Promise<void>((resolve, reject) =>
+    let lastEvent = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      ticker = setInterval(() => {
+        // a pull that stalls (a registry that stops answering) ends instead of holding `pulumi up`
+        if (Date.now() - lastEvent > stallMinutes * 60_000) {
+          (stream as NodeJS.ReadableStream & { destroy(e: Error): void }).destroy(new Error(`no progress for ${stallMinutes} minutes`));
+        } else report(`pulling ${ref}: ${tally.summary()}`, true);
+      }, progressEverySeconds * 1000);
       docker.modem.followProgress(
         stream,
         (error: Error | null, events: (PullEvent & { error?: string })[]) => {
@@ -116,9 +110,12 @@ export async function pullAhead(docker: Docker, ref: string, credentials: Regist
           if (failed) reject(new Error(failed));
           else resolve();
         },
-        (event: PullEvent) => tally.add(event),
-      ),
-    );
+        (event: PullEvent) => {
+          lastEvent = Date.now();
+          tally.add(event);
+        },
+      );
+    });
   } catch (e) {
     throw new Error(`pulling ${ref} failed: ${(e as Error).message}`, { cause: e });
   } finally {
@@ -135,57 +132,117 @@ export const prePullTimeoutMinutes = 60;
 /** A task of a pre-pull service, as the manager lists it. */
 interface Task {
   readonly NodeID?: string;
+  readonly CreatedAt?: string;
   readonly DesiredState?: string;
-  readonly Status?: { readonly State?: string; readonly Err?: string; readonly Timestamp?: string };
+  readonly Spec?: { readonly ContainerSpec?: { readonly Image?: string } };
+  readonly Status?: { readonly State?: string; readonly Err?: string };
+}
+
+/** Failures in a row of one node's pre-pull after which `pulumi up` stops (Swarm retries meanwhile). */
+export const prePullFailuresInARow = 3;
+/** Seconds after which a pre-pull that no node takes (no node fits, or only paused ones) is reported and left. */
+export const unplacedGraceSeconds = 30;
+
+/** Where one pre-pull service stands: its nodes done, pending, failed, or none that takes it. */
+export interface PrePullState {
+  /** One line per node, e.g. "gispy on w2: pulling". */
+  readonly nodes: readonly string[];
+  readonly pending: number;
+  /** Why the service cannot be placed (no node fits, a paused node), when so. */
+  readonly unplaced?: string;
+  /** The reason a node failed `prePullFailuresInARow` times in a row, when so. */
+  readonly failed?: string;
+}
+
+const newestFirst = (a: Task, b: Task) => Date.parse(b.CreatedAt ?? "") - Date.parse(a.CreatedAt ?? "");
+
+/**
+ * Where a pre-pull service stands, from its tasks (pure): per node, the newest task of the image the
+ * service names now: running is done; a node still running an older image is pending (an update
+ * rolls out one node at a time); failures count only in a row (a node that failed once under an old
+ * password and runs now is done). Tasks no node takes (pending without a node) are `unplaced`.
+ */
+export function prePullState(image: string, wanted: string, tasks: readonly Task[], hostname: (id: string) => string): PrePullState {
+  const byNode = new Map<string, Task[]>();
+  for (const t of tasks) if (t.NodeID) byNode.set(t.NodeID, [...(byNode.get(t.NodeID) ?? []), t]);
+  const nodes: string[] = [];
+  let pending = 0;
+  let failed: string | undefined;
+  for (const [node, all] of byNode) {
+    const current = all.filter((t) => t.Spec?.ContainerSpec?.Image === wanted).sort(newestFirst);
+    const old = all.some((t) => t.DesiredState === "running" && t.Spec?.ContainerSpec?.Image !== wanted);
+    const newest = current[0];
+    if (!newest) {
+      if (old) {
+        pending++;
+        nodes.push(`${image} on ${hostname(node)}: an older image, updating`);
+      }
+      continue;
+    }
+    const state = newest.Status?.State ?? "new";
+    if (state === "running") {
+      nodes.push(`${image} on ${hostname(node)}: there`);
+      continue;
+    }
+    const inARow = current.findIndex((t) => !/^(rejected|failed)$/.test(t.Status?.State ?? ""));
+    const failures = inARow < 0 ? current.length : inARow;
+    if (failures >= prePullFailuresInARow) failed ??= `node ${hostname(node)} cannot pull ${image}: ${newest.Status?.Err ?? state}`;
+    if (newest.DesiredState !== "running" && !/^(rejected|failed)$/.test(state)) continue;
+    pending++;
+    nodes.push(`${image} on ${hostname(node)}: ${state === "preparing" ? "pulling" : state}`);
+  }
+  const waiting = tasks.filter((t) => !t.NodeID && t.DesiredState === "running");
+  const unplaced =
+    byNode.size === 0
+      ? (waiting[0]?.Status?.Err ?? "no node may run it")
+      : pending === 0 && waiting.length
+        ? waiting[0]!.Status?.Err
+        : undefined;
+  return { nodes, pending, ...(unplaced ? { unplaced } : {}), ...(failed ? { failed } : {}) };
 }
 
 /**
- * Swarm mode: waits until every pre-pull service runs a task on each node it should (its image is
- * then on that node), reporting each node's state every `progressEverySeconds`; throws with the
- * node's reason when a node cannot pull (a wrong password, an image the registry does not have).
+ * Swarm mode: waits until every pre-pull service runs the image it names on each node it is placed
+ * on (the image is then on that node), reporting each node's state every `progressEverySeconds`.
+ * Throws with the node's reason when a node failed `prePullFailuresInARow` times in a row (a wrong
+ * password, an image the registry does not have); a service no node takes after
+ * `unplacedGraceSeconds` (no node fits its constraints yet) is reported and not waited for.
  */
 export async function waitForPrePull(docker: Docker, services: Readonly<Record<string, string>>, report: Report): Promise<void> {
   const started = Date.now();
   const hostnames = new Map<string, string>();
-  const hostname = async (id: string) => {
-    if (!hostnames.has(id))
-      hostnames.set(id, ((await docker.getNode(id).inspect()) as { Description?: { Hostname?: string } }).Description?.Hostname ?? id);
-    return hostnames.get(id)!;
-  };
   let lastReport = 0;
   for (;;) {
-    const states: string[] = [];
-    let pending = 0;
+    const states: [string, PrePullState][] = [];
     for (const [image, service] of Object.entries(services)) {
+      const spec = (await docker.getService(service).inspect()) as { Spec?: { TaskTemplate?: { ContainerSpec?: { Image?: string } } } };
       const tasks = (await docker.listTasks({ filters: { service: [service] } })) as Task[];
-      const current = tasks.filter((t) => t.DesiredState === "running");
-      const failed = tasks.find((t) => t.Status?.State === "rejected" || (t.Status?.State === "failed" && t.Status.Err));
-      if (failed) {
-        throw new Error(
-          `node ${await hostname(failed.NodeID ?? "?")} cannot pull the image ${image} (service ${service}): ${failed.Status?.Err ?? failed.Status?.State}`,
-        );
+      for (const id of new Set(tasks.map((t) => t.NodeID).filter((n): n is string => !!n))) {
+        if (!hostnames.has(id)) {
+          const node = (await docker.getNode(id).inspect()) as { Description?: { Hostname?: string } };
+          hostnames.set(id, node.Description?.Hostname ?? id);
+        }
       }
-      for (const t of current) {
-        const state = t.Status?.State ?? "new";
-        if (state !== "running") pending++;
-        states.push(`${image} on ${await hostname(t.NodeID ?? "?")}: ${state === "preparing" ? "pulling" : state}`);
-      }
-      if (current.length === 0) {
-        pending++;
-        states.push(`${image}: no node yet`);
-      }
+      const state = prePullState(image, spec.Spec?.TaskTemplate?.ContainerSpec?.Image ?? "", tasks, (id) => hostnames.get(id) ?? id);
+      if (state.failed) throw new Error(`${state.failed} (service ${service})`);
+      states.push([image, state]);
     }
     const seconds = Math.round((Date.now() - started) / 1000);
+    const unplaced = states.filter(([, s]) => s.unplaced !== undefined);
+    const pending = states.reduce((n, [, s]) => n + s.pending, 0) + (seconds < unplacedGraceSeconds ? unplaced.length : 0);
+    const lines = states.flatMap(([, s]) => s.nodes);
     if (pending === 0) {
-      report(`images on every node that may run them (${states.length} pre-pull tasks running) after ${seconds} s`, false);
+      for (const [image, s] of unplaced)
+        report(`no node takes the pre-pull of ${image} yet (${s.unplaced}): its servers wait for one`, false);
+      report(`images on every node that may run them (${lines.length} pre-pull tasks running) after ${seconds} s`, false);
       return;
     }
     if (seconds > prePullTimeoutMinutes * 60) {
-      throw new Error(`the nodes' pre-pulls did not finish in ${prePullTimeoutMinutes} minutes: ${states.join("; ")}`);
+      throw new Error(`the nodes' pre-pulls did not finish in ${prePullTimeoutMinutes} minutes: ${lines.join("; ")}`);
     }
     if (Date.now() - lastReport >= progressEverySeconds * 1000) {
       lastReport = Date.now();
-      report(`pre-pulling on the nodes (${seconds} s): ${states.join("; ")}`, true);
+      report(`pre-pulling on the nodes (${seconds} s): ${lines.join("; ")}`, true);
     }
     await new Promise((r) => setTimeout(r, 1000));
   }

@@ -1,7 +1,5 @@
-import * as docker from "@pulumi/docker";
-import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
-import { registryOf } from "./config/sections/registries";
+import { registryOf } from "./image-reference";
 
 /** One registry's credentials (the password is secret config). */
 export interface RegistryCredentials {
@@ -39,36 +37,4 @@ export function dockerClientConfig(credentials: readonly RegistryCredentials[]):
       ]),
   );
   return `${JSON.stringify({ auths }, null, 2)}\n`;
-}
-
-/** The `docker:` settings of the stack (the default provider's), which the pulling provider keeps. */
-const engineSettings = ["host", "sshOpts", "certPath", "caMaterial", "certMaterial", "keyMaterial", "context"] as const;
-
-/**
- * The Docker provider that pulls the stack's images with the registries' credentials: the same
- * engine as the stack's default provider (its `docker:` settings, else DOCKER_HOST), with
- * `registryAuth`. Only image pulls go through it; the containers stay with the default provider, so
- * adding a registry to a running stack touches no container.
- */
-export function pullProvider(
-  name: string,
-  credentials: readonly RegistryCredentials[],
-  parent: pulumi.Resource,
-): docker.Provider | undefined {
-  if (credentials.length === 0) return undefined;
-  const dockerConfig = new pulumi.Config("docker");
-  const engine: Record<string, unknown> = {};
-  for (const key of engineSettings) {
-    const value = key === "sshOpts" ? dockerConfig.getObject<string[]>(key) : dockerConfig.get(key);
-    if (value !== undefined) engine[key] = value;
-  }
-  return new docker.Provider(
-    name,
-    {
-      ...engine,
-      // secret whole: a provider's inputs reach the state as one JSON text each
-      registryAuth: pulumi.secret(credentials.map((c) => ({ address: c.server, username: c.username, password: c.password }))),
-    },
-    { parent },
-  );
 }

@@ -5,7 +5,8 @@
  *
  * Every image the stack runs (hub.baseImage, proxy.image, hub.tls.image and hub.database.image when
  * in use, each of images[]) is looked up in its registry through the stack's Docker engine
- * (DOCKER_HOST, else the local socket: the engine that trusts the registry's certificate), with the
+ * (its docker:host, else DOCKER_HOST or the local socket: the engine that trusts the registry's
+ * certificate), with the
  * stack's registry credentials (`pulumi config get registryPasswords`, so backend and passphrase come
  * from the environment). A reference without a digest gets the digest its tag names now
  * (name:tag@sha256:...), written into Pulumi.<stack>.yaml with its comments kept. A pinned reference
@@ -18,11 +19,13 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import YAML from "yaml";
-import { registryOf, stackImages } from "../components/config/sections/registries";
-import { connect, ping } from "./backups/engine";
+import { stackImages } from "../components/config/sections/registries";
+import { parseReference, registryOf, tagReference } from "../components/image-reference";
+import { ping } from "./backups/engine";
 import { loadStack } from "./backups/stack";
-import { parseReference, planPins, reportLine, tagReference } from "./images/references";
+import { stackEngine } from "./images/stack-engine";
+import { credentialsFor, registryCredentials } from "../components/registries";
+import { planPins, reportLine, writePins } from "./images/references";
 import { projectName } from "./stack-file";
 
 const usage = "usage: npm run pin -- <stack> [--update] [--check] [--config-file FILE]";
@@ -66,14 +69,13 @@ async function main(args: string[]): Promise<number> {
   const tagRefs = [...new Set(images.map((i) => tagReference(parseReference(i.ref))).filter((r): r is string => r !== undefined))];
   const needsCredentials = tagRefs.some((r) => config.registries.some((reg) => reg.server === registryOf(r)));
   const passwords = needsCredentials ? registryPasswords(projectDir, stackName, configFile) : {};
-  const docker = connect();
+  const credentials = registryCredentials({ registries: config.registries, registryPasswords: passwords });
+  const docker = stackEngine(projectDir, stackName, configFile);
   await ping(docker);
   const digests = new Map<string, string>();
   for (const ref of tagRefs) {
-    const registry = config.registries.find((r) => r.server === registryOf(ref));
-    const authconfig = registry
-      ? { username: registry.username, password: passwords[registry.server] ?? "", serveraddress: registry.server }
-      : undefined;
+    const c = credentialsFor(ref, credentials);
+    const authconfig = c ? { username: c.username, password: c.password ?? "", serveraddress: c.server } : undefined;
     try {
       const found = (await docker.getImage(ref).distribution(authconfig ? { authconfig } : {})) as { Descriptor?: { digest?: string } };
       const digest = found.Descriptor?.digest;
@@ -93,13 +95,8 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   const file = configFile ? path.resolve(projectDir, configFile) : path.join(projectDir, `Pulumi.${stackName}.yaml`);
-  const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"));
-  for (const r of changes) {
-    const [top, ...rest] = r.path as [string, ...(string | number)[]];
-    const key = doc.hasIn(["config", top]) ? top : `${project}:${top}`;
-    doc.setIn(["config", key, ...rest], r.to);
-  }
-  fs.writeFileSync(file, doc.toString());
+  const text = writePins(fs.readFileSync(file, "utf8"), project, changes, (top) => config[top as keyof typeof config]);
+  fs.writeFileSync(file, text);
   process.stdout.write(
     `wrote ${changes.length} reference${changes.length === 1 ? "" : "s"} into ${path.basename(file)}: review with \`npm run preview -- ${stackName}\`, then \`pulumi up\`\n`,
   );

@@ -4,15 +4,16 @@
  *   npm run prune-images -- <stack> [--dry-run] [--config-file FILE]
  *
  * `pulumi up` keeps every image it pulled (`keepLocally`): after an update the old version stays for
- * the servers that still run it. This removes, from the engine of DOCKER_HOST (else the local
- * socket), every other version of a repository the stack's images come from (the references in
+ * the servers that still run it. This removes, from the stack's engine (its docker:host, else
+ * DOCKER_HOST or the local socket), every other version of a repository the stack's images come from (the references in
  * Pulumi.<stack>.yaml), unless a container (running or stopped) was made from it. Images of other
  * repositories are never touched. In swarm mode run it against each node's engine.
  */
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { stackImages } from "../components/config/sections/registries";
-import { connect, ping } from "./backups/engine";
+import { ping } from "./backups/engine";
+import { stackEngine } from "./images/stack-engine";
 import { loadStack } from "./backups/stack";
 import { prunePlan } from "./images/prune-plan";
 
@@ -35,7 +36,7 @@ async function main(args: string[]): Promise<number> {
   const dryRun = values["dry-run"] === true;
   const { config } = loadStack(path.resolve(__dirname, ".."), positionals[0]!, values["config-file"]);
   const stackRefs = stackImages(config).map((i) => i.ref);
-  const docker = connect();
+  const docker = stackEngine(path.resolve(__dirname, ".."), positionals[0]!, values["config-file"]);
   await ping(docker);
 
   const currentIds = new Set<string>();

@@ -2,7 +2,7 @@
  * Which images on an engine are old versions of the stack's images: same repository as an image the
  * stack runs, another version, and no container (running or stopped) made from them. Pure.
  */
-import { parseReference } from "./references";
+import { parseReference } from "../../components/image-reference";
 
 /** An image on the engine, as the engine lists it. */
 export interface EngineImage {

@@ -1,36 +1,7 @@
-/**
- * Image references as Docker reads them (name, tag, digest) and what pinning does to the stack's
- * references: pure, no engine, no registry.
- */
+/** What pinning does to the stack's image references: pure, no engine, no registry. */
+import YAML from "yaml";
 import type { StackImage } from "../../components/config/sections/registries";
-
-/** An image reference in its parts. */
-export interface ImageReference {
-  /** Registry and repository, e.g. registry.example.org:5000/gmap/isis. */
-  readonly name: string;
-  readonly tag?: string;
-  /** sha256:... */
-  readonly digest?: string;
-}
-
-/** Splits a reference (name[:tag][@sha256:digest]); a registry's port is not a tag. */
-export function parseReference(ref: string): ImageReference {
-  const [rest, digest] = ref.split("@", 2) as [string, string | undefined];
-  const slash = rest.lastIndexOf("/");
-  const colon = rest.lastIndexOf(":");
-  const hasTag = colon > slash;
-  return {
-    name: hasTag ? rest.slice(0, colon) : rest,
-    ...(hasTag ? { tag: rest.slice(colon + 1) } : {}),
-    ...(digest ? { digest } : {}),
-  };
-}
-
-/** The reference of a tag, without a digest: what the registry is asked about. */
-export const tagReference = (r: ImageReference): string | undefined => (r.tag ? `${r.name}:${r.tag}` : undefined);
-
-/** The reference with its content named by `digest` (the tag kept for the reader: Docker pulls by the digest). */
-export const pinnedReference = (r: ImageReference, digest: string): string => `${r.name}${r.tag ? `:${r.tag}` : ""}@${digest}`;
+import { parseReference, pinnedReference, tagReference } from "../../components/image-reference";
 
 /** What pinning did, or would do, to one image of the stack. */
 export type PinStatus =
@@ -88,4 +59,23 @@ export function reportLine(result: PinResult): string {
         ? `${key}: updated to ${result.to} (was ${parseReference(result.from).digest})`
         : `${key}: its tag moved upstream to ${result.latest}; the stack keeps ${parseReference(result.from).digest} (--update takes the new one)`;
   }
+}
+
+/**
+ * A stack file's text with the new references written in, comments kept. A key the file does not
+ * have yet is added under `<project>:`; a list it does not have (the default images) is written
+ * whole from `current(top key)`, the entry pinned.
+ */
+export function writePins(text: string, project: string, changes: readonly PinResult[], current: (top: string) => unknown): string {
+  const doc = YAML.parseDocument(text);
+  for (const r of changes) {
+    if (r.to === undefined) continue;
+    const [top, ...rest] = r.path as [string, ...(string | number)[]];
+    const key = doc.hasIn(["config", top]) ? top : `${project}:${top}`;
+    if (typeof rest[0] === "number" && !doc.hasIn(["config", key])) {
+      doc.setIn(["config", key], doc.createNode(current(top)));
+    }
+    doc.setIn(["config", key, ...rest], r.to);
+  }
+  return doc.toString();
 }

@@ -285,10 +285,17 @@ describe("images from a private registry: credentials, pinning, updates, pruning
       assert.ok(text.length > 0, `${place} is empty`);
       for (const form of forms) assert.ok(!text.includes(form), `the registry password appears in ${place}`);
     }
-    // the state holds it encrypted: the pulling provider's credentials are a secret
+    // the state holds it only encrypted (the hub's client configuration among the hub's files); no provider holds it
     const resources = JSON.parse(places["pulumi stack export"]!).deployment.resources as { type: string; urn: string; inputs: any }[];
-    const provider = resources.find((r) => r.type === "pulumi:providers:docker" && r.urn.endsWith("::jupyterhub-registries"));
-    assert.ok(provider?.inputs?.registryAuth?.ciphertext, `the provider's registryAuth is encrypted: ${JSON.stringify(provider?.inputs)}`);
+    const hub = resources.find((r) => r.type === "docker:index/container:Container" && r.urn.endsWith("::jupyterhub-hub"));
+    assert.ok(hub?.inputs?.uploads?.ciphertext, "the hub's files are encrypted in the state");
+    assert.deepEqual(
+      resources
+        .filter((r) => r.type === "pulumi:providers:docker")
+        .map((r) => Object.keys(r.inputs ?? {}).filter((k) => /registry/i.test(k))),
+      [[]],
+      "the Docker provider holds no registry credentials",
+    );
   });
 
   it("prunes old versions only: one a server runs is kept until it stops, nothing else is touched", async () => {

@@ -1,7 +1,8 @@
-/** The progress reports of long pulls (components/pull-progress.ts), from the engine's pull events. */
+/** Long pulls made visible (components/pull-progress.ts) and the engine the program pulls on (components/docker-engine.ts). */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { bytes, PullTally } from "../../components/pull-progress";
+import { engineClient } from "../../components/docker-engine";
+import { bytes, prePullState, PullTally } from "../../components/pull-progress";
 
 describe("pull progress", () => {
   it("writes sizes as people read them", () => {
@@ -27,5 +28,78 @@ describe("pull progress", () => {
     tally.add({ status: "Digest: sha256:abc" });
     tally.add({ status: "Status: Downloaded newer image for x" });
     assert.equal(tally.downloaded(), 401 * 2 ** 20);
+  });
+});
+
+describe("the swarm pre-pull's state", () => {
+  const host = (id: string) => id.toUpperCase();
+  const task = (node: string, image: string, state: string, createdAt: string, desired = "running", err?: string) => ({
+    NodeID: node,
+    CreatedAt: createdAt,
+    DesiredState: desired,
+    Spec: { ContainerSpec: { Image: image } },
+    Status: { State: state, ...(err ? { Err: err } : {}) },
+  });
+
+  it("is done when every node runs the image the service names now", () => {
+    const s = prePullState("isis", "isis@2", [task("w1", "isis@2", "running", "2026-01-01T00:00:02Z")], host);
+    assert.deepEqual(s, { nodes: ["isis on W1: there"], pending: 0 });
+  });
+
+  it("waits for a node still running the older image while an update rolls out", () => {
+    const s = prePullState(
+      "isis",
+      "isis@2",
+      [
+        task("w1", "isis@2", "running", "2026-01-01T00:00:02Z"),
+        task("w1", "isis@1", "shutdown", "2026-01-01T00:00:01Z", "shutdown"),
+        task("w2", "isis@1", "running", "2026-01-01T00:00:01Z"),
+      ],
+      host,
+    );
+    assert.equal(s.pending, 1);
+    assert.ok(s.nodes.includes("isis on W2: an older image, updating"), s.nodes.join("; "));
+  });
+
+  it("counts failures in a row only: a node that failed under an old password and runs now is done", () => {
+    const past = [
+      task("w1", "isis@2", "rejected", "2026-01-01T00:00:01Z", "shutdown", "unauthorized"),
+      task("w1", "isis@2", "rejected", "2026-01-01T00:00:02Z", "shutdown", "unauthorized"),
+      task("w1", "isis@2", "rejected", "2026-01-01T00:00:03Z", "shutdown", "unauthorized"),
+    ];
+    assert.match(prePullState("isis", "isis@2", past, host).failed ?? "", /node W1 cannot pull isis: unauthorized/);
+    const now = prePullState("isis", "isis@2", [...past, task("w1", "isis@2", "running", "2026-01-01T00:00:04Z")], host);
+    assert.equal(now.failed, undefined);
+    assert.equal(now.pending, 0);
+    const once = prePullState("isis", "isis@2", [past[2]!, task("w1", "isis@2", "preparing", "2026-01-01T00:00:04Z")], host);
+    assert.deepEqual([once.failed, once.pending, once.nodes], [undefined, 1, ["isis on W1: pulling"]]);
+  });
+
+  it("says when no node takes the service (its constraints fit none yet)", () => {
+    assert.equal(prePullState("isis", "isis@2", [], host).unplaced, "no node may run it");
+    const waiting = {
+      DesiredState: "running",
+      Spec: { ContainerSpec: { Image: "isis@2" } },
+      Status: { State: "pending", Err: "no suitable node" },
+    };
+    assert.equal(prePullState("isis", "isis@2", [waiting], host).unplaced, "no suitable node");
+  });
+});
+
+describe("the engine a stack's docker: settings name", () => {
+  it("follows unix, tcp (TLS from the materials or port 2376) and ssh hosts; not the Docker CLI's own options", () => {
+    const modem = (s: Parameters<typeof engineClient>[0]) => {
+      const c = engineClient(s);
+      assert.ok("docker" in c, JSON.stringify(c));
+      return (c.docker as unknown as { modem: Record<string, unknown> }).modem;
+    };
+    assert.equal(modem({ host: "unix:///run/gmapsw/m/docker.sock" }).socketPath, "/run/gmapsw/m/docker.sock");
+    assert.deepEqual([modem({ host: "tcp://10.0.0.5:2376" }).protocol, modem({ host: "tcp://10.0.0.5:2375" }).protocol], ["https", "http"]);
+    const tls = modem({ host: "tcp://10.0.0.5:2377", caMaterial: "CA", certMaterial: "CERT", keyMaterial: "KEY" });
+    assert.deepEqual([tls.protocol, tls.ca, tls.cert, tls.key], ["https", "CA", "CERT", "KEY"]);
+    const ssh = modem({ host: "ssh://ops@hub.example.org:2222" });
+    assert.deepEqual([ssh.protocol, ssh.host, ssh.port, ssh.username], ["ssh", "hub.example.org", 2222, "ops"]);
+    assert.deepEqual(engineClient({ host: "ssh://ops@hub", sshOpts: ["-o", "ProxyJump=bastion"] }), { unsupported: "docker:sshOpts" });
+    assert.deepEqual(engineClient({ context: "remote" }), { unsupported: "docker:context" });
   });
 });

@@ -1,17 +1,19 @@
 /** registries, registryPasswords and requireDigests: the config, the pulls, the hub's client configuration, pinning and pruning. */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
+import YAML from "yaml";
 import { byType, installMocks, recorded, redacted, types } from "./mocks";
 
 installMocks("jupyterhub", "unit");
 
 import { parseConfig, withoutSecrets, type StackConfigInput } from "../../components/config";
-import { registryOf, stackImages } from "../../components/config/sections/registries";
+import { stackImages } from "../../components/config/sections/registries";
+import { parseReference, registryOf } from "../../components/image-reference";
 import { hubPaths } from "../../components/names";
 import { dockerClientConfig } from "../../components/registries";
 import { hubSettings } from "../../components/settings";
 import { prunePlan } from "../../ops/images/prune-plan";
-import { keyOf, parseReference, planPins, reportLine } from "../../ops/images/references";
+import { keyOf, planPins, reportLine, writePins } from "../../ops/images/references";
 import { refused } from "./config-problems";
 import { deploy, optionsOf } from "./deploy-component";
 
@@ -45,6 +47,8 @@ describe("registries config", () => {
     assert.equal(registryOf("localhost/notebook:1"), "localhost");
     assert.equal(registryOf("jupyter/minimal-notebook:x"), "docker.io");
     assert.equal(registryOf("postgres:15"), "docker.io");
+    assert.equal(registryOf("index.docker.io/library/postgres:15"), "docker.io");
+    assert.equal(registryOf("nexus:8082/gmap/isis:8@sha256:" + "a".repeat(64)), "nexus:8082");
   });
 
   it("refuses a registry without its password, a password without a registry, a registry twice, a server written as a URL", () => {
@@ -66,6 +70,12 @@ describe("registries config", () => {
       /listed twice/,
     );
     refused({ registries: [{ server: "https://registry.example.org", username: "u" }] }, "jupyterhub:registries[0].server", /no scheme/);
+    // a host without a dot is a registry when it has a port, as Docker reads it
+    assert.equal(
+      parseConfig({ registries: [{ server: "nexus:8082", username: "u" }], registryPasswords: { "nexus:8082": "p" } }).registries[0]!
+        .server,
+      "nexus:8082",
+    );
   });
 
   it("with requireDigests refuses every image of the stack without a digest, by its key", () => {
@@ -115,15 +125,8 @@ describe("a stack with a private registry", () => {
     await deploy("reg", privateStack);
   });
 
-  it("pulls every image through one provider that holds the credentials as a secret; the containers keep the default provider", () => {
-    const providers = byType("pulumi:providers:docker", "reg");
-    assert.equal(providers.length, 1);
-    const [provider] = providers;
-    // a provider's inputs reach the state as one JSON text each: the whole of registryAuth is a secret
-    assert.deepEqual(JSON.parse(provider!.inputs.registryAuth), [
-      { address: REGISTRY, username: "gmap-puller", password: "registry-password-value" },
-    ]);
-    assert.deepEqual(provider!.secretPaths, ["registryAuth"]);
+  it("declares no provider with the credentials: `pulumi up` pulls first, the RemoteImages (default provider) find the images", () => {
+    assert.deepEqual(byType("pulumi:providers:docker", "reg"), []);
     const images = byType(types.remoteImage, "reg");
     assert.deepEqual(images.map((i) => i.inputs.name).sort(), [
       "quay.io/jupyter/minimal-notebook:hub-5.5.1",
@@ -131,8 +134,7 @@ describe("a stack with a private registry", () => {
       `${REGISTRY}/mirror/configurable-http-proxy:5.1.0`,
       `${REGISTRY}/mirror/jupyterhub:5.5.1`,
     ]);
-    for (const image of images) assert.ok(optionsOf(image)?.provider, `${image.name} is pulled through the registries' provider`);
-    for (const container of byType(types.container, "reg")) assert.equal(optionsOf(container)?.provider, undefined, container.name);
+    for (const image of images) assert.equal(optionsOf(image)?.provider, undefined, image.name);
   });
 
   it("gives the hub the client configuration as a secret file of its own, and its folder in the settings", () => {
@@ -211,5 +213,46 @@ describe("pruning old versions", () => {
       plan.kept.map((k) => k.reference),
       [`${REGISTRY}/gmap/isis:8.2`],
     );
+  });
+});
+
+describe("writing pins into a stack file", () => {
+  const file = [
+    "# the production hub",
+    "config:",
+    "  jupyterhub:prefix: gmap # one per host",
+    "  jupyterhub:hub:",
+    "    port: 8443",
+    "encryptionsalt: v1:abc",
+    "",
+  ].join("\n");
+  const pinned = (path: (string | number)[], to: string) => ({ path, from: "", to, status: "pinned" as const });
+
+  it("keeps the comments, adds keys the file lacks, and writes a default list whole", () => {
+    const defaults = {
+      images: [{ name: "minimal", displayName: "Minimal (Python)", image: "quay.io/jupyter/minimal-notebook:hub-5.5.1" }],
+    };
+    const text = writePins(
+      file,
+      "jupyterhub",
+      [
+        pinned(["hub", "baseImage"], `quay.io/jupyterhub/jupyterhub:5.5.1@${DIGEST}`),
+        pinned(["proxy", "image"], `quay.io/jupyterhub/configurable-http-proxy:5.1.0@${DIGEST}`),
+        pinned(["images", 0, "image"], `quay.io/jupyter/minimal-notebook:hub-5.5.1@${DIGEST}`),
+      ],
+      (top) => defaults[top as "images"],
+    );
+    assert.match(text, /^# the production hub\n/);
+    assert.match(text, /jupyterhub:prefix: gmap # one per host/);
+    assert.match(text, /encryptionsalt: v1:abc/);
+    const config = YAML.parse(text).config;
+    assert.deepEqual(config["jupyterhub:hub"], { port: 8443, baseImage: `quay.io/jupyterhub/jupyterhub:5.5.1@${DIGEST}` });
+    assert.deepEqual(config["jupyterhub:proxy"], { image: `quay.io/jupyterhub/configurable-http-proxy:5.1.0@${DIGEST}` });
+    assert.deepEqual(config["jupyterhub:images"], [
+      { ...defaults.images[0], image: `quay.io/jupyter/minimal-notebook:hub-5.5.1@${DIGEST}` },
+    ]);
+    // and the file is a valid stack config
+    const raw = Object.fromEntries(Object.entries(config).map(([k, v]) => [k.slice("jupyterhub:".length), v]));
+    assert.equal(parseConfig(raw).images[0]!.image, `quay.io/jupyter/minimal-notebook:hub-5.5.1@${DIGEST}`);
   });
 });

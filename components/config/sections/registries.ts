@@ -4,14 +4,15 @@
  * credentials; the hub's pulls and, in swarm mode, the workers' pulls use the same credentials.
  */
 import { z } from "zod";
+import { pinnedByDigest } from "../../image-reference";
 import { duplicates, type Issue } from "../rules";
 
 /** A registry host as image references name it: a DNS name or address, an optional port. */
 const registryServer = z
   .string()
   .regex(
-    /^(localhost|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+|\[[0-9a-f:]+\])(:[0-9]{1,5})?$/,
-    "must be a registry host as image references name it, e.g. registry.example.org or registry.example.org:5000 (no scheme, no path)",
+    /^((localhost|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+|\[[0-9a-f:]+\])(:[0-9]{1,5})?|[a-z0-9]([a-z0-9-]*[a-z0-9])?:[0-9]{1,5})$/,
+    "must be a registry host as image references name it, e.g. registry.example.org, registry.example.org:5000 or nexus:8082 (no scheme, no path)",
   );
 
 /** One private registry. */
@@ -51,20 +52,6 @@ export const registryPasswordsField = z
   .describe(
     "Secret: the password or access token of each of `registries`, keyed by its server: pulumi config set --secret --path 'registryPasswords[\"registry.example.org\"]' ...",
   );
-
-/**
- * The registry an image reference is pulled from, as Docker reads it: the first part of the name
- * when it holds a "." or ":" or is localhost, otherwise Docker Hub (docker.io).
- */
-export function registryOf(ref: string): string {
-  const slash = ref.indexOf("/");
-  if (slash < 0) return "docker.io";
-  const first = ref.slice(0, slash);
-  return first === "localhost" || first.includes(".") || first.includes(":") ? first : "docker.io";
-}
-
-/** Whether an image reference names its content by digest. */
-export const pinnedByDigest = (ref: string): boolean => /@sha256:[a-f0-9]{64}$/.test(ref);
 
 /** What stackImages reads of the config. */
 interface ImagesView {
