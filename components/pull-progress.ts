@@ -160,12 +160,14 @@ const newestFirst = (a: Task, b: Task) => Date.parse(b.CreatedAt ?? "") - Date.p
  * Where a pre-pull service stands, from its tasks (pure): per node, the newest task of the image the
  * service names now: running is done; a node still running an older image is pending (an update
  * rolls out one node at a time); failures count only in a row (a node that failed once under an old
- * password and runs now is done). Tasks no node takes (pending without a node) are `unplaced`.
+ * password and runs now is done). Tasks no node takes (pending, without a node or on a paused one)
+ * are `unplaced`.
  */
 export function prePullState(image: string, wanted: string, tasks: readonly Task[], hostname: (id: string) => string): PrePullState {
   const byNode = new Map<string, Task[]>();
   for (const t of tasks) if (t.NodeID) byNode.set(t.NodeID, [...(byNode.get(t.NodeID) ?? []), t]);
   const nodes: string[] = [];
+  const stuck: string[] = [];
   let pending = 0;
   let failed: string | undefined;
   for (const [node, all] of byNode) {
@@ -184,6 +186,11 @@ export function prePullState(image: string, wanted: string, tasks: readonly Task
       nodes.push(`${image} on ${hostname(node)}: there`);
       continue;
     }
+    if (state === "pending") {
+      // a node that takes no new task (paused, or short of resources)
+      stuck.push(`${hostname(node)}: ${newest.Status?.Err ?? "the node takes no new task"}`);
+      continue;
+    }
     const inARow = current.findIndex((t) => !/^(rejected|failed)$/.test(t.Status?.State ?? ""));
     const failures = inARow < 0 ? current.length : inARow;
     if (failures >= prePullFailuresInARow) failed ??= `node ${hostname(node)} cannot pull ${image}: ${newest.Status?.Err ?? state}`;
@@ -191,13 +198,8 @@ export function prePullState(image: string, wanted: string, tasks: readonly Task
     pending++;
     nodes.push(`${image} on ${hostname(node)}: ${state === "preparing" ? "pulling" : state}`);
   }
-  const waiting = tasks.filter((t) => !t.NodeID && t.DesiredState === "running");
-  const unplaced =
-    byNode.size === 0
-      ? (waiting[0]?.Status?.Err ?? "no node may run it")
-      : pending === 0 && waiting.length
-        ? waiting[0]!.Status?.Err
-        : undefined;
+  const waiting = tasks.filter((t) => !t.NodeID && t.DesiredState === "running").map((t) => t.Status?.Err ?? "no node takes it");
+  const unplaced = byNode.size === 0 ? (waiting[0] ?? "no node may run it") : [...stuck, ...waiting].join("; ") || undefined;
   return { nodes, pending, ...(unplaced ? { unplaced } : {}), ...(failed ? { failed } : {}) };
 }
 

@@ -83,6 +83,13 @@ describe("the swarm pre-pull's state", () => {
       Status: { State: "pending", Err: "no suitable node" },
     };
     assert.equal(prePullState("isis", "isis@2", [waiting], host).unplaced, "no suitable node");
+    const paused = prePullState(
+      "isis",
+      "isis@2",
+      [task("w1", "isis@2", "running", "2026-01-01T00:00:02Z"), task("w2", "isis@2", "pending", "2026-01-01T00:00:02Z")],
+      host,
+    );
+    assert.deepEqual([paused.pending, paused.unplaced], [0, "W2: the node takes no new task"]);
   });
 });
 
