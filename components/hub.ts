@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { type ImagePulls, pulledImage } from "./images";
+import { type ImagePulls, pulledFirst } from "./images";
 import { Leftovers } from "./leftovers";
 import { containerReplacement, hubHealthcheck } from "./containers";
 import { endpoints, hubPaths, type Label } from "./names";
@@ -72,16 +72,15 @@ export class Hub extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    // pulled first, with the registries' credentials: the build then finds it on the engine
-    const baseImage = pulledImage(`${name}-base-image`, args.baseImage, this, args.pulls);
     const image = new docker.Image(
       `${name}-image`,
       {
         imageName: args.imageName,
         skipPush: true,
-        build: { context: args.context, args: { BASE_IMAGE: args.baseImage }, platform: args.platform },
+        // the base image pulled first (with the registries' credentials): the build finds it on the engine
+        build: { context: args.context, args: { BASE_IMAGE: pulledFirst(args.baseImage, this, args.pulls) }, platform: args.platform },
       },
-      { parent: this, dependsOn: [imageTag, baseImage] },
+      { parent: this, dependsOn: [imageTag] },
     );
     const container = new docker.Container(
       name,

@@ -16,16 +16,25 @@ export interface ImagePulls {
 }
 
 /**
+ * `ref`, once it is on the engine: `pulumi up` pulls it first when it is not (with its registry's
+ * credentials, reporting progress on `parent`); a preview, or a run without an engine to pull on,
+ * gives `ref` as it is.
+ */
+export function pulledFirst(ref: string, parent: pulumi.Resource, pulls: ImagePulls): pulumi.Input<string> {
+  const engine = pulls.engine;
+  if (!engine) return ref;
+  const report = (message: string, progress: boolean) => pulumi.log.info(message, parent, undefined, progress);
+  return pulumi.output(pullAhead(engine, ref, credentialsFor(ref, pulls.credentials), report).then(() => ref));
+}
+
+/**
  * The image `ref` on the engine, pulled once by `pulumi up` (with its registry's credentials and
  * progress reports) and kept there (`keepLocally`): a version the stack no longer references stays
  * for the servers that still run it, until an operator prunes it. The Docker provider holds no
  * credentials: the image is on the engine before its RemoteImage is created, which then never pulls.
  */
 export function pulledImage(name: string, ref: string, parent: pulumi.Resource, pulls: ImagePulls): docker.RemoteImage {
-  const engine = pulls.engine;
-  const report = (message: string, progress: boolean) => pulumi.log.info(message, parent, undefined, progress);
-  const pulled = engine ? pulumi.output(pullAhead(engine, ref, credentialsFor(ref, pulls.credentials), report).then(() => ref)) : ref;
-  return new docker.RemoteImage(name, { name: pulled, keepLocally: true }, { parent });
+  return new docker.RemoteImage(name, { name: pulledFirst(ref, parent, pulls), keepLocally: true }, { parent });
 }
 
 export interface NotebookImagesArgs {

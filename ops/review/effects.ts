@@ -219,12 +219,6 @@ function effectOf(c: PlannedChange): Effect {
               : `New servers start from ${code(dockerName(c, "after"))} instead of ${code(dockerName(c, "before"))}; running servers keep their image until they restart.`;
         return { what: named("notebook image", c), ...base, meaning };
       }
-      if (parent === "jupyterhub:docker:Hub")
-        return {
-          what: named("hub base image", c),
-          ...base,
-          meaning: c.operation === "replace" ? "Pulled; the hub image is built on it again." : "",
-        };
       return { what: named("image", c), ...base, meaning: "" };
     case SERVICE:
       return { what: named("pre-pull service", c), ...base, meaning: "" };

@@ -16,7 +16,7 @@ describe("JupyterHub component (defaults)", () => {
     const count = (t: string) => mine.filter((r) => r.type === t).length;
     assert.equal(count(types.network), 1);
     assert.equal(count(types.volume), 1);
-    assert.equal(count(types.remoteImage), 3, "hub base image + notebook image + proxy image (the egress guard runs in the proxy's)");
+    assert.equal(count(types.remoteImage), 2, "notebook image + proxy image (the egress guard runs in the proxy's)");
     assert.equal(count(types.container), 3);
     const settings = JSON.parse(byType(types.container, "min-hub")[0]!.inputs.uploads[0].content);
     assert.equal(settings.hub.publicUrl, "http://localhost:8000");

@@ -132,9 +132,10 @@ describe("a stack with a private registry", () => {
       "quay.io/jupyter/minimal-notebook:hub-5.5.1",
       `${REGISTRY}/gmap/isis:8.3@${DIGEST}`,
       `${REGISTRY}/mirror/configurable-http-proxy:5.1.0`,
-      `${REGISTRY}/mirror/jupyterhub:5.5.1`,
     ]);
     for (const image of images) assert.equal(optionsOf(image)?.provider, undefined, image.name);
+    // the hub's base image: pulled first, then the build finds it
+    assert.equal(byType(types.image, "reg")[0]!.inputs.build.args.BASE_IMAGE, `${REGISTRY}/mirror/jupyterhub:5.5.1`);
   });
 
   it("gives the hub the client configuration as a secret file of its own, and its folder in the settings", () => {
