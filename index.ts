@@ -67,6 +67,8 @@ export const volumeNames = hub.volumeNames;
 export const images = hub.images;
 /** Hub admins, as the hub names them (with several providers: native:admin, github:octocat, ...). */
 export const adminUsers = adminUserNames(config);
+/** The dashboards (monitoring.enabled), for the hub's admins: the hub's and the host's state. */
+export const dashboardsUrl = config.monitoring.enabled ? `${hub.url}/hub/monitoring/` : undefined;
 /** The hub container, for `docker logs`. */
 export const hubContainer = hub.hubContainer;
 /** API service tokens (secret): `pulumi stack output --show-secrets serviceTokens`. */

@@ -20,6 +20,8 @@ import { clientSecretsContract, oauthSettingsContract } from "./providers";
 
 const name = z.string().min(1);
 const stringMap = z.record(z.string(), z.string());
+/** A hub API service of the program's own: its name and its role's scopes (its token is in secrets.json). */
+const service = z.strictObject({ name, scopes: z.array(name).min(1) });
 
 const nativeAuth = z.strictObject({
   openSignup: z.boolean(),
@@ -219,6 +221,20 @@ export const hubSettingsSchema = z.strictObject({
     service: name.describe("The idle culler's service name (reserved: no other service may have it)."),
     scopes: z.array(name).min(1).describe("Scopes of the idle culler's role."),
   }),
+  monitoring: z
+    .strictObject({
+      prometheusUrl: z.url().describe("Prometheus on the monitoring network, which the hub's dashboards query."),
+      exporterPort: z.int().min(1).max(65535).describe("Port the exporter serves its metrics on (monitoring network only)."),
+      scrapeIntervalSeconds: z.int().min(1).describe("Seconds between measurements."),
+      homeUsageIntervalSeconds: z.int().min(1).describe("Seconds between measurements of the homes' sizes."),
+      chartJsFile: z.string().startsWith("/").describe("Chart.js (UMD build) in the hub container, which the dashboards load."),
+      prometheusService: service.describe("The service whose token Prometheus reads the hub's metrics with."),
+      exporterService: service.describe("The service whose token the exporter lists users, groups and servers with."),
+      stackLabels: stringMap.describe("Labels every container of the stack carries (the exporter measures them by component)."),
+      componentLabel: name.describe("The label naming a container's component (hub, proxy, user, ...)."),
+    })
+    .optional()
+    .describe("Present with monitoring.enabled: Prometheus, the exporter and the dashboards."),
 });
 
 /** /srv/jupyterhub/secrets.json (mode 0600). */
@@ -233,6 +249,10 @@ export const hubSecretsSchema = z.strictObject({
     .record(z.string(), stringMap)
     .describe('Volume driver options of the mounts the spawner creates, by mount name ("user": the homes).'),
   databasePassword: name.optional().describe("Password of the PostgreSQL role of settings.json hub.database."),
+  monitoringTokens: z
+    .strictObject({ prometheus: name, exporter: name })
+    .optional()
+    .describe("With settings.json monitoring: the tokens of its prometheusService and exporterService."),
 });
 
 export type HubSettings = z.infer<typeof hubSettingsSchema>;

@@ -30,6 +30,8 @@ export interface HubArgs {
   readonly containerName: string;
   /** The stack's main network, shared with the proxy (the spawner connects the hub to each user server's own network). */
   readonly networkName: pulumi.Input<string>;
+  /** The monitoring network (monitoring.enabled), where Prometheus scrapes the hub and the dashboards query Prometheus. */
+  readonly monitoringNetworkName?: pulumi.Input<string>;
   /** Volume holding the hub database. */
   readonly dataVolume: pulumi.Input<string>;
   /** Host path of the Docker socket the spawner uses. */
@@ -60,6 +62,8 @@ export interface HubArgs {
 export class Hub extends pulumi.ComponentResource {
   /** The hub container's name. */
   public readonly containerName: pulumi.Output<string>;
+  /** The built hub image (by digest): the exporter runs in it too. */
+  public readonly image: pulumi.Output<string>;
 
   constructor(name: string, args: HubArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jupyterhub:docker:Hub", name, {}, opts);
@@ -88,7 +92,10 @@ export class Hub extends pulumi.ComponentResource {
         name: args.containerName,
         image: image.repoDigest,
         restart: "unless-stopped",
-        networksAdvanced: [{ name: args.networkName, aliases: [endpoints.hubAlias] }],
+        networksAdvanced: [
+          { name: args.networkName, aliases: [endpoints.hubAlias] },
+          ...(args.monitoringNetworkName !== undefined ? [{ name: args.monitoringNetworkName, aliases: [endpoints.hubAlias] }] : []),
+        ],
         volumes: [
           { volumeName: args.dataVolume, containerPath: hubPaths.data },
           { hostPath: args.dockerSocket, containerPath: hubPaths.dockerSocket },
@@ -106,6 +113,7 @@ export class Hub extends pulumi.ComponentResource {
       { parent: this, ...containerReplacement, dependsOn: [userServers] },
     );
     this.containerName = container.name;
-    this.registerOutputs({ containerName: this.containerName });
+    this.image = image.repoDigest;
+    this.registerOutputs({ containerName: this.containerName, image: this.image });
   }
 }

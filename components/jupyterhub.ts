@@ -9,6 +9,9 @@ import { HubPostgres } from "./postgres";
 import { ImagePrePull } from "./prepull";
 import { HubProxy } from "./proxy";
 import { FrontProxy } from "./front-proxy";
+import { dashboardFiles } from "./dashboards";
+import { Monitoring } from "./monitoring";
+import { prometheusConfig, prometheusFlags, prometheusMemoryBytes } from "./prometheus";
 import { frontFiles, tlsEnabled } from "./tls";
 import { HubSecrets } from "./secrets";
 import { nativeAdmins, publicUrl } from "./identity";
@@ -132,7 +135,7 @@ export class JupyterHub extends pulumi.ComponentResource {
 
     const secrets = new HubSecrets(
       `${name}-secrets`,
-      { services: config.services.map((s) => s.name), nativeAdmins: nativeAdmins(config) },
+      { services: config.services.map((s) => s.name), nativeAdmins: nativeAdmins(config), monitoring: config.monitoring.enabled },
       { parent: this },
     );
 
@@ -181,12 +184,9 @@ export class JupyterHub extends pulumi.ComponentResource {
       : secrets.generated;
 
     const publicConfig = withoutSecrets(config);
+    const settings = shareVersions.apply((v) => stableJson(hubSettings(publicConfig, stack, args.hookFiles, v)));
     const files: HubFile[] = [
-      {
-        file: hubPaths.settings,
-        content: shareVersions.apply((v) => stableJson(hubSettings(publicConfig, stack, args.hookFiles, v))),
-        permissions: "0644",
-      },
+      { file: hubPaths.settings, content: settings, permissions: "0644" },
       {
         file: hubPaths.secrets,
         content: pulumi.secret(generated.apply((g) => stableJson(hubSecrets(config, g)))),
@@ -201,6 +201,7 @@ export class JupyterHub extends pulumi.ComponentResource {
             },
           ]
         : []),
+      ...(config.monitoring.enabled ? dashboardFiles() : []),
       ...(["postAuth", "preSpawn"] as const).flatMap((kind) => {
         const content = args.hookFiles[kind];
         return content === undefined ? [] : [{ file: hookPath(kind), content, permissions: "0644" }];
@@ -224,6 +225,15 @@ export class JupyterHub extends pulumi.ComponentResource {
         )
       : undefined;
 
+    // monitoring: a network of its own for Prometheus, the exporter and the hub
+    const monitoringNetwork = config.monitoring.enabled
+      ? new HubNetwork(
+          `${name}-monitoring-network`,
+          { networkName: n.monitoringNetwork, labels: labels("monitoring-network"), internal: true },
+          { parent: this },
+        )
+      : undefined;
+
     const hub = new Hub(
       `${name}-hub`,
       {
@@ -234,6 +244,7 @@ export class JupyterHub extends pulumi.ComponentResource {
         platform: config.hub.platform,
         containerName: n.hubContainer,
         networkName: network.name,
+        ...(monitoringNetwork ? { monitoringNetworkName: monitoringNetwork.name } : {}),
         dataVolume: storage.hubDataVolume,
         dockerSocket: config.hub.dockerSocket,
         files,
@@ -257,6 +268,34 @@ export class JupyterHub extends pulumi.ComponentResource {
         ],
       },
     );
+
+    const monitor =
+      monitoringNetwork && secrets.monitoringTokens
+        ? new Monitoring(
+            `${name}-monitoring`,
+            {
+              networkName: monitoringNetwork.name,
+              prometheusContainer: n.prometheusContainer,
+              prometheusImage: config.monitoring.image,
+              pulls,
+              volumeName: n.prometheusVolume,
+              prometheusConfig: prometheusConfig(config),
+              prometheusFlags: prometheusFlags(config),
+              prometheusMemoryBytes: prometheusMemoryBytes(config),
+              prometheusToken: secrets.monitoringTokens.apply((t) => t.prometheus),
+              exporterContainer: n.exporterContainer,
+              hubImage: hub.image,
+              settings,
+              exporterToken: secrets.monitoringTokens.apply((t) => t.exporter),
+              dockerSocket: config.hub.dockerSocket,
+              prometheusLabels: labels("prometheus"),
+              exporterLabels: labels("exporter"),
+              volumeLabels: labels("hub-prometheus"),
+              logOptions,
+            },
+            { parent: this },
+          )
+        : undefined;
 
     const front = frontNetwork
       ? new FrontProxy(
@@ -287,11 +326,12 @@ export class JupyterHub extends pulumi.ComponentResource {
     this.url = publicUrl(config);
     this.networkName = network.name;
     this.volumeNames = pulumi
-      .all([storage.hubDataVolume, storage.sharedVolumes, database?.volumeName, front?.volumeName])
-      .apply(([hubData, sharedVolumes, db, tlsVolume]) => [
+      .all([storage.hubDataVolume, storage.sharedVolumes, database?.volumeName, front?.volumeName, monitor?.volumeName])
+      .apply(([hubData, sharedVolumes, db, tlsVolume, prometheusVolume]) => [
         hubData,
         ...(db ? [db] : []),
         ...(tlsVolume ? [tlsVolume] : []),
+        ...(prometheusVolume ? [prometheusVolume] : []),
         ...Object.keys(sharedVolumes)
           .sort()
           .map((k) => sharedVolumes[k]!),

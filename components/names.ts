@@ -36,12 +36,32 @@ export const endpoints = {
   /** The optional PostgreSQL container (hub.database.type postgres), on the main network. */
   postgresAlias: "postgres",
   postgresPort: 5432,
+  /** Monitoring (monitoring.enabled), on the monitoring network only: Prometheus and the exporter of per-user measurements. */
+  prometheusAlias: "prometheus",
+  prometheusPort: 9090,
+  exporterAlias: "exporter",
+  exporterPort: 9101,
 } as const;
 
 /** The idle culler, a hub-managed service: its name (reserved for it) and the scopes it needs to find and stop idle servers. */
 export const culler = {
   service: "idle-culler",
   scopes: ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+} as const;
+
+/**
+ * Monitoring: the hub's services that Prometheus (reads the hub's metrics) and the exporter (lists
+ * users, their groups and servers) use, each with a generated token; where files land in the
+ * Prometheus, exporter and hub containers.
+ */
+export const monitoring = {
+  prometheusService: { name: "gmap-prometheus", scopes: ["read:metrics"] },
+  exporterService: { name: "gmap-exporter", scopes: ["list:users", "read:users", "read:servers", "read:groups"] },
+  prometheusConfig: "/etc/gmap-prometheus/prometheus.yml",
+  prometheusToken: "/etc/gmap-prometheus/hub-token",
+  prometheusData: "/prometheus",
+  exporterToken: "/srv/jupyterhub/exporter-token",
+  chartJsFile: "/srv/jupyterhub/monitoring/chart.umd.js",
 } as const;
 
 /** Each user server's own network is a subnet of this prefix length taken from spawner.networkPool. */
@@ -101,6 +121,11 @@ export function names(prefix: string) {
     userNamedNetworkTemplate: `${prefix}-u-{username}--{servername}`,
     /** The egress guard (spawner.egress.restrict), which keeps the user servers' firewall rules. */
     egressContainer: `${prefix}-egress`,
+    /** Monitoring (monitoring.enabled): its network (Prometheus, the exporter and the hub; never a user server), Prometheus and its retained data, the exporter. */
+    monitoringNetwork: `${prefix}-monitoring`,
+    prometheusContainer: `${prefix}-prometheus`,
+    prometheusVolume: `${prefix}-hub-prometheus`,
+    exporterContainer: `${prefix}-exporter`,
   };
 }
 

@@ -12,6 +12,8 @@ export interface HubNetworkArgs {
    * containers on the manager, join it like the user servers' services.
    */
   readonly driver?: "bridge" | "overlay";
+  /** No route out of the network (the monitoring network: its members only talk to each other). */
+  readonly internal?: boolean;
 }
 
 /** The dedicated network of one hub. */
@@ -27,6 +29,7 @@ export class HubNetwork extends pulumi.ComponentResource {
         name: args.networkName,
         driver: args.driver ?? "bridge",
         ...(args.driver === "overlay" ? { attachable: true } : {}),
+        ...(args.internal ? { internal: true } : {}),
         labels: [...args.labels],
       },
       // Fixed name: the old network must go before the new one is created.

@@ -18,7 +18,7 @@ import { clientSecrets, oauthSettings } from "./providers";
 import { containerLogOptions } from "./containers";
 import { serverPrivileges } from "./server-security";
 import { spawnerDriverOptions, spawnerMounts } from "./mounts";
-import { culler, endpoints, hubPaths, labelsFor, names, postgres, userNetworkPrefixLength } from "./names";
+import { culler, endpoints, hubPaths, labelKeys, labelsFor, monitoring, names, postgres, userNetworkPrefixLength } from "./names";
 
 /** JSON with object keys sorted at every level: the same data always gives the same bytes. */
 export function stableJson(value: unknown): string {
@@ -147,6 +147,25 @@ export function hubSettings(
     },
     services: config.services,
     culler: { ...config.culler, service: culler.service, scopes: [...culler.scopes] },
+    // absent when off, so the settings of stacks without it stay as they were
+    monitoring: monitoringSettings(config),
+  };
+}
+
+/** What the hub and the exporter need of monitoring (monitoring.enabled), or undefined. */
+export function monitoringSettings(config: Pick<PublicConfig, "monitoring" | "prefix">): HubSettings["monitoring"] {
+  if (!config.monitoring.enabled) return undefined;
+  const service = (s: { readonly name: string; readonly scopes: readonly string[] }) => ({ name: s.name, scopes: [...s.scopes] });
+  return {
+    prometheusUrl: `http://${endpoints.prometheusAlias}:${endpoints.prometheusPort}`,
+    exporterPort: endpoints.exporterPort,
+    scrapeIntervalSeconds: config.monitoring.scrapeInterval,
+    homeUsageIntervalSeconds: config.monitoring.homeUsageInterval,
+    chartJsFile: monitoring.chartJsFile,
+    prometheusService: service(monitoring.prometheusService),
+    exporterService: service(monitoring.exporterService),
+    stackLabels: { [labelKeys.prefix]: config.prefix },
+    componentLabel: labelKeys.component,
   };
 }
 
@@ -220,6 +239,14 @@ export interface GeneratedSecrets {
   readonly adminPasswordHashes: Readonly<Record<string, string>>;
   /** Password of the PostgreSQL role (hub.database.type postgres only). */
   readonly databasePassword?: string;
+  /** With monitoring on: Prometheus's and the exporter's hub tokens. */
+  readonly monitoringTokens?: MonitoringTokens;
+}
+
+/** The hub tokens of monitoring's two services. */
+export interface MonitoringTokens {
+  readonly prometheus: string;
+  readonly exporter: string;
 }
 
 /** The content of /srv/jupyterhub/secrets.json. Only ever built inside a Pulumi secret. */
@@ -234,5 +261,6 @@ export function hubSecrets(config: StackConfig, generated: GeneratedSecrets): Hu
     ...clientSecrets(config),
     mountDriverOptions,
     databasePassword: config.hub.database.type === "postgres" ? generated.databasePassword : undefined,
+    monitoringTokens: config.monitoring.enabled ? generated.monitoringTokens : undefined,
   };
 }

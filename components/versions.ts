@@ -29,6 +29,8 @@ interface OtherVersions {
   readonly caddy: string;
   /** PostgreSQL of the optional hub database (hub.database.type postgres). */
   readonly postgres: string;
+  /** Prometheus of the optional monitoring. */
+  readonly prometheus: string;
 }
 
 const otherVersions: OtherVersions = JSON.parse(fs.readFileSync(path.join(projectDir, "versions.json"), "utf8"));
@@ -43,6 +45,8 @@ export const configurableHttpProxyVersion = otherVersions.configurableHttpProxy;
 export const caddyVersion = otherVersions.caddy;
 /** PostgreSQL version of the optional hub database's image. */
 export const postgresVersion = otherVersions.postgres;
+/** Prometheus version of the optional monitoring's image. */
+export const prometheusVersion = otherVersions.prometheus;
 
 /** Upstream default images, derived from the pins above. */
 export const defaultImages = {
@@ -51,4 +55,5 @@ export const defaultImages = {
   notebook: `quay.io/jupyter/minimal-notebook:hub-${jupyterhubVersion}`,
   caddy: `caddy:${caddyVersion}`,
   postgres: `docker.io/library/postgres:${postgresVersion}-bookworm`,
+  prometheus: `quay.io/prometheus/prometheus:v${prometheusVersion}`,
 } as const;

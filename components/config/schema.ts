@@ -16,6 +16,7 @@ import { engineChecks, engineFields } from "./sections/engine";
 import { hubFields, proxyFields } from "./sections/hub";
 import { imageChecks, imageFields } from "./sections/images";
 import { logsFields } from "./sections/logs";
+import { monitoringChecks, monitoringFields } from "./sections/monitoring";
 import { cullerFields, serviceChecks, servicesFields } from "./sections/services";
 import { sizeChecks, sizeFields } from "./sections/sizes";
 import { spawnerChecks, spawnerFields } from "./sections/spawner";
@@ -44,6 +45,7 @@ export const configFields = z
     services: servicesFields,
     culler: cullerFields,
     logs: logsFields,
+    monitoring: monitoringFields,
     ...clientSecretFields,
     tlsCertificate: tlsCertificateField,
     tlsKey: tlsKeyField,
@@ -67,6 +69,7 @@ const sectionChecks: readonly ((cfg: Fields, issue: Issue) => void)[] = [
   serviceChecks,
   spawnerChecks,
   egressChecks,
+  monitoringChecks,
 ];
 
 /** The schema of every `jupyterhub:` key, with each section's rules across keys. */

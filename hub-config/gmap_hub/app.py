@@ -9,6 +9,7 @@
 - holds the host's ceiling (gmap_hub.ceiling): a spawn over the running-server limit or the memory
   budget, or with a size the user may not have, is refused before it begins; admins see the usage;
 - keeps the groups of the stack config exactly as written (gmap_hub.groups);
+- serves the monitoring's dashboards to admins (gmap_hub.monitoring.dashboards), with monitoring on;
 - checks at its start the quotas of per-user directories, applying their limits
   (gmap_hub.spawner.quota), and that the engine bounds the servers' writable layer as configured
   (gmap_hub.spawner.layer).
@@ -25,7 +26,7 @@ from jupyterhub.app import JupyterHub
 from jupyterhub.handlers.base import BaseHandler
 from jupyterhub.utils import url_path_join
 from tornado.ioloop import PeriodicCallback
-from traitlets import Integer, Unicode
+from traitlets import Integer, List, Unicode
 
 from .ceiling import Ceiling, CeilingGuard, UsageAPIHandler, UsagePageHandler
 from .data_space import DataSpace, MiB
@@ -62,6 +63,12 @@ class GmapHub(JupyterHub):
         help="The most the running servers' memory limits may add up to, e.g. 56G; None: no budget (settings.json: spawner.memoryBudget).",
     )
 
+    dashboard_handlers = List(
+        [],
+        config=True,
+        help="The monitoring's dashboards: tornado handlers (path under the hub's prefix, class, arguments); none without monitoring.",
+    )
+
     data_space: DataSpace | None = None
     quota_usage: QuotaUsage | None = None
     _space_check: PeriodicCallback | None = None
@@ -96,6 +103,7 @@ class GmapHub(JupyterHub):
         usage = [
             (url_path_join(self.hub_prefix, "usage"), UsagePageHandler),
             (url_path_join(self.hub_prefix, "api/usage"), UsageAPIHandler),
+            *((url_path_join(self.hub_prefix, path), *rest) for path, *rest in self.dashboard_handlers),
         ]
         # ahead of JupyterHub's catch-all handlers
         self.handlers = mixed_in(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .configure.auth import configure_auth
 from .configure.hub import configure_hub
+from .configure.monitoring import configure_monitoring
 from .configure.python_hooks import configure_python_hooks
 from .configure.services import configure_services
 from .configure.spawner import configure_spawner
@@ -30,7 +31,9 @@ def apply(c, settings_path: str = DEFAULT_SETTINGS, secrets_path: str = DEFAULT_
     configure_auth(c, settings.section("auth"), secrets, data_dir)
     configure_spawner(c, settings.section("spawner"), hooks, secrets, hub)
     configure_python_hooks(c, hooks, data_dir)
-    configure_services(c, settings.sections("services"), settings.section("culler"), secrets)
+    # monitoring (absent when off): its dashboards, and its services declared with the others
+    monitoring = configure_monitoring(c, settings.section("monitoring"), secrets) if settings.has("monitoring") else []
+    configure_services(c, settings.sections("services"), settings.section("culler"), secrets, monitoring)
 
 
 __all__ = ["apply", "SettingsError"]

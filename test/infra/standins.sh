@@ -10,16 +10,17 @@
 #   localhost/caddy:<CADDY>                     ~ caddy:<CADDY> (the TLS front proxy)
 #   localhost/pebble:<PEBBLE>                   Let's Encrypt's ACME test server (HTTPS e2e tests)
 #   localhost/postgres:<PG>-bookworm            ~ docker.io/library/postgres:<PG>-bookworm
+#   localhost/prometheus:<PROMETHEUS>           ~ quay.io/prometheus/prometheus (Debian's package)
 #   localhost/jupyterhub:<JH_PREVIOUS>          an older JupyterHub, what the upgrade test starts from
 #   localhost/jupyterhub:<JH_NEXT>              the next major JupyterHub, which the hub image refuses
 #
 # <JH> is the jupyterhub pin of hub-config/requirements.txt, <CHP>, <CADDY> and <PG> the
 # configurableHttpProxy, caddy and postgres entries of versions.json (the postgres stand-in runs
-# Debian bookworm's postgresql of the same major version), <PEBBLE>, <JH_PREVIOUS> and <JH_NEXT>
-# the versions below. Recipes live in test/standins/<name>/. Caddy and Pebble are Go modules: their
-# binaries are built here with Go (`go install`, static, through the Go module proxy) into
-# $GMAP_GO_BIN_CACHE (default ~/.cache/gmap-standins/go-bin, a few minutes the first time) and
-# copied into the build context.
+# Debian bookworm's postgresql of the same major version), <PEBBLE>, <PROMETHEUS>, <JH_PREVIOUS>
+# and <JH_NEXT> the versions below. Recipes live in test/standins/<name>/. Caddy and Pebble are Go
+# modules: their binaries are built here with Go (`go install`, static, through the Go module
+# proxy) into $GMAP_GO_BIN_CACHE (default ~/.cache/gmap-standins/go-bin, a few minutes the first
+# time) and copied into the build context.
 #
 # Cached by content: every image carries the label org.europlanet-gmap.recipe=<sha256 of its recipe
 # files, build arguments and parent image id> and is rebuilt only when that hash changes. Prints one
@@ -28,7 +29,8 @@
 # Usage: test/infra/standins.sh            build what is missing or stale
 #        test/infra/standins.sh --print    print KEY=image lines (HUB_BASE, HUB_BASE_PREVIOUS,
 #                                       HUB_BASE_NEXT, PROXY, NOTEBOOK_MINIMAL, NOTEBOOK_GISPY,
-#                                       FAKE_OAUTH, CADDY, PEBBLE, POSTGRES) without building anything
+#                                       FAKE_OAUTH, CADDY, PEBBLE, POSTGRES, PROMETHEUS) without
+#                                       building anything
 # Env:   STANDINS_VERBOSE=1 streams build output (default: to log files, shown on failure)
 #        STANDINS_BUILD_TIMEOUT seconds per image (default 1800)
 set -euo pipefail
@@ -57,6 +59,10 @@ CADDY="$(tr -d '\n' <"$versions_file" | sed -n 's/.*"caddy"[[:space:]]*:[[:space
 PEBBLE="2.10.3"
 PG="$(tr -d '\n' <"$versions_file" | sed -n 's/.*"postgres"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')"
 [[ "$PG" =~ ^[0-9]+\.[0-9]+$ ]] || die "no \"postgres\": \"MAJOR.MINOR\" in $versions_file"
+# The upstream version of Debian bookworm's `prometheus` package (2.42.0+ds-5+deb12u1), which the
+# Prometheus stand-in installs: its build fails when Debian's package is another upstream version.
+# Not the "prometheus" pin of versions.json (the real image's 3.x, which bookworm does not have).
+PROMETHEUS=2.42.0
 # The older JupyterHub of the same major version that test/e2e/17-upgrade.test.ts deploys first
 # and upgrades from (JupyterHub 5.0.0 and 5.5.1 share one database schema).
 JH_PREVIOUS=5.0.0
@@ -73,6 +79,7 @@ IMG_FAKE_OAUTH="localhost/fake-oauth:1"
 IMG_CADDY="localhost/caddy:$CADDY"
 IMG_PEBBLE="localhost/pebble:$PEBBLE"
 IMG_POSTGRES="localhost/postgres:$PG-bookworm"
+IMG_PROMETHEUS="localhost/prometheus:$PROMETHEUS"
 IMG_HUB_PREVIOUS="localhost/jupyterhub:$JH_PREVIOUS"
 IMG_HUB_NEXT="localhost/jupyterhub:$JH_NEXT"
 
@@ -85,6 +92,7 @@ if [[ "${1:-}" == "--print" ]]; then
   echo "CADDY=$IMG_CADDY"
   echo "PEBBLE=$IMG_PEBBLE"
   echo "POSTGRES=$IMG_POSTGRES"
+  echo "PROMETHEUS=$IMG_PROMETHEUS"
   echo "HUB_BASE_PREVIOUS=$IMG_HUB_PREVIOUS"
   echo "HUB_BASE_NEXT=$IMG_HUB_NEXT"
   exit 0
@@ -249,6 +257,7 @@ build_image "$IMG_NB_MINIMAL" notebook "$IMG_DEBIAN" "JUPYTERHUB_VERSION=$JH"
 build_image "$IMG_NB_GISPY" notebook-gispy "$IMG_NB_MINIMAL"
 build_image "$IMG_FAKE_OAUTH" fake-oauth "$IMG_DEBIAN"
 build_image "$IMG_POSTGRES" postgres "$IMG_DEBIAN" "PG_MAJOR=${PG%%.*}"
+build_image "$IMG_PROMETHEUS" prometheus "$IMG_DEBIAN" "PROMETHEUS_VERSION=$PROMETHEUS"
 build_image "$IMG_HUB_PREVIOUS" jupyterhub "$IMG_DEBIAN" "JUPYTERHUB_VERSION=$JH_PREVIOUS"
 build_image "$IMG_HUB_NEXT" jupyterhub "$IMG_DEBIAN" "JUPYTERHUB_VERSION=$JH_NEXT"
 

@@ -62,6 +62,7 @@ interface ImagesView {
     readonly database: { readonly type: string; readonly image: string };
   };
   readonly proxy: { readonly image: string };
+  readonly monitoring: { readonly enabled: boolean; readonly image: string };
 }
 
 /** One image the stack runs, with the config key that names it. */
@@ -77,6 +78,7 @@ export function stackImages(cfg: ImagesView): StackImage[] {
     { path: ["proxy", "image"], ref: cfg.proxy.image },
     ...(cfg.hub.tls.mode !== "off" ? [{ path: ["hub", "tls", "image"], ref: cfg.hub.tls.image }] : []),
     ...(cfg.hub.database.type === "postgres" ? [{ path: ["hub", "database", "image"], ref: cfg.hub.database.image }] : []),
+    ...(cfg.monitoring.enabled ? [{ path: ["monitoring", "image"], ref: cfg.monitoring.image }] : []),
     ...cfg.images.map((image, i) => ({ path: ["images", i, "image"], ref: image.image })),
   ];
 }

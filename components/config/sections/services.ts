@@ -1,6 +1,6 @@
 /** services and culler: the hub's API services with generated tokens, and the idle culler (a service of its own). */
 import { z } from "zod";
-import { culler } from "../../names";
+import { culler, monitoring } from "../../names";
 import { scopeProblem, scopesJupyterhubVersion } from "../../scopes";
 import { duplicates, reportProblem, slug, type Issue } from "../rules";
 
@@ -49,11 +49,18 @@ interface ServicesView {
   readonly spawner: { readonly namedServers: { readonly enabled: boolean } };
 }
 
-/** Service names used once, and not the idle culler's; the culler deletes named servers only where there are some. */
+/** Service names used once, and not those of the hub's own services (the idle culler, the monitoring's); the culler deletes named servers only where there are some. */
 export function serviceChecks(cfg: ServicesView, issue: Issue): void {
   const serviceNames = cfg.services.map((s) => s.name);
   duplicates(serviceNames).forEach((n) => issue(["services"], `service "${n}" is declared twice`));
-  if (serviceNames.includes(culler.service)) issue(["services"], `"${culler.service}" is reserved for the idle culler`);
+  const reserved: Record<string, string> = {
+    [culler.service]: "the idle culler",
+    [monitoring.prometheusService.name]: "Prometheus of the monitoring",
+    [monitoring.exporterService.name]: "the exporter of the monitoring",
+  };
+  cfg.services.forEach((s, i) => {
+    if (s.name in reserved) issue(["services", i, "name"], `"${s.name}" is reserved for ${reserved[s.name]}`);
+  });
   if (cfg.culler.removeNamedServers && !cfg.spawner.namedServers.enabled) {
     issue(
       ["culler", "removeNamedServers"],

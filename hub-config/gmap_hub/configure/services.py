@@ -1,22 +1,36 @@
-"""The hub's services: the operator's (each with its token and a role of its scopes) and the idle
-culler (its service name and scopes from settings.json ``culler``)."""
+"""The hub's services: the operator's (each with its token and a role of its scopes), the idle
+culler (its service name and scopes from settings.json ``culler``) and those of the hub's own
+features (monitoring: :func:`gmap_hub.configure.monitoring.configure_monitoring`)."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from ..settings import Section
 
 
-def configure_services(c, services: list[Section], culler: Section, secrets: Section) -> None:
-    """Sets ``JupyterHub.services`` and the services' roles (``JupyterHub.load_roles``)."""
+class HubService(NamedTuple):
+    """A service of one of the hub's own features: its ``JupyterHub.services`` entry, its role and
+    what it is for (named when an operator's service takes its name)."""
+
+    service: dict
+    role: dict
+    purpose: str
+
+
+def configure_services(c, services: list[Section], culler: Section, secrets: Section, own: Sequence[HubService] = ()) -> None:
+    """Sets ``JupyterHub.services`` and the services' roles (``JupyterHub.load_roles``): the
+    operator's, the idle culler's and ``own`` (the hub's own features'), whose names are reserved."""
     culler_name = culler.string("service")
+    reserved = {culler_name: "the idle culler", **{s.service["name"]: s.purpose for s in own}}
     declared, roles = [], []
     tokens = secrets.section("serviceTokens") if services else None
     for svc in services:
         name = svc.string("name")
-        if name == culler_name:
-            raise svc.error("name", f"{culler_name!r} is reserved for the idle culler")
+        if name in reserved:
+            raise svc.error("name", f"{name!r} is reserved for {reserved[name]}")
         if name in {s["name"] for s in declared}:
             raise svc.error("name", f"service {name!r} is declared twice")
         scopes = svc.strings("scopes")
@@ -49,5 +63,8 @@ def configure_services(c, services: list[Section], culler: Section, secrets: Sec
                 "services": [culler_name],
             }
         )
+    for s in own:
+        declared.append(s.service)
+        roles.append(s.role)
     c.JupyterHub.services = declared
     c.JupyterHub.load_roles = roles

@@ -1,0 +1,1 @@
+"""Monitoring: the exporter of per-user measurements and the hub's dashboards."""
