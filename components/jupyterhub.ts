@@ -293,7 +293,8 @@ export class JupyterHub extends pulumi.ComponentResource {
               volumeLabels: labels("hub-prometheus"),
               logOptions,
             },
-            { parent: this },
+            // the exporter asks the hub from its first measurement
+            { parent: this, dependsOn: [hub] },
           )
         : undefined;
 

@@ -16,9 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-
-from gmap_hub.app import GmapHub
 from conftest import ADMIN_PASSWORD, HUB_CONFIG
+from gmap_hub.app import GmapHub
 from gmap_hub.monitoring import dashboards
 from gmap_hub.settings import SettingsError
 from test_multi_auth_live import Browser, live_hub, run
@@ -245,7 +244,7 @@ def test_every_series_names_only_metrics_that_exist(series):
 def test_the_hub_dashboard_shows_the_hubs_state():
     assert {
         "jupyterhub_active_users",
-        "jupyterhub_running_servers",
+        "gmap_server_running",
         "jupyterhub_server_spawn_duration_seconds_bucket",
         "jupyterhub_server_spawn_duration_seconds_count",
         "jupyterhub_request_duration_seconds_bucket",
