@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type Docker from "dockerode";
 import type { Label } from "./names";
-import { waitForPrePull } from "./pull-progress";
+import { waitForPrePull } from "./prepull-wait";
 import type { RegistryCredentials } from "./registries";
 
 /** One notebook image to keep on the nodes. */

@@ -63,6 +63,7 @@ export function golden(stack: string) {
     // bcrypt of "test-admin-password" (cost 4), as RandomPassword.bcryptHash writes it
     adminPasswordHashes: Object.fromEntries(admins.map((a) => [a, "$2a$04$zB/1eBu/00VkV2EQvO1RQOrj/isz4x896jqx8NRIfdt7tAcEfOSda"])),
     databasePassword: "test-database-password",
+    monitoringTokens: { prometheus: "test-prometheus-token", exporter: "test-exporter-token" },
   };
   const hooks = loaded.config.hooks;
   return {

@@ -19,7 +19,7 @@ import * as path from "node:path";
 import { names } from "../components/names";
 import { backupUsage, operatorCwd, parseBackupArgs } from "./backups/args";
 import { databaseEngine, databaseKinds, withoutDatabaseVolumes } from "./backups/database";
-import { connect, helperImage, ping } from "./backups/engine";
+import { helperImage, ping } from "./backups/engine";
 import {
   backupFileMode,
   captureToFile,
@@ -44,6 +44,7 @@ import {
 } from "./backups/manifest";
 import { runCommand } from "./backups/run";
 import { loadStack } from "./backups/stack";
+import { stackEngine } from "./images/stack-engine";
 import { selectVolumes, stackVolumeFilter } from "./backups/volumes";
 
 const projectDir = path.resolve(__dirname, "..");
@@ -64,7 +65,7 @@ async function main(argv: string[]): Promise<void> {
   const args = parseBackupArgs(argv, operatorCwd());
   const { config } = loadStack(projectDir, args.stack);
   const prefix = config.prefix;
-  const docker = connect();
+  const docker = stackEngine(projectDir, args.stack);
   await ping(docker);
   const kind = databaseKinds[databaseEngine(config)];
 

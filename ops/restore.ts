@@ -16,11 +16,12 @@ import * as path from "node:path";
 import { names } from "../components/names";
 import { operatorCwd, parseRestoreArgs, restoreUsage } from "./backups/args";
 import { databaseEngine, databaseKinds } from "./backups/database";
-import { connect, helperImage, ping, runningUsers } from "./backups/engine";
+import { helperImage, ping, runningUsers } from "./backups/engine";
 import { feedFromFile, helperMountPoint, lastLines, tarExtractScript } from "./backups/io";
 import { checkFiles, describeItem, formatBytes, itemsToRestore, manifestFile, parseManifest, restoreOrder } from "./backups/manifest";
 import { runCommand } from "./backups/run";
 import { loadStack } from "./backups/stack";
+import { stackEngine } from "./images/stack-engine";
 import { inUseProblems } from "./backups/volumes";
 
 const projectDir = path.resolve(__dirname, "..");
@@ -54,7 +55,7 @@ async function main(argv: string[]): Promise<void> {
   const problems = await checkFiles(args.backup, items);
   if (problems.length) throw new Refused(`the backup does not match its manifest; nothing was restored:\n  ${problems.join("\n  ")}`);
 
-  const docker = connect();
+  const docker = stackEngine(projectDir, args.stack);
   await ping(docker);
   const kind = databaseKinds[engine];
   // a PostgreSQL database is restored through its own running container, not into an unused volume

@@ -5,7 +5,7 @@
  */
 import { type Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import { labelKeys, names } from "../../components/names";
 import { Demux } from "./streams";
 
@@ -39,11 +39,6 @@ const live = new Set<Docker.Container>();
 export async function removeLiveHelpers(): Promise<void> {
   await Promise.all([...live].map((c) => c.remove({ force: true }).catch(() => undefined)));
   live.clear();
-}
-
-/** The engine of the environment (DOCKER_HOST, else the local socket). */
-export function connect(): Docker {
-  return new Docker();
 }
 
 /** Checks the engine answers; throws a message an operator can act on. */

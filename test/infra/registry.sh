@@ -65,14 +65,8 @@ log() { echo "registry: $*" >&2; }
 die() { echo "registry: ERROR: $*" >&2; exit 1; }
 as_root() { [[ "$(id -u)" == 0 ]] || die "must run as root"; }
 
-wait_for() { # wait_for <what> <command...>: bounded in tries and time
-  local what=$1 i deadline=$((SECONDS + wait_seconds)); shift
-  for ((i = 0; i < wait_seconds * 4 && SECONDS < deadline; i++)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.25
-  done
-  die "$what: still not ready after ${wait_seconds}s"
-}
+# shellcheck source=test/infra/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # --- the binary ---------------------------------------------------------------------------------
 # static, once, into the cache (as go_install of test/infra/standins.sh)

@@ -43,14 +43,8 @@ ns() { echo "gmapsw-$1"; }
 sock() { echo "$run_dir/$1/docker.sock"; }
 dk() { local node=$1; shift; docker -H "unix://$(sock "$node")" "$@"; }
 
-wait_for() { # wait_for <what> <command...>: bounded in tries and time
-  local what=$1 i deadline=$((SECONDS + wait_seconds)); shift
-  for ((i = 0; i < wait_seconds * 4 && SECONDS < deadline; i++)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.25
-  done
-  die "$what: still not ready after ${wait_seconds}s"
-}
+# shellcheck source=test/infra/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 wire() {
   ip netns list | grep -qw "$switch" && return 0
