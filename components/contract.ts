@@ -228,6 +228,7 @@ export const hubSettingsSchema = z.strictObject({
       scrapeIntervalSeconds: z.int().min(1).describe("Seconds between measurements."),
       homeUsageIntervalSeconds: z.int().min(1).describe("Seconds between measurements of the homes' sizes."),
       chartJsFile: z.string().startsWith("/").describe("Chart.js (UMD build) in the hub container, which the dashboards load."),
+      exporterTokenFile: z.string().startsWith("/").describe("The exporter's hub token, a file in the exporter's container."),
       prometheusService: service.describe("The service whose token Prometheus reads the hub's metrics with."),
       exporterService: service.describe("The service whose token the exporter lists users, groups and servers with."),
       stackLabels: stringMap.describe("Labels every container of the stack carries (the exporter measures them by component)."),

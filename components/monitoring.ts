@@ -7,9 +7,11 @@ import { endpoints, hubPaths, type Label, monitoring } from "./names";
 export interface MonitoringArgs {
   /** The monitoring network (internal): Prometheus, the exporter and the hub, never a user server. */
   readonly networkName: pulumi.Input<string>;
-  /** Prometheus: its container and image, how its image is pulled. */
+  /** Name of the Prometheus container. */
   readonly prometheusContainer: string;
+  /** Prometheus image reference (monitoring.image). */
   readonly prometheusImage: string;
+  /** How the Prometheus image is pulled. */
   readonly pulls: ImagePulls;
   /** Name of the retained volume of Prometheus's data. */
   readonly volumeName: string;
@@ -21,15 +23,19 @@ export interface MonitoringArgs {
   readonly prometheusMemoryBytes: number;
   /** The hub token Prometheus reads the hub's metrics with (secret). */
   readonly prometheusToken: pulumi.Input<string>;
-  /** The exporter: its container, the hub's image it runs in, the hub's settings and its own hub token (secret). */
+  /** Name of the exporter container. */
   readonly exporterContainer: string;
+  /** The built hub image, which the exporter runs in. */
   readonly hubImage: pulumi.Input<string>;
+  /** The hub's settings.json, which the exporter reads too. */
   readonly settings: pulumi.Input<string>;
+  /** The hub token the exporter lists users, groups and servers with (secret). */
   readonly exporterToken: pulumi.Input<string>;
   /** Host path of the Docker socket (the exporter reads the containers' measurements). */
   readonly dockerSocket: string;
-  /** Labels of the containers. */
+  /** Labels of the Prometheus container. */
   readonly prometheusLabels: readonly Label[];
+  /** Labels of the exporter container. */
   readonly exporterLabels: readonly Label[];
   /** Labels of the data volume. */
   readonly volumeLabels: readonly Label[];

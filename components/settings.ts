@@ -162,6 +162,7 @@ export function monitoringSettings(config: Pick<PublicConfig, "monitoring" | "pr
     scrapeIntervalSeconds: config.monitoring.scrapeInterval,
     homeUsageIntervalSeconds: config.monitoring.homeUsageInterval,
     chartJsFile: monitoring.chartJsFile,
+    exporterTokenFile: monitoring.exporterToken,
     prometheusService: service(monitoring.prometheusService),
     exporterService: service(monitoring.exporterService),
     stackLabels: { [labelKeys.prefix]: config.prefix },

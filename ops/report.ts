@@ -51,8 +51,9 @@ async function main(argv: string[]): Promise<number> {
   const first = period.days[0]!.date;
   const last = period.days[period.days.length - 1]!.date;
   const base = path.join(args.out, `${args.stack}-usage-${first}-${last}`);
-  fs.mkdirSync(args.out, { recursive: true });
-  fs.writeFileSync(`${base}.csv`, usageCsv(usage.userDays));
+  fs.mkdirSync(args.out, { recursive: true, mode: 0o700 });
+  // they name people (users and their groups): readable by their owner only
+  fs.writeFileSync(`${base}.csv`, usageCsv(usage.userDays), { mode: 0o600 });
   fs.writeFileSync(
     `${base}.html`,
     usagePage({
@@ -63,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
       retention: settings.retention,
       chartJs,
     }),
+    { mode: 0o600 },
   );
   process.stdout.write(
     `${args.stack}, ${first} to ${last} (UTC): ${usage.totals.users} user${usage.totals.users === 1 ? "" : "s"} with server time, ` +

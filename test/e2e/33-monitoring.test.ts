@@ -33,6 +33,8 @@ const ADMIN = "mon-admin";
 const ADA = "mon-ada";
 const BOB = "mon-bob";
 const CAROL = "mon-carol";
+/** Bytes of the file written into ada's home. */
+const BALLAST = 8 * 1024 * 1024;
 
 /** An instant query in the stack's Prometheus (promtool, in its container): the result vector. */
 async function query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
@@ -120,6 +122,16 @@ describe("monitoring: metrics, dashboards and usage reports", { skip }, () => {
     // spawner.memLimit 512M: each server's limit, labelled by user
     assert.equal(await scalar(`gmap_server_memory_limit_bytes{user="${ADA}"}`), 512 * 1024 * 1024);
     assert.deepEqual(await query(`gmap_user_group{user="${ADA}"}`).then((r) => r.map((s) => s.metric.group)), ["mission-team"]);
+    // CPU and network counters per server too
+    for (const metric of [
+      "gmap_server_cpu_seconds_total",
+      "gmap_server_network_receive_bytes_total",
+      "gmap_server_network_transmit_bytes_total",
+    ]) {
+      assert.ok(((await scalar(`${metric}{user="${ADA}"}`)) ?? 0) > 0, metric);
+    }
+    // a file of known size in ada's home, measured later (homes every monitoring.homeUsageInterval)
+    await api.runPython(ADA, `open("ballast.bin", "wb").write(b"g" * ${BALLAST})`, 60_000);
 
     await api.stopServer(BOB);
     const gone = await within(
@@ -210,10 +222,17 @@ describe("monitoring: metrics, dashboards and usage reports", { skip }, () => {
     await admin.authorize(CAROL);
     await carol.login(CAROL, password);
     assert.equal(await carol.whoami(), CAROL);
-    for (const p of ["/hub/monitoring/", "/hub/monitoring/hub", "/hub/monitoring/api/query_range?query=up&start=1&end=2&step=1"]) {
-      assert.equal((await carol.get(p)).status, 403, p);
-    }
-    assert.equal((await admin.get("/hub/monitoring/api/query_range?query=up&start=1&end=2&step=1")).status, 200);
+    // as a page's script asks: with the session's XSRF token (whoami above fetched it)
+    const asScript = async (session: BrowserSession) => ({
+      "Sec-Fetch-Mode": "cors",
+      "X-XSRFToken": (await session.jar.getCookies(`${api.env.url}/hub/`)).find((c) => c.key === "_xsrf")!.value,
+    });
+    const queryPath = "/hub/monitoring/api/query_range?query=up&start=1&end=2&step=1";
+    for (const p of ["/hub/monitoring/", "/hub/monitoring/hub"]) assert.equal((await carol.get(p)).status, 403, p);
+    assert.equal((await carol.get(queryPath, await asScript(carol))).status, 403, "the query API refuses her");
+    assert.equal(await admin.whoami(), ADMIN);
+    assert.equal((await admin.get(queryPath, await asScript(admin))).status, 200, "the query API answers an admin");
+    assert.equal((await admin.get(queryPath, { "Sec-Fetch-Mode": "cors" })).status, 403, "but not a script without the page's token");
   });
 
   it("keeps Prometheus and its measurements through a hub replacement", async () => {
@@ -230,6 +249,16 @@ describe("monitoring: metrics, dashboards and usage reports", { skip }, () => {
     assert.equal(afterwards.Id, before.Id, "Prometheus is the same container");
     assert.ok(((await scalar('count_over_time(up{job="hub"}[1h])')) ?? 0) >= scrapesBefore, "no measurement lost");
     await within("the new hub scraped", async () => (await scalar('up{job="hub"}')) === 1, 60_000);
+  });
+
+  it("measures each user's home", async () => {
+    // the exporter measures the homes when it starts (it was replaced with the hub's settings) and every 60 s
+    await within(
+      "ada's home measured with her file",
+      async () => ((await scalar(`gmap_home_bytes{user="${ADA}"}`)) ?? 0) >= BALLAST,
+      90_000,
+    );
+    assert.ok(((await scalar(`gmap_home_bytes{user="${BOB}"}`)) ?? BALLAST) < BALLAST, "bob's home is measured on its own");
   });
 
   it("writes a usage report that lists both users with their server time, whose page renders in Chromium", async () => {

@@ -1,8 +1,9 @@
 """Monitoring on the hub's side: its two services with their tokens and roles (nothing without the
 ``monitoring`` section), the dashboards kept as code (valid, naming only metrics that JupyterHub or
 the exporter exports), and their pages, files and query API on a live hub: an admin sees them and
-queries Prometheus (a stand-in HTTP server on the loopback here), a signed-in user who is not an
-admin gets 403, and a visitor who is not signed in is sent to the login page or refused.
+queries Prometheus (a stand-in HTTP server on the loopback here) through a client of the
+dashboards' own, a script's query needs the page's XSRF token, a signed-in user who is not an admin
+gets 403, and a visitor who is not signed in is sent to the login page or refused.
 """
 
 import dataclasses
@@ -13,6 +14,7 @@ import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -31,6 +33,7 @@ MONITORING = {
     "scrapeIntervalSeconds": 15,
     "homeUsageIntervalSeconds": 600,
     "chartJsFile": "/srv/jupyterhub/monitoring/chart.umd.js",
+    "exporterTokenFile": "/srv/jupyterhub/exporter-token",
     "prometheusService": {"name": "gmap-prometheus", "scopes": ["read:metrics"]},
     "exporterService": {"name": "gmap-exporter", "scopes": ["list:users", "read:users", "read:servers", "read:groups"]},
     "stackLabels": {"org.europlanet-gmap.jupyterhub.stack": "dev"},
@@ -478,6 +481,83 @@ def test_the_chart_js_file_missing_says_where_it_should_be(live, monitored):
     run(scenario())
 
 
+async def fetch(browser, path, headers):
+    """A request of a script of a page: the browser's cookies and ``headers``; the whole answer (its headers too)."""
+    hdrs = {"Cookie": "; ".join(f"{k}={v}" for k, v in browser.cookies.items()), **headers}
+    response = await browser.client.fetch(browser.base + path, headers=hdrs, follow_redirects=False, raise_error=False, request_timeout=30)
+    return SimpleNamespace(code=response.code, headers=response.headers, body=json.loads(response.body))
+
+
+#: What a browser's fetch() from a page of the hub's origin sends (a user server's page under /user/<name>/ too).
+SCRIPT = {"Sec-Fetch-Mode": "cors", "Sec-Fetch-Site": "same-origin", "Accept": "application/json"}
+
+
+def test_a_scripts_query_needs_the_pages_xsrf_token(live, prometheus):
+    """The query API checks the XSRF token on GET, as JupyterHub's REST API: a script of another page
+    of the hub's origin that an admin opens (a user server's) cannot read the measurements with the
+    admin's cookie; the dashboard's script sends the token its page has (page.html's jhdata)."""
+
+    async def scenario():
+        async with live_hub(live) as base:
+            admin = await sign_in(base, "admin", ADMIN_PASSWORD)
+            page = await admin.get("/hub/monitoring/hub")
+            token = re.search(r'xsrf_token: "([^"]+)"', page.text).group(1)
+
+            refused = await fetch(admin, query_path(**RANGE), SCRIPT)
+            assert refused.code == 403
+            assert refused.body == {"status": "error", "errorType": "hub", "error": "'_xsrf' argument missing from GET"}
+            wrong = await fetch(admin, query_path(**RANGE), {**SCRIPT, "X-XSRFToken": token[:-4] + "AAAA"})
+            assert wrong.code == 403 and wrong.body["error"] == "XSRF cookie does not match GET argument"
+            assert prometheus.requests == []
+
+            answer = await fetch(admin, query_path(**RANGE), {**SCRIPT, "X-XSRFToken": token})
+            assert answer.code == 200
+            assert answer.body == {"status": "success", "data": FakePrometheus.RESULT}
+            assert answer.headers["Content-Type"] == "application/json"
+            assert answer.headers["Cache-Control"] == "no-store"
+            # no page may show the answers in a frame, the errors neither
+            for response in (answer, refused):
+                policy = [p.strip() for p in response.headers["Content-Security-Policy"].split(";")]
+                assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy
+            assert len(prometheus.requests) == 1
+
+            # a request of another site (its Origin) without the token is refused, signed in or not
+            assert (await fetch(admin, query_path(**RANGE), {**SCRIPT, "Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"})).code == 403
+            assert (await fetch(Browser(base), query_path(**RANGE), {**SCRIPT, "Origin": "https://evil.example"})).code == 403
+            assert len(prometheus.requests) == 1
+
+    run(scenario())
+    script = (HUB_CONFIG / "gmap_hub" / "monitoring" / "static" / "dashboard.js").read_text()
+    assert 'headers["X-XSRFToken"] = token' in script and "window.jhdata && window.jhdata.xsrf_token" in script
+
+
+def test_the_queries_go_through_a_client_of_their_own(live, prometheus, monkeypatch):
+    """Not tornado's shared client (10 connections, the hub's calls to the proxy go through it): a
+    dashboard's refresh queues its queries behind its own 4."""
+    from tornado.httpclient import AsyncHTTPClient
+
+    async def scenario():
+        async with live_hub(live) as base:
+            admin = await sign_in(base, "admin", ADMIN_PASSWORD)
+            shared = AsyncHTTPClient()
+
+            async def refused(*args, **kwargs):
+                raise AssertionError("a query went through tornado's shared client")
+
+            monkeypatch.setattr(shared, "fetch", refused)
+            for _ in range(2):
+                answer = await admin.get(query_path(**RANGE))
+                assert answer.code == 200, answer.text
+            assert len(prometheus.requests) == 2
+            monitoring = live.dashboard_handlers[0][2]["monitoring"]
+            client = monitoring.http_client()
+            assert client is not shared and client is monitoring.http_client()
+            # tornado's simple client counts them, the curl client (the hub image's) has one handle each
+            assert (client.max_clients if hasattr(client, "max_clients") else len(client._curls)) == dashboards.QUERY_CLIENTS == 4
+
+    run(scenario())
+
+
 MONITORING_PATHS = ("/hub/monitoring/", "/hub/monitoring/hub", "/hub/monitoring/chart.js", "/hub/monitoring/static/dashboard.js", query_path(**RANGE))
 
 
@@ -495,6 +575,10 @@ def test_a_user_who_is_not_an_admin_is_refused(live, prometheus):
                 refused = await ada.get(path)
                 assert refused.code == 403, (path, refused.code)
             assert "requires any of [admin-ui]" in (await ada.get(query_path(**RANGE))).text
+            # a script of her page, with her page's XSRF token
+            token = re.search(r'xsrf_token: "([^"]+)"', (await ada.get("/hub/home")).text).group(1)
+            scripted = await fetch(ada, query_path(**RANGE), {**SCRIPT, "X-XSRFToken": token})
+            assert scripted.code == 403 and "requires any of [admin-ui]" in scripted.body["error"]
             assert prometheus.requests == []
 
     run(scenario())

@@ -140,6 +140,20 @@ describe("a monitored stack", () => {
     assert.ok(chart && chart.content.length > 100_000 && /Chart\.js v4/.test(chart.content));
   });
 
+  it("keeps Prometheus as it is when the hub's settings change (a hub replacement leaves it running)", async () => {
+    await deploy("alt", { ...monitored, hub: { logLevel: "DEBUG" }, culler: { timeout: 7200 } });
+    const prometheusOf = (name: string) => byType(types.container, name).find((c) => c.inputs.name === "mon-prometheus")!;
+    const hubOf = (name: string) => byType(types.container, name).find((c) => c.inputs.name === "mon-hub")!;
+    assert.notDeepEqual(redacted(hubOf("alt").raw), redacted(hubOf("mon-").raw), "the hub's inputs change");
+    // the same inputs but the token (each of the two test stacks generates its own)
+    const withoutToken = (name: string) => {
+      const inputs = structuredClone(prometheusOf(name).inputs);
+      for (const u of inputs.uploads) if (u.file === monitoring.prometheusToken) u.content = "(token)";
+      return inputs;
+    };
+    assert.deepEqual(withoutToken("alt"), withoutToken("mon-"));
+  });
+
   it("keeps the monitoring's tokens out of every plain input", () => {
     const hub = container("mon-hub");
     const secrets = JSON.parse(hub.inputs.uploads.find((u: { file: string }) => u.file === hubPaths.secrets).content);

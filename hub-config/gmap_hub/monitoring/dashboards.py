@@ -19,7 +19,13 @@ not signed in is sent to the login page by the two pages, and gets 403 from the 
 - ``monitoring/static/dashboard.js``: the dashboards' own script (``static/`` beside this module);
 - ``monitoring/api/query_range``: Prometheus's ``/api/v1/query_range`` at settings.json
   ``monitoring.prometheusUrl``, asked with the parameters query, start, end and step only, and
-  answered with Prometheus's JSON (errors of its own in the same form).
+  answered with Prometheus's JSON (errors of its own in the same form). It is one of JupyterHub's
+  API handlers, so a script's request (a browser's ``Sec-Fetch-Mode`` other than navigate) must
+  carry the page's XSRF token (header ``X-XSRFToken``, ``window.jhdata.xsrf_token`` of page.html),
+  as on JupyterHub's own REST API: a script of another page of the hub's origin (a user server's,
+  under ``/user/<name>/``) that an admin opens cannot read the measurements with the admin's
+  cookie. Its queries go through a client of its own (:data:`QUERY_CLIENTS` at once), never
+  tornado's shared one, which carries the hub's calls to the proxy.
 
 The pages extend JupyterHub's ``page.html``, so they have the hub's navigation bar.
 """
@@ -33,12 +39,14 @@ from dataclasses import dataclass, field
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
+from jupyterhub.apihandlers.base import APIHandler
 from jupyterhub.handlers.base import BaseHandler
 from jupyterhub.scopes import needs_scope
 from jupyterhub.utils import url_path_join
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from tornado.httputil import url_concat
+from tornado.ioloop import IOLoop
 
 from ..settings import SettingsError
 
@@ -55,6 +63,9 @@ QUERY_PARAMETERS = ("query", "start", "end", "step")
 #: Seconds the hub waits for Prometheus to connect, and to answer a query.
 CONNECT_TIMEOUT = 5
 QUERY_TIMEOUT = 30
+#: Queries to Prometheus under way at once (a dashboard asks about 17 at each refresh; the others
+#: wait their turn in the client's queue).
+QUERY_CLIENTS = 4
 #: A dashboard's name (its file name and URL).
 DASHBOARD_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 #: A label of the query's result named in a series' label.
@@ -172,6 +183,19 @@ class Monitoring:
     connect_timeout: float = CONNECT_TIMEOUT
     query_timeout: float = QUERY_TIMEOUT
     static_dir: str = field(default=STATIC_DIR)
+    _client: AsyncHTTPClient | None = field(default=None, init=False, repr=False, compare=False)
+
+    def http_client(self) -> AsyncHTTPClient:
+        """The client the queries to Prometheus go through: the monitoring's own, of
+        :data:`QUERY_CLIENTS` connections, made at the first query on the hub's loop (and never
+        closed: it lives as long as the hub). Tornado's shared client (``AsyncHTTPClient()``, 10 at
+        once) carries the hub's own calls to the proxy, which a dashboard's refresh must not queue."""
+        client = self._client
+        if client is None or client.io_loop is not IOLoop.current():
+            client = AsyncHTTPClient(force_instance=True, max_clients=QUERY_CLIENTS)
+            # frozen for its settings; the client is made once, on first use
+            object.__setattr__(self, "_client", client)
+        return client
 
 
 class MonitoringHandler(BaseHandler):
@@ -269,9 +293,13 @@ class DashboardScriptHandler(ScriptHandler):
         self.send_script(os.path.join(self.monitoring.static_dir, "dashboard.js"), "dashboard.js is missing from the hub image.")
 
 
-class QueryRangeHandler(MonitoringHandler):
+class QueryRangeHandler(MonitoringHandler, APIHandler):
     """``monitoring/api/query_range``: a range query to Prometheus, answered with its JSON; the
-    hub's own errors have Prometheus's form too (``{"status": "error", "errorType", "error"}``)."""
+    hub's own errors have Prometheus's form too (``{"status": "error", "errorType", "error"}``).
+
+    As JupyterHub's API handlers: the XSRF token is checked on GET too (a script's request with the
+    cookie needs the page's token; a token-authenticated one does not), and the answers carry the
+    Content-Security-Policy ``frame-ancestors 'none'; ...; default-src 'none'``."""
 
     @needs_scope("admin-ui")
     async def get(self):
@@ -283,7 +311,7 @@ class QueryRangeHandler(MonitoringHandler):
             params[key] = value
         url = url_concat(url_path_join(self.monitoring.prometheus_url, "api/v1/query_range"), params)
         try:
-            response = await AsyncHTTPClient().fetch(
+            response = await self.monitoring.http_client().fetch(
                 url,
                 connect_timeout=self.monitoring.connect_timeout,
                 request_timeout=self.monitoring.query_timeout,

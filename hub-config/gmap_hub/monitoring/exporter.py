@@ -5,17 +5,23 @@ port ``monitoring.exporterPort`` of settings.json (path ``/metrics``).
 Every ``monitoring.scrapeIntervalSeconds`` a background loop takes a snapshot, which every scrape
 serves as it is (a scrape never waits for the hub or the engine):
 
-- the hub's users, their groups and their servers, from the hub's REST API (``GET /users``, every
-  page) with the token of the service ``monitoring.exporterService`` (:data:`TOKEN_FILE`; the scopes
-  it uses: list:users, read:users for the groups, read:servers);
+- the users with a ready server and their servers, from the hub's REST API (``GET /users?state=ready``,
+  every page) with the token of the service ``monitoring.exporterService`` (its file: settings.json
+  ``monitoring.exporterTokenFile``; the scopes it uses: list:users, read:users for the groups,
+  read:servers);
+- every user and their groups, from the same API without the filter, only every
+  ``monitoring.homeUsageIntervalSeconds`` (the snapshots in between keep the latest listing; one
+  that failed is tried again at the next snapshot);
 - each ready server's container, found by the spawner's own naming (:class:`ServerNames`), and its
   memory, CPU time and network traffic from the Docker engine: one stats call per container, a few
   at once, each bounded in time; the same for the stack's own containers (those carrying
-  ``monitoring.stackLabels``, but user servers) by their component (``monitoring.componentLabel``);
+  ``monitoring.stackLabels``, but user servers) by their component (``monitoring.componentLabel``).
+  A server whose container is gone or stopped by the time of its stats call is not running;
 - the host's memory (/proc/meminfo) and the file system of Docker's data root (the container's "/").
 
 Every ``monitoring.homeUsageIntervalSeconds`` another loop measures the users' home volumes (the
-engine's disk usage, which measures every volume and so is slow). A home on a host directory
+engine's disk usage of the volumes, which measures every volume and so is slow: from API 1.42 the
+volumes' alone, before that with the images' and the containers'). A home on a host directory
 (a bind mount) is not measured.
 
 An error talking to the hub, the engine or the host is counted (``gmap_exporter_errors_total``,
@@ -31,8 +37,8 @@ The metrics (``server`` is "" for a user's default server):
   ``gmap_server_cpu_seconds_total{user,server}``,
   ``gmap_server_network_receive_bytes_total{user,server}``,
   ``gmap_server_network_transmit_bytes_total{user,server}``;
-- ``gmap_home_bytes{user}``: the size of the user's home volume;
-- ``gmap_user_group{user,group}``: 1 per membership;
+- ``gmap_home_bytes{user}``: the size of the home volume of each user of the latest listing of all;
+- ``gmap_user_group{user,group}``: 1 per membership, from the latest listing of all users;
 - ``gmap_container_memory_bytes{component}``: the stack's own containers;
 - ``gmap_host_memory_bytes``, ``gmap_host_memory_available_bytes``, ``gmap_host_disk_bytes``,
   ``gmap_host_disk_free_bytes``;
@@ -74,8 +80,6 @@ from ..spawner.sizes import memory_bytes
 
 log = logging.getLogger("gmap_hub.monitoring.exporter")
 
-#: The exporter's hub token, plain text (components/names.ts monitoring.exporterToken).
-TOKEN_FILE = "/srv/jupyterhub/exporter-token"
 #: The host's memory (a container sees the host's).
 MEMINFO = "/proc/meminfo"
 #: A path on the file system of Docker's data root: the container's own root.
@@ -94,6 +98,13 @@ PAGE_LIMIT = 200
 PAGINATION = "application/jupyterhub-pagination+json"
 #: The engine's API version from which a stats call may skip waiting for a second sample.
 ONE_SHOT_API = "1.41"
+#: The engine's API version from which its disk usage may be asked for the volumes only
+#: (``/system/df?type=volume``), and the one from which it lists them in ``VolumeUsage.Items`` when
+#: asked with ``verbose`` (the older ``Volumes`` is deprecated there).
+VOLUMES_ONLY_API = "1.42"
+VOLUME_ITEMS_API = "1.52"
+#: The state filter of the hub's user list that keeps the users with a ready server (JupyterHub ≥ 2).
+READY = "ready"
 #: Where errors come from (gmap_exporter_errors_total{source}).
 SOURCES = ("hub", "engine", "host")
 
@@ -110,6 +121,8 @@ class ExporterSettings:
     """What the exporter reads of settings.json."""
 
     hub_api: str
+    #: the file of the exporter's hub token
+    token_file: str
     port: int
     #: seconds between snapshots, and between measurements of the homes
     interval: int
@@ -131,6 +144,7 @@ class ExporterSettings:
         component_label = monitoring.string("componentLabel")
         return cls(
             hub_api=hub_api_url(hub),
+            token_file=monitoring.string("exporterTokenFile"),
             port=monitoring.integer("exporterPort"),
             interval=monitoring.integer("scrapeIntervalSeconds"),
             home_interval=monitoring.integer("homeUsageIntervalSeconds"),
@@ -229,27 +243,33 @@ class HubClient:
         self._session = requests.Session()
         self._session.headers.update({"Authorization": f"token {token}", "Accept": PAGINATION})
 
-    def users(self) -> list[dict]:
-        """Every user with their groups and their servers that run or start (JupyterHub's user
-        models), a page of :data:`PAGE_LIMIT` at a time."""
+    def users(self, state: str | None = None) -> list[dict]:
+        """The users with their groups and their servers that run or start (JupyterHub's user
+        models), a page of :data:`PAGE_LIMIT` at a time: every user, or with ``state`` only those
+        the hub's filter keeps (:data:`READY`: those with a ready server). A user met on two pages
+        (the list moved between two requests) is listed once, as last met."""
         url = f"{self.api_url}/users"
-        users: list[dict] = []
+        asked = {"state": state} if state else {}
+        users: dict[str, dict] = {}
         offset = 0
         while True:
-            response = self._session.get(url, params={"offset": offset, "limit": PAGE_LIMIT}, timeout=self.timeout)
+            response = self._session.get(url, params={**asked, "offset": offset, "limit": PAGE_LIMIT}, timeout=self.timeout)
             if response.status_code != 200:
                 try:
                     message = response.json()["message"]
                 except (ValueError, KeyError, TypeError):
                     message = response.reason
-                raise HubError(f"GET {url}: HTTP {response.status_code}: {message}")
+                shown = f"{url}?state={state}" if state else url
+                raise HubError(f"GET {shown}: HTTP {response.status_code}: {message}")
             page = response.json()
             if isinstance(page, list):  # a hub that does not paginate
-                return page
-            users.extend(page["items"])
-            following = (page.get("_pagination") or {}).get("next")
+                items, following = page, None
+            else:
+                items, following = page["items"], (page.get("_pagination") or {}).get("next")
+            for user in items:
+                users[user["name"]] = user
             if not following or following["offset"] <= offset:
-                return users
+                return list(users.values())
             offset = following["offset"]
 
 
@@ -269,8 +289,18 @@ class Usage:
     sent: int | None
 
 
+def runs(stats: dict | None) -> bool:
+    """Whether a stats answer is of a container that runs: the engine answers a container that does
+    not (any more) with empty stats, read at Go's zero time."""
+    return bool(stats) and not str(stats.get("read") or "").startswith("0001-01-01")
+
+
+class ContainerGone(Exception):
+    """A container's stats say it does not run (any more)."""
+
+
 def container_usage(stats: dict) -> Usage | None:
-    """The measurements of a stats answer; None when it has none (the container stopped meanwhile)."""
+    """The measurements of a stats answer; None when it has none (no memory measured)."""
     memory = stats.get("memory_stats") or {}
     if "usage" not in memory:
         return None
@@ -285,6 +315,24 @@ def container_usage(stats: dict) -> Usage | None:
         received=sum(n["rx_bytes"] for n in networks.values()) if networks else None,
         sent=sum(n["tx_bytes"] for n in networks.values()) if networks else None,
     )
+
+
+def volume_usage(client: docker.APIClient) -> list[dict]:
+    """The engine's volumes with their usage (``docker system df``'s, each with ``Name`` and
+    ``UsageData.Size``): from API :data:`VOLUMES_ONLY_API` asked for the volumes alone
+    (``/system/df?type=volume``: the engine does not measure the images and the containers' layers
+    too), before that the whole disk usage (docker-py's ``df()``)."""
+    if not version_gte(client.api_version, VOLUMES_ONLY_API):
+        answer = client.df()
+    else:
+        # docker-py's df() takes no parameters: its own request, with the client's timeout
+        params = {"type": "volume"}
+        if version_gte(client.api_version, VOLUME_ITEMS_API):
+            params["verbose"] = "1"
+        answer = client._result(client._get(client._url("/system/df"), params=params), True)
+    if answer.get("Volumes") is not None:
+        return answer["Volumes"]
+    return (answer.get("VolumeUsage") or {}).get("Items") or []
 
 
 def host_memory(path: str = MEMINFO) -> tuple[int, int]:
@@ -336,7 +384,7 @@ class Exporter:
     """Takes the snapshots (:meth:`collect`, every ``interval`` in :meth:`run`) and measures the homes
     (:meth:`refresh_homes`, every ``home_interval`` in :meth:`run_homes`). ``engine(timeout)`` makes
     a Docker API client; ``stats_budget``: seconds all stats calls of a snapshot may take together
-    (default: the interval)."""
+    (default: the interval); ``clock``: seconds, for the age of the listing of all users."""
 
     def __init__(
         self,
@@ -348,6 +396,7 @@ class Exporter:
         disk: str = DISK_PATH,
         stats_threads: int = STATS_THREADS,
         stats_budget: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.settings = settings
         self.hub = hub
@@ -363,6 +412,10 @@ class Exporter:
         self._facts: dict[str, tuple[str, int]] = {}
         #: the size of each volume the engine measured by its name (refresh_homes)
         self._volumes: dict[str, int] = {}
+        self._clock = clock
+        #: the latest listing of all users: each one's name and groups, and when it was taken (clock)
+        self._everyone: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+        self._everyone_at = 0.0
 
     def client(self, timeout: float) -> docker.APIClient:
         """The engine's client whose calls take at most ``timeout`` seconds (made on first use)."""
@@ -404,7 +457,7 @@ class Exporter:
         """Measures every volume (the engine's disk usage); the snapshots take the homes' sizes from it."""
         what = "measuring the volumes (Docker's disk usage)"
         try:
-            volumes = self.client(DISK_USAGE_TIMEOUT).df().get("Volumes") or []
+            volumes = volume_usage(self.client(DISK_USAGE_TIMEOUT))
         except Exception as e:
             self.problems.failed("engine", what, e)
             return
@@ -414,8 +467,15 @@ class Exporter:
         self._volumes = {name: size for name, size in sizes.items() if size >= 0}
 
     def collect(self) -> Snapshot:
-        """One snapshot: the hub's users and servers, the containers' stats, the host."""
-        users = self._users()
+        """One snapshot: the servers the hub lists as ready, the containers' stats, the host; the
+        users' groups and homes of the latest listing of all users (taken again when it is
+        ``home_interval`` old)."""
+        ready = self._users("listing the hub's users with a ready server", READY)
+        if ready is not None and (self._everyone is None or self._clock() - self._everyone_at >= self.settings.home_interval):
+            everyone = self._users("listing the hub's users")
+            if everyone is not None:
+                self._everyone = tuple((u["name"], tuple(u.get("groups") or [])) for u in everyone)
+                self._everyone_at = self._clock()
         containers = self._containers()
         servers, stack = [], []
         if containers is not None:
@@ -423,14 +483,16 @@ class Exporter:
             present = {c["Id"] for c in containers}
             self._facts = {cid: facts for cid, facts in self._facts.items() if cid in present}
             by_name = {name.lstrip("/"): c for c in containers for name in c.get("Names") or []}
-            servers = self._running(users, by_name) if users is not None else []
+            servers = self._running(ready, by_name) if ready is not None else []
             stack = self._stack(containers)
-        usages = self._measure(
+        usages, gone = self._measure(
             {c["Id"] for _, _, c in servers} | {c["Id"] for _, c in stack},
             [c["Id"] for _, _, c in servers if c["Id"] not in self._facts],
         )
         running = []
         for user, server, c in servers:
+            if c["Id"] in gone:  # stopped or removed since the list of containers
+                continue
             # the image as the list has it when the container could not be inspected
             image, memory_limit = self._facts.get(c["Id"], (c.get("Image", ""), 0))
             running.append(Server(user, server, image, memory_limit, usages.get(c["Id"])))
@@ -438,19 +500,19 @@ class Exporter:
         for component, c in stack:
             if usages.get(c["Id"]) is not None:
                 components[component] = components.get(component, 0) + usages[c["Id"]].memory
+        everyone = self._everyone or ()
         return Snapshot(
             servers=tuple(running),
-            groups=tuple((u["name"], g) for u in users or [] for g in u.get("groups") or []),
-            homes=self._homes(users or []),
+            groups=tuple((user, group) for user, groups in everyone for group in groups),
+            homes=self._homes([user for user, _ in everyone]),
             components=tuple(sorted(components.items())),
             host_memory=self._host("reading the host's memory", host_memory, self.meminfo),
             host_disk=self._host("reading the size of the disk", host_disk, self.disk),
         )
 
-    def _users(self) -> list[dict] | None:
-        what = "listing the hub's users"
+    def _users(self, what: str, state: str | None = None) -> list[dict] | None:
         try:
-            users = self.hub.users()
+            users = self.hub.users(state)
         except Exception as e:
             self.problems.failed("hub", what, e)
             return None
@@ -488,19 +550,22 @@ class Exporter:
                 found.append((component, c))
         return found
 
-    def _measure(self, ids: set[str], unknown: list[str]) -> dict[str, Usage | None]:
+    def _measure(self, ids: set[str], unknown: list[str]) -> tuple[dict[str, Usage | None], set[str]]:
         """The stats of the containers ``ids`` (and the facts of those ``unknown``), a few calls at once,
-        together within the stats budget; a container without them is absent."""
+        together within the stats budget; a container without them is absent. And the containers
+        that the engine says are gone or stopped meanwhile."""
         calls: dict[Future, tuple[str, str]] = {self._pool.submit(self._stats, cid): ("stats", cid) for cid in sorted(ids)}
         calls.update({self._pool.submit(self._inspect, cid): ("facts", cid) for cid in unknown})
         done, late = wait(calls, timeout=self.stats_budget)
         usages: dict[str, Usage | None] = {}
+        gone: set[str] = set()
         failed = False
         for future in done:
             kind, cid = calls[future]
             try:
                 result = future.result()
-            except docker.errors.NotFound:  # gone meanwhile: not running any more
+            except (docker.errors.NotFound, ContainerGone):  # gone meanwhile: not running any more
+                gone.add(cid)
                 continue
             except Exception as e:
                 failed = True
@@ -519,21 +584,24 @@ class Exporter:
             self.problems.failed("engine", what, TimeoutError(f"{len(late)} of {len(calls)} calls took longer than {self.stats_budget:g} s together"))
         else:
             self.problems.worked("engine", what)
-        return usages
+        return usages, gone
 
     def _stats(self, container_id: str) -> Usage | None:
         client = self.client(ENGINE_TIMEOUT)
         # one sample, at once (without one_shot the engine waits for a second one)
         one_shot = True if version_gte(client.api_version, ONE_SHOT_API) else None
-        return container_usage(client.stats(container_id, stream=False, one_shot=one_shot))
+        stats = client.stats(container_id, stream=False, one_shot=one_shot)
+        if not runs(stats):
+            raise ContainerGone(container_id)
+        return container_usage(stats)
 
     def _inspect(self, container_id: str) -> tuple[str, int]:
         info = self.client(ENGINE_TIMEOUT).inspect_container(container_id)
         return info["Config"]["Image"], info["HostConfig"].get("Memory") or 0
 
-    def _homes(self, users: list[dict]) -> tuple[tuple[str, int], ...]:
+    def _homes(self, users: list[str]) -> tuple[tuple[str, int], ...]:
         volumes = self._volumes
-        homes = ((u["name"], self.names.home_volume(u["name"])) for u in users)
+        homes = ((user, self.names.home_volume(user)) for user in users)
         return tuple((user, volumes[volume]) for user, volume in homes if volume in volumes)
 
     def _host(self, what: str, read: Callable[[str], tuple[int, int]], path: str) -> tuple[int, int] | None:
@@ -623,12 +691,12 @@ def main(argv: list[str] | None = None) -> int:
     """Serves the metrics until SIGTERM or SIGINT; 2 when the settings or the token cannot be read."""
     parser = argparse.ArgumentParser(prog="python3 -m gmap_hub.monitoring.exporter", description="Per-user measurements of the hub for Prometheus.")
     parser.add_argument("--settings", default=os.environ.get("GMAP_HUB_SETTINGS", DEFAULT_SETTINGS), help="the hub's settings.json")
-    parser.add_argument("--token-file", default=TOKEN_FILE, help="the exporter's hub token")
+    parser.add_argument("--token-file", help="the exporter's hub token (default: settings.json monitoring.exporterTokenFile)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = ExporterSettings.from_settings(load_json(args.settings, "settings", "GMAP_HUB_SETTINGS"))
-        token = read_token(args.token_file)
+        token = read_token(args.token_file or settings.token_file)
     except SettingsError as e:
         log.error("%s", e)
         return 2

@@ -2,8 +2,10 @@
  * The monitoring dashboards' script (gmap_hub.monitoring.dashboards): draws each panel of the page's
  * dashboard as a Chart.js line chart of its PromQL series over the chosen time range (1h, 6h, 24h or
  * 7d; 6h at first, kept in the address as #range=...), refreshed every 30 s. The queries go to the
- * hub's monitoring/api/query_range, which asks Prometheus. A panel without any measurement in the
- * range says so instead of drawing empty axes; one whose query failed shows the reason.
+ * hub's monitoring/api/query_range, which asks Prometheus, with the page's XSRF token (page.html's
+ * window.jhdata.xsrf_token, in the header X-XSRFToken: the hub checks it on a script's request). A
+ * panel without any measurement in the range says so instead of drawing empty axes; one whose query
+ * failed shows the reason.
  */
 /* global window, document, fetch, URLSearchParams, getComputedStyle */
 (function () {
@@ -142,10 +144,18 @@
     });
   }
 
+  /** The headers of a query: the hub refuses a script's request without the page's XSRF token. */
+  function queryHeaders() {
+    const headers = { Accept: "application/json" };
+    const token = window.jhdata && window.jhdata.xsrf_token;
+    if (token) headers["X-XSRFToken"] = token;
+    return headers;
+  }
+
   /** The result of one range query (Prometheus's data.result), or an Error with Prometheus's or the hub's reason. */
   async function query(expr, start, end, step) {
     const params = new URLSearchParams({ query: expr, start: String(start), end: String(end), step: String(step) });
-    const response = await fetch(`${config.queryUrl}?${params}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    const response = await fetch(`${config.queryUrl}?${params}`, { credentials: "same-origin", headers: queryHeaders() });
     let body = null;
     try {
       body = await response.json();
