@@ -3,6 +3,7 @@
  * the PostgreSQL start script, the healthchecks (pure functions, identical on every run so previews
  * stay quiet); the log options and resource options of every container of the stack.
  */
+import { basePath } from "./identity";
 import { endpoints, postgres } from "./names";
 
 /**
@@ -56,13 +57,13 @@ export function proxyCommand(behindFrontProxy = false): string[] {
 
 /** Healthcheck of the hub container: JupyterHub's own health endpoint under the public URL's path. */
 export function hubHealthcheck(url: string) {
-  const basePath = new URL(url).pathname.replace(/\/+$/, "");
+  const base = basePath(url);
   return {
     tests: [
       "CMD",
       "python3",
       "-c",
-      `import urllib.request; urllib.request.urlopen("http://127.0.0.1:${endpoints.hubPort}${basePath}/hub/health", timeout=5)`,
+      `import urllib.request; urllib.request.urlopen("http://127.0.0.1:${endpoints.hubPort}${base}/hub/health", timeout=5)`,
     ],
     // Written as Docker reads them back (Go's time.Duration form), so a preview after `up` is quiet.
     interval: dockerDuration(15),

@@ -37,6 +37,11 @@ export function publicUrl(config: HubAddress): string {
   return (config.hub.publicUrl ?? `http://localhost:${config.hub.port}`).replace(/\/+$/, "");
 }
 
+/** The hub's base path: the path of its public URL without a trailing slash ("" at the root), under which its pages live (`<base>/hub/...`). */
+export function basePath(url: string): string {
+  return new URL(url).pathname.replace(/\/+$/, "");
+}
+
 /**
  * Prefix of the hub's user names of a provider: none with one provider; with several (the hub's
  * MultiAuthenticator) `native:`, `github:` or `gitlab:`, so equal logins of different providers

@@ -1,13 +1,12 @@
 /** Prometheus's configuration and flags for a stack with monitoring on (pure functions, no Pulumi). */
 import { memoryBytes, type PublicConfig } from "./config";
-import { publicUrl } from "./identity";
+import { basePath, publicUrl } from "./identity";
 import { endpoints, monitoring } from "./names";
 import { stableJson } from "./settings";
 
 /** The path of the hub's metrics: under the hub's base URL (the path of publicUrl). */
 export function hubMetricsPath(config: Parameters<typeof publicUrl>[0]): string {
-  const base = new URL(publicUrl(config)).pathname.replace(/\/*$/, "/");
-  return `${base}hub/metrics`;
+  return `${basePath(publicUrl(config))}/hub/metrics`;
 }
 
 /**
