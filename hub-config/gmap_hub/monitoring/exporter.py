@@ -37,8 +37,10 @@ The metrics (``server`` is "" for a user's default server):
   ``gmap_server_cpu_seconds_total{user,server}``,
   ``gmap_server_network_receive_bytes_total{user,server}``,
   ``gmap_server_network_transmit_bytes_total{user,server}``;
-- ``gmap_home_bytes{user}``: the size of the home volume of each user of the latest listing of all;
-- ``gmap_user_group{user,group}``: 1 per membership, from the latest listing of all users;
+- ``gmap_home_bytes{user}``: the size of the home volume of each user of the latest listing of all
+  and of each user with a ready server;
+- ``gmap_user_group{user,group}``: 1 per membership, from the latest listing of all users, and for a
+  user with a ready server from the listing of those at this snapshot;
 - ``gmap_container_memory_bytes{component}``: the stack's own containers;
 - ``gmap_host_memory_bytes``, ``gmap_host_memory_available_bytes``, ``gmap_host_disk_bytes``,
   ``gmap_host_disk_free_bytes``;
@@ -500,11 +502,13 @@ class Exporter:
         for component, c in stack:
             if usages.get(c["Id"]) is not None:
                 components[component] = components.get(component, 0) + usages[c["Id"]].memory
-        everyone = self._everyone or ()
+        # the groups of the latest listing of all users, those of a user with a ready server as the hub has them now
+        everyone = dict(self._everyone or ())
+        everyone.update((u["name"], tuple(u.get("groups") or [])) for u in ready or [])
         return Snapshot(
             servers=tuple(running),
-            groups=tuple((user, group) for user, groups in everyone for group in groups),
-            homes=self._homes([user for user, _ in everyone]),
+            groups=tuple((user, group) for user, groups in sorted(everyone.items()) for group in groups),
+            homes=self._homes(sorted(everyone)),
             components=tuple(sorted(components.items())),
             host_memory=self._host("reading the host's memory", host_memory, self.meminfo),
             host_disk=self._host("reading the size of the disk", host_disk, self.disk),
