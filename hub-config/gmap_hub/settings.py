@@ -115,9 +115,18 @@ def check_contract(data: dict, path: str, what: str, sensitive: bool) -> None:
     (for the secrets file without the value or the schema's message, which quotes it)."""
     with open(os.path.join(SCHEMA_DIR, f"{what}.schema.json"), encoding="utf-8") as f:
         schema = json.load(f)
+    found = schema_problem(schema, data, sensitive)
+    if found is not None:
+        key, problem = found
+        raise SettingsError(f"{path}: key {key}: {problem} (the {what} contract: {what}.schema.json)")
+
+
+def schema_problem(schema: dict, data: Any, sensitive: bool = False) -> tuple[str, str] | None:
+    """The first problem of ``data`` against a JSON Schema, as (key path, what is wrong), or None
+    (``sensitive``: without the value or the schema's message, which quotes it)."""
     error = best_match(Draft202012Validator(schema).iter_errors(data))
     if error is None:
-        return
+        return None
     at = list(error.absolute_path)
     if error.validator == "required":
         at.append(next(k for k in error.validator_value if k not in error.instance))
@@ -127,8 +136,7 @@ def check_contract(data: dict, path: str, what: str, sensitive: bool) -> None:
         problem = "unknown key"
     else:
         problem = f"does not satisfy '{error.validator}'" if sensitive else error.message
-    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in at).lstrip(".") or "top level"
-    raise SettingsError(f"{path}: key {key}: {problem} (the {what} contract: {what}.schema.json)")
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in at).lstrip(".") or "top level", problem
 
 
 def load_json(path: str, what: str, env_var: str, *, sensitive: bool = False) -> Section:

@@ -37,8 +37,6 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
 from jupyterhub.apihandlers.base import APIHandler
 from jupyterhub.handlers.base import BaseHandler
 from jupyterhub.scopes import needs_scope
@@ -48,7 +46,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from tornado.httputil import url_concat
 from tornado.ioloop import IOLoop
 
-from ..settings import SettingsError
+from ..settings import SettingsError, schema_problem
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 #: The dashboards, one JSON file each; the file name (without .json) is the dashboard's URL.
@@ -115,26 +113,14 @@ class DashboardError(SettingsError):
     """A dashboard file is unreadable or not of the dashboards' form: the hub does not start."""
 
 
-def _key(path) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "top level"
-
-
 def check_dashboard(data, path: str) -> None:
     """Checks one dashboard (``path`` names it in errors); the first problem raises
     :class:`DashboardError` with the file and the key, e.g.
     ``.../hub.json: key panels[2].unit: 'GB' is not one of ['bytes', 'seconds', 'count', 'percent']``."""
-    error = best_match(Draft202012Validator(DASHBOARD_SCHEMA).iter_errors(data))
-    if error is not None:
-        at = list(error.absolute_path)
-        if error.validator == "required":
-            at.append(next(k for k in error.validator_value if k not in error.instance))
-            problem = "missing (required)"
-        elif error.validator == "additionalProperties":
-            at.append(sorted(set(error.instance) - set(error.schema.get("properties", {})))[0])
-            problem = "unknown key"
-        else:
-            problem = error.message
-        raise DashboardError(f"{path}: key {_key(at)}: {problem}")
+    found = schema_problem(DASHBOARD_SCHEMA, data)
+    if found is not None:
+        key, problem = found
+        raise DashboardError(f"{path}: key {key}: {problem}")
     for p, panel in enumerate(data["panels"]):
         for s, series in enumerate(panel["series"]):
             for name in LABEL_PLACEHOLDER.findall(series["label"]):
