@@ -31,6 +31,7 @@ import { after, before, describe, it } from "node:test";
 import Docker from "dockerode";
 import { labelKeys } from "../../components/names";
 import { HubApi } from "./hub-api";
+import { assertProcessLoopStops } from "./process-limit";
 import type { HubEnv } from "./hub-env";
 import { assertQuietPreview, destroy, ensureStack, pulumi, stackHub, up } from "./pulumi";
 import { editedStackFile, projectDir, stackSkip as skip } from "./stack";
@@ -51,6 +52,8 @@ const registryRef = (image: keyof typeof IMAGES) => `${REGISTRY}/gmap/notebook-$
 /** The registry password that Pulumi.e2e-swarm.yaml holds, encrypted (a test fixture). */
 const REGISTRY_PASSWORD = "gmap-swarm-registry-e2e";
 const MANAGER_ONLY = ["localhost/jupyterhub:5.5.1", "localhost/configurable-http-proxy:5.1.0"];
+/** spawner.pidsLimit as shipped (Pulumi.e2e-swarm.yaml leaves it). */
+const PIDS_LIMIT = 1024;
 const USERS = Array.from({ length: 10 }, (_, i) => `swarmuser${i}`);
 
 function cluster(args: readonly string[]): Promise<string> {
@@ -187,22 +190,26 @@ describe("swarm mode on a three-node cluster", { skip, timeout: 40 * 60_000 }, (
     }
   });
 
-  it("bounds each server's log and capabilities as in host mode; its process limit is in the service", async () => {
+  it("bounds each server's processes, log and privileges as in host mode", async () => {
     const user = USERS[1]!;
     const spec = (await manager.getService(`${PREFIX}-user-${user}`).inspect()).Spec;
-    assert.equal(spec.TaskTemplate.Resources.Limits.Pids, 1024);
+    assert.equal(spec.TaskTemplate.Resources.Limits.Pids, PIDS_LIMIT);
     assert.deepEqual(spec.TaskTemplate.LogDriver, { Name: "json-file", Options: { "max-size": "10m", "max-file": "3" } });
     assert.deepEqual(spec.TaskTemplate.ContainerSpec.CapabilityDrop, ["ALL"]);
+    // the server's processes: the start-up's capabilities only, and no-new-privileges (from its command)
     const status = await api.runPython(user, 'print(open("/proc/self/status").read())');
     assert.match(status, /^CapBnd:\s*00000000200000fb$/m);
-    // the node's engine applied the log bound to the task's container (Docker 20.10's Swarm leaves
-    // the service's Pids limit out of the container: docs/security.md)
+    assert.match(status, /^NoNewPrivs:\s*1$/m);
+    // the node's engine applied the process limit and the log bound to the task's container
     const node = await nodeOf(user);
     assert.ok(node, `${user} has no running task`);
     const [task] = await engines[node].listContainers({ filters: { label: [`com.docker.swarm.service.name=${PREFIX}-user-${user}`] } });
     assert.ok(task, `no container of ${user}'s task on ${node}`);
     const host = (await engines[node].getContainer(task.Id).inspect()).HostConfig;
+    assert.equal(host.PidsLimit, PIDS_LIMIT);
     assert.deepEqual(host.LogConfig, { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } });
+    // a loop of processes stops there, and the hub answers meanwhile
+    await assertProcessLoopStops(api, user, PIDS_LIMIT, env.url);
   });
 
   it("reads the shared archive and cannot write to it", async () => {

@@ -91,10 +91,18 @@ start_engine() {
   dk "$n" info >/dev/null 2>&1 && return 0
   mkdir -p "$dir" "$data_dir/$n"
   log "starting the engine of node $n (log: $dir/dockerd.log)"
-  # A mount namespace of its own with cgroup2 mounted: `ip netns exec` remounts /sys, which hides
-  # the host's cgroup tree. The pid file lets `down` stop exactly this engine.
+  # A mount namespace of its own with the host's cgroup hierarchies mounted again (`ip netns exec`
+  # remounts /sys, which hides them): the host's cgroup v1 controllers, each as the host mounts it,
+  # or cgroup2. So the node's engine applies memory, CPU and process limits as a real node's does.
+  # The pid file lets `down` stop exactly this engine.
   setsid nohup ip netns exec "$(ns "$n")" sh -c '
-    mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null || true
+    v1=$(awk "\$3 == \"cgroup\" { print \$2, \$4 }" /proc/1/mounts)
+    if [ -n "$v1" ]; then
+      mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
+      echo "$v1" | while read -r dir opts; do mkdir -p "$dir" && mount -t cgroup -o "$opts" cgroup "$dir"; done
+    else
+      mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null || true
+    fi
     exec dockerd --host "unix://$1/docker.sock" --data-root "$2" --exec-root "$1/exec" \
       --pidfile "$1/dockerd.pid" --storage-driver overlay2 --log-level warn \
       --default-address-pool base=172.30.0.0/16,size=24' sh "$dir" "$data_dir/$n/docker" \

@@ -3,8 +3,13 @@ constraints, watched through its task and its service log (against a fake Swarm)
 
 import asyncio
 import ipaddress
+import os
+import shutil
+import subprocess
+import sys
 
 import pytest
+from gmap_hub.spawner.swarm import NO_NEW_PRIVILEGES_WRAPPER
 from spawner_fakes import ISIS, LABELS, MINIMAL, NETWORK, NETWORK_LABELS, NFS, SERVICE, Swarm, engine_spawner, task, the_per_user_bind, use_swarm
 from tornado import web
 
@@ -47,9 +52,11 @@ def test_the_service_request(swarm_spawner):
     assert container["Image"] == ISIS
     assert container["User"] == "root" and container["Labels"] == LABELS
     assert container["CapabilityDrop"] == ["ALL"] and "SETUID" in container["CapabilityAdd"]
-    # the image's entrypoint stays; its command is wrapped for the start hook
+    # the image's entrypoint stays; its command starts with no-new-privileges, then the start hook
     assert container["Command"] is None
-    assert container["Args"][:2] == ["sh", "-c"] and container["Args"][3:] == ["gmap-start", "start-notebook.py"]
+    args = container["Args"]
+    assert args[:4] == ["sh", "-c", NO_NEW_PRIVILEGES_WRAPPER, "gmap-no-new-privileges"]
+    assert args[4:6] == ["sh", "-c"] and args[7:] == ["gmap-start", "start-notebook.py"]
     env = dict(line.split("=", 1) for line in container["Env"])
     assert env["NB_UID"] == "1000" and env["CHOWN_EXTRA"] == "/home/jovyan/work,/mnt/nfs" and "GMAP_START_HOOK" in env
     mounts = {m["Target"]: m for m in container["Mounts"]}
@@ -63,6 +70,13 @@ def test_the_service_request(swarm_spawner):
     assert template["RestartPolicy"]["Condition"] == "none"
     # bounded like a host-mode server: processes (above) and the log
     assert template["LogDriver"] == {"Name": "json-file", "Options": {"max-size": "10m", "max-file": "3"}}
+
+
+def test_without_no_new_privileges_the_command_is_the_images(swarm_spawner):
+    engine = Swarm([task("running")])
+    spawner = swarm_spawner(engine, privileges={"noNewPrivileges": False, "capDrop": [], "capAdd": []})
+    start(spawner)
+    assert engine.created[0]["task_template"]["ContainerSpec"]["Args"] == ["start-notebook.py"]
 
 
 def test_a_size_sets_the_tasks_limits_and_reservations(swarm_spawner):
@@ -291,3 +305,38 @@ def test_log_lines_in_time_order():
 
     log = "2025-01-01T10:00:01.5Z second\ncontinued\n2025-01-01T10:00:01.05Z first\n2025-01-01T10:00:02Z third\n"
     assert _in_time_order(log) == ["first", "second", "continued", "third"]
+
+
+# -- no-new-privileges for a service's command ------------------------------------------------------
+STATUS = ["python3", "-c", "print(open('/proc/self/status').read())"]
+
+
+def run_without_privilege_gain(path: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["/bin/sh", "-c", NO_NEW_PRIVILEGES_WRAPPER, "gmap-no-new-privileges", *STATUS],
+        env={"PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_the_wrapper_sets_no_new_privileges_with_setpriv():
+    assert shutil.which("setpriv"), "util-linux's setpriv is on this machine"
+    assert "NoNewPrivs:\t0" in open("/proc/self/status").read(), "the test itself runs without it"
+    result = run_without_privilege_gain(os.environ["PATH"] + os.pathsep + os.path.dirname(sys.executable))
+    assert result.returncode == 0, result.stderr
+    assert "NoNewPrivs:\t1" in result.stdout
+
+
+def test_the_wrapper_sets_no_new_privileges_with_python_alone(tmp_path):
+    (tmp_path / "python3").symlink_to(sys.executable)
+    result = run_without_privilege_gain(str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "NoNewPrivs:\t1" in result.stdout
+
+
+def test_the_wrapper_refuses_to_start_without_either(tmp_path):
+    result = run_without_privilege_gain(str(tmp_path))
+    assert result.returncode == 1
+    assert "neither setpriv nor python3" in result.stderr

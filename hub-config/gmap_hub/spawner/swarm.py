@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+from pathlib import Path
 
 from docker.errors import APIError, NotFound
 from docker.types import ContainerSpec, EndpointSpec, Placement, Resources, RestartPolicy, TaskTemplate
@@ -24,6 +25,9 @@ from .startup import HOOK_SCAN_LINES
 TASK_STARTING = {"new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
 TASK_UNPLACED = {"new", "allocated", "pending"}
 #: A log line's timestamp (``service_logs(timestamps=True)``): date and time, fraction of a second.
+#: The command wrapper (``sh -c WRAPPER gmap-no-new-privileges CMD...``) that starts a server's command
+#: with no-new-privileges, which a service cannot carry as a setting on Docker 20.10 (API 1.41).
+NO_NEW_PRIVILEGES_WRAPPER = Path(__file__).with_name("no-new-privileges.sh").read_text(encoding="utf-8")
 _LOG_TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(?:Z|[+-]\d\d:\d\d) ")
 
 
@@ -120,7 +124,8 @@ class GmapSwarmSpawner(GmapDockerSpawner, SwarmSpawner):
     # -- the service ------------------------------------------------------------------------------
     async def create_server(self):
         """One service with one task: the container DockerSpawner would create (command, environment,
-        user, labels, mounts), on the user's network only, placed by the constraints and the limits
+        user, labels, mounts; the command started with no-new-privileges where host mode's containers
+        have it), on the user's network only, placed by the constraints and the limits
         (reservations default to the limits, so that Swarm places servers by free capacity), never
         restarted (a server that ended is reported stopped), without published ports or virtual IP."""
         extra = self._eval_if_callable(self.extra_create_kwargs)
@@ -128,16 +133,15 @@ class GmapSwarmSpawner(GmapDockerSpawner, SwarmSpawner):
             extra = await extra
         extra = dict(self._render_templates(extra))
         labels = dict(extra.pop("labels", None) or {})
+        limits = self._host_limits()
         container = {
             "image": self.image,
-            "args": await self.get_command(),
+            "args": self._without_privilege_gain(await self.get_command(), limits),
             "env": self.get_env(),
             "user": extra.pop("user", None),
             "labels": labels,
             "mounts": self.mount_binds,
         }
-        limits = self._host_limits()
-        # a service cannot carry no-new-privileges on Docker 20.10's API (1.41): capabilities only
         container.update({key: limits[key] for key in ("cap_add", "cap_drop") if key in limits})
         container.update(self.extra_container_spec)
 
@@ -177,10 +181,18 @@ class GmapSwarmSpawner(GmapDockerSpawner, SwarmSpawner):
         return await self.docker("create_service", **create)
 
     def _host_limits(self) -> dict:
-        """The limits of ``extra_host_config`` a service can carry too (pids_limit, log_config, cap_add,
-        cap_drop): DockerSpawner's host config does not reach a service, so they go into its task."""
+        """The limits of ``extra_host_config`` a service carries too (pids_limit, log_config, cap_add,
+        cap_drop, security_opt): DockerSpawner's host config does not reach a service, so they go
+        into its task (security_opt's no-new-privileges into its command)."""
         host = self._eval_if_callable(self.extra_host_config) or {}
-        return {k: host[k] for k in ("pids_limit", "log_config", "cap_add", "cap_drop") if host.get(k)}
+        return {k: host[k] for k in ("pids_limit", "log_config", "cap_add", "cap_drop", "security_opt") if host.get(k)}
+
+    @staticmethod
+    def _without_privilege_gain(command: list[str], limits: dict) -> list[str]:
+        """The server's command, started with no-new-privileges when host mode's containers get it."""
+        if "no-new-privileges:true" not in limits.get("security_opt", []):
+            return command
+        return ["sh", "-c", NO_NEW_PRIVILEGES_WRAPPER, "gmap-no-new-privileges", *command]
 
     @staticmethod
     def _with_pids_limit(resources: Resources, pids: int | None) -> Resources:
