@@ -50,7 +50,7 @@ export class EgressGuard extends pulumi.ComponentResource {
         user: "0",
         // "/" exists in the engine's mount namespace too, where the guard's processes (and its healthcheck) live
         workingDir: "/",
-        envs: egressGuardEnv(args.egress, args.pool, args.chains),
+        envs: Object.entries(egressGuardEnv(args.egress, args.pool, args.chains)).map(([key, value]) => `${key}=${value}`),
         networkMode: "host",
         pidMode: "host",
         capabilities: { drops: ["ALL"], adds: [...egressGuardCapabilities] },

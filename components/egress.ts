@@ -73,24 +73,61 @@ export function egressGuardEntrypoint(): string[] {
   return [...onTheHost, "/bin/sh", "-c", guardScript, "egress-guard"];
 }
 
-/** The guard's environment: the pool, its chains and their rules. */
-export function egressGuardEnv(egress: Egress, pool: string, chains: Chains): string[] {
-  return [
-    `EGRESS_POOL=${pool}`,
-    `EGRESS_FORWARD=${chains.forward}`,
-    `EGRESS_INPUT=${chains.input}`,
-    `EGRESS_DENY=${chains.deny}`,
-    `EGRESS_RULES=${egressRules(egress, pool, chains)}`,
-  ];
+/**
+ * Where a Swarm node's guard finds the node's filesystem (its root, bound read-only): the guard's
+ * programs (shell, iptables) run there, with `chroot`, as the node's own.
+ */
+export const nodeRoot = "/host";
+
+/** The Swarm node guard's command: its script in the node's shell, in the node's filesystem. */
+export function nodeEgressGuardCommand(): string[] {
+  return ["chroot", nodeRoot, "/bin/sh", "-c", guardScript, "egress-guard"];
 }
 
 /**
- * Healthy while both jumps are in the host's firewall. A healthcheck runs in the namespaces of the
- * container's main process, which the entry point moved into the engine's mount namespace: the
- * check's shell and iptables are the host's already.
+ * What a Swarm node's guard needs: the firewall (NET_ADMIN) and `chroot` into the node's
+ * filesystem (SYS_CHROOT).
+ */
+export const nodeEgressGuardCapabilities = ["CAP_NET_ADMIN", "CAP_SYS_CHROOT"] as const;
+
+/**
+ * The interface through which a Swarm node's containers reach anything beyond their overlay
+ * networks (Docker's docker_gwbridge): what a node's guard matches.
+ */
+export const swarmGatewayBridge = "docker_gwbridge";
+
+/**
+ * The guard's environment: the pool, its chains and their rules; on a Swarm node the interface the
+ * servers' packets come in through (their source there is not the pool).
+ */
+export function egressGuardEnv(egress: Egress, pool: string, chains: Chains, serversInterface?: string): Record<string, string> {
+  return {
+    EGRESS_POOL: pool,
+    ...(serversInterface ? { EGRESS_INTERFACE: serversInterface } : {}),
+    EGRESS_FORWARD: chains.forward,
+    EGRESS_INPUT: chains.input,
+    EGRESS_DENY: chains.deny,
+    EGRESS_RULES: egressRules(egress, pool, chains),
+  };
+}
+
+/** Healthy while both jumps are in the firewall (the servers' packets matched as the guard does). */
+const inPlace = [
+  'if [ -n "${EGRESS_INTERFACE:-}" ]; then set -- -i "$EGRESS_INTERFACE"; else set -- -s "$EGRESS_POOL"; fi',
+  'iptables -w 10 -C DOCKER-USER "$@" -j "$EGRESS_FORWARD" && iptables -w 10 -C INPUT "$@" -j "$EGRESS_INPUT"',
+].join("; ");
+const healthTiming = { interval: "5s", timeout: "20s", retries: 3 } as const;
+
+/**
+ * The Docker host's guard's healthcheck. A healthcheck runs in the namespaces of the container's
+ * main process, which the entry point moved into the engine's mount namespace: the check's shell
+ * and iptables are the host's already.
  */
 export function egressGuardHealthcheck() {
-  const check =
-    'iptables -w 10 -C DOCKER-USER -s "$EGRESS_POOL" -j "$EGRESS_FORWARD" && iptables -w 10 -C INPUT -s "$EGRESS_POOL" -j "$EGRESS_INPUT"';
-  return { tests: ["CMD", "/bin/sh", "-c", check], interval: "5s", timeout: "20s", retries: 3 };
+  return { tests: ["CMD", "/bin/sh", "-c", inPlace], ...healthTiming };
+}
+
+/** A Swarm node guard's healthcheck: in the node's filesystem, as its command. */
+export function nodeEgressGuardHealthcheck() {
+  return { tests: ["CMD", "chroot", nodeRoot, "/bin/sh", "-c", inPlace], ...healthTiming };
 }

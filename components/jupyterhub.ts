@@ -1,8 +1,10 @@
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type Docker from "dockerode";
 import { type HookFiles, kindOf, type StackConfig, withoutSecrets } from "./config";
 import { Hub, type HubFile } from "./hub";
 import { EgressGuard } from "./egress-guard";
+import { EgressGuardService } from "./egress-guard-service";
 import { type ImagePulls, NotebookImages } from "./images";
 import { HubNetwork } from "./network";
 import { HubPostgres } from "./postgres";
@@ -208,22 +210,35 @@ export class JupyterHub extends pulumi.ComponentResource {
       }),
     ];
 
-    // spawner.egress: the rules are in the host's firewall before the hub can start a server
-    const egress = config.spawner.egress.restrict
-      ? new EgressGuard(
-          `${name}-egress`,
-          {
-            containerName: n.egressContainer,
-            imageId: proxy.imageId,
-            egress: config.spawner.egress,
-            pool: config.spawner.networkPool,
-            chains: egressChains(config.prefix),
-            labels: labels("egress"),
-            logOptions,
-          },
-          { parent: this },
-        )
-      : undefined;
+    // spawner.egress: the rules are in the firewall (the host's, in swarm mode every node's that may
+    // run servers) before the hub can start a server; a node's guard runs in a notebook image that
+    // every node that may run servers keeps (pre-pulled)
+    const guardImage = (config.images.find((i) => !i.constraints?.length) ?? config.images[0]!).image;
+    const egressRules = {
+      egress: config.spawner.egress,
+      pool: config.spawner.networkPool,
+      chains: egressChains(config.prefix),
+      labels: labels("egress"),
+      logOptions,
+    };
+    const egress = !config.spawner.egress.restrict
+      ? undefined
+      : swarm
+        ? new EgressGuardService(
+            `${name}-egress`,
+            {
+              serviceName: n.egressGuard,
+              image: guardImage,
+              credentials: credentialsFor(guardImage, credentials),
+              constraints: config.engine.serverConstraints,
+              hostNetworkId: docker.getNetworkOutput({ name: "host" }, { parent: this }).id,
+              engine: args.engine,
+              ...egressRules,
+            },
+            { parent: this },
+          ).ready
+        : new EgressGuard(`${name}-egress`, { containerName: n.egressGuard, imageId: proxy.imageId, ...egressRules }, { parent: this })
+            .container;
 
     // monitoring: a network of its own for Prometheus, the exporter and the hub
     const monitoringNetwork = config.monitoring.enabled
@@ -264,7 +279,7 @@ export class JupyterHub extends pulumi.ComponentResource {
           // in swarm mode, once every node that may run a server has the images
           ...(prePull ? [prePull.ready] : []),
           ...(database ? [database.container] : []),
-          ...(egress ? [egress.container] : []),
+          ...(egress ? [egress] : []),
         ],
       },
     );

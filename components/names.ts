@@ -119,8 +119,8 @@ export function names(prefix: string) {
     userNetworkTemplate: `${prefix}-u-{username}`,
     /** A named server's own network. */
     userNamedNetworkTemplate: `${prefix}-u-{username}--{servername}`,
-    /** The egress guard (spawner.egress.restrict), which keeps the user servers' firewall rules. */
-    egressContainer: `${prefix}-egress`,
+    /** The egress guard (spawner.egress.restrict), which keeps the user servers' firewall rules: a container of the Docker host, in swarm mode a global service on the nodes that may run servers. */
+    egressGuard: `${prefix}-egress`,
     /** Monitoring (monitoring.enabled): its network (Prometheus, the exporter and the hub; never a user server), Prometheus and its retained data, the exporter. */
     monitoringNetwork: `${prefix}-monitoring`,
     prometheusContainer: `${prefix}-prometheus`,

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type Docker from "dockerode";
 import type { Label } from "./names";
-import { waitForPrePull } from "./prepull-wait";
+import { prePullWording, waitForNodeTasks } from "./node-tasks-wait";
 import type { RegistryCredentials } from "./registries";
 
 /** One notebook image to keep on the nodes. */
@@ -86,7 +86,7 @@ export class ImagePrePull extends pulumi.ComponentResource {
     const engine = args.engine;
     const report = (message: string, progress: boolean) => pulumi.log.info(message, this, undefined, progress);
     this.ready = this.services.apply(async (names) => {
-      if (engine) await waitForPrePull(engine, names, report);
+      if (engine) await waitForNodeTasks(engine, names, report, prePullWording);
       return this;
     });
     this.registerOutputs({ services: this.services });

@@ -11,6 +11,13 @@
  *   an image for a user's server, with the credentials the hub sends;
  * - ten users spawned at once land on both workers and never on the manager (node.role==worker),
  *   and servers of the image constrained to w2 land on w2 only;
+ * - each server's process limit (the task's Limits.Pids, applied by the node's engine) stops a
+ *   loop of processes while the hub answers; its processes run with no-new-privileges and the
+ *   start-up's capabilities only; its log is bounded;
+ * - the egress guards run on both workers and not on the manager; from a server, a public host and
+ *   DNS answer while a LAN host, the metadata address and the node's own address are refused (test
+ *   hosts in a namespace on the cluster's switch, routes checked before sending); with the guards
+ *   moved off every node the same targets answer, and they are refused again once the guards are back;
  * - each user finds their files after the server is stopped and started on another node; the
  *   read-only archive is readable and not writable;
  * - a node drained by the operator moves no data: its servers stop (Swarm shuts their tasks
@@ -32,6 +39,7 @@ import Docker from "dockerode";
 import { labelKeys } from "../../components/names";
 import { HubApi } from "./hub-api";
 import { assertProcessLoopStops } from "./process-limit";
+import { probeCode, SwarmTestHosts, swarmTestHosts } from "./test-hosts";
 import type { HubEnv } from "./hub-env";
 import { assertQuietPreview, destroy, ensureStack, pulumi, stackHub, up } from "./pulumi";
 import { editedStackFile, projectDir, stackSkip as skip } from "./stack";
@@ -45,6 +53,8 @@ type Node = (typeof NODES)[number];
 const socket = (node: Node) => `/run/gmapsw/${node}/docker.sock`;
 const engines = Object.fromEntries(NODES.map((n) => [n, new Docker({ socketPath: socket(n) })])) as Record<Node, Docker>;
 const manager = engines.m;
+/** The nodes' addresses on the cluster's switch (test/infra/swarm-cluster.sh). */
+const NODE_ADDRESSES: Record<Node, string> = { m: "10.213.0.10", w1: "10.213.0.11", w2: "10.213.0.12" };
 const SHARE = "/var/lib/gmapsw/share";
 /** The notebook images, pushed to the registry stand-in, which every node pulls them from. */
 const IMAGES = { minimal: "localhost/notebook-minimal:5.5.1", gispy: "localhost/notebook-gispy:5.5.1" } as const;
@@ -210,6 +220,53 @@ describe("swarm mode on a three-node cluster", { skip, timeout: 40 * 60_000 }, (
     assert.deepEqual(host.LogConfig, { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } });
     // a loop of processes stops there, and the hub answers meanwhile
     await assertProcessLoopStops(api, user, PIDS_LIMIT, env.url);
+  });
+
+  it("a server reaches the public host and DNS; its node's egress guard refuses the LAN, the metadata server and the node itself", async () => {
+    // one guard task on each worker (servers' nodes), none on the manager; a task runs once its
+    // healthcheck finds the rules in place, and stops running once the guard removed them
+    const guard = manager.getService(`${PREFIX}-egress`);
+    const guards = async () => {
+      const tasks = await manager.listTasks({ filters: { service: [`${PREFIX}-egress`] } });
+      const running = tasks.filter((t) => t.Status?.State === "running");
+      return Promise.all(running.map(async (t) => (await manager.getNode(t.NodeID!).inspect()).Spec?.Labels?.["gmap-node"] as string));
+    };
+    assert.deepEqual((await guards()).sort(), ["w1", "w2"]);
+    const user = USERS[1]!;
+    const node = await nodeOf(user);
+    assert.ok(node, `${user} has no running task`);
+    const ns = `gmapsw-${node}`;
+    const own = `${NODE_ADDRESSES[node]}:18765`;
+    const hosts = new SwarmTestHosts();
+    hosts.up(["gmapsw-w1", "gmapsw-w2"]);
+    try {
+      hosts.listenIn(ns, [own]);
+      const open = [`${swarmTestHosts.public}:80`, `${swarmTestHosts.lan}:53`];
+      const blocked = [`${swarmTestHosts.lan}:8444`, `${swarmTestHosts.metadata}:80`, own];
+      const probe = async (targets: string[]) => {
+        for (const target of targets) {
+          const host = target.split(":")[0]!;
+          if (Object.values(swarmTestHosts).includes(host as never)) hosts.assertRoutedHere(ns, host);
+        }
+        return JSON.parse(await api.runPython(user, probeCode(targets))) as Record<string, string>;
+      };
+      const verdicts = (got: Record<string, string>) => Object.values(got).join(",");
+      const got = await probe([...open, ...blocked]);
+      assert.equal(verdicts(got), "open,open,refused,refused,refused", JSON.stringify(got));
+      // the test can tell: with the guards moved off every node (they remove their rules as they
+      // stop) the blocked targets answer the running server; back, they are refused again
+      const { Spec: spec, Version: version } = await guard.inspect();
+      const nowhere = structuredClone(spec);
+      nowhere.TaskTemplate.Placement.Constraints = [...spec.TaskTemplate.Placement.Constraints, "node.labels.gmap-node==nowhere"];
+      await guard.update({ version: version.Index, ...nowhere });
+      await waitFor("the guards to stop", async () => ((await guards()).length === 0 ? true : undefined), 60_000);
+      assert.equal(verdicts(await probe(blocked)), "open,open,open");
+      await guard.update({ version: (await guard.inspect()).Version.Index, ...spec });
+      await waitFor("the guards to be in place again", async () => ((await guards()).length === 2 ? true : undefined), 90_000);
+      assert.equal(verdicts(await probe(blocked)), "refused,refused,refused");
+    } finally {
+      hosts.down(["gmapsw-w1", "gmapsw-w2"]);
+    }
   });
 
   it("reads the shared archive and cannot write to it", async () => {

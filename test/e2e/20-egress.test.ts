@@ -17,31 +17,11 @@ import { escapeUserName } from "../../components/identity";
 import { docker, dockerExec, inspectContainer, userContainer, waitForHealthy, waitForHealthyHub } from "./engine";
 import { HubApi } from "./hub-api";
 import { prefix, projectDir, stackSkip } from "./stack";
-import { TestHosts, testHosts } from "./test-hosts";
+import { probeCode, TestHosts, testHosts } from "./test-hosts";
 import { uniqueName } from "./user-names";
 
 const api = new HubApi();
 const pool = parseConfig({}).spawner.networkPool;
-
-/** Connects to each host:port from inside a container: "open" (connected), "refused", "timeout" or the error. */
-const probeCode = `
-import json, socket, sys
-out = {}
-for target in sys.argv[1:]:
-    host, port = target.rsplit(":", 1)
-    s = socket.socket(); s.settimeout(3)
-    try:
-        s.connect((host, int(port))); out[target] = "open"
-    except ConnectionRefusedError:
-        out[target] = "refused"
-    except socket.timeout:
-        out[target] = "timeout"
-    except OSError as e:
-        out[target] = e.strerror or str(e)
-    finally:
-        s.close()
-print(json.dumps(out))
-`;
 
 const iptables = (...args: string[]) => execFileSync("iptables", ["-w", "10", ...args], { encoding: "utf8", timeout: 30_000 });
 const ourChains = () =>
@@ -57,7 +37,7 @@ function restartEngine(): void {
 describe("where a user server may connect", { skip: stackSkip }, () => {
   const hosts = new TestHosts();
   const user = uniqueName("egress");
-  const guard = () => names(prefix()).egressContainer;
+  const guard = () => names(prefix()).egressGuard;
   let server = { name: "", address: "", bridge: "", gateway: "" };
 
   async function startServer() {
@@ -73,7 +53,7 @@ describe("where a user server may connect", { skip: stackSkip }, () => {
       const host = target.split(":")[0]!;
       if (Object.values(testHosts).includes(host as never)) hosts.assertRoutedHere(host, server.address, server.bridge);
     }
-    return JSON.parse(await dockerExec(server.name, ["python3", "-c", probeCode, ...targets]));
+    return JSON.parse(await dockerExec(server.name, ["python3", "-c", probeCode(targets)]));
   }
 
   const mainGateway = async () => (await docker.getNetwork(prefix()).inspect()).IPAM?.Config?.[0]?.Gateway as string;

@@ -99,10 +99,15 @@ describe("spawner.egress", () => {
     );
   });
 
-  it("swarm mode asks for restrict: false, since the rules would not reach the other nodes", () => {
-    const swarm = { engine: { mode: "swarm" }, spawner: { workVolume: { enabled: false } } };
-    refused(swarm, "jupyterhub:spawner.egress.restrict", /other Swarm nodes/);
-    parseConfig({ ...swarm, spawner: { workVolume: { enabled: false }, egress: { restrict: false } } });
+  it("swarm mode keeps the servers off the managers, where the rules would hold the hub too", () => {
+    const swarm = (serverConstraints: string[]) => ({
+      engine: { mode: "swarm", serverConstraints },
+      spawner: { workVolume: { enabled: false } },
+    });
+    refused(swarm([]), "jupyterhub:engine.serverConstraints", /node\.role==worker/);
+    refused(swarm(["node.labels.memory==big"]), "jupyterhub:engine.serverConstraints", /hub's and the proxy's too/);
+    for (const keep of ["node.role==worker", "node.role != manager"]) parseConfig(swarm(["node.labels.memory==big", keep]));
+    parseConfig({ engine: { mode: "swarm" }, spawner: { workVolume: { enabled: false }, egress: { restrict: false } } });
   });
 });
 
@@ -122,7 +127,12 @@ describe("the egress guard", () => {
     assert.match(guard.entrypoints[2], /exec nsenter --target "\$engine" --mount/);
     assert.match(guard.healthcheck.tests.join(" "), /-C DOCKER-USER .*-C INPUT/);
     const c = parseConfig({ prefix: "eg", spawner: { egress: { allow: [{ to: "192.168.10.0/24", ports: [443] }] } } });
-    assert.deepEqual(guard.envs, egressGuardEnv(c.spawner.egress, "10.251.0.0/16", egressChains("eg")));
+    const env = egressGuardEnv(c.spawner.egress, "10.251.0.0/16", egressChains("eg"));
+    assert.deepEqual(
+      guard.envs,
+      Object.entries(env).map(([key, value]) => `${key}=${value}`),
+    );
+    assert.equal(env.EGRESS_INTERFACE, undefined, "the host's guard matches the pool");
     // the proxy's image, so that a hub upgrade (hub.baseImage) leaves the guard alone
     assert.equal(guard.image, `sha256:id-of-${c.proxy.image}`);
     assert.equal(guard.image, byType(types.container, "eg-proxy")[0]!.inputs.image);
@@ -132,5 +142,34 @@ describe("the egress guard", () => {
     await deploy("open", { prefix: "open", spawner: { egress: { restrict: false } } });
     assert.equal(byType(types.container, "open-egress").length, 0);
     assert.ok(recorded.some((r) => r.name === "open-hub"));
+  });
+
+  it("in swarm mode is a global service on the nodes that may run servers, in each node's network and filesystem", async () => {
+    const spawner = { workVolume: { enabled: false }, egress: { allow: [{ to: "192.168.10.0/24" }] } };
+    const images = [
+      { name: "isis", displayName: "ISIS", image: "registry.example.org/isis:9", constraints: ["node.labels.memory==big"] },
+      { name: "gispy", displayName: "GISPy", image: "registry.example.org/gispy:2" },
+    ];
+    await deploy("sw", { prefix: "sw", engine: { mode: "swarm", serverConstraints: ["node.role==worker"] }, spawner, images });
+    assert.equal(byType(types.container, "sw-egress").length, 0, "no guard container on the manager");
+    const [guard] = byType(types.service, "sw-egress");
+    assert.ok(guard, "the guard service");
+    const { name, mode, taskSpec } = guard.inputs;
+    const spec = taskSpec.containerSpec;
+    assert.equal(name, "sw-egress");
+    assert.deepEqual(mode, { global: true });
+    assert.deepEqual(taskSpec.placement.constraints, ["node.role==worker"]);
+    assert.deepEqual(taskSpec.networksAdvanceds, [{ name: "host-network-id" }]);
+    // the image every node that may run servers keeps: the first without constraints of its own
+    assert.equal(spec.image, "registry.example.org/gispy:2");
+    assert.deepEqual(spec.commands.slice(0, 4), ["chroot", "/host", "/bin/sh", "-c"]);
+    assert.deepEqual(spec.mounts, [{ type: "bind", source: "/", target: "/host", readOnly: true }]);
+    assert.deepEqual([spec.capDrops, spec.capAdds], [["ALL"], ["CAP_NET_ADMIN", "CAP_SYS_CHROOT"]]);
+    assert.equal(spec.user, "0");
+    assert.deepEqual(spec.healthcheck.tests.slice(0, 3), ["CMD", "chroot", "/host"]);
+    const c = parseConfig({ prefix: "sw", spawner });
+    assert.deepEqual(spec.env, { ...egressGuardEnv(c.spawner.egress, "10.251.0.0/16", egressChains("sw"), "docker_gwbridge") });
+    assert.equal(spec.env.EGRESS_INTERFACE, "docker_gwbridge");
+    assert.match(spec.env.EGRESS_RULES, /-d 192\.168\.10\.0\/24 -j RETURN/);
   });
 });

@@ -36,8 +36,8 @@ describe("logs", () => {
       prefix: "logs2",
       logs: { maxSize: "2m", maxFiles: 4 },
       hub: { database: { type: "postgres" } },
-      engine: { mode: "swarm" },
-      spawner: { workVolume: { source: { type: "driver", driver: "gmap-sharedfs" } }, egress: { restrict: false } },
+      engine: { mode: "swarm", serverConstraints: ["node.role==worker"] },
+      spawner: { workVolume: { source: { type: "driver", driver: "gmap-sharedfs" } } },
     });
     const containers = [...byType(types.container, "logs-"), ...byType(types.container, "logs2-")];
     const names = containers.map((c) => c.inputs.name).sort();
@@ -46,9 +46,13 @@ describe("logs", () => {
       assert.equal(c.inputs.logDriver, "json-file", c.inputs.name);
       assert.deepEqual(c.inputs.logOpts, { "max-size": "2m", "max-file": "4" }, c.inputs.name);
     }
-    const prePull = recorded.filter((r) => r.type === service && r.name.startsWith("logs2"));
-    assert.ok(prePull.length > 0, "swarm mode pre-pulls the images");
-    for (const s of prePull) {
+    const services = recorded.filter((r) => r.type === service && r.name.startsWith("logs2"));
+    assert.deepEqual(
+      services.map((s) => s.inputs.name),
+      ["logs2-pull-minimal", "logs2-egress"],
+      "swarm mode pre-pulls the images and guards the nodes' egress",
+    );
+    for (const s of services) {
       assert.deepEqual(s.inputs.taskSpec.logDriver, { name: "json-file", options: { "max-size": "2m", "max-file": "4" } });
     }
   });

@@ -81,6 +81,8 @@ export function installMocks(project = "jupyterhub", stack = "unit"): void {
         return { id: `${args.name}-id`, state: outputsFor(args.type, args.name, args.inputs) };
       },
       call(args) {
+        // the Docker engine's networks by name (the swarm egress guards join `host`)
+        if (args.token === "docker:index/getNetwork:getNetwork") return { id: `${args.inputs.name}-network-id`, name: args.inputs.name };
         throw new Error(`unexpected invoke ${args.token}`);
       },
     },
@@ -116,6 +118,7 @@ export const types = {
   image: "docker:index/image:Image",
   remoteImage: "docker:index/remoteImage:RemoteImage",
   container: "docker:index/container:Container",
+  service: "docker:index/service:Service",
   password: "random:index/randomPassword:RandomPassword",
   bytes: "random:index/randomBytes:RandomBytes",
   randomId: "random:index/randomId:RandomId",

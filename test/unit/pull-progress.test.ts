@@ -1,9 +1,9 @@
-/** Long pulls made visible (components/pull-progress.ts), the swarm pre-pulls waited for (components/prepull-wait.ts) and the engine the program pulls on (components/docker-engine.ts). */
+/** Long pulls made visible (components/pull-progress.ts), the swarm pre-pulls waited for (components/node-tasks-wait.ts) and the engine the program pulls on (components/docker-engine.ts). */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { engineClient } from "../../components/docker-engine";
 import { bytes, PullTally } from "../../components/pull-progress";
-import { prePullState } from "../../components/prepull-wait";
+import { prePullState } from "../../components/node-tasks-wait";
 
 describe("pull progress", () => {
   it("writes sizes as people read them", () => {

@@ -118,7 +118,7 @@ describe("engine.mode swarm", () => {
     assert.deepEqual(spawnerDriverOptions(c), {});
   });
 
-  it("the program declares an attachable overlay network and one global pre-pull service per image", () => {
+  it("the program declares an attachable overlay network, one global pre-pull service per image and the egress guards", () => {
     const { resources } = runProgram("e2e-swarm");
     const network = resources.find((r) => r.type === "docker:index/network:Network" && r.inputs.name === "gmap-swarm")!;
     // a volume plugin's volume keeps its name (its data may live under it): no version of its options
@@ -134,6 +134,8 @@ describe("engine.mode swarm", () => {
         .map((s) => [s.inputs.name, s.inputs.mode, s.inputs.taskSpec.containerSpec.image, s.inputs.taskSpec.placement.constraints])
         .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
       [
+        // the egress guard on every node that may run servers, in the image they all keep
+        ["gmap-swarm-egress", { global: true }, "10.216.0.2:5000/gmap/notebook-minimal:5.5.1", ["node.role==worker"]],
         [
           "gmap-swarm-pull-gispy",
           { global: true },

@@ -1,7 +1,8 @@
 /**
  * spawner.egress: where user servers may open connections. By default the public internet, DNS, the
  * hub and the proxy, nothing else: no private or link-local range, no address of the Docker host.
- * The egress guard (components/egress-guard.ts) enforces it in the Docker host's firewall.
+ * The egress guard enforces it in the Docker host's firewall (components/egress-guard.ts), in swarm
+ * mode in the firewall of each node that may run servers (components/egress-guard-service.ts).
  */
 import { z } from "zod";
 import type { Issue } from "../rules";
@@ -41,7 +42,7 @@ export const egressFields = z
       .boolean()
       .default(true)
       .describe(
-        `Refuse user servers' connections to ${blockedRanges.join(", ")} and to every address of the Docker host, except what allow opens (and DNS with dns). Off: servers reach whatever the Docker host reaches (only for a hub whose users are all trusted with the site's network).`,
+        `Refuse user servers' connections to ${blockedRanges.join(", ")} and to every address of the Docker host (in swarm mode: of their node), except what allow opens (and DNS with dns). In swarm mode it needs engine.serverConstraints that keep servers off the managers (node.role==worker). Off: servers reach whatever the Docker host reaches (only for a hub whose users are all trusted with the site's network).`,
       ),
     dns: z
       .boolean()
@@ -76,19 +77,28 @@ export const egressFields = z
     "Where user servers may open connections (docs/security.md, Egress): by default the public internet, DNS, the hub and the proxy, and nothing else.",
   );
 
-/** Egress rules are the Docker host's firewall: they hold for the host's own bridge networks only. */
+/** True for a placement constraint that keeps servers off the managers (node.role==worker, node.role!=manager). */
+export function keepsOffManagers(constraint: string): boolean {
+  return /^node\.role\s*(==\s*worker|!=\s*manager)$/.test(constraint);
+}
+
+/**
+ * In swarm mode the rules are kept on each node that may run servers and match every container's way
+ * out there (docker_gwbridge), which on a manager is the hub's and the proxy's too: the servers must
+ * stay off the managers.
+ */
 export function egressChecks(
   cfg: {
-    readonly engine: { readonly mode: string };
+    readonly engine: { readonly mode: string; readonly serverConstraints: readonly string[] };
     readonly spawner: { readonly egress: z.output<typeof egressFields> };
   },
   issue: Issue,
 ): void {
   const { restrict, allow } = cfg.spawner.egress;
-  if (restrict && cfg.engine.mode === "swarm")
+  if (restrict && cfg.engine.mode === "swarm" && !cfg.engine.serverConstraints.some(keepsOffManagers))
     issue(
-      ["spawner", "egress", "restrict"],
-      "egress rules are kept in the Docker host's firewall and do not reach servers on other Swarm nodes: set spawner.egress.restrict: false and restrict the nodes' egress in the site's firewall (docs/swarm.md)",
+      ["engine", "serverConstraints"],
+      "with spawner.egress.restrict in swarm mode the egress rules hold every container on the nodes that run servers, and on a manager the hub's and the proxy's too: keep the servers on the workers with node.role==worker (or set spawner.egress.restrict: false and restrict the nodes' egress in the site's firewall; docs/swarm.md)",
     );
   if (!restrict && allow.length > 0)
     issue(["spawner", "egress", "allow"], "the allow-list opens blocked ranges: it needs spawner.egress.restrict: true");

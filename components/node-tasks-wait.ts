@@ -1,15 +1,16 @@
 /**
- * The swarm pre-pulls waited for: `pulumi up` goes on (the hub depends on it) once every pre-pull
- * service runs the image it names now on each node it is placed on, reporting each node's state
- * every few seconds on the pre-pull component.
+ * Swarm global services waited for, node by node: `pulumi up` goes on once each one runs, on every
+ * node it is placed on, a task of what its spec names now (a pre-pull: the image is then on that
+ * node; an egress guard: that node's rules are in place), reporting each node's state every few
+ * seconds on the component that waits.
  */
 import type Docker from "dockerode";
 import { progressEverySeconds, type Report } from "./pull-progress";
 
-/** How long `pulumi up` waits for the Swarm nodes' pre-pulls (a notebook image of several GB on each node). */
-export const prePullTimeoutMinutes = 60;
+/** How long `pulumi up` waits for the Swarm nodes' tasks (a pre-pull: a notebook image of several GB on each node). */
+export const nodeTasksTimeoutMinutes = 60;
 
-/** A task of a pre-pull service, as the manager lists it. */
+/** A task of a global service, as the manager lists it. */
 interface Task {
   readonly NodeID?: string;
   readonly CreatedAt?: string;
@@ -18,12 +19,12 @@ interface Task {
   readonly Status?: { readonly State?: string; readonly Err?: string };
 }
 
-/** Failures in a row of one node's pre-pull after which `pulumi up` stops (Swarm retries meanwhile). */
+/** Failures in a row of one node's task after which `pulumi up` stops (Swarm retries meanwhile). */
 export const prePullFailuresInARow = 3;
-/** Seconds after which a pre-pull that no node takes (no node fits, or only paused ones) is reported and left. */
+/** Seconds after which a service that no node takes (no node fits, or only paused ones) is reported and left. */
 export const unplacedGraceSeconds = 30;
 
-/** Where one pre-pull service stands: its nodes done, pending, failed, or none that takes it. */
+/** Where one global service stands: its nodes done, pending, failed, or none that takes it. */
 export interface PrePullState {
   /** One line per node, e.g. "gispy on w2: pulling". */
   readonly nodes: readonly string[];
@@ -43,7 +44,13 @@ const newestFirst = (a: Task, b: Task) => Date.parse(b.CreatedAt ?? "") - Date.p
  * password and runs now is done). Tasks no node takes (pending, without a node or on a paused one)
  * are `unplaced`.
  */
-export function prePullState(image: string, wanted: string, tasks: readonly Task[], hostname: (id: string) => string): PrePullState {
+export function prePullState(
+  image: string,
+  wanted: string,
+  tasks: readonly Task[],
+  hostname: (id: string) => string,
+  failing = "cannot pull",
+): PrePullState {
   const byNode = new Map<string, Task[]>();
   for (const t of tasks) if (t.NodeID) byNode.set(t.NodeID, [...(byNode.get(t.NodeID) ?? []), t]);
   const nodes: string[] = [];
@@ -73,7 +80,7 @@ export function prePullState(image: string, wanted: string, tasks: readonly Task
     }
     const inARow = current.findIndex((t) => !/^(rejected|failed)$/.test(t.Status?.State ?? ""));
     const failures = inARow < 0 ? current.length : inARow;
-    if (failures >= prePullFailuresInARow) failed ??= `node ${hostname(node)} cannot pull ${image}: ${newest.Status?.Err ?? state}`;
+    if (failures >= prePullFailuresInARow) failed ??= `node ${hostname(node)} ${failing} ${image}: ${newest.Status?.Err ?? state}`;
     if (newest.DesiredState !== "running" && !/^(rejected|failed)$/.test(state)) continue;
     pending++;
     nodes.push(`${image} on ${hostname(node)}: ${state === "preparing" ? "pulling" : state}`);
@@ -83,20 +90,48 @@ export function prePullState(image: string, wanted: string, tasks: readonly Task
   return { nodes, pending, ...(unplaced ? { unplaced } : {}), ...(failed ? { failed } : {}) };
 }
 
+/** What a wait is about, in its reports and errors. */
+export interface NodeTasksWording {
+  /** A node whose task failed in a row, before the service's key: "cannot pull" (a pre-pull). */
+  readonly failing: string;
+  /** The progress report's start: "pre-pulling on the nodes". */
+  readonly progress: string;
+  /** The report of the end: every node runs its tasks (`tasks` in all) after `seconds`. */
+  readonly done: (tasks: number, seconds: number) => string;
+  /** The report of a service (by its key) that no node takes yet, and why. */
+  readonly unplaced: (key: string, reason: string) => string;
+  /** What timed out: "the nodes' pre-pulls". */
+  readonly whole: string;
+}
+
+/** The pre-pulls' wording: a service per image, keyed by the image's short name. */
+export const prePullWording: NodeTasksWording = {
+  failing: "cannot pull",
+  progress: "pre-pulling on the nodes",
+  done: (tasks, seconds) => `images on every node that may run them (${tasks} pre-pull tasks running) after ${seconds} s`,
+  unplaced: (image, reason) => `no node takes the pre-pull of ${image} yet (${reason}): its servers wait for one`,
+  whole: "the nodes' pre-pulls",
+};
+
 /**
- * Swarm mode: waits until every pre-pull service runs the image it names on each node it is placed
- * on (the image is then on that node), reporting each node's state every `progressEverySeconds`.
- * Throws with the node's reason when a node failed `prePullFailuresInARow` times in a row (a wrong
- * password, an image the registry does not have); a service no node takes after
+ * Swarm mode: waits until every service (keyed) runs a task of what its spec names now (its image)
+ * on each node it is placed on, reporting each node's state every `progressEverySeconds`. Throws with
+ * the node's reason when a node failed `prePullFailuresInARow` times in a row (for a pre-pull: a
+ * wrong password, an image the registry does not have); a service no node takes after
  * `unplacedGraceSeconds` (no node fits its constraints yet) is reported and not waited for.
  */
-export async function waitForPrePull(docker: Docker, services: Readonly<Record<string, string>>, report: Report): Promise<void> {
+export async function waitForNodeTasks(
+  docker: Docker,
+  services: Readonly<Record<string, string>>,
+  report: Report,
+  wording: NodeTasksWording,
+): Promise<void> {
   const started = Date.now();
   const hostnames = new Map<string, string>();
   let lastReport = 0;
   for (;;) {
     const states: [string, PrePullState][] = [];
-    for (const [image, service] of Object.entries(services)) {
+    for (const [key, service] of Object.entries(services)) {
       const spec = (await docker.getService(service).inspect()) as { Spec?: { TaskTemplate?: { ContainerSpec?: { Image?: string } } } };
       const tasks = (await docker.listTasks({ filters: { service: [service] } })) as Task[];
       for (const id of new Set(tasks.map((t) => t.NodeID).filter((n): n is string => !!n))) {
@@ -105,26 +140,26 @@ export async function waitForPrePull(docker: Docker, services: Readonly<Record<s
           hostnames.set(id, node.Description?.Hostname ?? id);
         }
       }
-      const state = prePullState(image, spec.Spec?.TaskTemplate?.ContainerSpec?.Image ?? "", tasks, (id) => hostnames.get(id) ?? id);
+      const wanted = spec.Spec?.TaskTemplate?.ContainerSpec?.Image ?? "";
+      const state = prePullState(key, wanted, tasks, (id) => hostnames.get(id) ?? id, wording.failing);
       if (state.failed) throw new Error(`${state.failed} (service ${service})`);
-      states.push([image, state]);
+      states.push([key, state]);
     }
     const seconds = Math.round((Date.now() - started) / 1000);
     const unplaced = states.filter(([, s]) => s.unplaced !== undefined);
     const pending = states.reduce((n, [, s]) => n + s.pending, 0) + (seconds < unplacedGraceSeconds ? unplaced.length : 0);
     const lines = states.flatMap(([, s]) => s.nodes);
     if (pending === 0) {
-      for (const [image, s] of unplaced)
-        report(`no node takes the pre-pull of ${image} yet (${s.unplaced}): its servers wait for one`, false);
-      report(`images on every node that may run them (${lines.length} pre-pull tasks running) after ${seconds} s`, false);
+      for (const [key, s] of unplaced) report(wording.unplaced(key, s.unplaced ?? ""), false);
+      report(wording.done(lines.length, seconds), false);
       return;
     }
-    if (seconds > prePullTimeoutMinutes * 60) {
-      throw new Error(`the nodes' pre-pulls did not finish in ${prePullTimeoutMinutes} minutes: ${lines.join("; ")}`);
+    if (seconds > nodeTasksTimeoutMinutes * 60) {
+      throw new Error(`${wording.whole} did not finish in ${nodeTasksTimeoutMinutes} minutes: ${lines.join("; ")}`);
     }
     if (Date.now() - lastReport >= progressEverySeconds * 1000) {
       lastReport = Date.now();
-      report(`pre-pulling on the nodes (${seconds} s): ${lines.join("; ")}`, true);
+      report(`${wording.progress} (${seconds} s): ${lines.join("; ")}`, true);
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
