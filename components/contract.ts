@@ -202,6 +202,11 @@ export const hubSettingsSchema = z.strictObject({
       .strictObject({
         constraints: z.array(name).describe("Placement constraints of every user server."),
         imageConstraints: z.record(z.string(), z.array(name)).describe("Extra placement constraints per image short name."),
+        egressGuard: name
+          .optional()
+          .describe(
+            "With spawner.egress.restrict: the global service whose task on a node keeps that node's egress rules; a server whose node runs none fails to start.",
+          ),
       })
       .optional()
       .describe("Present in swarm mode only: user servers run as Swarm services."),

@@ -18,8 +18,9 @@ export interface EgressGuardServiceArgs {
   /** Service name. */
   readonly serviceName: string;
   /**
-   * An image every node that may run servers has or pulls (the default notebook image, which the
-   * pre-pulls keep there), with `chroot`: the guard's other programs are the node's own.
+   * The image of the guards, which every node that may run servers pulls: the proxy's (Alpine's
+   * BusyBox has `chroot`; the guard's other programs are the node's own), pinned with the stack,
+   * not an image users' servers run.
    */
   readonly image: string;
   /** The credentials of its registry (configured in `registries`), when it is private. */

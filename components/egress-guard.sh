@@ -12,19 +12,17 @@
 set -eu
 : "${EGRESS_POOL:?}" "${EGRESS_RULES:?}" "${EGRESS_FORWARD:?}" "${EGRESS_INPUT:?}" "${EGRESS_DENY:?}"
 interval="${EGRESS_CHECK_SECONDS:-5}"
+# the servers' packets: by source address, or by the interface they come in through
 if [ -n "${EGRESS_INTERFACE:-}" ]; then
-  set -- -i "$EGRESS_INTERFACE"
-  servers="the servers' packets in through $EGRESS_INTERFACE"
+  from=-i from_value="$EGRESS_INTERFACE" servers="the servers' packets in through $EGRESS_INTERFACE"
 else
-  set -- -s "$EGRESS_POOL"
-  servers="$EGRESS_POOL"
+  from=-s from_value="$EGRESS_POOL" servers="$EGRESS_POOL"
 fi
 
 ipt() { iptables -w 10 "$@"; }
 
-# the jumps to the chains, for the servers' packets (the positional parameters)
 in_place() {
-  ipt -C DOCKER-USER "$@" -j "$EGRESS_FORWARD" 2>/dev/null && ipt -C INPUT "$@" -j "$EGRESS_INPUT" 2>/dev/null
+  ipt -C DOCKER-USER "$from" "$from_value" -j "$EGRESS_FORWARD" 2>/dev/null && ipt -C INPUT "$from" "$from_value" -j "$EGRESS_INPUT" 2>/dev/null
 }
 
 install() {
@@ -33,26 +31,26 @@ install() {
     return 1
   fi
   printf '%s' "$EGRESS_RULES" | iptables-restore -w 10 --noflush
-  ipt -C DOCKER-USER "$@" -j "$EGRESS_FORWARD" 2>/dev/null || ipt -I DOCKER-USER 1 "$@" -j "$EGRESS_FORWARD"
-  ipt -C INPUT "$@" -j "$EGRESS_INPUT" 2>/dev/null || ipt -I INPUT 1 "$@" -j "$EGRESS_INPUT"
+  ipt -C DOCKER-USER "$from" "$from_value" -j "$EGRESS_FORWARD" 2>/dev/null || ipt -I DOCKER-USER 1 "$from" "$from_value" -j "$EGRESS_FORWARD"
+  ipt -C INPUT "$from" "$from_value" -j "$EGRESS_INPUT" 2>/dev/null || ipt -I INPUT 1 "$from" "$from_value" -j "$EGRESS_INPUT"
   echo "egress guard: rules in place for $servers ($EGRESS_FORWARD, $EGRESS_INPUT)"
 }
 
 remove() {
-  for _ in 1 2 3 4 5 6 7 8; do ipt -D DOCKER-USER "$@" -j "$EGRESS_FORWARD" 2>/dev/null || break; done
-  for _ in 1 2 3 4 5 6 7 8; do ipt -D INPUT "$@" -j "$EGRESS_INPUT" 2>/dev/null || break; done
+  for _ in 1 2 3 4 5 6 7 8; do ipt -D DOCKER-USER "$from" "$from_value" -j "$EGRESS_FORWARD" 2>/dev/null || break; done
+  for _ in 1 2 3 4 5 6 7 8; do ipt -D INPUT "$from" "$from_value" -j "$EGRESS_INPUT" 2>/dev/null || break; done
   for chain in "$EGRESS_FORWARD" "$EGRESS_INPUT" "$EGRESS_DENY"; do ipt -F "$chain" 2>/dev/null || true; done
   for chain in "$EGRESS_FORWARD" "$EGRESS_INPUT" "$EGRESS_DENY"; do ipt -X "$chain" 2>/dev/null || true; done
   echo "egress guard: rules removed"
 }
 
-trap 'remove "$@"; exit 0' TERM INT
-install "$@"
+trap 'remove; exit 0' TERM INT
+install
 while :; do
   sleep "$interval" &
   wait $! || true
-  if ! in_place "$@"; then
+  if ! in_place; then
     echo "egress guard: rules missing, installing them again" >&2
-    install "$@" || true
+    install || true
   fi
 done

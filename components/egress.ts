@@ -63,10 +63,10 @@ const onTheHost = ["/bin/sh", "-c", program("egress-enter.sh"), "egress-enter"];
 
 /**
  * What the guard needs: entering the engine's mount namespace (SYS_ADMIN, SYS_CHROOT; SYS_PTRACE to
- * open it) and the firewall (NET_ADMIN). Spelled as Docker reports them (`CAP_...`), so that
+ * open it) and the firewall (NET_ADMIN; NET_RAW for the legacy iptables' raw socket). Spelled as Docker reports them (`CAP_...`), so that
  * `pulumi refresh` reads back what was declared.
  */
-export const egressGuardCapabilities = ["CAP_NET_ADMIN", "CAP_SYS_ADMIN", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE"] as const;
+export const egressGuardCapabilities = ["CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SYS_ADMIN", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE"] as const;
 
 /** The guard container's entry point: its script in the host's shell. */
 export function egressGuardEntrypoint(): string[] {
@@ -85,10 +85,10 @@ export function nodeEgressGuardCommand(): string[] {
 }
 
 /**
- * What a Swarm node's guard needs: the firewall (NET_ADMIN) and `chroot` into the node's
- * filesystem (SYS_CHROOT).
+ * What a Swarm node's guard needs: the firewall (NET_ADMIN; NET_RAW for the legacy iptables' raw
+ * socket) and `chroot` into the node's filesystem (SYS_CHROOT).
  */
-export const nodeEgressGuardCapabilities = ["CAP_NET_ADMIN", "CAP_SYS_CHROOT"] as const;
+export const nodeEgressGuardCapabilities = ["CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SYS_CHROOT"] as const;
 
 /**
  * The interface through which a Swarm node's containers reach anything beyond their overlay

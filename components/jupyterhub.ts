@@ -211,9 +211,8 @@ export class JupyterHub extends pulumi.ComponentResource {
     ];
 
     // spawner.egress: the rules are in the firewall (the host's, in swarm mode every node's that may
-    // run servers) before the hub can start a server; a node's guard runs in a notebook image that
-    // every node that may run servers keeps (pre-pulled)
-    const guardImage = (config.images.find((i) => !i.constraints?.length) ?? config.images[0]!).image;
+    // run servers) before the hub can start a server; the guards run in the proxy's image (an image
+    // of the stack's own, pinned, not one the users' servers run)
     const egressRules = {
       egress: config.spawner.egress,
       pool: config.spawner.networkPool,
@@ -228,8 +227,8 @@ export class JupyterHub extends pulumi.ComponentResource {
             `${name}-egress`,
             {
               serviceName: n.egressGuard,
-              image: guardImage,
-              credentials: credentialsFor(guardImage, credentials),
+              image: config.proxy.image,
+              credentials: credentialsFor(config.proxy.image, credentials),
               constraints: config.engine.serverConstraints,
               hostNetworkId: docker.getNetworkOutput({ name: "host" }, { parent: this }).id,
               engine: args.engine,

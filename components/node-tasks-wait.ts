@@ -15,8 +15,22 @@ interface Task {
   readonly NodeID?: string;
   readonly CreatedAt?: string;
   readonly DesiredState?: string;
-  readonly Spec?: { readonly ContainerSpec?: { readonly Image?: string } };
+  readonly Spec?: { readonly ContainerSpec?: ContainerSpec };
   readonly Status?: { readonly State?: string; readonly Err?: string };
+}
+
+/** What a task runs (its image, command, environment...), as Swarm copies it from the service. */
+type ContainerSpec = Readonly<Record<string, unknown>>;
+
+/** JSON with the keys of every object sorted: equal for equal specs, whatever order they come in. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object")
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(value) ?? "null";
 }
 
 /** Failures in a row of one node's task after which `pulumi up` stops (Swarm retries meanwhile). */
@@ -38,15 +52,16 @@ export interface PrePullState {
 const newestFirst = (a: Task, b: Task) => Date.parse(b.CreatedAt ?? "") - Date.parse(a.CreatedAt ?? "");
 
 /**
- * Where a pre-pull service stands, from its tasks (pure): per node, the newest task of the image the
- * service names now: running is done; a node still running an older image is pending (an update
- * rolls out one node at a time); failures count only in a row (a node that failed once under an old
- * password and runs now is done). Tasks no node takes (pending, without a node or on a paused one)
- * are `unplaced`.
+ * Where a global service stands, from its tasks (pure): per node, the newest task of what the
+ * service's spec names now (`wanted`, its ContainerSpec: for a pre-pull the image, for a guard its
+ * rules too): running is done; a node still running an older version is pending (an update rolls out
+ * one node at a time); failures count only in a row (a node that failed once under an old password
+ * and runs now is done). Tasks no node takes (pending, without a node or on a paused one) are
+ * `unplaced`.
  */
 export function prePullState(
   image: string,
-  wanted: string,
+  wanted: ContainerSpec,
   tasks: readonly Task[],
   hostname: (id: string) => string,
   failing = "cannot pull",
@@ -58,13 +73,14 @@ export function prePullState(
   let pending = 0;
   let failed: string | undefined;
   for (const [node, all] of byNode) {
-    const current = all.filter((t) => t.Spec?.ContainerSpec?.Image === wanted).sort(newestFirst);
-    const old = all.some((t) => t.DesiredState === "running" && t.Spec?.ContainerSpec?.Image !== wanted);
+    const now = canonical(wanted);
+    const current = all.filter((t) => canonical(t.Spec?.ContainerSpec ?? {}) === now).sort(newestFirst);
+    const old = all.some((t) => t.DesiredState === "running" && canonical(t.Spec?.ContainerSpec ?? {}) !== now);
     const newest = current[0];
     if (!newest) {
       if (old) {
         pending++;
-        nodes.push(`${image} on ${hostname(node)}: an older image, updating`);
+        nodes.push(`${image} on ${hostname(node)}: an older version, updating`);
       }
       continue;
     }
@@ -132,7 +148,7 @@ export async function waitForNodeTasks(
   for (;;) {
     const states: [string, PrePullState][] = [];
     for (const [key, service] of Object.entries(services)) {
-      const spec = (await docker.getService(service).inspect()) as { Spec?: { TaskTemplate?: { ContainerSpec?: { Image?: string } } } };
+      const spec = (await docker.getService(service).inspect()) as { Spec?: { TaskTemplate?: { ContainerSpec?: ContainerSpec } } };
       const tasks = (await docker.listTasks({ filters: { service: [service] } })) as Task[];
       for (const id of new Set(tasks.map((t) => t.NodeID).filter((n): n is string => !!n))) {
         if (!hostnames.has(id)) {
@@ -140,7 +156,7 @@ export async function waitForNodeTasks(
           hostnames.set(id, node.Description?.Hostname ?? id);
         }
       }
-      const wanted = spec.Spec?.TaskTemplate?.ContainerSpec?.Image ?? "";
+      const wanted = spec.Spec?.TaskTemplate?.ContainerSpec ?? {};
       const state = prePullState(key, wanted, tasks, (id) => hostnames.get(id) ?? id, wording.failing);
       if (state.failed) throw new Error(`${state.failed} (service ${service})`);
       states.push([key, state]);

@@ -216,11 +216,12 @@ export function sizeSettings(
 }
 
 /** Where user servers may run (engine.mode swarm), or undefined in host mode. */
-export function swarmSettings(config: Pick<PublicConfig, "engine" | "images">): HubSettings["spawner"]["swarm"] {
+export function swarmSettings(config: Pick<PublicConfig, "engine" | "images" | "prefix" | "spawner">): HubSettings["spawner"]["swarm"] {
   if (config.engine.mode !== "swarm") return undefined;
   return {
     constraints: config.engine.serverConstraints,
     imageConstraints: Object.fromEntries(config.images.flatMap((i) => (i.constraints ? [[i.name, i.constraints]] : []))),
+    ...(config.spawner.egress.restrict ? { egressGuard: names(config.prefix).egressGuard } : {}),
   };
 }
 

@@ -17,20 +17,6 @@ import { escapeUserName } from "../../components/identity";
 
 const api = new HubApi();
 
-/** The spawn failure of a user's server, from the start request or from the progress API. */
-async function spawnFailure(name: string): Promise<string> {
-  const res = await api.request(`/hub/api/users/${encodeURIComponent(name)}/server`, { method: "POST", body: "{}" });
-  const text = await res.text();
-  if (res.status >= 500) return JSON.parse(text).message;
-  assert.equal(res.status, 202, text);
-  await waitFor(`${name}'s spawn to end`, async () => ((await api.user(name)).servers?.[""] ? undefined : true), 60_000, 500);
-  const progress = await (await api.request(`/hub/api/users/${encodeURIComponent(name)}/server/progress`)).text();
-  const events = [...progress.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!));
-  const failed = events.find((e) => e.failed);
-  assert.ok(failed, `a failed progress event: ${progress}`);
-  return failed.message;
-}
-
 /** Runs `sh -c script` as root in a throwaway container with the host's /tmp at /host-tmp; returns its output. */
 async function onHost(script: string): Promise<string> {
   const container = await docker.createContainer({
@@ -57,7 +43,7 @@ describe("a failing start hook", () => {
     const name = uniqueName("hookfail");
     await api.createUser(name);
     const started = Date.now();
-    const message = await spawnFailure(name);
+    const message = await api.spawnFailure(name);
     assert.ok(Date.now() - started < 30_000, `failed after ${Date.now() - started} ms, not after the 120 s http timeout`);
     assert.match(message, /The start hook failed\. Its last output:/);
     assert.match(message, /hook line 13\n/);
@@ -71,13 +57,13 @@ describe("a failing start hook", () => {
   it("leaves no container behind, and a new attempt fails the same way", { skip: stackSkip }, async () => {
     const name = uniqueName("hookfail");
     await api.createUser(name);
-    await spawnFailure(name);
+    await api.spawnFailure(name);
     await waitFor(
       `${name}'s container to be removed`,
       async () => ((await userContainer(escapeUserName(name))) ? undefined : true),
       30_000,
     );
-    assert.match(await spawnFailure(name), /exit status 7/);
+    assert.match(await api.spawnFailure(name), /exit status 7/);
   });
 });
 

@@ -17,7 +17,8 @@
  * - the egress guards run on both workers and not on the manager; from a server, a public host and
  *   DNS answer while a LAN host, the metadata address and the node's own address are refused (test
  *   hosts in a namespace on the cluster's switch, routes checked before sending); with the guards
- *   moved off every node the same targets answer, and they are refused again once the guards are back;
+ *   moved off every node the same targets answer and a new server fails to start (its node runs no
+ *   guard), and the targets are refused again once the guards are back;
  * - each user finds their files after the server is stopped and started on another node; the
  *   read-only archive is readable and not writable;
  * - a node drained by the operator moves no data: its servers stop (Swarm shuts their tasks
@@ -61,7 +62,9 @@ const IMAGES = { minimal: "localhost/notebook-minimal:5.5.1", gispy: "localhost/
 const registryRef = (image: keyof typeof IMAGES) => `${REGISTRY}/gmap/notebook-${image}:5.5.1`;
 /** The registry password that Pulumi.e2e-swarm.yaml holds, encrypted (a test fixture). */
 const REGISTRY_PASSWORD = "gmap-swarm-registry-e2e";
-const MANAGER_ONLY = ["localhost/jupyterhub:5.5.1", "localhost/configurable-http-proxy:5.1.0"];
+const MANAGER_ONLY = ["localhost/jupyterhub:5.5.1"];
+/** The proxy's image, which the egress guards run in on the workers too (a node pulls it from its registry; here it is loaded). */
+const EVERY_NODE = ["localhost/configurable-http-proxy:5.1.0"];
 /** spawner.pidsLimit as shipped (Pulumi.e2e-swarm.yaml leaves it). */
 const PIDS_LIMIT = 1024;
 const USERS = Array.from({ length: 10 }, (_, i) => `swarmuser${i}`);
@@ -104,6 +107,7 @@ describe("swarm mode on a three-node cluster", { skip, timeout: 40 * 60_000 }, (
     assert.equal(process.getuid?.(), 0, "the swarm tests create network namespaces and Docker engines: run them as root");
     await cluster(["up"]);
     await cluster(["load", "--manager", ...MANAGER_ONLY]);
+    await cluster(["load", ...EVERY_NODE]);
     await startRegistry(REGISTRY_PASSWORD);
     await registrySh(["swarm-routes"]);
     for (const image of ["minimal", "gispy"] as const) await push(IMAGES[image], registryRef(image).slice(REGISTRY.length + 1));
@@ -160,8 +164,9 @@ describe("swarm mode on a three-node cluster", { skip, timeout: 40 * 60_000 }, (
         : undefined,
     );
     for (const image of await engines.w2.listImages()) {
-      for (const ref of [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].filter((r) => r.includes("/gmap/notebook-gispy"))) {
-        await engines.w2.getImage(ref).remove({ force: true });
+      if ([...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].some((r) => r.includes("/gmap/notebook-gispy"))) {
+        // by id: every tag and digest of the image at once
+        await engines.w2.getImage(image.Id).remove({ force: true });
       }
     }
     const gispyOnW2 = async () =>
@@ -261,6 +266,9 @@ describe("swarm mode on a three-node cluster", { skip, timeout: 40 * 60_000 }, (
       await guard.update({ version: version.Index, ...nowhere });
       await waitFor("the guards to stop", async () => ((await guards()).length === 0 ? true : undefined), 60_000);
       assert.equal(verdicts(await probe(blocked)), "open,open,open");
+      // and meanwhile no new server starts: its node runs no guard
+      await api.createUser("swarmnoguard");
+      assert.match(await api.spawnFailure("swarmnoguard"), /no egress guard running \(gmap-swarm-egress\)/);
       await guard.update({ version: (await guard.inspect()).Version.Index, ...spec });
       await waitFor("the guards to be in place again", async () => ((await guards()).length === 2 ? true : undefined), 90_000);
       assert.equal(verdicts(await probe(blocked)), "refused,refused,refused");
@@ -325,7 +333,7 @@ describe("swarm mode on a three-node cluster", { skip, timeout: 40 * 60_000 }, (
     assert.ok(victims.length > 0, "no server on w1 to drain");
     const homes = fs
       .readdirSync(SHARE)
-      .filter((d) => d.startsWith(`${PREFIX}-user-`))
+      .filter((d) => d.startsWith(`${PREFIX}-user-`) && d !== `${PREFIX}-user-swarmlate`)
       .sort();
     await setAvailability(drained, "drain");
     try {

@@ -66,6 +66,19 @@ export class HubApi {
     );
   }
 
+  /** Starts the default server expecting it to fail: the failure's message, from the start request or from the progress API. */
+  async spawnFailure(name: string): Promise<string> {
+    const res = await this.request(`/hub/api/users/${encodeURIComponent(name)}/server`, { method: "POST", body: "{}" });
+    const text = await res.text();
+    if (res.status >= 500) return JSON.parse(text).message;
+    if (res.status !== 202) throw new Error(`start ${name}: HTTP ${res.status}: ${text}`);
+    await waitFor(`${name}'s spawn to end`, async () => ((await this.user(name)).servers?.[""] ? undefined : true), 60_000, 500);
+    const progress = await (await this.request(`/hub/api/users/${encodeURIComponent(name)}/server/progress`)).text();
+    const failed = [...progress.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!)).find((e) => e.failed);
+    if (!failed) throw new Error(`no failed progress event for ${name}: ${progress}`);
+    return failed.message;
+  }
+
   /** Asks the hub to stop the default server and waits until it is gone (polling every `everyMs`). */
   async stopServer(name: string, timeoutMs = 120_000, everyMs = 1000): Promise<void> {
     const res = await this.request(`/hub/api/users/${encodeURIComponent(name)}/server`, { method: "DELETE" });

@@ -99,7 +99,7 @@ start_engine() {
     v1=$(awk "\$3 == \"cgroup\" { print \$2, \$4 }" /proc/1/mounts)
     if [ -n "$v1" ]; then
       mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
-      echo "$v1" | while read -r dir opts; do mkdir -p "$dir" && mount -t cgroup -o "$opts" cgroup "$dir"; done
+      echo "$v1" | while read -r dir opts; do mkdir -p "$dir" && mount -t cgroup -o "$opts" cgroup "$dir" || exit 1; done || exit 1
     else
       mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null || true
     fi

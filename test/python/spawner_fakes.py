@@ -1,6 +1,7 @@
 """Shared by the spawner tests: the test settings' names, and fake Docker engines (networks, a
 container's start, a Swarm) that record the spawner's calls."""
 
+import copy
 from types import SimpleNamespace
 
 # DockerSpawner's escaping of "Ada.Lovelace@x": [a-z0-9] kept, everything else "-" + hex, lower-cased
@@ -11,7 +12,9 @@ MINIMAL = "quay.io/jupyter/minimal-notebook:2025-03-14"
 ISIS = "gmap/jupyter-isis-asp:2025.1"
 NETWORK = f"gmap-dev-u-{ESCAPED}"
 SERVICE = f"gmap-dev-user-{ESCAPED}"
-SWARM = {"constraints": ["node.role==worker"], "imageConstraints": {"isis": ["node.labels.memory==big"]}}
+#: The egress guards' service (spawner.egress.restrict) and the node the fake's tasks run on.
+GUARD, NODE = "gmap-dev-egress", "node-1"
+SWARM = {"constraints": ["node.role==worker"], "imageConstraints": {"isis": ["node.labels.memory==big"]}, "egressGuard": GUARD}
 NFS = {"type": "nfs", "o": "addr=10.0.0.5,ro,nfsvers=4", "device": ":/export/isis"}
 
 
@@ -184,7 +187,7 @@ def the_per_user_bind(settings):
 def use_swarm(settings, secrets, per_user_bind):
     """Swarm mode: homes on a volume plugin without options, the shared ISIS data on NFS created by
     every node, no per-user host directory."""
-    settings["spawner"]["swarm"] = {k: (list(v) if isinstance(v, list) else dict(v)) for k, v in SWARM.items()}
+    settings["spawner"]["swarm"] = copy.deepcopy(SWARM)
     mounts = settings["spawner"]["mounts"]
     mounts.remove(per_user_bind)
     user, isis, _nfs = mounts
@@ -219,16 +222,18 @@ def task(state, desired="running", err=None, address="10.251.7.18/28", message=N
         {"Network": {"ID": "ingress", "Spec": {"Name": "ingress"}}, "Addresses": ["10.0.0.9/24"]},
         {"Network": {"ID": "net-0", "Spec": {"Name": NETWORK}}, "Addresses": [address]},
     ]
-    return {"ID": "task-1", "ServiceID": "svc-1", "DesiredState": desired, "Status": status, "NetworksAttachments": attachments}
+    return {"ID": "task-1", "ServiceID": "svc-1", "NodeID": NODE, "DesiredState": desired, "Status": status, "NetworksAttachments": attachments}
 
 
 class Swarm:
     """The Docker calls of GmapSwarmSpawner: the service, its task (``tasks``: the task at each look,
     the last one repeats), its log (``logs``: the log at each read, likewise), and SwarmNetworks.
-    A removed service's task stays ``lingers`` looks."""
+    A removed service's task stays ``lingers`` looks. ``guards``: the egress guards' tasks (by
+    default one running on the tasks' node)."""
 
-    def __init__(self, tasks, logs=("",), networks=None, lingers=0, unallocated=()):
+    def __init__(self, tasks, logs=("",), networks=None, lingers=0, unallocated=(), guards=None):
         self.tasks, self.logs, self.lingers = list(tasks), list(logs), lingers
+        self.guards = [{"NodeID": NODE, "DesiredState": "running", "Status": {"State": "running"}}] if guards is None else guards
         self.net = SwarmNetworks(networks, unallocated)
         self.service, self.calls, self.created = None, [], []
 
@@ -256,6 +261,8 @@ class Swarm:
                 assert filters["name"] == f"{SERVICE}."
                 self.lingers -= 1
                 return [task("running", desired="remove"), {"ID": "other", "ServiceID": "svc-other"}] if self.lingers >= 0 else []
+            if filters["service"] == GUARD:
+                return [g for g in self.guards if g["NodeID"] == filters["node"] and g["DesiredState"] == filters["desired-state"]]
             assert filters["service"] == SERVICE
             t = self.current() if self.service else None
             if t is None or (filters.get("desired-state") == "running" and t["DesiredState"] != "running"):

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 from gmap_hub.spawner.swarm import NO_NEW_PRIVILEGES_WRAPPER
-from spawner_fakes import ISIS, LABELS, MINIMAL, NETWORK, NETWORK_LABELS, NFS, SERVICE, Swarm, engine_spawner, task, the_per_user_bind, use_swarm
+from spawner_fakes import GUARD, ISIS, LABELS, MINIMAL, NETWORK, NETWORK_LABELS, NFS, NODE, SERVICE, Swarm, engine_spawner, task, the_per_user_bind, use_swarm
 from tornado import web
 
 
@@ -162,6 +162,22 @@ def test_a_task_that_fails_fails_the_spawn_with_swarms_reason_and_its_output(swa
     assert not spawner.asked, "never asked a server that did not run"
 
 
+def test_a_server_on_a_node_without_a_running_egress_guard_fails_to_start(swarm_spawner):
+    elsewhere = {"NodeID": "node-2", "DesiredState": "running", "Status": {"State": "running"}}
+    starting = {"NodeID": NODE, "DesiredState": "running", "Status": {"State": "starting"}}
+    for guards in ([], [elsewhere], [starting]):
+        engine = Swarm([task("running")], guards=guards)
+        with pytest.raises(web.HTTPError) as e:
+            start(swarm_spawner(engine))
+        assert e.value.jupyterhub_message.startswith(f"The server's node has no egress guard running ({GUARD})")
+
+
+def test_without_egress_rules_no_guard_is_asked_for(swarm_spawner, swarm_settings):
+    del swarm_settings[0]["spawner"]["swarm"]["egressGuard"]
+    engine = Swarm([task("running")], guards=[])
+    assert start(swarm_spawner(engine)) == ("10.251.7.18", 8888)
+
+
 def test_a_task_no_node_takes_fails_the_spawn_with_swarms_reason(swarm_spawner):
     why = "no suitable node (scheduling constraints not satisfied on 3 nodes)"
     engine = Swarm([task("pending"), task("pending", err=why)])
@@ -311,10 +327,10 @@ def test_log_lines_in_time_order():
 STATUS = ["python3", "-c", "print(open('/proc/self/status').read())"]
 
 
-def run_without_privilege_gain(path: str) -> subprocess.CompletedProcess:
+def run_without_privilege_gain(path: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["/bin/sh", "-c", NO_NEW_PRIVILEGES_WRAPPER, "gmap-no-new-privileges", *STATUS],
-        env={"PATH": path},
+        env={"PATH": path, **env},
         capture_output=True,
         text=True,
         timeout=30,
@@ -334,6 +350,20 @@ def test_the_wrapper_sets_no_new_privileges_with_python_alone(tmp_path):
     result = run_without_privilege_gain(str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "NoNewPrivs:\t1" in result.stdout
+
+
+def test_nothing_of_the_users_runs_before_no_new_privileges(tmp_path):
+    # a sitecustomize module where the user could put one (PYTHONPATH, like a .pth file in the
+    # home's site directory) records the no-new-privileges of every Python that loads it
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "python3").symlink_to(sys.executable)
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(
+        f"import re\nwith open({str(tmp_path / 'seen')!r}, 'a') as f:\n    f.write(re.search(r'NoNewPrivs:\\s*(\\d)', open('/proc/self/status').read())[1])\n"
+    )
+    result = run_without_privilege_gain(str(tmp_path / "bin"), PYTHONPATH=str(tmp_path / "site"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "seen").read_text() == "1", "only the server's command, with no-new-privileges, loaded it"
 
 
 def test_the_wrapper_refuses_to_start_without_either(tmp_path):

@@ -116,7 +116,10 @@ describe("the egress guard", () => {
     await deploy("eg", { prefix: "eg", spawner: { egress: { allow: [{ to: "192.168.10.0/24", ports: [443] }] } } });
     const guard = byType(types.container, "eg-egress")[0]!.inputs;
     assert.equal(guard.name, "eg-egress");
-    assert.deepEqual(guard.capabilities, { drops: ["ALL"], adds: ["CAP_NET_ADMIN", "CAP_SYS_ADMIN", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE"] });
+    assert.deepEqual(guard.capabilities, {
+      drops: ["ALL"],
+      adds: ["CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SYS_ADMIN", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE"],
+    });
     assert.equal(guard.privileged, undefined);
     assert.equal(guard.networkMode, "host");
     assert.equal(guard.pidMode, "host");
@@ -146,11 +149,7 @@ describe("the egress guard", () => {
 
   it("in swarm mode is a global service on the nodes that may run servers, in each node's network and filesystem", async () => {
     const spawner = { workVolume: { enabled: false }, egress: { allow: [{ to: "192.168.10.0/24" }] } };
-    const images = [
-      { name: "isis", displayName: "ISIS", image: "registry.example.org/isis:9", constraints: ["node.labels.memory==big"] },
-      { name: "gispy", displayName: "GISPy", image: "registry.example.org/gispy:2" },
-    ];
-    await deploy("sw", { prefix: "sw", engine: { mode: "swarm", serverConstraints: ["node.role==worker"] }, spawner, images });
+    await deploy("sw", { prefix: "sw", engine: { mode: "swarm", serverConstraints: ["node.role==worker"] }, spawner });
     assert.equal(byType(types.container, "sw-egress").length, 0, "no guard container on the manager");
     const [guard] = byType(types.service, "sw-egress");
     assert.ok(guard, "the guard service");
@@ -160,11 +159,11 @@ describe("the egress guard", () => {
     assert.deepEqual(mode, { global: true });
     assert.deepEqual(taskSpec.placement.constraints, ["node.role==worker"]);
     assert.deepEqual(taskSpec.networksAdvanceds, [{ name: "host-network-id" }]);
-    // the image every node that may run servers keeps: the first without constraints of its own
-    assert.equal(spec.image, "registry.example.org/gispy:2");
+    // the proxy's image: the stack's own, not one users' servers run
+    assert.equal(spec.image, parseConfig({}).proxy.image);
     assert.deepEqual(spec.commands.slice(0, 4), ["chroot", "/host", "/bin/sh", "-c"]);
     assert.deepEqual(spec.mounts, [{ type: "bind", source: "/", target: "/host", readOnly: true }]);
-    assert.deepEqual([spec.capDrops, spec.capAdds], [["ALL"], ["CAP_NET_ADMIN", "CAP_SYS_CHROOT"]]);
+    assert.deepEqual([spec.capDrops, spec.capAdds], [["ALL"], ["CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SYS_CHROOT"]]);
     assert.equal(spec.user, "0");
     assert.deepEqual(spec.healthcheck.tests.slice(0, 3), ["CMD", "chroot", "/host"]);
     const c = parseConfig({ prefix: "sw", spawner });

@@ -43,14 +43,14 @@ describe("the swarm pre-pull's state", () => {
   });
 
   it("is done when every node runs the image the service names now", () => {
-    const s = prePullState("isis", "isis@2", [task("w1", "isis@2", "running", "2026-01-01T00:00:02Z")], host);
+    const s = prePullState("isis", { Image: "isis@2" }, [task("w1", "isis@2", "running", "2026-01-01T00:00:02Z")], host);
     assert.deepEqual(s, { nodes: ["isis on W1: there"], pending: 0 });
   });
 
   it("waits for a node still running the older image while an update rolls out", () => {
     const s = prePullState(
       "isis",
-      "isis@2",
+      { Image: "isis@2" },
       [
         task("w1", "isis@2", "running", "2026-01-01T00:00:02Z"),
         task("w1", "isis@1", "shutdown", "2026-01-01T00:00:01Z", "shutdown"),
@@ -59,7 +59,7 @@ describe("the swarm pre-pull's state", () => {
       host,
     );
     assert.equal(s.pending, 1);
-    assert.ok(s.nodes.includes("isis on W2: an older image, updating"), s.nodes.join("; "));
+    assert.ok(s.nodes.includes("isis on W2: an older version, updating"), s.nodes.join("; "));
   });
 
   it("counts failures in a row only: a node that failed under an old password and runs now is done", () => {
@@ -68,25 +68,34 @@ describe("the swarm pre-pull's state", () => {
       task("w1", "isis@2", "rejected", "2026-01-01T00:00:02Z", "shutdown", "unauthorized"),
       task("w1", "isis@2", "rejected", "2026-01-01T00:00:03Z", "shutdown", "unauthorized"),
     ];
-    assert.match(prePullState("isis", "isis@2", past, host).failed ?? "", /node W1 cannot pull isis: unauthorized/);
-    const now = prePullState("isis", "isis@2", [...past, task("w1", "isis@2", "running", "2026-01-01T00:00:04Z")], host);
+    assert.match(prePullState("isis", { Image: "isis@2" }, past, host).failed ?? "", /node W1 cannot pull isis: unauthorized/);
+    const now = prePullState("isis", { Image: "isis@2" }, [...past, task("w1", "isis@2", "running", "2026-01-01T00:00:04Z")], host);
     assert.equal(now.failed, undefined);
     assert.equal(now.pending, 0);
-    const once = prePullState("isis", "isis@2", [past[2]!, task("w1", "isis@2", "preparing", "2026-01-01T00:00:04Z")], host);
+    const once = prePullState("isis", { Image: "isis@2" }, [past[2]!, task("w1", "isis@2", "preparing", "2026-01-01T00:00:04Z")], host);
     assert.deepEqual([once.failed, once.pending, once.nodes], [undefined, 1, ["isis on W1: pulling"]]);
   });
 
+  it("waits for a node whose task runs the same image with an older spec (a guard's new rules)", () => {
+    const guard = (env: string) => ({ Image: "proxy@1", Env: [`EGRESS_RULES=${env}`], Labels: { a: "1", b: "2" } });
+    const running = { ...task("w1", "proxy@1", "running", "2026-01-01T00:00:01Z"), Spec: { ContainerSpec: guard("old") } };
+    assert.equal(prePullState("guard", guard("new"), [running], host).pending, 1);
+    // the same spec with its keys in another order is the same
+    const reordered = { Labels: { b: "2", a: "1" }, Env: ["EGRESS_RULES=old"], Image: "proxy@1" };
+    assert.equal(prePullState("guard", reordered, [running], host).pending, 0);
+  });
+
   it("says when no node takes the service (its constraints fit none yet)", () => {
-    assert.equal(prePullState("isis", "isis@2", [], host).unplaced, "no node may run it");
+    assert.equal(prePullState("isis", { Image: "isis@2" }, [], host).unplaced, "no node may run it");
     const waiting = {
       DesiredState: "running",
       Spec: { ContainerSpec: { Image: "isis@2" } },
       Status: { State: "pending", Err: "no suitable node" },
     };
-    assert.equal(prePullState("isis", "isis@2", [waiting], host).unplaced, "no suitable node");
+    assert.equal(prePullState("isis", { Image: "isis@2" }, [waiting], host).unplaced, "no suitable node");
     const paused = prePullState(
       "isis",
-      "isis@2",
+      { Image: "isis@2" },
       [task("w1", "isis@2", "running", "2026-01-01T00:00:02Z"), task("w2", "isis@2", "pending", "2026-01-01T00:00:02Z")],
       host,
     );

@@ -160,7 +160,8 @@ def sizes(spawner: Section, image_names: set[str]) -> tuple[list[dict], str]:
 
 
 def configure_swarm(c, swarm: Section, image_names: set[str]) -> None:
-    """Swarm mode: where the servers' services may run, for every image and per image."""
+    """Swarm mode: where the servers' services may run, for every image and per image; the egress
+    guards' service (spawner.egress.restrict), which must run on a server's node."""
     image_constraints = swarm.section("imageConstraints")
     per_image = {}
     for name in swarm.raw("imageConstraints"):
@@ -170,6 +171,8 @@ def configure_swarm(c, swarm: Section, image_names: set[str]) -> None:
     s = c.GmapSwarmSpawner
     s.constraints = swarm.strings("constraints")
     s.image_constraints = per_image
+    if swarm.has("egressGuard"):
+        s.egress_guard_service = swarm.string("egressGuard")
 
 
 def network_prefix_length(spawner: Section) -> int:

@@ -11,7 +11,8 @@ if command -v setpriv >/dev/null 2>&1; then
 fi
 for python in python3 python; do
   if command -v "$python" >/dev/null 2>&1; then
-    exec "$python" -c '
+    # isolated (-I): no user site directory, no PYTHON* variables, so nothing of the user's runs first
+    exec "$python" -I -c '
 import ctypes, os, sys
 PR_SET_NO_NEW_PRIVS = 38
 if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:

@@ -24,10 +24,10 @@ from .startup import HOOK_SCAN_LINES
 #: been placed on a node yet is in (bounded by ``placement_timeout``).
 TASK_STARTING = {"new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
 TASK_UNPLACED = {"new", "allocated", "pending"}
-#: A log line's timestamp (``service_logs(timestamps=True)``): date and time, fraction of a second.
 #: The command wrapper (``sh -c WRAPPER gmap-no-new-privileges CMD...``) that starts a server's command
 #: with no-new-privileges, which a service cannot carry as a setting on Docker 20.10 (API 1.41).
 NO_NEW_PRIVILEGES_WRAPPER = Path(__file__).with_name("no-new-privileges.sh").read_text(encoding="utf-8")
+#: A log line's timestamp (``service_logs(timestamps=True)``): date and time, fraction of a second.
 _LOG_TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(?:Z|[+-]\d\d:\d\d) ")
 
 
@@ -63,6 +63,12 @@ class GmapSwarmSpawner(GmapDockerSpawner, SwarmSpawner):
         help="Seconds a server's task may wait for a node (Swarm finds none that fits) before the spawn fails with Swarm's reason.",
     )
     network_allocation_timeout = Float(2.0, config=True, help="Seconds a new user network may take to get its subnet from the Swarm manager.")
+    egress_guard_service = Unicode(
+        "",
+        config=True,
+        help="The global service whose task on a node keeps its egress rules (spawner.egress.restrict): "
+        "a server runs only on a node where one runs. Empty: none.",
+    )
 
     _removed_service = None
 
@@ -215,6 +221,7 @@ class GmapSwarmSpawner(GmapDockerSpawner, SwarmSpawner):
                 raise self._start_error("The server's service is gone", None)
             state = task["Status"]["State"] if task else "new"
             if state == "running":
+                await self._check_egress_guard(task)
                 return
             if state not in TASK_STARTING:
                 lines = await self._log_lines(HOOK_SCAN_LINES)
@@ -229,6 +236,20 @@ class GmapSwarmSpawner(GmapDockerSpawner, SwarmSpawner):
                 raise self._start_error(f"The server's task is still {state} after {self.start_timeout} seconds", None)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.start_check_interval)
+
+    async def _check_egress_guard(self, task: dict) -> None:
+        """Fails the spawn when the server's node runs no egress guard (a node that has just joined, a
+        guard that keeps failing): there the server's connections would not be restricted."""
+        if not self.egress_guard_service:
+            return
+        guards = await self.docker("tasks", filters={"service": self.egress_guard_service, "node": task.get("NodeID", ""), "desired-state": "running"})
+        if any((guard.get("Status") or {}).get("State") == "running" for guard in guards):
+            return
+        raise self._start_error(
+            f"The server's node has no egress guard running ({self.egress_guard_service}): its connections would not be "
+            "restricted there. Try again in a minute; if it persists, tell the hub's operator.",
+            None,
+        )
 
     @staticmethod
     def _task_reason(task: dict) -> str:
