@@ -56,12 +56,14 @@ const wording: NodeTasksWording = {
  * Swarm mode: the user servers' egress rules (spawner.egress, components/egress.ts) in the firewall
  * of every node that may run servers, kept by a global service: one guard task per node (nodes that
  * join later included), in the node's network namespace, running the node's own shell and iptables
- * in the node's filesystem (bound read-only, entered with `chroot`), with only the capabilities that
- * takes. There the servers' packets are matched by the interface they come in through, the node's
- * docker_gwbridge, their way to anything beyond their overlay networks (the hub and the proxy are
- * reached over the overlay, not through it). Each guard installs the rules at start, puts them back
- * when they disappear and removes them when it stops; a healthcheck holds its task in `starting`
- * until they are in place, and `pulumi up` waits for every node's guard before the hub starts.
+ * in the node's filesystem (its root bound at /host, read-only at the top, entered with `chroot`),
+ * with only the capabilities that takes. There the servers' packets are matched by the interface
+ * they come in through, the node's docker_gwbridge, their way to anything beyond their overlay
+ * networks (the hub and the proxy are reached over the overlay, not through it). Each guard installs
+ * the rules at start, puts them back when they disappear and removes them when it stops; a
+ * healthcheck holds its task in `starting` until they are in place, `pulumi up` waits for every
+ * node's guard before the hub starts, and the hub starts no server on a node whose guard does not
+ * run (gmap_hub/spawner/swarm.py).
  */
 export class EgressGuardService extends pulumi.ComponentResource {
   /** The service. */
