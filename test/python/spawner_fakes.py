@@ -229,7 +229,7 @@ class Swarm:
     """The Docker calls of GmapSwarmSpawner: the service, its task (``tasks``: the task at each look,
     the last one repeats), its log (``logs``: the log at each read, likewise), and SwarmNetworks.
     A removed service's task stays ``lingers`` looks. ``guards``: the egress guards' tasks (by
-    default one running on the tasks' node)."""
+    default one running on the tasks' node; "gone": no such service)."""
 
     def __init__(self, tasks, logs=("",), networks=None, lingers=0, unallocated=(), guards=None):
         self.tasks, self.logs, self.lingers = list(tasks), list(logs), lingers
@@ -262,6 +262,8 @@ class Swarm:
                 self.lingers -= 1
                 return [task("running", desired="remove"), {"ID": "other", "ServiceID": "svc-other"}] if self.lingers >= 0 else []
             if filters["service"] == GUARD:
+                if self.guards == "gone":
+                    raise _not_found("service")
                 return [g for g in self.guards if g["NodeID"] == filters["node"] and g["DesiredState"] == filters["desired-state"]]
             assert filters["service"] == SERVICE
             t = self.current() if self.service else None

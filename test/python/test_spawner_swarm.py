@@ -165,7 +165,7 @@ def test_a_task_that_fails_fails_the_spawn_with_swarms_reason_and_its_output(swa
 def test_a_server_on_a_node_without_a_running_egress_guard_fails_to_start(swarm_spawner):
     elsewhere = {"NodeID": "node-2", "DesiredState": "running", "Status": {"State": "running"}}
     starting = {"NodeID": NODE, "DesiredState": "running", "Status": {"State": "starting"}}
-    for guards in ([], [elsewhere], [starting]):
+    for guards in ([], [elsewhere], [starting], "gone"):
         engine = Swarm([task("running")], guards=guards)
         with pytest.raises(web.HTTPError) as e:
             start(swarm_spawner(engine))

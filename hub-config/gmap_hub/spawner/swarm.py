@@ -242,7 +242,10 @@ class GmapSwarmSpawner(GmapDockerSpawner, SwarmSpawner):
         guard that keeps failing): there the server's connections would not be restricted."""
         if not self.egress_guard_service:
             return
-        guards = await self.docker("tasks", filters={"service": self.egress_guard_service, "node": task.get("NodeID", ""), "desired-state": "running"})
+        try:
+            guards = await self.docker("tasks", filters={"service": self.egress_guard_service, "node": task.get("NodeID", ""), "desired-state": "running"})
+        except NotFound:  # the service itself is gone (removed by hand)
+            guards = []
         if any((guard.get("Status") or {}).get("State") == "running" for guard in guards):
             return
         raise self._start_error(
