@@ -8,7 +8,8 @@
 # user networks' pool EGRESS_POOL, or in through the interface EGRESS_INTERFACE: a Swarm node's
 # docker_gwbridge), puts them back whenever they are gone (a firewall reload, an engine restart;
 # checked every EGRESS_CHECK_SECONDS), and removes them when it is stopped. Started again (restart
-# policy), it installs them again.
+# policy), it installs them again. With the argument `check` (the healthcheck) it only says whether
+# the jumps are in place.
 set -eu
 : "${EGRESS_POOL:?}" "${EGRESS_RULES:?}" "${EGRESS_FORWARD:?}" "${EGRESS_INPUT:?}" "${EGRESS_DENY:?}"
 interval="${EGRESS_CHECK_SECONDS:-5}"
@@ -43,6 +44,11 @@ remove() {
   for chain in "$EGRESS_FORWARD" "$EGRESS_INPUT" "$EGRESS_DENY"; do ipt -X "$chain" 2>/dev/null || true; done
   echo "egress guard: rules removed"
 }
+
+if [ "${1:-}" = check ]; then
+  in_place && exit 0
+  exit 1
+fi
 
 trap 'remove; exit 0' TERM INT
 install

@@ -55,8 +55,8 @@ export function egressRules(egress: Egress, pool: string, chains: Chains): strin
 
 const program = (file: string) => fs.readFileSync(path.join(__dirname, file), "utf8");
 
-/** The guard's program, run by the host's /bin/sh in the engine's mount namespace. */
-const guardScript = program("egress-guard.sh");
+/** The guard's program, run by the host's (or node's) /bin/sh; with the argument `check`, the healthcheck. */
+const guardProgram = ["/bin/sh", "-c", program("egress-guard.sh"), "egress-guard"];
 
 /** A command in the engine's mount namespace (egress-enter.sh: the host's iptables and lock file), in the host network the guard runs in. */
 const onTheHost = ["/bin/sh", "-c", program("egress-enter.sh"), "egress-enter"];
@@ -70,7 +70,7 @@ export const egressGuardCapabilities = ["CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SYS
 
 /** The guard container's entry point: its script in the host's shell. */
 export function egressGuardEntrypoint(): string[] {
-  return [...onTheHost, "/bin/sh", "-c", guardScript, "egress-guard"];
+  return [...onTheHost, ...guardProgram];
 }
 
 /**
@@ -81,7 +81,7 @@ export const nodeRoot = "/host";
 
 /** The Swarm node guard's command: its script in the node's shell, in the node's filesystem. */
 export function nodeEgressGuardCommand(): string[] {
-  return ["chroot", nodeRoot, "/bin/sh", "-c", guardScript, "egress-guard"];
+  return ["chroot", nodeRoot, ...guardProgram];
 }
 
 /**
@@ -111,23 +111,18 @@ export function egressGuardEnv(egress: Egress, pool: string, chains: Chains, ser
   };
 }
 
-/** Healthy while both jumps are in the firewall (the servers' packets matched as the guard does). */
-const inPlace = [
-  'if [ -n "${EGRESS_INTERFACE:-}" ]; then set -- -i "$EGRESS_INTERFACE"; else set -- -s "$EGRESS_POOL"; fi',
-  'iptables -w 10 -C DOCKER-USER "$@" -j "$EGRESS_FORWARD" && iptables -w 10 -C INPUT "$@" -j "$EGRESS_INPUT"',
-].join("; ");
 const healthTiming = { interval: "5s", timeout: "20s", retries: 3 } as const;
 
 /**
- * The Docker host's guard's healthcheck. A healthcheck runs in the namespaces of the container's
- * main process, which the entry point moved into the engine's mount namespace: the check's shell
- * and iptables are the host's already.
+ * The Docker host's guard's healthcheck: healthy while both jumps are in the firewall. A healthcheck
+ * runs in the namespaces of the container's main process, which the entry point moved into the
+ * engine's mount namespace: the check's shell and iptables are the host's already.
  */
 export function egressGuardHealthcheck() {
-  return { tests: ["CMD", "/bin/sh", "-c", inPlace], ...healthTiming };
+  return { tests: ["CMD", ...guardProgram, "check"], ...healthTiming };
 }
 
 /** A Swarm node guard's healthcheck: in the node's filesystem, as its command. */
 export function nodeEgressGuardHealthcheck() {
-  return { tests: ["CMD", "chroot", nodeRoot, "/bin/sh", "-c", inPlace], ...healthTiming };
+  return { tests: ["CMD", ...nodeEgressGuardCommand(), "check"], ...healthTiming };
 }

@@ -213,7 +213,7 @@ export class JupyterHub extends pulumi.ComponentResource {
     // spawner.egress: the rules are in the firewall (the host's, in swarm mode every node's that may
     // run servers) before the hub can start a server; the guards run in the proxy's image (an image
     // of the stack's own, pinned, not one the users' servers run)
-    const egressRules = {
+    const guardInputs = {
       egress: config.spawner.egress,
       pool: config.spawner.networkPool,
       chains: egressChains(config.prefix),
@@ -232,11 +232,11 @@ export class JupyterHub extends pulumi.ComponentResource {
               constraints: config.engine.serverConstraints,
               hostNetworkId: docker.getNetworkOutput({ name: "host" }, { parent: this }).id,
               engine: args.engine,
-              ...egressRules,
+              ...guardInputs,
             },
             { parent: this },
           ).ready
-        : new EgressGuard(`${name}-egress`, { containerName: n.egressGuard, imageId: proxy.imageId, ...egressRules }, { parent: this })
+        : new EgressGuard(`${name}-egress`, { containerName: n.egressGuard, imageId: proxy.imageId, ...guardInputs }, { parent: this })
             .container;
 
     // monitoring: a network of its own for Prometheus, the exporter and the hub

@@ -4,6 +4,7 @@
  * node; an egress guard: that node's rules are in place), reporting each node's state every few
  * seconds on the component that waits.
  */
+import { isDeepStrictEqual } from "node:util";
 import type Docker from "dockerode";
 import { progressEverySeconds, type Report } from "./pull-progress";
 
@@ -22,30 +23,19 @@ interface Task {
 /** What a task runs (its image, command, environment...), as Swarm copies it from the service. */
 type ContainerSpec = Readonly<Record<string, unknown>>;
 
-/** JSON with the keys of every object sorted: equal for equal specs, whatever order they come in. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value && typeof value === "object")
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(",")}}`;
-  return JSON.stringify(value) ?? "null";
-}
-
 /** Failures in a row of one node's task after which `pulumi up` stops (Swarm retries meanwhile). */
-export const prePullFailuresInARow = 3;
+export const failuresInARow = 3;
 /** Seconds after which a service that no node takes (no node fits, or only paused ones) is reported and left. */
 export const unplacedGraceSeconds = 30;
 
 /** Where one global service stands: its nodes done, pending, failed, or none that takes it. */
-export interface PrePullState {
+export interface NodeTasksState {
   /** One line per node, e.g. "gispy on w2: pulling". */
   readonly nodes: readonly string[];
   readonly pending: number;
   /** Why the service cannot be placed (no node fits, a paused node), when so. */
   readonly unplaced?: string;
-  /** The reason a node failed `prePullFailuresInARow` times in a row, when so. */
+  /** The reason a node failed `failuresInARow` times in a row, when so. */
   readonly failed?: string;
 }
 
@@ -59,13 +49,13 @@ const newestFirst = (a: Task, b: Task) => Date.parse(b.CreatedAt ?? "") - Date.p
  * and runs now is done). Tasks no node takes (pending, without a node or on a paused one) are
  * `unplaced`.
  */
-export function prePullState(
+export function nodeTasksState(
   image: string,
   wanted: ContainerSpec,
   tasks: readonly Task[],
   hostname: (id: string) => string,
-  failing = "cannot pull",
-): PrePullState {
+  failing: string,
+): NodeTasksState {
   const byNode = new Map<string, Task[]>();
   for (const t of tasks) if (t.NodeID) byNode.set(t.NodeID, [...(byNode.get(t.NodeID) ?? []), t]);
   const nodes: string[] = [];
@@ -73,9 +63,9 @@ export function prePullState(
   let pending = 0;
   let failed: string | undefined;
   for (const [node, all] of byNode) {
-    const now = canonical(wanted);
-    const current = all.filter((t) => canonical(t.Spec?.ContainerSpec ?? {}) === now).sort(newestFirst);
-    const old = all.some((t) => t.DesiredState === "running" && canonical(t.Spec?.ContainerSpec ?? {}) !== now);
+    const isWanted = (t: Task) => isDeepStrictEqual(t.Spec?.ContainerSpec ?? {}, wanted);
+    const current = all.filter(isWanted).sort(newestFirst);
+    const old = all.some((t) => t.DesiredState === "running" && !isWanted(t));
     const newest = current[0];
     if (!newest) {
       if (old) {
@@ -96,7 +86,7 @@ export function prePullState(
     }
     const inARow = current.findIndex((t) => !/^(rejected|failed)$/.test(t.Status?.State ?? ""));
     const failures = inARow < 0 ? current.length : inARow;
-    if (failures >= prePullFailuresInARow) failed ??= `node ${hostname(node)} ${failing} ${image}: ${newest.Status?.Err ?? state}`;
+    if (failures >= failuresInARow) failed ??= `node ${hostname(node)} ${failing} ${image}: ${newest.Status?.Err ?? state}`;
     if (newest.DesiredState !== "running" && !/^(rejected|failed)$/.test(state)) continue;
     pending++;
     nodes.push(`${image} on ${hostname(node)}: ${state === "preparing" ? "pulling" : state}`);
@@ -132,7 +122,7 @@ export const prePullWording: NodeTasksWording = {
 /**
  * Swarm mode: waits until every service (keyed) runs a task of what its spec names now (its image)
  * on each node it is placed on, reporting each node's state every `progressEverySeconds`. Throws with
- * the node's reason when a node failed `prePullFailuresInARow` times in a row (for a pre-pull: a
+ * the node's reason when a node failed `failuresInARow` times in a row (for a pre-pull: a
  * wrong password, an image the registry does not have); a service no node takes after
  * `unplacedGraceSeconds` (no node fits its constraints yet) is reported and not waited for.
  */
@@ -146,7 +136,7 @@ export async function waitForNodeTasks(
   const hostnames = new Map<string, string>();
   let lastReport = 0;
   for (;;) {
-    const states: [string, PrePullState][] = [];
+    const states: [string, NodeTasksState][] = [];
     for (const [key, service] of Object.entries(services)) {
       const spec = (await docker.getService(service).inspect()) as { Spec?: { TaskTemplate?: { ContainerSpec?: ContainerSpec } } };
       const tasks = (await docker.listTasks({ filters: { service: [service] } })) as Task[];
@@ -157,7 +147,7 @@ export async function waitForNodeTasks(
         }
       }
       const wanted = spec.Spec?.TaskTemplate?.ContainerSpec ?? {};
-      const state = prePullState(key, wanted, tasks, (id) => hostnames.get(id) ?? id, wording.failing);
+      const state = nodeTasksState(key, wanted, tasks, (id) => hostnames.get(id) ?? id, wording.failing);
       if (state.failed) throw new Error(`${state.failed} (service ${service})`);
       states.push([key, state]);
     }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { engineClient } from "../../components/docker-engine";
 import { bytes, PullTally } from "../../components/pull-progress";
-import { prePullState } from "../../components/node-tasks-wait";
+import { nodeTasksState, prePullWording } from "../../components/node-tasks-wait";
 
 describe("pull progress", () => {
   it("writes sizes as people read them", () => {
@@ -33,6 +33,8 @@ describe("pull progress", () => {
 });
 
 describe("the swarm pre-pull's state", () => {
+  const state = (...args: [string, Record<string, unknown>, Parameters<typeof nodeTasksState>[2], (id: string) => string]) =>
+    nodeTasksState(...args, prePullWording.failing);
   const host = (id: string) => id.toUpperCase();
   const task = (node: string, image: string, state: string, createdAt: string, desired = "running", err?: string) => ({
     NodeID: node,
@@ -43,12 +45,12 @@ describe("the swarm pre-pull's state", () => {
   });
 
   it("is done when every node runs the image the service names now", () => {
-    const s = prePullState("isis", { Image: "isis@2" }, [task("w1", "isis@2", "running", "2026-01-01T00:00:02Z")], host);
+    const s = state("isis", { Image: "isis@2" }, [task("w1", "isis@2", "running", "2026-01-01T00:00:02Z")], host);
     assert.deepEqual(s, { nodes: ["isis on W1: there"], pending: 0 });
   });
 
   it("waits for a node still running the older image while an update rolls out", () => {
-    const s = prePullState(
+    const s = state(
       "isis",
       { Image: "isis@2" },
       [
@@ -68,32 +70,32 @@ describe("the swarm pre-pull's state", () => {
       task("w1", "isis@2", "rejected", "2026-01-01T00:00:02Z", "shutdown", "unauthorized"),
       task("w1", "isis@2", "rejected", "2026-01-01T00:00:03Z", "shutdown", "unauthorized"),
     ];
-    assert.match(prePullState("isis", { Image: "isis@2" }, past, host).failed ?? "", /node W1 cannot pull isis: unauthorized/);
-    const now = prePullState("isis", { Image: "isis@2" }, [...past, task("w1", "isis@2", "running", "2026-01-01T00:00:04Z")], host);
+    assert.match(state("isis", { Image: "isis@2" }, past, host).failed ?? "", /node W1 cannot pull isis: unauthorized/);
+    const now = state("isis", { Image: "isis@2" }, [...past, task("w1", "isis@2", "running", "2026-01-01T00:00:04Z")], host);
     assert.equal(now.failed, undefined);
     assert.equal(now.pending, 0);
-    const once = prePullState("isis", { Image: "isis@2" }, [past[2]!, task("w1", "isis@2", "preparing", "2026-01-01T00:00:04Z")], host);
+    const once = state("isis", { Image: "isis@2" }, [past[2]!, task("w1", "isis@2", "preparing", "2026-01-01T00:00:04Z")], host);
     assert.deepEqual([once.failed, once.pending, once.nodes], [undefined, 1, ["isis on W1: pulling"]]);
   });
 
   it("waits for a node whose task runs the same image with an older spec (a guard's new rules)", () => {
     const guard = (env: string) => ({ Image: "proxy@1", Env: [`EGRESS_RULES=${env}`], Labels: { a: "1", b: "2" } });
     const running = { ...task("w1", "proxy@1", "running", "2026-01-01T00:00:01Z"), Spec: { ContainerSpec: guard("old") } };
-    assert.equal(prePullState("guard", guard("new"), [running], host).pending, 1);
+    assert.equal(state("guard", guard("new"), [running], host).pending, 1);
     // the same spec with its keys in another order is the same
     const reordered = { Labels: { b: "2", a: "1" }, Env: ["EGRESS_RULES=old"], Image: "proxy@1" };
-    assert.equal(prePullState("guard", reordered, [running], host).pending, 0);
+    assert.equal(state("guard", reordered, [running], host).pending, 0);
   });
 
   it("says when no node takes the service (its constraints fit none yet)", () => {
-    assert.equal(prePullState("isis", { Image: "isis@2" }, [], host).unplaced, "no node may run it");
+    assert.equal(state("isis", { Image: "isis@2" }, [], host).unplaced, "no node may run it");
     const waiting = {
       DesiredState: "running",
       Spec: { ContainerSpec: { Image: "isis@2" } },
       Status: { State: "pending", Err: "no suitable node" },
     };
-    assert.equal(prePullState("isis", { Image: "isis@2" }, [waiting], host).unplaced, "no suitable node");
-    const paused = prePullState(
+    assert.equal(state("isis", { Image: "isis@2" }, [waiting], host).unplaced, "no suitable node");
+    const paused = state(
       "isis",
       { Image: "isis@2" },
       [task("w1", "isis@2", "running", "2026-01-01T00:00:02Z"), task("w2", "isis@2", "pending", "2026-01-01T00:00:02Z")],
